@@ -1,0 +1,1 @@
+"""Policy as data: versioned, dated packs of criteria, each with the clause it comes from."""

@@ -1,0 +1,259 @@
+"""Policy packs: YAML files of dated criteria, loaded and checked before anything uses them.
+
+A pack is checked when it loads (unknown indicator, bad threshold type, duplicate id, a boundary
+word that contradicts its comparator), so a typo fails at once with the file and criterion named.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from smecluster.analytics.catalogue import catalogue
+
+PACK_DIR = Path(__file__).with_name("packs")
+BOUNDARY_WORDS_FILE = Path(__file__).with_name("boundary_words.yaml")
+Comparator = Literal[">=", ">", "<=", "<", "=="]
+
+
+class PackError(ValueError):
+    """A policy pack that cannot be used, with the file and the reason."""
+
+
+@lru_cache(maxsize=1)
+def boundary_words() -> dict[str, str]:
+    """Boundary word -> the comparator it implies."""
+    raw = yaml.safe_load(BOUNDARY_WORDS_FILE.read_text(encoding="utf-8"))
+    return {word: comp for comp, words in raw.items() for word in words}
+
+
+class Source(BaseModel):
+    """A text a criterion comes from."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    title: str
+    date: dt.date | None = None
+    note: str | None = None
+
+
+class Band(BaseModel):
+    """A score band: points when min <= value < max (either bound may be open)."""
+
+    model_config = ConfigDict(extra="forbid")
+    points: float
+    min: float | None = None
+    max: float | None = None
+    min_inclusive: bool = True
+    max_inclusive: bool = False
+    equals: Any = None
+    label: str | None = None
+
+
+class Criterion(BaseModel):
+    """One condition of a pack: a leaf test on an indicator, or a composition of criteria."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    title: str
+    clause: str = ""
+    source: str | None = None
+    verified: bool = True
+    soft: bool = False
+    role: Literal["condition", "priority", "direct_route", "score", "baseline"] = "condition"
+    # a leaf
+    indicator: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    comparator: Comparator | None = None
+    threshold: float | int | bool | str | None = None
+    boundary_word: str | None = None
+    decimals: int | None = None
+    # a composition
+    any: list[Criterion] | None = None
+    all: list[Criterion] | None = None
+    at_least: int | None = None
+    of: list[Criterion] | None = None
+    # a scored indicator (tiers)
+    bands: list[Band] | None = None
+    max_points: float | None = None
+    group: str | None = None
+    # not (yet) assessable
+    assessed: bool = True
+    judgement: bool = False
+    note: str | None = None
+    gap_en: str | None = None
+    gap_zh: str | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> Criterion:
+        shapes = [
+            self.indicator is not None and self.bands is None,
+            self.any is not None,
+            self.all is not None,
+            self.at_least is not None,
+            self.bands is not None,
+        ]
+        if not self.assessed or self.judgement:
+            if any(shapes):
+                raise ValueError(f"{self.id}: a criterion not assessed by rule has no test")
+            return self
+        if sum(shapes) != 1:
+            raise ValueError(
+                f"{self.id}: give exactly one of indicator+comparator+threshold, any, all, "
+                "at_least+of, or indicator+bands"
+            )
+        if self.indicator is not None and self.bands is None:
+            if self.comparator is None or self.threshold is None:
+                raise ValueError(f"{self.id}: a leaf needs comparator and threshold")
+            if isinstance(self.threshold, str):
+                raise ValueError(f"{self.id}: threshold must be a number or true/false")
+        if self.bands is not None and self.indicator is None:
+            raise ValueError(f"{self.id}: bands need an indicator")
+        if self.at_least is not None and not self.of:
+            raise ValueError(f"{self.id}: at_least needs of")
+        return self
+
+    def children(self) -> list[Criterion]:
+        """The sub-criteria of a composition (empty for a leaf)."""
+        return self.any or self.all or self.of or []
+
+    def walk(self):
+        """This criterion and every criterion under it, depth first."""
+        yield self
+        for child in self.children():
+            yield from child.walk()
+
+
+class Pack(BaseModel):
+    """A dated, versioned policy pack."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    kind: Literal["cluster_recognition", "enterprise_tier", "size_class", "workflow", "targets"]
+    title: str
+    issuer: str
+    version: str
+    effective_from: date
+    effective_to: date | None = None
+    superseded_by: str | None = None
+    subject: Literal["cluster", "enterprise"] = "cluster"
+    sources: list[Source] = Field(default_factory=list)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    criteria: list[Criterion] = Field(default_factory=list)
+    tables: dict[str, Any] = Field(default_factory=dict)
+    notes: str | None = None
+
+    def all_criteria(self) -> list[Criterion]:
+        """Every criterion of the pack, nested ones included."""
+        return [c for top in self.criteria for c in top.walk()]
+
+    def criterion(self, criterion_id: str) -> Criterion:
+        """One criterion by id."""
+        for c in self.all_criteria():
+            if c.id == criterion_id:
+                return c
+        raise KeyError(criterion_id)
+
+
+def _check(pack: Pack, where: str) -> None:
+    ids: set[str] = set()
+    sources = {s.id for s in pack.sources}
+    known = catalogue()
+    words = boundary_words()
+    for c in pack.all_criteria():
+        if c.id in ids:
+            raise PackError(f"{where}: duplicate criterion id {c.id!r}")
+        ids.add(c.id)
+        if c.source and sources and c.source not in sources:
+            raise PackError(f"{where}: criterion {c.id}: unknown source {c.source!r}")
+        if c.indicator is not None:
+            info = known.get(c.indicator)
+            if info is None:
+                raise PackError(f"{where}: criterion {c.id}: unknown indicator {c.indicator!r}")
+            if info.subject != pack.subject:
+                raise PackError(
+                    f"{where}: criterion {c.id}: indicator {c.indicator!r} is about "
+                    f"{info.subject}, the pack about {pack.subject}"
+                )
+            unknown_params = set(c.params) - set(info.params)
+            if unknown_params:
+                raise PackError(f"{where}: criterion {c.id}: unknown params {sorted(unknown_params)}")
+            if info.unit == "bool" and c.threshold is not None and not isinstance(c.threshold, bool):
+                raise PackError(f"{where}: criterion {c.id}: threshold must be true or false")
+            if info.unit != "bool" and isinstance(c.threshold, bool):
+                raise PackError(f"{where}: criterion {c.id}: threshold must be a number")
+        if c.boundary_word is not None:
+            implied = words.get(c.boundary_word)
+            if implied is None:
+                raise PackError(f"{where}: criterion {c.id}: unknown boundary word {c.boundary_word!r}")
+            if c.comparator is not None and implied != c.comparator:
+                raise PackError(
+                    f"{where}: criterion {c.id}: {c.boundary_word} means {implied}, "
+                    f"not {c.comparator}"
+                )
+
+
+def load_pack_file(path: Path | str) -> Pack:
+    """Read and check one pack file; PackError names the file and what is wrong."""
+    path = Path(path)
+    where = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PackError(f"{where}: no such pack file") from None
+    except yaml.YAMLError as exc:
+        raise PackError(f"{where}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise PackError(f"{where}: a pack is a mapping with id, kind, criteria, ...")
+    try:
+        pack = Pack.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise PackError(f"{where}: {problems}") from None
+    _check(pack, where)
+    return pack
+
+
+def pack_files(directory: Path = PACK_DIR) -> list[Path]:
+    """Every pack file shipped with the product (or in `directory`)."""
+    return sorted(directory.glob("*.yaml"))
+
+
+@lru_cache(maxsize=32)
+def load_pack(pack_id: str) -> Pack:
+    """A shipped pack by id, or a pack file by path."""
+    candidate = Path(pack_id)
+    if candidate.suffix in (".yaml", ".yml") and candidate.exists():
+        return load_pack_file(candidate)
+    path = PACK_DIR / f"{pack_id}.yaml"
+    if not path.exists():
+        known = ", ".join(p.stem for p in pack_files())
+        raise PackError(f"unknown policy pack {pack_id!r}; known: {known}")
+    return load_pack_file(path)
+
+
+def packs_of_kind(kind: str) -> list[Pack]:
+    """Every shipped pack of one kind, oldest first."""
+    packs = [load_pack(p.stem) for p in pack_files()]
+    return sorted((p for p in packs if p.kind == kind), key=lambda p: p.effective_from)
+
+
+def pack_in_force(kind: str, on: date, subject_filter: str | None = None) -> Pack:
+    """The newest pack of `kind` in force on a date."""
+    candidates = [
+        p
+        for p in packs_of_kind(kind)
+        if p.effective_from <= on and (p.effective_to is None or on <= p.effective_to)
+        and (subject_filter is None or p.id.startswith(subject_filter))
+    ]
+    if not candidates:
+        raise PackError(f"no {kind} pack in force on {on.isoformat()}")
+    return candidates[-1]

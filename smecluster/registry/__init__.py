@@ -1,0 +1,1 @@
+"""Registry: regions, industries, enterprises, platforms, clusters and yearly indicators."""
