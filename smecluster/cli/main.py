@@ -1,0 +1,39 @@
+"""The `smecluster` command: a thin layer over smecluster.service and the domain packages.
+
+Each area keeps its commands in its own module (cli/<area>.py) and registers them here.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from smecluster.cli import common
+
+app = typer.Typer(
+    name="smecluster",
+    help="SME characteristic industrial clusters (中小企业特色产业集群): registry, policy, verdicts.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    db: str = typer.Option(
+        None, "--db", help="Database URL or SQLite file (default: $SMECLUSTER_DATABASE_URL or ./smecluster.db)."
+    ),
+) -> None:
+    common.STATE.db = db
+
+
+def _register() -> None:
+    # Each area's module adds its commands or sub-apps to `app`.
+    from smecluster.cli import core
+
+    core.register(app)
+
+
+_register()
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,69 @@
+"""Shared fixtures: a fresh database on SQLite and on PostgreSQL for storage tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+PG_SERVER = os.environ.get("SMECLUSTER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("SMECLUSTER_REQUIRE_POSTGRES") == "1"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def _pg_available() -> bool:
+    try:
+        eng = create_engine(PG_SERVER, connect_args={"connect_timeout": 3})
+        with eng.connect() as c:
+            c.execute(text("select 1"))
+        eng.dispose()
+        return True
+    except Exception:
+        return False
+
+
+PG_OK = _pg_available()
+
+
+def pg_schema_url() -> tuple[str, str]:
+    """A fresh schema in the test database and a URL whose search_path points at it."""
+    schema = "t_" + uuid.uuid4().hex[:12]
+    eng = create_engine(PG_SERVER)
+    with eng.begin() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    eng.dispose()
+    return schema, f"{PG_SERVER}?options=-csearch_path%3D{schema}"
+
+
+def drop_pg_schema(schema: str) -> None:
+    eng = create_engine(PG_SERVER)
+    with eng.begin() as c:
+        c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    eng.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path):
+    """An empty database URL, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    if not PG_OK:
+        if REQUIRE_PG:
+            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required (SMECLUSTER_REQUIRE_POSTGRES=1)")
+        pytest.skip("PostgreSQL is not available")
+    schema, url = pg_schema_url()
+    yield url
+    from smecluster.db import get_engine
+
+    get_engine(url).dispose()
+    drop_pg_schema(schema)
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """The shared/ folder beside the repository (reference data for tests)."""
+    return SHARED
