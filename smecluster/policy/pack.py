@@ -83,6 +83,8 @@ class Criterion(BaseModel):
     bands: list[Band] | None = None
     max_points: float | None = None
     group: str | None = None
+    # a scored criterion earning the best of several banded criteria ("500万元以上或10%以上")
+    best_of: list[Criterion] | None = None
     # not (yet) assessable
     assessed: bool = True
     judgement: bool = False
@@ -98,6 +100,7 @@ class Criterion(BaseModel):
             self.all is not None,
             self.at_least is not None,
             self.bands is not None,
+            self.best_of is not None,
         ]
         if not self.assessed or self.judgement:
             if any(shapes):
@@ -106,7 +109,7 @@ class Criterion(BaseModel):
         if sum(shapes) != 1:
             raise ValueError(
                 f"{self.id}: give exactly one of indicator+comparator+threshold, any, all, "
-                "at_least+of, or indicator+bands"
+                "at_least+of, indicator+bands, or best_of"
             )
         if self.indicator is not None and self.bands is None:
             if self.comparator is None or self.threshold is None:
@@ -117,17 +120,32 @@ class Criterion(BaseModel):
             raise ValueError(f"{self.id}: bands need an indicator")
         if self.at_least is not None and not self.of:
             raise ValueError(f"{self.id}: at_least needs of")
+        if self.best_of is not None and any(ch.bands is None for ch in self.best_of):
+            raise ValueError(f"{self.id}: every criterion of best_of needs bands")
         return self
 
     def children(self) -> list[Criterion]:
         """The sub-criteria of a composition (empty for a leaf)."""
-        return self.any or self.all or self.of or []
+        return self.any or self.all or self.of or self.best_of or []
 
     def walk(self):
         """This criterion and every criterion under it, depth first."""
         yield self
         for child in self.children():
             yield from child.walk()
+
+
+class PassRule(BaseModel):
+    """How a pack's verdict is reached beyond 'every condition passes' (tiers).
+
+    The subject qualifies when every condition/baseline criterion passes and, if the pack has a
+    score or direct routes, either the score test passes or any direct route passes.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    score_at_least: float | None = None
+    group_minimums: dict[str, float] = Field(default_factory=dict)
+    boundary_word: str | None = None
 
 
 class Pack(BaseModel):
@@ -148,6 +166,10 @@ class Pack(BaseModel):
     criteria: list[Criterion] = Field(default_factory=list)
     tables: dict[str, Any] = Field(default_factory=dict)
     notes: str | None = None
+    # enterprise tiers: which tier the pack recognises, its pass rule, and the pack it derives from
+    tier: str | None = None
+    pass_rule: PassRule | None = None
+    extends: str | None = None
 
     def all_criteria(self) -> list[Criterion]:
         """Every criterion of the pack, nested ones included."""
@@ -199,6 +221,69 @@ def _check(pack: Pack, where: str) -> None:
                 )
 
 
+def _mark_unverified(criterion: dict, note: str) -> dict:
+    out = dict(criterion, verified=False)
+    out["note"] = f"{out['note']} {note}" if out.get("note") else note
+    for key in ("any", "all", "of"):
+        if out.get(key):
+            out[key] = [_mark_unverified(c, note) for c in out[key]]
+    return out
+
+
+def _extend(raw: dict, directory: Path, where: str) -> dict:
+    """A pack written as changes against a base pack (OpenFisca-style reform).
+
+    Keys: extends (base pack id), replace (criteria replacing base criteria of the same top-level id),
+    drop (top-level ids removed), criteria (added), inherited_unverified (true: every criterion taken
+    unchanged from the base loads as verified: false, with inherited_note appended to its note).
+    Any other key overrides the base's.
+    """
+    base_path = directory / f"{raw['extends']}.yaml"
+    if not base_path.exists():
+        raise PackError(f"{where}: extends unknown pack {raw['extends']!r}")
+    base = yaml.safe_load(base_path.read_text(encoding="utf-8"))
+    if base.get("extends"):
+        base = _extend(base, directory, str(base_path))
+    raw = dict(raw)
+    replace = {c["id"]: c for c in raw.pop("replace", []) or []}
+    drop = set(raw.pop("drop", []) or [])
+    added = raw.pop("criteria", []) or []
+    unverified = raw.pop("inherited_unverified", False)
+    note = raw.pop("inherited_note", f"carried over from {raw['extends']}")
+    known = {c["id"] for c in base.get("criteria", [])}
+    for cid in (set(replace) | drop) - known:
+        raise PackError(f"{where}: replace/drop names {cid!r}, not a criterion of {raw['extends']}")
+    criteria = []
+    for c in base.get("criteria", []):
+        if c["id"] in drop:
+            continue
+        if c["id"] in replace:
+            criteria.append(replace[c["id"]])
+        else:
+            criteria.append(_mark_unverified(c, note) if unverified else c)
+    merged = {k: v for k, v in base.items() if k not in ("criteria", "superseded_by", "effective_to")}
+    merged.update(raw)
+    merged["criteria"] = criteria + added
+    return merged
+
+
+def _check_tier(pack: Pack, where: str) -> None:
+    scored = [c for c in pack.criteria if c.role == "score"]
+    for c in scored:
+        if c.max_points is None:
+            raise PackError(f"{where}: scored criterion {c.id} needs max_points")
+        for band in (b for ch in [c, *(c.best_of or [])] for b in (ch.bands or [])):
+            if band.points > c.max_points:
+                raise PackError(f"{where}: criterion {c.id}: a band gives more than max_points")
+    if pack.pass_rule is not None:
+        groups = {c.group for c in scored}
+        unknown = set(pack.pass_rule.group_minimums) - groups
+        if unknown:
+            raise PackError(f"{where}: pass_rule names unknown score groups {sorted(unknown)}")
+        if pack.pass_rule.score_at_least is not None and not scored:
+            raise PackError(f"{where}: pass_rule has a pass score but no criterion has role score")
+
+
 def load_pack_file(path: Path | str) -> Pack:
     """Read and check one pack file; PackError names the file and what is wrong."""
     path = Path(path)
@@ -211,6 +296,8 @@ def load_pack_file(path: Path | str) -> Pack:
         raise PackError(f"{where}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise PackError(f"{where}: a pack is a mapping with id, kind, criteria, ...")
+    if raw.get("extends"):
+        raw = _extend(raw, path.parent, where)
     try:
         pack = Pack.model_validate(raw)
     except ValidationError as exc:
@@ -219,6 +306,7 @@ def load_pack_file(path: Path | str) -> Pack:
         )
         raise PackError(f"{where}: {problems}") from None
     _check(pack, where)
+    _check_tier(pack, where)
     return pack
 
 
