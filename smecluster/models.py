@@ -10,3 +10,4 @@ from smecluster.registry.models import (  # noqa: F401
     Platform,
     Region,
 )
+from smecluster.registry.profile import EnterpriseProfile  # noqa: F401,E402
