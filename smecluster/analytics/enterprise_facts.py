@@ -117,10 +117,13 @@ def build_facts(
     return con.execute(sql).to_arrow_table()
 
 
-def read_registry(engine: Engine, year: int, county: str | None = None) -> dict[str, pl.DataFrame]:
-    """The registry tables a fact table needs, for years year-2..year (optionally one county)."""
-    where = " WHERE county_code = :county" if county else ""
-    params = {"county": county} if county else {}
+def read_registry(
+    engine: Engine, year: int, county: str | None = None, uscc: str | None = None
+) -> dict[str, pl.DataFrame]:
+    """The registry tables a fact table needs, for years year-2..year (optionally one county or firm)."""
+    tests = [t for t, v in (("county_code = :county", county), ("uscc = :uscc", uscc)) if v]
+    where = f" WHERE {' AND '.join(tests)}" if tests else ""
+    params = {k: v for k, v in (("county", county), ("uscc", uscc)) if v}
     with engine.connect() as conn:
         ent = pl.read_database(
             f"SELECT uscc, name, county_code, industry_code FROM enterprise{where}", conn,
@@ -139,5 +142,5 @@ def read_registry(engine: Engine, year: int, county: str | None = None) -> dict[
                 f"SELECT {cols} FROM {table} WHERE year BETWEEN :lo AND :hi", conn,
                 execute_options={"parameters": {"lo": lo, "hi": year}}, infer_schema_length=None,
             )
-            frames[table] = frame.filter(pl.col("uscc").is_in(ent["uscc"].implode())) if county else frame
+            frames[table] = frame.filter(pl.col("uscc").is_in(ent["uscc"].implode())) if tests else frame
     return frames

@@ -55,6 +55,7 @@ class QueryPlan:
     sql: str
     tiers: list[TierPlan]
     indicators: list[str]
+    indicator_sql: str = ""  # keys and indicator values (for a diagnosis of a few firms)
 
 
 def _rounding(c: Criterion) -> int | None:
@@ -344,6 +345,7 @@ def compile_tiers(packs: list[Pack], source: str = "facts", keys: tuple[str, ...
     designated = [f"designated_{p.tier}" for p in plans]
     ind_cols = [f"{e} AS {_q(n)}" if e != n else _q(n) for n, e in needed.items()]
     sql = f"SELECT {', '.join([*keys, *designated, *ind_cols])} FROM {source}"
+    indicator_sql = sql
     verdicts = [_verdict_layers(p) for p in plans]
     for layer in [*layers, *([c for v in verdicts for c in v[i]] for i in range(5)),
                   _summary_columns(plans), _final_columns(plans)]:
@@ -351,4 +353,4 @@ def compile_tiers(packs: list[Pack], source: str = "facts", keys: tuple[str, ...
             sql = f"SELECT *, {', '.join(layer)} FROM ({sql}) AS q"
     out = [*keys, *evidence_columns(plans)]
     sql = f"SELECT {', '.join(_q(c) for c in out)} FROM ({sql}) AS q"
-    return QueryPlan(sql=sql, tiers=plans, indicators=list(needed))
+    return QueryPlan(sql=sql, tiers=plans, indicators=list(needed), indicator_sql=indicator_sql)
