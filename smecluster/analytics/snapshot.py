@@ -27,8 +27,9 @@ TABLES = {
     "designation": "SELECT uscc, kind, year, valid_from, valid_until FROM designation",
     "platform": "SELECT id, name, level, type, county_code, host_uscc, cluster_id, year FROM platform",
     "cluster": (
-        "SELECT id, code, name, county_code, leading_industries, boundary_geojson, declared, status, "
-        "year FROM cluster"
+        # JSON columns as text: SQLite stores text, PostgreSQL would hand back Python objects.
+        "SELECT id, code, name, county_code, CAST(leading_industries AS TEXT) AS leading_industries, "
+        "boundary_geojson, CAST(declared AS TEXT) AS declared, status, year FROM cluster"
     ),
     "cluster_member": "SELECT cluster_id, uscc FROM cluster_member",
 }
@@ -98,8 +99,8 @@ def normalise(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
         frame = frame.with_columns([_cast(frame, c, t) for c, t in casts.items()])
         if name == "cluster":
             frame = frame.with_columns(
-                pl.col("leading_industries").map_elements(_as_list, return_dtype=pl.List(pl.Utf8)),
-                pl.col("declared").map_elements(_as_json_text, return_dtype=pl.Utf8),
+                pl.col("leading_industries").cast(pl.Utf8).str.json_decode(pl.List(pl.Utf8)),
+                pl.col("declared").cast(pl.Utf8).fill_null("{}"),
             )
         out[name] = frame
     return out
@@ -110,19 +111,3 @@ def _cast(frame: pl.DataFrame, column: str, dtype: pl.DataType) -> pl.Expr:
     if dtype == pl.Date and frame.schema[column] == pl.Utf8:
         return pl.col(column).str.to_date(strict=False)
     return pl.col(column).cast(dtype, strict=False)
-
-
-def _as_list(value) -> list[str]:
-    import json
-
-    if isinstance(value, str):
-        value = json.loads(value)
-    return [str(v) for v in (value or [])]
-
-
-def _as_json_text(value) -> str:
-    import json
-
-    if isinstance(value, str):
-        return value
-    return json.dumps(value or {}, ensure_ascii=False)
