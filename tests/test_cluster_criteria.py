@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from builders import OTHER_COUNTY, YEAR, RegistryBuilder
+
 from smecluster.db import open_database
 from smecluster.services.clusters import evaluate_clusters
 

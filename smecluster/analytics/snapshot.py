@@ -41,27 +41,32 @@ class Snapshot:
 
     frames: dict[str, pl.DataFrame]
     extra: dict[str, pl.DataFrame] = field(default_factory=dict)
+    _con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection with every frame registered as a table, plus derived views."""
+        """A DuckDB connection over the frames (made once per snapshot; extra frames re-registered)."""
+        if self._con is not None:
+            for name, frame in self.extra.items():
+                self._con.register(name, frame.to_arrow())
+            return self._con
         con = duckdb.connect()
         for name, frame in {**self.frames, **self.extra}.items():
             con.register(name, frame.to_arrow())
-        con.execute(_size_view())
+        con.execute(
+            f"CREATE VIEW enterprise_size AS SELECT y.uscc, y.year, {self.size_case()} AS size "
+            "FROM enterprise_year y JOIN enterprise e ON e.uscc = y.uscc "
+            "LEFT JOIN industry i ON i.code = LEFT(e.industry_code, 2) AND i.level = 2"
+        )
         con.execute(
             "CREATE VIEW enterprise_section AS SELECT e.*, i.section FROM enterprise e "
             "LEFT JOIN industry i ON i.code = LEFT(e.industry_code, 2) AND i.level = 2"
         )
+        self._con = con
         return con
 
-
-def _size_view() -> str:
-    case = size_class_sql(load_pack(province().size_policy))
-    return (
-        "CREATE VIEW enterprise_size AS SELECT y.uscc, y.year, "
-        f"{case} AS size FROM enterprise_year y JOIN enterprise e ON e.uscc = y.uscc "
-        "LEFT JOIN industry i ON i.code = LEFT(e.industry_code, 2) AND i.level = 2"
-    )
+    def size_case(self) -> str:
+        """SQL CASE of the province's size-class pack (columns employees, revenue, ..., section)."""
+        return size_class_sql(load_pack(province().size_policy))
 
 
 def load_snapshot(engine: Engine, cluster_ids: list[int] | None = None) -> Snapshot:
