@@ -73,7 +73,8 @@ def policy_show(pack_id: str = typer.Argument(..., help="Pack id or path to a pa
             test = "any of" if c.any else ("all of" if c.all else f"at least {c.at_least} of")
         elif not c.assessed or c.judgement:
             test = "not assessed by rule"
-        marks = [m for m, on in (("UNVERIFIED", not c.verified), ("soft", c.soft), (c.role, c.role != "condition")) if on]
+        flags = (("UNVERIFIED", not c.verified), ("soft", c.soft), (c.role, c.role != "condition"))
+        marks = [m for m, on in flags if on]
         table.add_row(c.id, test, c.clause, ", ".join(marks))
     console.print(table)
 
