@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from smecluster.accounts.passwords import use_fast_hashing_for_tests
 from smecluster.db import session_scope
 from smecluster.registry.models import Cluster, ClusterMember, Enterprise, Industry, Region
 
@@ -18,6 +19,7 @@ REGIONS = [
     ("320300", "徐州市", "city", "320000"),
     ("320312", "铜山区", "county", "320300"),
 ]
+use_fast_hashing_for_tests()
 USCC = ["91320581MA1TEST01X", "91320581MA1TEST02X", "91320312MA1TEST03X"]
 
 
@@ -178,3 +180,53 @@ def fake_evaluate(
         if cluster_ids is not None:
             out = [v for v in out if v.cluster["id"] in cluster_ids]
         return out
+
+
+PASSWORD = "Correct-Horse-42"
+# username -> (role, region or uscc); "a" accounts are in Suzhou/Changshu, "b" in Xuzhou/Tongshan
+USERS = {
+    "province": ("province_admin", "320000"),
+    "city_a": ("city_reviewer", "320500"),
+    "county_a": ("county_applicant", "320581"),
+    "city_b": ("city_reviewer", "320300"),
+    "county_b": ("county_applicant", "320312"),
+    "expert": ("expert", "320000"),
+    "firm_a": ("enterprise_user", USCC[0]),
+    "sysadmin": ("system_admin", None),
+    "secadmin": ("security_admin", None),
+    "auditor": ("audit_admin", None),
+}
+
+
+def make_users(engine: Engine) -> None:
+    """One account per role (two counties and two cities), all with PASSWORD."""
+    from smecluster.accounts.users import add_user
+
+    with session_scope(engine) as s:
+        for name, (role, scope) in USERS.items():
+            if role == "enterprise_user":
+                add_user(s, name, PASSWORD, role, uscc=scope, display_name=name)
+            else:
+                add_user(s, name, PASSWORD, role, region_code=scope, display_name=name)
+
+
+def csrf_of(client) -> str:
+    """The CSRF token the current session's forms carry."""
+    import re
+
+    page = client.get("/login") if "sid" not in client.cookies else client.get("/account/password")
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def login(client, username: str, password: str = PASSWORD):
+    """Log a test client in; returns the login response."""
+    client.cookies.clear()
+    token = csrf_of(client)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

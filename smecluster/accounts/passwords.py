@@ -8,6 +8,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
+
+
+def use_fast_hashing_for_tests() -> None:
+    """Cheap argon2 parameters so a test suite can create many accounts; never for real use."""
+    global _hasher, _DUMMY
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    _DUMMY = _hasher.hash("not-a-password-0000")
+
+
 # A hash of a throw-away password: verifying against it costs the same time as a real account,
 # so a login for an unknown user name takes as long as one for a known name.
 _DUMMY = _hasher.hash("not-a-password-0000")

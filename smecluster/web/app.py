@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from smecluster.db import open_database
+from smecluster.web.overview import OverviewCache
 from smecluster.web.security import CSRF_COOKIE, LoginRequired, cookie_kwargs
 from smecluster.web.templating import render
 from smecluster.web.verdicts import Evaluate, VerdictStore
@@ -50,6 +51,7 @@ def create_app(
     app.state.engine = open_database(database_url)
     app.state.settings = settings
     app.state.verdicts = VerdictStore(app.state.engine, evaluate)
+    app.state.overview = OverviewCache(app.state.engine, app.state.verdicts)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)
