@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(BIN)/smecluster demo
 
 test: $(STAMP)
+	bash scripts/system-deps.sh
 	$(BIN)/ruff check smecluster tests bench
 	$(BIN)/python -m pytest -q
 
