@@ -19,7 +19,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/system-deps.sh
-	$(BIN)/ruff check smecluster tests bench
+	$(BIN)/ruff check smecluster tests bench scripts
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
