@@ -1,5 +1,6 @@
 """Every table of the product, imported once so that Base.metadata knows them all."""
 
+from smecluster.accounts.models import Account, LoginSession, SecuritySetting  # noqa: F401
 from smecluster.registry.models import (  # noqa: F401
     Cluster,
     ClusterMember,
@@ -10,4 +11,11 @@ from smecluster.registry.models import (  # noqa: F401
     Platform,
     Region,
 )
-from smecluster.registry.profile import EnterpriseProfile  # noqa: F401,E402
+from smecluster.registry.profile import EnterpriseProfile  # noqa: F401
+from smecluster.workflow.models import (  # noqa: F401
+    Application,
+    AuditEntry,
+    Evidence,
+    ExpertReview,
+    Transition,
+)

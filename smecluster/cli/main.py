@@ -31,6 +31,9 @@ def _register() -> None:
     from smecluster.cli import core
 
     core.register(app)
+    from smecluster.cli import web
+
+    web.register(app)
 
 
 _register()
