@@ -1,7 +1,7 @@
 """tiers: enterprise_profile (tier fields by firm and year)
 
 Revision ID: 0002_tiers
-Revises: 0001
+Revises: 0003_workflow
 Create Date: 2026-11-25 14:51:38.030022
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0002_tiers'
-down_revision = '0001'
+down_revision = '0003_workflow'
 branch_labels = None
 depends_on = None
 
