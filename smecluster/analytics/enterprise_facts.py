@@ -105,8 +105,8 @@ def build_facts(
     d AS (
       SELECT uscc, COALESCE(BOOL_OR(kind = 'high_tech'), FALSE) AS high_tech, {held}
       FROM des
-      WHERE COALESCE(valid_from, MAKE_DATE(year, 1, 1)) <= DATE '{on.isoformat()}'
-        AND COALESCE(valid_until, MAKE_DATE(year + 2, 12, 31)) >= DATE '{on.isoformat()}'
+      WHERE COALESCE(CAST(valid_from AS DATE), MAKE_DATE(year, 1, 1)) <= DATE '{on.isoformat()}'
+        AND COALESCE(CAST(valid_until AS DATE), MAKE_DATE(year + 2, 12, 31)) >= DATE '{on.isoformat()}'
       GROUP BY uscc)
     SELECT e.uscc, e.name, e.county_code, e.industry_code, y.* EXCLUDE (uscc), p.* EXCLUDE (uscc),
       COALESCE(d.high_tech, FALSE) AS high_tech,
@@ -114,7 +114,7 @@ def build_facts(
     FROM ent e LEFT JOIN y USING (uscc) LEFT JOIN p USING (uscc) LEFT JOIN d USING (uscc)
     ORDER BY e.uscc
     """
-    return con.execute(sql).to_arrow_table()
+    return con.sql(sql).to_arrow_table()
 
 
 def read_registry(

@@ -34,6 +34,9 @@ def _register() -> None:
     from smecluster.cli import web
 
     web.register(app)
+    from smecluster.cli import tiers
+
+    tiers.register(app)
 
 
 _register()

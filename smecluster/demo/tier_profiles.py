@@ -12,7 +12,7 @@ import polars as pl
 
 from smecluster.analytics.enterprise_facts import designation_columns
 
-MISSING_RATE = 0.03  # share of firms leaving a given field unreported
+MISSING_RATE = 0.01  # share of firms leaving a given field unreported
 # Capability boost by the highest tier a firm holds (designated firms are stronger on average).
 HELD_BOOST = {"high_tech": 0.15, "innovative_sme": 0.2, "srdi_sme": 0.3, "little_giant": 0.45,
               "single_champion": 0.55}
@@ -32,14 +32,14 @@ def _ranks(rng: np.random.Generator, q: np.ndarray, rate: float, cut: float, wor
 def _now_fields(rng: np.random.Generator, q: np.ndarray) -> dict[str, np.ndarray]:
     """Fields as they stand at the end of the data year, driven by capability q in [0, 1]."""
     n = len(q)
-    c1 = rng.poisson(0.2 + 4 * q**2, n)
+    c1 = rng.poisson(0.05 + 3 * q**3, n)
     return {
         "niche_years": np.floor(rng.uniform(0, 4 + 18 * q, n)),
         "ip_class1": c1.astype(np.int32),
         "ip_class1_own": rng.binomial(c1, 0.6).astype(np.int32),
         "ip_class1_high_value": rng.binomial(c1, 0.25 * q).astype(np.int32),
         "ip_class1_applied": rng.binomial(c1, 0.7).astype(np.int32),
-        "ip_class2": rng.poisson(0.5 + 4 * q, n).astype(np.int32),
+        "ip_class2": rng.poisson(0.1 + 2 * q**2, n).astype(np.int32),
         "digital_level": np.clip(np.round(q * 4 + rng.normal(0, 0.8, n)), 0, 4).astype(np.int8),
         "quality_award": rng.random(n) < 0.05 + 0.3 * q,
         "iso9001": rng.random(n) < 0.3 + 0.6 * q,
@@ -49,11 +49,11 @@ def _now_fields(rng: np.random.Generator, q: np.ndarray) -> dict[str, np.ndarray
         "foreign_certification": rng.random(n) < 0.05 + 0.7 * q**2,
         "market_share": np.round(np.clip(rng.beta(1, 30, n) * (1 + 6 * q**2), 0, 0.9), 4),
         "global_rank": _ranks(rng, q, 0.5, 0.85, 12),
-        "rd_institution_level": np.clip(np.round(q * 4.5 + rng.normal(0, 0.9, n)), 0, 4).astype(np.int8),
+        "rd_institution_level": np.clip(np.round((q - 0.3) * 5 + rng.normal(0, 0.7, n)), 0, 4).astype(np.int8),
         "strategic_emerging": rng.random(n) < 0.2 + 0.5 * q,
         "product_field_level": np.clip(np.round(q * 2.2 + rng.normal(0, 0.6, n)), 0, 2).astype(np.int8),
         "key_field_product": rng.random(n) < 0.1 + 0.7 * q,
-        "tech_demo": rng.random(n) < 0.02 * q,
+        "tech_demo": rng.random(n) < 0.01 * q**2,
         "new_product": rng.random(n) < 0.2,
     }
 
@@ -81,7 +81,7 @@ def tier_profiles(
             holders = designation.filter(pl.col("kind") == kind)["uscc"].implode()
             held[kind] = uscc.is_in(holders).to_numpy()
     q = capability(rng, n, held)
-    share = np.clip(0.45 + 0.5 * q + rng.normal(0, 0.12, n), 0.2, 1.0)
+    share = np.clip(0.35 + 0.5 * q + rng.normal(0, 0.12, n), 0.2, 1.0)
     margin = rng.normal(0.02 + 0.08 * q, 0.04, n)
     now = _now_fields(rng, q)
     revenue = (
@@ -95,11 +95,11 @@ def tier_profiles(
         rev = (revenue[col].to_numpy() if col in revenue.columns else np.full(n, np.nan))
         drift = np.clip(share + rng.normal(0, 0.02, n), 0.1, 1.0)
         rank_cols = {
-            "national_award_rank": _ranks(rng, q, 0.04, 0.6, 8),
-            "provincial_award_rank": _ranks(rng, q, 0.10, 0.45, 10),
+            "national_award_rank": _ranks(rng, q, 0.02, 0.7, 8),
+            "provincial_award_rank": _ranks(rng, q, 0.04, 0.6, 10),
             "maker_china_rank": _ranks(rng, q, 0.02, 0.5, 600),
         }
-        equity = np.where(rng.random(n) < 0.02 + 0.15 * q**2, np.round(rng.lognormal(6.5, 1.3, n), 1), 0.0)
+        equity = np.where(rng.random(n) < 0.005 + 0.08 * q**3, np.round(rng.lognormal(6.5, 1.3, n), 1), 0.0)
         fields = {k: (v - back if k == "niche_years" else v) for k, v in now.items()}
         fields["niche_years"] = np.maximum(fields["niche_years"], 0)
         frame = {

@@ -148,6 +148,25 @@ class PassRule(BaseModel):
     boundary_word: str | None = None
 
 
+class Target(BaseModel):
+    """A numeric target of a plan (kind: targets): what is counted, how much, by when, where."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    title: str
+    clause: str = ""
+    source: str | None = None
+    verified: bool = True
+    measure: str  # designated:<tier kind> (firms holding it) or clusters:recognised
+    comparator: Comparator = ">="
+    boundary_word: str | None = None
+    value: float
+    period_from: date | None = None  # counting starts (cumulative measures)
+    deadline: date
+    scope: str  # region code (province 32) the count covers
+    note: str | None = None
+
+
 class Pack(BaseModel):
     """A dated, versioned policy pack."""
 
@@ -170,6 +189,7 @@ class Pack(BaseModel):
     tier: str | None = None
     pass_rule: PassRule | None = None
     extends: str | None = None
+    targets: list[Target] = Field(default_factory=list)
 
     def all_criteria(self) -> list[Criterion]:
         """Every criterion of the pack, nested ones included."""
@@ -275,6 +295,12 @@ def _check_tier(pack: Pack, where: str) -> None:
         for band in (b for ch in [c, *(c.best_of or [])] for b in (ch.bands or [])):
             if band.points > c.max_points:
                 raise PackError(f"{where}: criterion {c.id}: a band gives more than max_points")
+    words = boundary_words()
+    for t in pack.targets:
+        if t.boundary_word is not None and words.get(t.boundary_word) != t.comparator:
+            raise PackError(f"{where}: target {t.id}: {t.boundary_word} does not mean {t.comparator}")
+        if t.source and pack.sources and t.source not in {s.id for s in pack.sources}:
+            raise PackError(f"{where}: target {t.id}: unknown source {t.source!r}")
     if pack.pass_rule is not None:
         groups = {c.group for c in scored}
         unknown = set(pack.pass_rule.group_minimums) - groups

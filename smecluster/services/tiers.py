@@ -154,3 +154,12 @@ def unverified_notes(evaluation: TierEvaluation) -> dict[str, list[str]]:
 def tier_labels() -> dict[str, dict]:
     """Tier kind -> labels and rank, for display."""
     return {t.kind: {"zh": t.label_zh, "en": t.label_en, "rank": t.rank} for t in tiers()}
+
+
+def funnel_chart(evaluation: TierEvaluation) -> dict:
+    """ECharts option of the tier funnel: designated and qualifying firms per tier."""
+    from smecluster.reports.funnel import funnel_option
+
+    s = summary(evaluation)
+    return funnel_option(dict(zip(s["tier"], s["designated"], strict=True)),
+                         dict(zip(s["tier"], s["qualifies"], strict=True)))
