@@ -244,7 +244,7 @@ def _check(pack: Pack, where: str) -> None:
 def _mark_unverified(criterion: dict, note: str) -> dict:
     out = dict(criterion, verified=False)
     out["note"] = f"{out['note']} {note}" if out.get("note") else note
-    for key in ("any", "all", "of"):
+    for key in ("any", "all", "of", "best_of"):
         if out.get(key):
             out[key] = [_mark_unverified(c, note) for c in out[key]]
     return out
