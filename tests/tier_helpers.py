@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from pathlib import Path
+
 import polars as pl
+import yaml
 
 from smecluster.analytics.enterprise_facts import FACT_SCHEMA, designation_columns
 from smecluster.analytics.tier_query import OUTCOME_LABELS, STATUS_LABELS
@@ -12,29 +15,9 @@ from smecluster.services.tiers import evaluate_facts
 
 SCHEMA = {**FACT_SCHEMA, **{c: pl.Boolean for c in designation_columns()}}
 
-# A firm that meets every rule of every 2022 tier pack (with some room), used as a base.
-STRONG = {
-    "revenue": 20000.0, "revenue_prev": 18000.0, "rd_spending": 1400.0, "rd_spending_prev": 1200.0,
-    "employees": 300, "rd_staff": 90, "total_assets": 20000.0, "total_liabilities": 8000.0,
-    "main_revenue": 19000.0, "main_revenue_prev": 16000.0, "main_revenue_prev2": 14000.0,
-    "net_profit": 2400.0, "niche_years": 12.0, "ip_class1_high_value": 1, "ip_class1_own": 3,
-    "ip_class1": 5, "ip_class2": 4, "ip_class1_applied": 3, "digital_level": 3, "quality_award": True,
-    "iso9001": True, "own_brand": True, "drafted_standard": True, "core_business_is": True,
-    "foreign_certification": True, "market_share": 0.15, "global_rank": 2, "equity_2y": 0.0,
-    "equity_3y": 0.0, "national_award_rank_3y": 0, "provincial_award_rank_3y": 0,
-    "maker_china_rank_3y": 0, "rd_institution_level": 3, "strategic_emerging": True,
-    "product_field_level": 2, "key_field_product": True, "tech_demo": False, "new_product": False,
-    "high_tech": False,
-}
-# A firm that meets nothing by score and holds no credential (direct routes all fail).
-WEAK = {
-    **STRONG, "rd_spending": 10.0, "rd_spending_prev": 10.0, "main_revenue": 9000.0, "main_revenue_prev": 10000.0,
-    "main_revenue_prev2": 11000.0, "total_liabilities": 19000.0, "ip_class1_high_value": 0, "ip_class1_own": 0,
-    "ip_class1": 0, "ip_class2": 0, "ip_class1_applied": 0, "strategic_emerging": False, "rd_institution_level": 0,
-    "niche_years": 1.0, "digital_level": 1, "quality_award": False, "iso9001": False, "own_brand": False,
-    "drafted_standard": False, "net_profit": 0.0, "market_share": 0.01, "global_rank": 0, "product_field_level": 0,
-    "key_field_product": False, "core_business_is": False, "foreign_certification": False, "rd_staff": 3,
-}
+BASES = yaml.safe_load((Path(__file__).with_name("scenarios") / "bases.yaml").read_text(encoding="utf-8"))
+STRONG: dict = BASES["strong"]  # meets every rule of every 2022 tier pack
+WEAK: dict = {**STRONG, **BASES["weak"]}  # no points to speak of, no direct route
 
 
 def facts(*rows: dict) -> pl.DataFrame:
