@@ -1,4 +1,4 @@
-"""YAML scenarios a policy officer can write (tests/scenarios/*.yaml): input fields -> expected statuses."""
+"""YAML scenarios a policy officer can write (tests/scenarios/tiers/*.yaml): input fields -> expected statuses."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import yaml
 
 from tier_helpers import BASES, STRONG, evaluate_one
 
-SCENARIO_DIR = Path(__file__).with_name("scenarios")
+SCENARIO_DIR = Path(__file__).with_name("scenarios") / "tiers"
 
 
 def _scenarios():

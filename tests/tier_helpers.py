@@ -15,7 +15,7 @@ from smecluster.services.tiers import evaluate_facts
 
 SCHEMA = {**FACT_SCHEMA, **{c: pl.Boolean for c in designation_columns()}}
 
-BASES = yaml.safe_load((Path(__file__).with_name("scenarios") / "bases.yaml").read_text(encoding="utf-8"))
+BASES = yaml.safe_load((Path(__file__).with_name("scenarios") / "tiers" / "bases.yaml").read_text(encoding="utf-8"))
 STRONG: dict = BASES["strong"]  # meets every rule of every 2022 tier pack
 WEAK: dict = {**STRONG, **BASES["weak"]}  # no points to speak of, no direct route
 
