@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
+from functools import cache
 
 import pytest
+from tier_helpers import evaluate_one, facts
 
 from smecluster.analytics.catalogue import indicator
 from smecluster.policy.compile import decimals_for
 from smecluster.policy.pack import Band, Criterion, packs_of_kind
 from smecluster.services.tiers import evaluate_facts
-from tier_helpers import evaluate_one, facts
 
 
 def _ratio(num: str, den: str, base: float = 1000.0):
@@ -90,7 +90,7 @@ def _cases() -> list[tuple]:
 CASES = _cases()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _evaluated(pack_id: str) -> list[dict]:
     """Every case of one pack evaluated in one query (one row per case)."""
     mine = [c for c in CASES if c[0].id == pack_id]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from tier_helpers import STRONG, WEAK, evaluate_one, facts
 
 from smecluster.policy.pack import PackError, load_pack
 from smecluster.policy.tiers import tier_pack, tier_packs
 from smecluster.services.tiers import evaluate_facts, tier_lists
-from tier_helpers import STRONG, WEAK, evaluate_one, facts
 
 # One route each: the fields that meet it (everything else as the weak firm).
 INNOVATIVE_ROUTES = {
@@ -74,7 +74,7 @@ def test_award_ranked_below_the_cut_is_no_route():
 def test_empty_firm_is_never_pass():
     """A firm with no data has no passing leaf and no qualifying tier: unknown, never pass."""
     out = evaluate_one({})
-    for tier, plan in out["_plans"].items():
+    for plan in out["_plans"].values():
         leaves = [c for c in plan.pack.all_criteria() if c.indicator and c.bands is None and c.id in plan.status]
         assert all(out[plan.status[c.id]] in ("unknown", "fail") for c in leaves)
         assert out[plan.col("outcome")] != "qualifies"

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from tier_helpers import BASES, STRONG, evaluate_one
 
 SCENARIO_DIR = Path(__file__).with_name("scenarios") / "tiers"

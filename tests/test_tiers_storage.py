@@ -6,10 +6,11 @@ import json
 from datetime import date
 
 import pytest
+from builders import COUNTY, INDUSTRIES, REGIONS, codes
 from sqlalchemy import insert
+from tier_helpers import STRONG
 from typer.testing import CliRunner
 
-from builders import COUNTY, INDUSTRIES, REGIONS, codes
 from smecluster.cli.main import app
 from smecluster.db import open_database
 from smecluster.registry.models import Cluster, Designation, Enterprise, EnterpriseYear, Industry, Region
@@ -18,7 +19,6 @@ from smecluster.reports.diagnosis import render_html
 from smecluster.services.diagnosis import UnknownEnterprise, diagnose
 from smecluster.services.targets import target_progress
 from smecluster.services.tiers import evaluate_enterprises, tier_lists
-from tier_helpers import STRONG
 
 YEAR = 2025
 ON = date(2025, 12, 31)
@@ -40,7 +40,8 @@ def _store(url: str) -> None:
             {"uscc": u, "year": y, **{k: STRONG[k] if y == YEAR else STRONG[k + "_prev"] if k + "_prev" in STRONG
                                       else STRONG[k] for k in YEARLY}}
             for u in (STRONG_FIRM, SMALL_FIRM) for y in (YEAR - 2, YEAR - 1, YEAR)])
-        main = {YEAR: STRONG["main_revenue"], YEAR - 1: STRONG["main_revenue_prev"], YEAR - 2: STRONG["main_revenue_prev2"]}
+        main = {YEAR: STRONG["main_revenue"], YEAR - 1: STRONG["main_revenue_prev"],
+                YEAR - 2: STRONG["main_revenue_prev2"]}
         conn.execute(insert(EnterpriseProfile), [
             {**now, "uscc": STRONG_FIRM, "year": y, "main_revenue": main[y], "equity_raised": 1000.0 * (y - 2022),
              "national_award_rank": 2 if y == YEAR - 2 else 0, "provincial_award_rank": 0, "maker_china_rank": 0,

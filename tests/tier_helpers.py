@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-
 from pathlib import Path
 
 import polars as pl

@@ -103,7 +103,7 @@ def criterion_report(c: Criterion, plan: TierPlan, row: dict, values: dict) -> d
                            if pts is not None and pts < c.max_points else None}
         gap = band_gap(c, values.get(indicator_column(c.indicator, c.params)), pts)
         return base | {"status": status} | gap
-    code = row.get(plan.status.get(c.id, ""), None)
+    code = row.get(plan.status.get(c.id, ""))
     status = STATUS_LABELS[code] if code is not None else "unknown"
     out = base | {"status": status}
     if c.indicator is not None:

@@ -235,10 +235,11 @@ def _verdict_layers(plan: TierPlan) -> list[list[str]]:
     required = [_q(plan.status[c.id]) for c in pack.criteria
                 if c.role in ("condition", "baseline") and c.id in plan.status]
     direct = [_q(plan.status[c.id]) for c in pack.criteria if c.role == "direct_route" and c.id in plan.status]
-    first = [f"{_least(required)} AS {q('required')}", f"{_tiny(_greatest(direct)) if direct else _tiny(FAIL)} AS {q('direct')}"]
+    direct_sql = _tiny(_greatest(direct)) if direct else _tiny(FAIL)
+    first = [f"{_least(required)} AS {q('required')}", f"{direct_sql} AS {q('direct')}"]
     if required:
-        first.append(f"{_sum([f'(CASE WHEN {r} = {FAIL} THEN 1 ELSE 0 END)' for r in required])} AS {q('n_fail')}")
-        first.append(f"{_sum([f'(CASE WHEN {r} = {UNKNOWN} THEN 1 ELSE 0 END)' for r in required])} AS {q('n_unknown')}")
+        for code, name in ((FAIL, "n_fail"), (UNKNOWN, "n_unknown")):
+            first.append(f"{_sum([f'(CASE WHEN {r} = {code} THEN 1 ELSE 0 END)' for r in required])} AS {q(name)}")
     else:
         first += [f"0 AS {q('n_fail')}", f"0 AS {q('n_unknown')}"]
     if scored:
@@ -250,7 +251,8 @@ def _verdict_layers(plan: TierPlan) -> list[list[str]]:
     if has_score:
         p = _lit(float(rule.score_at_least))
         mins = rule.group_minimums
-        ok = " AND ".join([f"{q('score')} >= {p}"] + [f"{q('group_' + g)} >= {_lit(float(v))}" for g, v in mins.items()])
+        ok = " AND ".join([f"{q('score')} >= {p}"]
+                          + [f"{q('group_' + g)} >= {_lit(float(v))}" for g, v in mins.items()])
         bad = " OR ".join([f"{q('score_max')} < {p}"] + [f"{q('group_max_' + g)} < {_lit(float(v))}"
                                                        for g, v in mins.items()])
         second.append(f"{_tiny(f'CASE WHEN {ok} THEN {PASS} WHEN {bad} THEN {FAIL} ELSE {UNKNOWN} END')} "

@@ -34,9 +34,10 @@ def _date(text: str | None) -> date | None:
 
 def evaluate_enterprises(
     county: str = typer.Option(None, "--county", help="Only enterprises of this county code (GB/T 2260)."),
-    tier: str = typer.Option(None, "--tier", help="Only this tier (innovative_sme, srdi_sme, little_giant, single_champion)."),
+    tier: str = typer.Option(None, "--tier", help="Only this tier (e.g. srdi_sme)."),
     year: int = typer.Option(None, "--year", help="Data year (default: the newest in the registry)."),
-    on: str = typer.Option(None, "--on", help="Evaluation date choosing the packs in force (default: today, at most end of year+1)."),
+    on: str = typer.Option(None, "--on",
+                           help="Date picking the packs in force (default: today, at most end of year+1)."),
     fmt: str = typer.Option("table", "--format", help="table | json | xlsx | parquet."),
     output: Path = typer.Option(None, "-o", "--output", help="Write to this file (needed for xlsx and parquet)."),
 ) -> None:
@@ -82,7 +83,8 @@ def _print_evaluation(ev) -> None:
     console.print(table)
     for p in ev.tiers:
         if p.unverified:
-            console.print(f"[yellow]UNVERIFIED[/] {p.pack.id}: {', '.join(p.unverified)} (every verdict of this tier uses them)")
+            console.print(f"[yellow]UNVERIFIED[/] {p.pack.id}: {', '.join(p.unverified)} "
+                          "(every verdict of this tier uses them)")
     for name, frame in tier_lists(ev).items():
         console.print(f"\n[bold]{LISTS[name]}[/]: {frame.height}")
         t = Table(*frame.columns)
@@ -167,12 +169,14 @@ def bench_tiers(
 
     with console.status(f"generating {enterprises:,} firms and timing"):
         r = run(enterprises, repeat=repeat)
-    console.print(f"enterprises            {r['enterprises']:,} (generated in {r['generate_s']:.1f} s, outside the timing)")
+    console.print(f"enterprises            {r['enterprises']:,} "
+                  f"(generated in {r['generate_s']:.1f} s, outside the timing)")
     console.print(f"tiers                  {', '.join(r['tiers'])}; {r['evidence_columns']} evidence columns")
     console.print(f"DuckDB threads         {r['threads']}")
     console.print(f"every tier, evidence   {r['all_tiers_s']:.3f} s")
     console.print(f"innovative SME only    {r['innovative_only_s']:.3f} s ({r['innovative_columns']} columns)")
-    console.print(f"hand-written SQL       {r['hand_sql_s']:.3f} s (six innovative-SME indicators, {r['hand_columns']} columns)")
+    console.print(f"hand-written SQL       {r['hand_sql_s']:.3f} s "
+                  f"(six innovative-SME indicators, {r['hand_columns']} columns)")
     console.print(f"peak memory            {r['peak_memory_gb']:.2f} GB (ru_maxrss)")
     console.print(f"ratio innovative/hand  {r['ratio_innovative_vs_hand']:.2f}")
     console.print(f"ratio every tier/hand  {r['ratio']:.2f}")

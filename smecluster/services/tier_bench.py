@@ -85,7 +85,8 @@ def run(n: int, repeat: int = 3, seed: int = 20260401) -> dict:
     t_innov, _, cols_innov = _best(con, innovative.sql, repeat)
     t_hand, _, cols_hand = _best(con, HAND_SQL, repeat)
     return {
-        "enterprises": rows, "generate_s": generated, "threads": con.execute("SELECT current_setting('threads')").fetchall()[0][0],
+        "enterprises": rows, "generate_s": generated,
+        "threads": con.execute("SELECT current_setting('threads')").fetchall()[0][0],
         "tiers": [p.pack.id for p in every.tiers], "evidence_columns": cols,
         "all_tiers_s": t_all, "innovative_only_s": t_innov, "innovative_columns": cols_innov,
         "hand_sql_s": t_hand, "hand_columns": cols_hand,
