@@ -1,0 +1,102 @@
+"""Bulk upsert of checked rows on the natural key, inside the caller's transaction.
+
+SQLite: one `INSERT ... ON CONFLICT DO UPDATE` run by executemany on the raw sqlite3 connection.
+PostgreSQL: COPY (CSV written by Polars) into a temporary table, then one `INSERT ... SELECT ...
+ON CONFLICT DO UPDATE`. An update only touches rows whose values differ, so re-importing a file
+changes nothing. See docs/decisions/0100-import-staging-and-upsert.md.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import polars as pl
+from sqlalchemy import Connection, text
+
+COPY_CHUNK = 8 * 1024 * 1024
+STAGE = "_import_stage"
+
+
+@dataclass
+class Stored:
+    """What an upsert did."""
+
+    inserted: int = 0
+    updated: int = 0
+
+
+def _conflict_sql(dialect: str, table: str, key: list[str], update: list[str]) -> str:
+    """The ON CONFLICT clause: update changed columns only, or do nothing."""
+    if not update:
+        return f"ON CONFLICT ({', '.join(key)}) DO NOTHING"
+    sets = ", ".join(f"{c} = excluded.{c}" for c in update)
+    if dialect == "postgresql":
+        old = ", ".join(f"{table}.{c}" for c in update)
+        new = ", ".join(f"excluded.{c}" for c in update)
+        changed = f"ROW({old}) IS DISTINCT FROM ROW({new})"
+    else:
+        changed = " OR ".join(f"{table}.{c} IS NOT excluded.{c}" for c in update)
+    return f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets} WHERE {changed}"
+
+
+def _count(conn: Connection, table: str) -> int:
+    return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+
+def _sqlite_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """Values as sqlite3 takes them: dates as ISO text (SQLAlchemy's convention), bools as 0/1."""
+    return frame.with_columns(
+        [pl.col(c).dt.strftime("%Y-%m-%d") for c, t in frame.schema.items() if t == pl.Date]
+        + [pl.col(c).cast(pl.Int8) for c, t in frame.schema.items() if t == pl.Boolean]
+    )
+
+
+def _upsert_sqlite(conn: Connection, table: str, frame: pl.DataFrame, conflict: str) -> int:
+    cols = frame.columns
+    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) {conflict}"
+    raw = conn.connection.driver_connection
+    return raw.executemany(sql, _sqlite_rows(frame).iter_rows()).rowcount
+
+
+def _upsert_postgresql(conn: Connection, table: str, frame: pl.DataFrame, conflict: str) -> int:
+    cols = ", ".join(frame.columns)
+    conn.execute(text(f"DROP TABLE IF EXISTS {STAGE}"))
+    conn.execute(text(f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS SELECT {cols} FROM {table} WITH NO DATA"))
+    buffer = io.BytesIO()
+    frame.write_csv(buffer, include_header=False, null_value="", date_format="%Y-%m-%d")
+    data = buffer.getbuffer()
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        with cur.copy(f"COPY {STAGE} ({cols}) FROM STDIN (FORMAT csv)") as copy:
+            for start in range(0, len(data), COPY_CHUNK):
+                copy.write(data[start : start + COPY_CHUNK])
+        cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {STAGE} {conflict}")
+        written = cur.rowcount
+    data.release()
+    conn.execute(text(f"DROP TABLE {STAGE}"))
+    return written
+
+
+def upsert(
+    conn: Connection, table: str, frame: pl.DataFrame, key: list[str], update: list[str]
+) -> Stored:
+    """Insert new rows and update changed ones of `table` (key columns `key`, updating `update`).
+
+    Runs in the caller's transaction: on any error the caller's rollback undoes everything.
+    """
+    if frame.is_empty():
+        return Stored()
+    dialect = conn.dialect.name
+    before = _count(conn, table)
+    conflict = _conflict_sql(dialect, table, key, update)
+    if dialect == "postgresql":
+        written = _upsert_postgresql(conn, table, frame, conflict)
+    elif dialect == "sqlite":
+        written = _upsert_sqlite(conn, table, frame, conflict)
+    else:
+        raise NotImplementedError(f"import into {dialect} is not supported (SQLite and PostgreSQL are)")
+    inserted = _count(conn, table) - before
+    # rowcount counts inserted rows and rows the conflict clause actually changed
+    return Stored(inserted=inserted, updated=max(written - inserted, 0))
+
