@@ -76,9 +76,12 @@ def problems(codes: pl.Series) -> pl.Series:
     check_ok = _check_values(np.where(values < 0, 0, values)) == values[:, 17]
     kind[candidates[bad_format]] = 2
     kind[candidates[~bad_format & ~check_ok]] = 3
-    expected = np.full(codes.len(), ord("0"), dtype=np.uint8)
-    expected[candidates] = _ALPHABET_BYTES[_check_values(np.where(values < 0, 0, values))]
-    frame = pl.DataFrame({"kind": kind, "expected": _chars(expected)})
+    wrong = candidates[~bad_format & ~check_ok]
+    expected = pl.Series("expected", [None] * codes.len(), dtype=pl.String)
+    if wrong.size:  # the expected character, only for the few codes that need it
+        checks = _ALPHABET_BYTES[_check_values(values[~bad_format & ~check_ok])]
+        expected = expected.scatter(wrong, _chars(checks))
+    frame = pl.DataFrame({"kind": kind, "expected": expected})
     reason = (
         pl.when(pl.col("kind") == 1).then(pl.lit(REASON_LENGTH))
         .when(pl.col("kind") == 2).then(pl.lit(REASON_FORMAT))
