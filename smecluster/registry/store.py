@@ -1,8 +1,9 @@
 """Bulk upsert of checked rows on the natural key, inside the caller's transaction.
 
-SQLite: one `INSERT ... ON CONFLICT DO UPDATE` run by executemany on the raw sqlite3 connection.
-PostgreSQL: COPY (CSV written by Polars) into a temporary table, then one `INSERT ... SELECT ...
-ON CONFLICT DO UPDATE`. An update only touches rows whose values differ, so re-importing a file
+Both databases stage the rows in a temporary table through a bulk path, then run one
+`INSERT ... SELECT ... ON CONFLICT DO UPDATE` in the same transaction. PostgreSQL: COPY (CSV written by
+Polars) on the caller's connection. SQLite: Arrow ingest through the ADBC SQLite driver on its own
+connection (Python's sqlite3 binds values one by one, several times slower), with foreign keys on. An update only touches rows whose values differ, so re-importing a file
 changes nothing. See docs/decisions/0100-import-staging-and-upsert.md.
 """
 
@@ -53,10 +54,28 @@ def _sqlite_rows(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _upsert_sqlite(conn: Connection, table: str, frame: pl.DataFrame, conflict: str) -> int:
-    cols = frame.columns
-    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) {conflict}"
-    raw = conn.connection.driver_connection
-    return raw.executemany(sql, _sqlite_rows(frame).iter_rows()).rowcount
+    """Stage through ADBC, then INSERT ... SELECT; one transaction on a connection of its own."""
+    import adbc_driver_sqlite.dbapi as adbc
+
+    path = conn.engine.url.database
+    if not path or path == ":memory:":
+        raise ValueError("bulk import needs a SQLite database file, not an in-memory database")
+    cols = ", ".join(frame.columns)
+    with adbc.connect(path, autocommit=True) as raw, raw.cursor() as cur:
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA busy_timeout = 30000")
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            cur.adbc_ingest(STAGE, _sqlite_rows(frame).to_arrow(), mode="create", temporary=True)
+            # SQLite needs `WHERE true` to tell the upsert's ON from a join's ON
+            cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM temp.{STAGE} WHERE true {conflict}")
+            written = cur.rowcount
+            cur.execute(f"DROP TABLE temp.{STAGE}")
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+    return written
 
 
 def _upsert_postgresql(conn: Connection, table: str, frame: pl.DataFrame, conflict: str) -> int:
@@ -88,6 +107,7 @@ def upsert(
     if frame.is_empty():
         return Stored()
     dialect = conn.dialect.name
+    frame = frame.sort(key)  # rows in key order fill the key's B-tree page by page
     before = _count(conn, table)
     conflict = _conflict_sql(dialect, table, key, update)
     if dialect == "postgresql":
