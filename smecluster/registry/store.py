@@ -69,7 +69,8 @@ def _upsert_sqlite(conn: Connection, table: str, frame: pl.DataFrame, conflict: 
             cur.adbc_ingest(STAGE, _sqlite_rows(frame).to_arrow(), mode="create", temporary=True)
             # SQLite needs `WHERE true` to tell the upsert's ON from a join's ON
             cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM temp.{STAGE} WHERE true {conflict}")
-            written = cur.rowcount
+            cur.execute("SELECT changes()")  # ADBC does not report an INSERT's row count
+            written = cur.fetchone()[0]
             cur.execute(f"DROP TABLE temp.{STAGE}")
             cur.execute("COMMIT")
         except BaseException:
