@@ -70,7 +70,7 @@ def _db_frame(kind: ImportKind, checked: Checked, good: pl.DataFrame) -> tuple[p
             for f in declared
         ]
         joined = pl.concat_list(pieces).list.drop_nulls().list.join(", ")
-        exprs.append(pl.format("{{}}", joined).alias("declared"))
+        exprs.append(pl.concat_str([pl.lit("{"), joined, pl.lit("}")]).alias("declared"))
     frame = good.select(exprs)
     update = [c for c in frame.columns if c not in kind.key]
     for name, value in kind.defaults.items():

@@ -33,8 +33,9 @@ def _conflict_sql(dialect: str, table: str, key: list[str], update: list[str]) -
         return f"ON CONFLICT ({', '.join(key)}) DO NOTHING"
     sets = ", ".join(f"{c} = excluded.{c}" for c in update)
     if dialect == "postgresql":
-        old = ", ".join(f"{table}.{c}" for c in update)
-        new = ", ".join(f"excluded.{c}" for c in update)
+        # as text: json has no equality operator, and text equality is exact for the other types
+        old = ", ".join(f"{table}.{c}::text" for c in update)
+        new = ", ".join(f"excluded.{c}::text" for c in update)
         changed = f"ROW({old}) IS DISTINCT FROM ROW({new})"
     else:
         changed = " OR ".join(f"{table}.{c} IS NOT excluded.{c}" for c in update)
@@ -53,7 +54,7 @@ def _sqlite_rows(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _upsert_sqlite(conn: Connection, table: str, frame: pl.DataFrame, conflict: str) -> int:
+def _upsert_sqlite(conn: Connection, table: str, frame: pl.DataFrame, conflict: str) -> Stored:
     """Stage through ADBC, then INSERT ... SELECT; one transaction on a connection of its own."""
     import adbc_driver_sqlite.dbapi as adbc
 
@@ -66,21 +67,27 @@ def _upsert_sqlite(conn: Connection, table: str, frame: pl.DataFrame, conflict: 
         cur.execute("PRAGMA busy_timeout = 30000")
         cur.execute("BEGIN IMMEDIATE")
         try:
+            cur.execute(f"SELECT count(*) FROM {table}")
+            before = cur.fetchone()[0]
             cur.adbc_ingest(STAGE, _sqlite_rows(frame).to_arrow(), mode="create", temporary=True)
             # SQLite needs `WHERE true` to tell the upsert's ON from a join's ON
             cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM temp.{STAGE} WHERE true {conflict}")
             cur.execute("SELECT changes()")  # ADBC does not report an INSERT's row count
             written = cur.fetchone()[0]
+            cur.execute(f"SELECT count(*) FROM {table}")
+            inserted = cur.fetchone()[0] - before
             cur.execute(f"DROP TABLE temp.{STAGE}")
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
             raise
-    return written
+    return Stored(inserted=inserted, updated=written - inserted)
 
 
-def _upsert_postgresql(conn: Connection, table: str, frame: pl.DataFrame, conflict: str) -> int:
+def _upsert_postgresql(conn: Connection, table: str, frame: pl.DataFrame, conflict: str) -> Stored:
+    """COPY into a temporary table, then INSERT ... SELECT, on the caller's connection and transaction."""
     cols = ", ".join(frame.columns)
+    before = _count(conn, table)
     conn.execute(text(f"DROP TABLE IF EXISTS {STAGE}"))
     conn.execute(text(f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS SELECT {cols} FROM {table} WITH NO DATA"))
     buffer = io.BytesIO()
@@ -95,7 +102,8 @@ def _upsert_postgresql(conn: Connection, table: str, frame: pl.DataFrame, confli
         written = cur.rowcount
     data.release()
     conn.execute(text(f"DROP TABLE {STAGE}"))
-    return written
+    inserted = _count(conn, table) - before
+    return Stored(inserted=inserted, updated=written - inserted)
 
 
 def upsert(
@@ -109,15 +117,11 @@ def upsert(
         return Stored()
     dialect = conn.dialect.name
     frame = frame.sort(key)  # rows in key order fill the key's B-tree page by page
-    before = _count(conn, table)
     conflict = _conflict_sql(dialect, table, key, update)
+    # the statement's row count is inserted rows plus rows the conflict clause actually changed
     if dialect == "postgresql":
-        written = _upsert_postgresql(conn, table, frame, conflict)
-    elif dialect == "sqlite":
-        written = _upsert_sqlite(conn, table, frame, conflict)
-    else:
-        raise NotImplementedError(f"import into {dialect} is not supported (SQLite and PostgreSQL are)")
-    inserted = _count(conn, table) - before
-    # rowcount counts inserted rows and rows the conflict clause actually changed
-    return Stored(inserted=inserted, updated=max(written - inserted, 0))
+        return _upsert_postgresql(conn, table, frame, conflict)
+    if dialect == "sqlite":
+        return _upsert_sqlite(conn, table, frame, conflict)
+    raise NotImplementedError(f"import into {dialect} is not supported (SQLite and PostgreSQL are)")
 
