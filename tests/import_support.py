@@ -11,8 +11,16 @@ from smecluster.db import open_database
 from smecluster.registry.models import Industry, Region
 from smecluster.registry.uscc import make_uscc_one
 
-TABLES = ("region", "industry", "enterprise", "enterprise_year", "designation", "platform", "cluster",
-          "cluster_member")
+TABLES = (
+    "region",
+    "industry",
+    "enterprise",
+    "enterprise_year",
+    "designation",
+    "platform",
+    "cluster",
+    "cluster_member",
+)
 REGIONS = [
     {"code": "320000", "name": "江苏省", "level": "province", "parent_code": None},
     {"code": "320400", "name": "常州市", "level": "city", "parent_code": "320000"},
@@ -54,11 +62,15 @@ def write_csv(path: Path, header: list[str], rows: list[list], encoding: str = "
 
 def good_enterprises(path: Path) -> Path:
     """Three valid enterprises in two counties."""
-    return write_csv(path, ENTERPRISE_HEADERS, [
-        [CODE_A, "溧阳电池甲有限公司", "320481", "3841", "119.48", "31.42", "2015-03-01"],
-        [CODE_B, "溧阳电池乙有限公司", "320481", "3849", "", "", ""],
-        [CODE_C, "常熟材料丙有限公司", "320581", "3841", "120.75", "31.65", "2010/6/1"],
-    ])
+    return write_csv(
+        path,
+        ENTERPRISE_HEADERS,
+        [
+            [CODE_A, "溧阳电池甲有限公司", "320481", "3841", "119.48", "31.42", "2015-03-01"],
+            [CODE_B, "溧阳电池乙有限公司", "320481", "3849", "", "", ""],
+            [CODE_C, "常熟材料丙有限公司", "320581", "3841", "120.75", "31.65", "2010/6/1"],
+        ],
+    )
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple]]:
@@ -67,7 +79,7 @@ def snapshot(engine: Engine) -> dict[str, list[tuple]]:
     with engine.connect() as conn:
         for table in TABLES:
             rows = conn.execute(text(f"SELECT * FROM {table}")).fetchall()
-            out[table] = sorted((tuple(str(v) for v in r) for r in rows))
+            out[table] = sorted(tuple(str(v) for v in r) for r in rows)
     return out
 
 

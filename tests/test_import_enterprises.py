@@ -22,11 +22,15 @@ from smecluster.services.registry import import_registry_file
 
 def _bad_row(tmp_path, row: list[str], name: str = "bad.csv"):
     """Two good rows and one bad row (the bad one is row 4 as the user sees the file)."""
-    return write_csv(tmp_path / name, ENTERPRISE_HEADERS, [
-        [CODE_A, "甲", "320481", "3841", "", "", ""],
-        [CODE_B, "乙", "320481", "3841", "", "", ""],
-        row,
-    ])
+    return write_csv(
+        tmp_path / name,
+        ENTERPRISE_HEADERS,
+        [
+            [CODE_A, "甲", "320481", "3841", "", "", ""],
+            [CODE_B, "乙", "320481", "3841", "", "", ""],
+            row,
+        ],
+    )
 
 
 def _refused(engine, path, column: str, reason_part: str, row: int | None = 4):
@@ -51,43 +55,66 @@ def test_valid_file_is_stored(database_url, tmp_path):
     with engine.connect() as conn:
         c = conn.execute(select(Enterprise).where(Enterprise.uscc == CODE_C)).one()
     assert (c.county_code, c.industry_code, c.lon, str(c.established), c.fictional) == (
-        "320581", "3841", 120.75, "2010-06-01", False)
+        "320581",
+        "3841",
+        120.75,
+        "2010-06-01",
+        False,
+    )
 
 
 def test_bad_check_digit_is_refused(database_url, tmp_path):
     """A credit code with a wrong check digit stops the import and is named."""
     engine = registry_engine(database_url)
     wrong = CODE_C[:-1] + ("0" if CODE_C[-1] != "0" else "1")
-    _refused(engine, _bad_row(tmp_path, [wrong, "丙", "320481", "3841", "", "", ""]),
-             "统一社会信用代码", "check digit")
+    _refused(
+        engine,
+        _bad_row(tmp_path, [wrong, "丙", "320481", "3841", "", "", ""]),
+        "统一社会信用代码",
+        "check digit",
+    )
 
 
 def test_unknown_county_is_refused(database_url, tmp_path):
     """A county code that is not a county-level division in the region table is refused."""
     engine = registry_engine(database_url)
-    _refused(engine, _bad_row(tmp_path, [CODE_C, "丙", "320400", "3841", "", "", ""]), "所在县区代码",
-             "no county-level division")
+    _refused(
+        engine,
+        _bad_row(tmp_path, [CODE_C, "丙", "320400", "3841", "", "", ""]),
+        "所在县区代码",
+        "no county-level division",
+    )
 
 
 def test_unknown_industry_is_refused(database_url, tmp_path):
     """An industry code missing from the industry table is refused."""
     engine = registry_engine(database_url)
-    _refused(engine, _bad_row(tmp_path, [CODE_C, "丙", "320481", "3842", "", "", ""]), "行业代码",
-             "GB/T 4754-2017")
+    _refused(
+        engine, _bad_row(tmp_path, [CODE_C, "丙", "320481", "3842", "", "", ""]), "行业代码", "GB/T 4754-2017"
+    )
 
 
 def test_non_numeric_coordinate_is_refused(database_url, tmp_path):
     """A longitude that is not a number is refused."""
     engine = registry_engine(database_url)
-    _refused(engine, _bad_row(tmp_path, [CODE_C, "丙", "320481", "3841", "东经119", "", ""]), "经度",
-             "not a number")
+    _refused(
+        engine,
+        _bad_row(tmp_path, [CODE_C, "丙", "320481", "3841", "东经119", "", ""]),
+        "经度",
+        "not a number",
+    )
 
 
 def test_duplicate_key_names_both_rows(database_url, tmp_path):
     """The same credit code twice in one file is an error on both rows, naming both."""
     engine = registry_engine(database_url)
-    result = _refused(engine, _bad_row(tmp_path, [CODE_A, "甲二", "320481", "3841", "", "", ""]),
-                      "统一社会信用代码", "rows 2, 4", row=2)
+    result = _refused(
+        engine,
+        _bad_row(tmp_path, [CODE_A, "甲二", "320481", "3841", "", "", ""]),
+        "统一社会信用代码",
+        "rows 2, 4",
+        row=2,
+    )
     assert set(result.errors["row"].to_list()) == {2, 4}
 
 
@@ -105,15 +132,18 @@ def test_empty_file_is_refused(database_url, tmp_path):
 def test_header_only_file_is_refused(database_url, tmp_path):
     """A file with headers but no rows says so."""
     engine = registry_engine(database_url)
-    result = import_registry_file(engine, "enterprises", write_csv(tmp_path / "h.csv", ENTERPRISE_HEADERS, []))
+    result = import_registry_file(
+        engine, "enterprises", write_csv(tmp_path / "h.csv", ENTERPRISE_HEADERS, [])
+    )
     assert "no data rows" in result.errors["reason"].item()
 
 
 def test_missing_required_column_is_named(database_url, tmp_path):
     """A file without the industry code column is refused naming that column."""
     engine = registry_engine(database_url)
-    path = write_csv(tmp_path / "m.csv", ["统一社会信用代码", "企业名称", "所在县区代码"],
-                     [[CODE_A, "甲", "320481"]])
+    path = write_csv(
+        tmp_path / "m.csv", ["统一社会信用代码", "企业名称", "所在县区代码"], [[CODE_A, "甲", "320481"]]
+    )
     before = snapshot(engine)
     result = import_registry_file(engine, "enterprises", path)
     assert result.errors["reason"].to_list() == ["missing required column 行业代码 (industry_code)"]
@@ -124,8 +154,9 @@ def test_misspelled_column_gets_a_suggestion(database_url, tmp_path):
     """A misspelled header is refused with the closest known header suggested."""
     engine = registry_engine(database_url)
     headers = ["统一社会信用代码", "企业名称", "所在县区代码", "行业代马"]
-    result = import_registry_file(engine, "enterprises",
-                                  write_csv(tmp_path / "s.csv", headers, [[CODE_A, "甲", "320481", "3841"]]))
+    result = import_registry_file(
+        engine, "enterprises", write_csv(tmp_path / "s.csv", headers, [[CODE_A, "甲", "320481", "3841"]])
+    )
     reasons = result.errors["reason"].to_list()
     assert "unknown column: did you mean 行业代码?" in reasons
     assert count(engine, Enterprise) == 0
@@ -135,8 +166,9 @@ def test_spaces_and_full_width_brackets_in_headers_are_accepted(database_url, tm
     """English aliases, spaces and full-width forms of headers match the known columns."""
     engine = registry_engine(database_url)
     headers = [" 统一社会信用代码 ", "name", "所在县区代码", "Industry_Code"]
-    result = import_registry_file(engine, "enterprises",
-                                  write_csv(tmp_path / "w.csv", headers, [[CODE_A, "甲", "320481", "3841"]]))
+    result = import_registry_file(
+        engine, "enterprises", write_csv(tmp_path / "w.csv", headers, [[CODE_A, "甲", "320481", "3841"]])
+    )
     assert result.ok and result.stored.inserted == 1
 
 

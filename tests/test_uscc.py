@@ -63,8 +63,11 @@ def test_wrong_check_digit_names_the_expected_one():
 
 @pytest.mark.parametrize(
     ("code", "reason"),
-    [("9132048", uscc.REASON_LENGTH), ("A1320481MA1P00001X", uscc.REASON_FORMAT),
-     ("91320481MA1P0000IX", uscc.REASON_FORMAT)],
+    [
+        ("9132048", uscc.REASON_LENGTH),
+        ("A1320481MA1P00001X", uscc.REASON_FORMAT),
+        ("91320481MA1P0000IX", uscc.REASON_FORMAT),
+    ],
 )
 def test_length_and_characters_have_their_own_reason(code, reason):
     """Short codes and codes with characters outside GB 32100 get a reason of their own."""

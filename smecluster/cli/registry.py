@@ -46,12 +46,19 @@ def _summary(result: ImportResult) -> str:
 
 
 def import_command(
-    kind: str = typer.Argument(..., help="What the file holds: enterprises, enterprise_years, designations, "
-                               "platforms, clusters, cluster_members or industries."),
+    kind: str = typer.Argument(
+        ...,
+        help="What the file holds: enterprises, enterprise_years, designations, "
+        "platforms, clusters, cluster_members or industries.",
+    ),
     file: Path = typer.Argument(..., help="A .csv (UTF-8, UTF-8 with BOM or GB18030) or .xlsx file."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check only; store nothing."),
-    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Store the good rows, write the rejected ones."),
-    rejected: Path = typer.Option(None, "--rejected", help="Where rejected rows go (default FILE.rejected.csv)."),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Store the good rows, write the rejected ones."
+    ),
+    rejected: Path = typer.Option(
+        None, "--rejected", help="Where rejected rows go (default FILE.rejected.csv)."
+    ),
 ) -> None:
     """Import registry data; all-or-nothing unless --skip-invalid, every problem listed."""
     from smecluster.db import open_database
@@ -61,7 +68,12 @@ def import_command(
     engine = open_database(STATE.db)
     with console.status("importing") as status:
         result = import_registry_file(
-            engine, kind, file, dry_run=dry_run, skip_invalid=skip_invalid, rejected_path=rejected,
+            engine,
+            kind,
+            file,
+            dry_run=dry_run,
+            skip_invalid=skip_invalid,
+            rejected_path=rejected,
             on_phase=lambda name: status.update(f"{kind}: {name}"),
         )
     for warning in result.warnings:
@@ -75,16 +87,21 @@ def import_command(
             raise typer.Exit(1)
         return
     if not result.written:
-        fail(f"nothing stored: fix the {result.errors.height} problem(s) above"
-             + ("" if result.file_level else " or use --skip-invalid"))
+        fail(
+            f"nothing stored: fix the {result.errors.height} problem(s) above"
+            + ("" if result.file_level else " or use --skip-invalid")
+        )
     console.print(_summary(result))
     if result.rejected_path:
         console.print(f"{result.rejected} rejected row(s) with reasons written to {result.rejected_path}")
 
 
 def template_command(
-    kind: str = typer.Argument(..., help="enterprises, enterprise_years, designations, platforms, clusters, "
-                               "cluster_members or industries."),
+    kind: str = typer.Argument(
+        ...,
+        help="enterprises, enterprise_years, designations, platforms, clusters, "
+        "cluster_members or industries.",
+    ),
     output: Path = typer.Option(..., "-o", "--output", help="The .xlsx file to write."),
 ) -> None:
     """Write a blank Excel template for KIND with Chinese headers, cell checks and column notes."""
@@ -109,12 +126,20 @@ def bench_import_command(
 
     with console.status(f"generating {rows:,} rows and importing them"):
         figures, generated, size_mb = bench_import(rows, db or None)
-    console.print(f"generated {rows:,} enterprise rows ({size_mb:.0f} MB CSV) in {generated:.2f} s (not timed)")
+    console.print(
+        f"generated {rows:,} enterprise rows ({size_mb:.0f} MB CSV) in {generated:.2f} s (not timed)"
+    )
     table = Table("database", "rows", "seconds", "rows/s", "read", "check", "references", "store", "peak MB")
     for f in figures:
         phases = [f"{f.phases.get(p, 0):.2f}" for p in ("read", "check", "references", "store")]
-        table.add_row(f.database, f"{f.rows:,}", f"{f.seconds:.2f}", f"{f.rows_per_second:,.0f}", *phases,
-                      f"{f.peak_mb:.0f}")
+        table.add_row(
+            f.database,
+            f"{f.rows:,}",
+            f"{f.seconds:.2f}",
+            f"{f.rows_per_second:,.0f}",
+            *phases,
+            f"{f.peak_mb:.0f}",
+        )
     console.print(table)
     console.print(f"peak memory of the process: {peak_memory_mb():.0f} MB (ru_maxrss)")
 

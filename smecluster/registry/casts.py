@@ -165,4 +165,3 @@ def cast_column(spec: ColumnSpec, s: pl.Series) -> Cast:
         missing = _reasons(s, (s.is_null(), "required value is missing"))
         reasons = missing.fill_null(reasons)
     return values, reasons
-

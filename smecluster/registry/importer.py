@@ -66,7 +66,9 @@ def _db_frame(kind: ImportKind, checked: Checked, good: pl.DataFrame) -> tuple[p
     exprs = [pl.col(f) for f in plain]
     if declared:
         pieces = [
-            pl.when(pl.col(f).is_not_null()).then(pl.format('"{}": {}', pl.lit(f.split(".", 1)[1]), pl.col(f)))
+            pl.when(pl.col(f).is_not_null()).then(
+                pl.format('"{}": {}', pl.lit(f.split(".", 1)[1]), pl.col(f))
+            )
             for f in declared
         ]
         joined = pl.concat_list(pieces).list.drop_nulls().list.join(", ")
@@ -87,9 +89,7 @@ def _write_rejected(checked: Checked, path: Path) -> int:
         .group_by(ROW)
         .agg(pl.format("{}: {}", "column", "reason").str.join("; ").alias(REASON_COLUMN))
     )
-    rejected = (
-        checked.raw.join(reasons, on=ROW, how="inner").sort(ROW).rename({ROW: ROW_COLUMN})
-    )
+    rejected = checked.raw.join(reasons, on=ROW, how="inner").sort(ROW).rename({ROW: ROW_COLUMN})
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as out:
         out.write(b"\xef\xbb\xbf")  # a BOM so that Excel opens the UTF-8 file correctly
@@ -155,4 +155,6 @@ def import_file(
 
 def _with_file(errors: pl.DataFrame, path: Path) -> pl.DataFrame:
     """The error frame with the file name first and `row` as the user-facing name of the row number."""
-    return errors.select(pl.lit(str(path)).alias("file"), pl.col(ROW).alias("row"), "column", "value", "reason")
+    return errors.select(
+        pl.lit(str(path)).alias("file"), pl.col(ROW).alias("row"), "column", "value", "reason"
+    )

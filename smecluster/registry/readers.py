@@ -110,9 +110,9 @@ def read_xlsx(path: Path) -> Grid:
 def _finish(frame: pl.DataFrame) -> pl.DataFrame:
     """Trim cells, make blank cells null, number the rows and drop the wholly blank ones."""
     cells = [c for c in frame.columns if c != ROW]
-    frame = frame.with_columns(
-        [pl.col(c).str.strip_chars().replace("", None) for c in cells]
-    ).with_row_index(ROW, offset=1)
+    frame = frame.with_columns([pl.col(c).str.strip_chars().replace("", None) for c in cells]).with_row_index(
+        ROW, offset=1
+    )
     if not cells:
         return frame
     return frame.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cells]))

@@ -1,10 +1,11 @@
-"""Bulk upsert of checked rows on the natural key, inside the caller's transaction.
+"""Bulk upsert of checked rows on the natural key, in one transaction.
 
 Both databases stage the rows in a temporary table through a bulk path, then run one
 `INSERT ... SELECT ... ON CONFLICT DO UPDATE` in the same transaction. PostgreSQL: COPY (CSV written by
-Polars) on the caller's connection. SQLite: Arrow ingest through the ADBC SQLite driver on its own
-connection (Python's sqlite3 binds values one by one, several times slower), with foreign keys on. An update only touches rows whose values differ, so re-importing a file
-changes nothing. See docs/decisions/0100-import-staging-and-upsert.md.
+Polars) on the caller's connection and transaction. SQLite: Arrow ingest through the ADBC SQLite driver
+on a connection of its own (Python's sqlite3 binds values one by one, several times slower), with
+foreign keys on. An update only touches rows whose values differ, so re-importing a file changes
+nothing. See docs/decisions/0100-import-staging-and-upsert.md.
 """
 
 from __future__ import annotations
@@ -106,9 +107,7 @@ def _upsert_postgresql(conn: Connection, table: str, frame: pl.DataFrame, confli
     return Stored(inserted=inserted, updated=written - inserted)
 
 
-def upsert(
-    conn: Connection, table: str, frame: pl.DataFrame, key: list[str], update: list[str]
-) -> Stored:
+def upsert(conn: Connection, table: str, frame: pl.DataFrame, key: list[str], update: list[str]) -> Stored:
     """Insert new rows and update changed ones of `table` (key columns `key`, updating `update`).
 
     Runs in the caller's transaction: on any error the caller's rollback undoes everything.
@@ -124,4 +123,3 @@ def upsert(
     if dialect == "sqlite":
         return _upsert_sqlite(conn, table, frame, conflict)
     raise NotImplementedError(f"import into {dialect} is not supported (SQLite and PostgreSQL are)")
-

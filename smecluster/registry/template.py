@@ -21,35 +21,72 @@ OPTIONAL_FILL = PatternFill("solid", fgColor="DDEBF7")
 TEXT_TYPES = ("text", "code", "uscc", "code_list", "enum")
 
 
+def _num(x: float) -> str:
+    """A bound as Excel reads it (no trailing .0)."""
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
 def _validation(spec: ColumnSpec) -> DataValidation | None:
     """The Excel cell check matching a column's type, or None where Excel has no fitting check."""
     title, lower = spec.header, spec.min
     if spec.type == "bool":
-        return DataValidation(type="list", formula1='"是,否"', errorTitle=title,
-                              error="请填写 是 或 否 (yes/no)")
+        return DataValidation(
+            type="list", formula1='"是,否"', errorTitle=title, error="请填写 是 或 否 (yes/no)"
+        )
     if spec.type == "enum":
         labels = ",".join(labels[0] for labels in (spec.values or {}).values())
-        return DataValidation(type="list", formula1=f'"{labels.replace(chr(34), chr(34) * 2)}"',
-                              errorTitle=title, error="请从列表中选择 (choose from the list)")
+        return DataValidation(
+            type="list",
+            formula1=f'"{labels.replace(chr(34), chr(34) * 2)}"',
+            errorTitle=title,
+            error="请从列表中选择 (choose from the list)",
+        )
     if spec.type in ("int", "year"):
         low = 1900 if spec.type == "year" else int(lower if lower is not None else -(10**9))
         high = 2100 if spec.type == "year" else int(spec.max if spec.max is not None else 10**12)
-        return DataValidation(type="whole", operator="between", formula1=str(low), formula2=str(high),
-                              errorTitle=title, error=f"请填写 {low} 到 {high} 的整数 (whole number)")
+        return DataValidation(
+            type="whole",
+            operator="between",
+            formula1=str(low),
+            formula2=str(high),
+            errorTitle=title,
+            error=f"请填写 {low} 到 {high} 的整数 (whole number)",
+        )
     if spec.type == "number":
         low = lower if lower is not None else -(10**12)
         high = spec.max if spec.max is not None else 10**15
-        return DataValidation(type="decimal", operator="between", formula1=str(low), formula2=str(high),
-                              errorTitle=title, error=f"请填写 {low:g} 到 {high:g} 的数值 (number)")
+        return DataValidation(
+            type="decimal",
+            operator="between",
+            formula1=_num(low),
+            formula2=_num(high),
+            errorTitle=title,
+            error=f"请填写 {low:g} 到 {high:g} 的数值 (number)",
+        )
     if spec.type == "uscc":
-        return DataValidation(type="textLength", operator="equal", formula1="18", errorTitle=title,
-                              error="统一社会信用代码为 18 位 (18 characters)")
+        return DataValidation(
+            type="textLength",
+            operator="equal",
+            formula1="18",
+            errorTitle=title,
+            error="统一社会信用代码为 18 位 (18 characters)",
+        )
     if spec.type == "date":
-        return DataValidation(type="date", operator="greaterThan", formula1="1", errorTitle=title,
-                              error="请填写日期 (date), 如 2023-03-31")
+        return DataValidation(
+            type="date",
+            operator="greaterThan",
+            formula1="1",
+            errorTitle=title,
+            error="请填写日期 (date), 如 2023-03-31",
+        )
     if spec.max_length:
-        return DataValidation(type="textLength", operator="lessThanOrEqual", formula1=str(spec.max_length),
-                              errorTitle=title, error=f"不超过 {spec.max_length} 个字符")
+        return DataValidation(
+            type="textLength",
+            operator="lessThanOrEqual",
+            formula1=str(spec.max_length),
+            errorTitle=title,
+            error=f"不超过 {spec.max_length} 个字符",
+        )
     return None
 
 
@@ -90,15 +127,28 @@ def build_template(kind: ImportKind) -> Workbook:
             sheet.add_data_validation(check)
     sheet.freeze_panes = "A2"
     notes = book.create_sheet(NOTES_SHEET)
-    notes.append(["列名 header", "English", "类型 type", "是否必填 required", "取值 allowed", "说明 description",
-                  "须已存在 must exist"])
+    notes.append(
+        [
+            "列名 header",
+            "English",
+            "类型 type",
+            "是否必填 required",
+            "取值 allowed",
+            "说明 description",
+            "须已存在 must exist",
+        ]
+    )
     for cell in notes[1]:
         cell.font = Font(bold=True)
     for spec in kind.columns:
         notes.append(_notes_row(spec))
     notes.append([])
-    notes.append([f"{kind.title_zh} ({kind.title_en}); 唯一键 key: "
-                  + " + ".join(kind.column(k).header for k in kind.key)])
+    notes.append(
+        [
+            f"{kind.title_zh} ({kind.title_en}); 唯一键 key: "
+            + " + ".join(kind.column(k).header for k in kind.key)
+        ]
+    )
     for letter, width in zip("ABCDEFG", (24, 22, 20, 16, 36, 70, 50), strict=True):
         notes.column_dimensions[letter].width = width
     return book

@@ -81,7 +81,9 @@ def _map_headers(
                 warnings.append(f"column {text!r} is not part of {kind.name} and was ignored")
             continue
         if spec.field in seen:
-            problems.append((None, text, text, f"column {spec.header} appears twice (also as {seen[spec.field]!r})"))
+            problems.append(
+                (None, text, text, f"column {spec.header} appears twice (also as {seen[spec.field]!r})")
+            )
             continue
         seen[spec.field] = text
         mapping[cell] = spec
@@ -101,11 +103,15 @@ def _empty(kind: ImportKind, reason: str) -> Checked:
 def check_grid(grid: Grid, kind: ImportKind) -> Checked:
     """Headers, values and duplicate keys of a file; every problem is collected, none raised."""
     if grid.frame.height == 0:
-        return _empty(kind, f"the file is empty: expected a header row ({kind.columns[0].header}, ...) and data")
+        return _empty(
+            kind, f"the file is empty: expected a header row ({kind.columns[0].header}, ...) and data"
+        )
     header_index = _header_row(grid, kind)
     if header_index is None:
         expected = ", ".join(c.header for c in kind.columns if c.required)
-        return _empty(kind, f"no known column headers in the first {HEADER_SCAN_ROWS} rows; expected {expected}")
+        return _empty(
+            kind, f"no known column headers in the first {HEADER_SCAN_ROWS} rows; expected {expected}"
+        )
     header_cells = grid.frame.row(header_index, named=True)
     header_row = header_cells.pop(ROW)
     mapping, problems, warnings = _map_headers(kind, header_cells, header_row)
@@ -138,11 +144,7 @@ def duplicate_keys(checked: Checked) -> pl.DataFrame:
     kind, typed = checked.kind, checked.typed
     key = kind.key
     keyed = typed.select([ROW, *key]).drop_nulls(key)
-    groups = (
-        keyed.group_by(key)
-        .agg(pl.col(ROW).alias("rows"))
-        .filter(pl.col("rows").list.len() > 1)
-    )
+    groups = keyed.group_by(key).agg(pl.col(ROW).alias("rows")).filter(pl.col("rows").list.len() > 1)
     if groups.height == 0:
         return error_frame([])
     header = " + ".join(kind.column(k).header for k in key)

@@ -26,8 +26,16 @@ from smecluster.registry.uscc import make_uscc
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # Real Jiangsu county-level divisions (GB/T 2260) the generated enterprises are spread over.
 COUNTIES = {
-    "320481": "溧阳市", "320581": "常熟市", "320206": "惠山区", "320312": "铜山区", "320114": "雨花台区",
-    "320583": "昆山市", "320281": "江阴市", "320282": "宜兴市", "320585": "太仓市", "321282": "靖江市",
+    "320481": "溧阳市",
+    "320581": "常熟市",
+    "320206": "惠山区",
+    "320312": "铜山区",
+    "320114": "雨花台区",
+    "320583": "昆山市",
+    "320281": "江阴市",
+    "320282": "宜兴市",
+    "320585": "太仓市",
+    "321282": "靖江市",
 }
 
 
@@ -82,7 +90,10 @@ def _reference_rows(engine) -> None:
         conn.execute(insert(Region), [{"code": "320000", "name": "江苏省", "level": "province"}])
         conn.execute(
             insert(Region),
-            [{"code": c, "name": n, "level": "county", "parent_code": c[:4] + "00"} for c, n in COUNTIES.items()],
+            [
+                {"code": c, "name": n, "level": "county", "parent_code": c[:4] + "00"}
+                for c, n in COUNTIES.items()
+            ],
         )
     load_shipped_industries(engine)
 
@@ -134,7 +145,9 @@ def run_import_bench(csv_path: Path, targets: list[str], rows: int, workdir: Pat
             if not result.ok:
                 raise RuntimeError(f"benchmark data was refused: {result.errors.head(5)}")
             name = "SQLite" if target == "sqlite" else "PostgreSQL"
-            figures.append(Figure(name, rows, seconds, result.seconds, result.stored.inserted, peak_memory_mb()))
+            figures.append(
+                Figure(name, rows, seconds, result.seconds, result.stored.inserted, peak_memory_mb())
+            )
         finally:
             cleanup()
     return figures

@@ -33,7 +33,12 @@ def import_registry_file(
     `rejected_path`, default FILE.rejected.csv); `dry_run` only checks. Every problem is in the result.
     """
     return import_file(
-        engine, kind, path, dry_run=dry_run, skip_invalid=skip_invalid, rejected_path=rejected_path,
+        engine,
+        kind,
+        path,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+        rejected_path=rejected_path,
         on_phase=on_phase,
     )
 
