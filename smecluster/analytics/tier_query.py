@@ -104,39 +104,54 @@ def _steps(bands: list) -> list | None:
     return ordered
 
 
-def band_points_sql(c: Criterion) -> str:
+def _integral(c: Criterion) -> bool:
+    """Whether every band of the criterion (and of its best_of options) gives whole points."""
+    bands = [b for ch in [c, *(c.best_of or [])] for b in (ch.bands or [])]
+    return all(float(b.points).is_integer() and abs(b.points) < 100 for b in bands) and (c.max_points or 0) < 100
+
+
+def _pts(value: float, integral: bool) -> str:
+    return str(int(value)) if integral else _lit(float(value))
+
+
+def points_type(c: Criterion) -> str:
+    """SQL type of a criterion's points: TINYINT for whole points (the texts' case), else REAL."""
+    return "TINYINT" if _integral(c) else "REAL"
+
+
+def band_points_sql(c: Criterion, integral: bool = True) -> str:
     """Points a banded criterion earns; NULL when its indicator is missing.
 
-    Bands that tile the line are written as steps: base points plus, for each edge passed, the change
-    in points (one comparison per edge, no branches; a NULL value makes the sum NULL by itself).
-    Other band sets (codes, flags) are a CASE.
+    Branch-free: bands that tile the line are steps (base points plus, per edge passed, the change in
+    points); other band sets (codes, flags) are the sum of (band matches) x (its points), the bands
+    being disjoint. A NULL value makes the sum NULL by itself; a value outside every band earns 0.
     """
     col = _q(indicator_column(c.indicator, c.params))
     d = _rounding(c)
     steps = _steps(c.bands or [])
+    terms: list[str] = []
     if steps is not None:
-        terms = [_lit(float(steps[0].points))]
+        if steps[0].points:
+            terms.append(_pts(steps[0].points, integral))
         for prev, band in zip(steps, steps[1:], strict=False):
-            delta = float(band.points - prev.points)
-            if delta:
+            if band.points != prev.points:
                 op = ">=" if band.min_inclusive else ">"
-                terms.append(f"CAST({compare_sql(col, op, band.min, d)} AS TINYINT) * {_lit(delta)}")
-        if len(terms) == 1:
-            terms.append(f"CAST({col} IS NULL AS TINYINT) * 0.0")
-            return f"CAST(CASE WHEN {col} IS NULL THEN NULL ELSE {terms[0]} END AS REAL)"
-        return f"CAST({' + '.join(terms)} AS REAL)"
-    whens = []
-    for b in c.bands or []:
-        tests = []
-        if b.equals is not None:
-            tests.append(f"{col} = {_lit(b.equals)}")
-        if b.min is not None:
-            tests.append(compare_sql(col, ">=" if b.min_inclusive else ">", b.min, d))
-        if b.max is not None:
-            tests.append(compare_sql(col, "<=" if b.max_inclusive else "<", b.max, d))
-        whens.append(f"WHEN {' AND '.join(tests) or 'TRUE'} THEN {_lit(float(b.points))}")
-    # A value outside every band (e.g. a code the text does not list) earns 0, not NULL.
-    return f"CAST(CASE WHEN {col} IS NULL THEN NULL {' '.join(whens)} ELSE 0.0 END AS REAL)"
+                delta = _pts(band.points - prev.points, integral)
+                terms.append(f"CAST({compare_sql(col, op, band.min, d)} AS TINYINT) * {delta}")
+    else:
+        for b in c.bands or []:
+            tests = []
+            if b.equals is not None:
+                tests.append(f"{col} = {_lit(b.equals)}")
+            if b.min is not None:
+                tests.append(compare_sql(col, ">=" if b.min_inclusive else ">", b.min, d))
+            if b.max is not None:
+                tests.append(compare_sql(col, "<=" if b.max_inclusive else "<", b.max, d))
+            if b.points:
+                terms.append(f"CAST({' AND '.join(tests) or 'TRUE'} AS TINYINT) * {_pts(b.points, integral)}")
+    if not any(col in t for t in terms):  # no test reads the value: keep NULL for missing data
+        terms = [f"CASE WHEN {col} IS NULL THEN NULL ELSE {' + '.join(terms) or '0'} END"]
+    return f"CAST({' + '.join(terms)} AS {'TINYINT' if integral else 'REAL'})"
 
 
 def _height(c: Criterion) -> int:
@@ -173,13 +188,18 @@ def _layers_for(plan: TierPlan, layers: list[list[str]]) -> None:
                 continue
             if (c.bands is not None or c.best_of is not None) and c.role == "score" and c is top:
                 name = f"{plan.tier}__{c.id}__pts"
-                if c.best_of is not None:
-                    parts = [band_points_sql(ch) for ch in c.best_of]
-                    nulls = " OR ".join(f"({p}) IS NULL" for p in parts)
-                    expr = f"CASE WHEN {nulls} THEN NULL ELSE GREATEST({', '.join(parts)}) END"
+                integral = _integral(c)
+                if c.best_of is not None:  # options in layer 0, the best of them (NULL if any is) in layer 1
+                    parts = [f"{plan.tier}__{ch.id}__pts" for ch in c.best_of]
+                    for ch, part in zip(c.best_of, parts, strict=True):
+                        layers[0].append(f"{band_points_sql(ch, integral)} AS {_q(part)}")
+                    nulls = " OR ".join(f"{_q(p)} IS NULL" for p in parts)
+                    while len(layers) < 2:
+                        layers.append([])
+                    layers[1].append(f"CASE WHEN {nulls} THEN NULL ELSE GREATEST({', '.join(map(_q, parts))}) END "
+                                     f"AS {_q(name)}")
                 else:
-                    expr = band_points_sql(c)
-                layers[0].append(f"{expr} AS {_q(name)}")
+                    layers[0].append(f"{band_points_sql(c, integral)} AS {_q(name)}")
                 plan.points[c.id] = name
                 continue
             if c.bands is not None:  # a band set under best_of: computed with its parent
@@ -219,12 +239,15 @@ def _verdict_layers(plan: TierPlan) -> list[list[str]]:
     scored = [c for c in pack.criteria if c.role == "score"]
     known, upper = [], []
     groups: dict[str, tuple[list[str], list[str]]] = {}
+    integral = all(_integral(c) for c in scored)
+    total = "SMALLINT" if integral else "REAL"
     for c in scored:
+        top = _pts(c.max_points, integral)
         if c.id in plan.points:
             col = _q(plan.points[c.id])
-            k, u = f"COALESCE({col}, 0.0)", f"COALESCE({col}, {_lit(float(c.max_points))})"
+            k, u = f"COALESCE({col}, 0)", f"COALESCE({col}, {top})"
         else:  # not assessable by rule: earns nothing for sure, up to max_points at best
-            k, u = "0.0", _lit(float(c.max_points))
+            k, u = "0", top
         known.append(k)
         upper.append(u)
         g = groups.setdefault(c.group or "_", ([], []))
@@ -243,13 +266,14 @@ def _verdict_layers(plan: TierPlan) -> list[list[str]]:
     else:
         first += [f"0 AS {q('n_fail')}", f"0 AS {q('n_unknown')}"]
     if scored:
-        first += [f"CAST({_sum(known)} AS REAL) AS {q('score')}", f"CAST({_sum(upper)} AS REAL) AS {q('score_max')}"]
+        first += [f"CAST({_sum(known)} AS {total}) AS {q('score')}",
+                  f"CAST({_sum(upper)} AS {total}) AS {q('score_max')}"]
         for g in plan.groups:
-            first.append(f"CAST({_sum(groups[g][0])} AS REAL) AS {q('group_' + g)}")
-            first.append(f"CAST({_sum(groups[g][1])} AS REAL) AS {q('group_max_' + g)}")
+            first.append(f"CAST({_sum(groups[g][0])} AS {total}) AS {q('group_' + g)}")
+            first.append(f"CAST({_sum(groups[g][1])} AS {total}) AS {q('group_max_' + g)}")
     second, third = [], []
     if has_score:
-        p = _lit(float(rule.score_at_least))
+        p = _pts(rule.score_at_least, integral and float(rule.score_at_least).is_integer())
         mins = rule.group_minimums
         ok = " AND ".join([f"{q('score')} >= {p}"]
                           + [f"{q('group_' + g)} >= {_lit(float(v))}" for g, v in mins.items()])
@@ -262,7 +286,7 @@ def _verdict_layers(plan: TierPlan) -> list[list[str]]:
         for c in scored:
             if c.id not in plan.points:
                 continue
-            gain = f"({_lit(float(c.max_points))} - COALESCE({_q(plan.points[c.id])}, 0.0))"
+            gain = f"({_pts(c.max_points, integral)} - COALESCE({_q(plan.points[c.id])}, 0))"
             tests = [f"{q('score')} + {gain} >= {p}"]
             for g, v in mins.items():
                 extra = f" + {gain}" if c.group == g else ""
