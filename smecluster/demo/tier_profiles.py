@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+from sqlalchemy import Connection, insert
 
 from smecluster.analytics.enterprise_facts import designation_columns
+from smecluster.registry.profile import EnterpriseProfile
 
 MISSING_RATE = 0.01  # share of firms leaving a given field unreported
 # Capability boost by the highest tier a firm holds (designated firms are stronger on average).
@@ -149,3 +151,10 @@ def synthetic_facts(n: int, seed: int = 20260401) -> pl.DataFrame:
     frame = pl.DataFrame({k: (_blank(rng, v, 0.01) if k in now else v) for k, v in cols.items()})
     serial = pl.int_range(0, n, eager=True).cast(pl.Utf8).str.zfill(16)
     return frame.with_columns(("91" + serial).alias("uscc")).select("uscc", pl.exclude("uscc"))
+
+
+def write_tier_profiles(conn: Connection, profiles: pl.DataFrame, chunk: int = 20_000) -> int:
+    """Insert enterprise_profile rows (from tier_profiles) in the caller's transaction."""
+    for start in range(0, profiles.height, chunk):
+        conn.execute(insert(EnterpriseProfile), profiles.slice(start, chunk).to_dicts())
+    return profiles.height

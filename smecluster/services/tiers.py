@@ -100,7 +100,10 @@ def labelled(evaluation: TierEvaluation, rows: pl.DataFrame | None = None) -> pl
                                     p.col("score_status")] if c in frame.columns]
         outcome_cols.append(p.col("outcome"))
     rank_cols = [c for c in ("highest_rank", "designated_rank", "next_rank") if c in frame.columns]
+    flags = [pl.lit(", ".join(p.unverified) or None, dtype=pl.Utf8).alias(p.col("unverified"))
+             for p in evaluation.tiers]
     return frame.with_columns(
+        *flags,
         *[pl.col(c).cast(pl.Int64).replace_strict(list(range(5)), list(STATUS_LABELS), return_dtype=pl.Utf8)
           for c in status_cols],
         *[pl.col(c).cast(pl.Int64).replace_strict(list(range(4)), list(OUTCOME_LABELS), return_dtype=pl.Utf8)
