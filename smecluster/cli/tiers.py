@@ -177,6 +177,9 @@ def bench_tiers(
     console.print(f"innovative SME only    {r['innovative_only_s']:.3f} s ({r['innovative_columns']} columns)")
     console.print(f"hand-written SQL       {r['hand_sql_s']:.3f} s "
                   f"(six innovative-SME indicators, {r['hand_columns']} columns)")
+    console.print(f"CPU seconds            every tier {r['cpu_all_tiers_s']:.2f}, innovative only "
+                  f"{r['cpu_innovative_only_s']:.2f}, hand-written {r['cpu_hand_sql_s']:.2f} "
+                  f"(CPU ratio {r['cpu_ratio']:.2f})")
     console.print(f"peak memory            {r['peak_memory_gb']:.2f} GB (ru_maxrss)")
     console.print(f"ratio innovative/hand  {r['ratio_innovative_vs_hand']:.2f}")
     console.print(f"ratio every tier/hand  {r['ratio']:.2f}")
