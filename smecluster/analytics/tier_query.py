@@ -83,12 +83,17 @@ def compare_sql(col: str, comparator: str, threshold, decimals: int | None) -> s
     }[comparator]
 
 
+def _c(value, sql_type: str = "TINYINT") -> str:
+    """A typed constant (folded once by the engine, so a CASE yields 1-byte codes at no row cost)."""
+    return f"CAST({value} AS {sql_type})"
+
+
 def leaf_sql(c: Criterion) -> str:
-    """Status code of a leaf test: branch-free, NULL (missing data) becomes unknown."""
+    """Status code of a leaf test; a NULL value (missing data) gives unknown, never pass."""
     failing = WARN if c.soft else FAIL
     col = _q(indicator_column(c.indicator, c.params))
-    test = f"CAST({compare_sql(col, c.comparator, c.threshold, _rounding(c))} AS TINYINT)"
-    return f"CAST(COALESCE({failing} + {test} * {PASS - failing}, {UNKNOWN}) AS TINYINT)"
+    test = compare_sql(col, c.comparator, c.threshold, _rounding(c))
+    return f"CASE WHEN {test} THEN {_c(PASS)} WHEN {col} IS NULL THEN {_c(UNKNOWN)} ELSE {_c(failing)} END"
 
 
 def _steps(bands: list) -> list | None:
@@ -122,22 +127,19 @@ def points_type(c: Criterion) -> str:
 def band_points_sql(c: Criterion, integral: bool = True) -> str:
     """Points a banded criterion earns; NULL when its indicator is missing.
 
-    Branch-free: bands that tile the line are steps (base points plus, per edge passed, the change in
-    points); other band sets (codes, flags) are the sum of (band matches) x (its points), the bands
-    being disjoint. A NULL value makes the sum NULL by itself; a value outside every band earns 0.
+    A CASE, highest band first for bands that tile the line (each WHEN sees only the rows not yet
+    matched, so most rows need one or two comparisons); a value outside every band earns 0.
     """
     col = _q(indicator_column(c.indicator, c.params))
     d = _rounding(c)
+    ty = "TINYINT" if integral else "REAL"
     steps = _steps(c.bands or [])
-    terms: list[str] = []
+    whens = []
     if steps is not None:
-        if steps[0].points:
-            terms.append(_pts(steps[0].points, integral))
-        for prev, band in zip(steps, steps[1:], strict=False):
-            if band.points != prev.points:
-                op = ">=" if band.min_inclusive else ">"
-                delta = _pts(band.points - prev.points, integral)
-                terms.append(f"CAST({compare_sql(col, op, band.min, d)} AS TINYINT) * {delta}")
+        for b in reversed(steps[1:]):
+            test = compare_sql(col, ">=" if b.min_inclusive else ">", b.min, d)
+            whens.append(f"WHEN {test} THEN {_c(_pts(b.points, integral), ty)}")
+        base = _pts(steps[0].points, integral)
     else:
         for b in c.bands or []:
             tests = []
@@ -147,11 +149,9 @@ def band_points_sql(c: Criterion, integral: bool = True) -> str:
                 tests.append(compare_sql(col, ">=" if b.min_inclusive else ">", b.min, d))
             if b.max is not None:
                 tests.append(compare_sql(col, "<=" if b.max_inclusive else "<", b.max, d))
-            if b.points:
-                terms.append(f"CAST({' AND '.join(tests) or 'TRUE'} AS TINYINT) * {_pts(b.points, integral)}")
-    if not any(col in t for t in terms):  # no test reads the value: keep NULL for missing data
-        terms = [f"CASE WHEN {col} IS NULL THEN NULL ELSE {' + '.join(terms) or '0'} END"]
-    return f"CAST({' + '.join(terms)} AS {'TINYINT' if integral else 'REAL'})"
+            whens.append(f"WHEN {' AND '.join(tests) or 'TRUE'} THEN {_c(_pts(b.points, integral), ty)}")
+        base = _pts(0, integral)
+    return f"CASE {' '.join(whens)} WHEN {col} IS NOT NULL THEN {_c(base, ty)} END"
 
 
 def _height(c: Criterion) -> int:
@@ -225,53 +225,48 @@ def _sum(parts: list[str]) -> str:
     return " + ".join(parts) if parts else "0.0"
 
 
-def _tiny(expr: str) -> str:
-    return f"CAST({expr} AS TINYINT)"
-
-
 def _verdict_layers(plan: TierPlan) -> list[list[str]]:
-    """Layers of one tier's verdict: sums and routes; score test; path; outcome; one-short flag.
+    """Layers of one tier's verdict, each value computed once and read by name in the next layer.
 
-    Each value is computed once in its layer and read by name in the next (no repeated expressions).
+    1: routes, required conditions, group scores (known and best possible), best gain per group;
+    2: total scores; 3: score test and "one indicator would close the gap"; 4: path; 5: outcome;
+    6: one-short flag.
     """
     pack, rule = plan.pack, plan.pack.pass_rule
     q = lambda suffix: _q(plan.col(suffix))  # noqa: E731
     scored = [c for c in pack.criteria if c.role == "score"]
-    known, upper = [], []
-    groups: dict[str, tuple[list[str], list[str]]] = {}
     integral = all(_integral(c) for c in scored)
     total = "SMALLINT" if integral else "REAL"
+    groups: dict[str, dict[str, list[str]]] = {}
     for c in scored:
         top = _pts(c.max_points, integral)
+        g = groups.setdefault(c.group or "_", {"known": [], "upper": [], "gain": []})
         if c.id in plan.points:
             col = _q(plan.points[c.id])
-            k, u = f"COALESCE({col}, 0)", f"COALESCE({col}, {top})"
+            g["known"].append(f"COALESCE({col}, 0)")
+            g["upper"].append(f"COALESCE({col}, {top})")
+            g["gain"].append(f"{top} - COALESCE({col}, 0)")
         else:  # not assessable by rule: earns nothing for sure, up to max_points at best
-            k, u = "0", top
-        known.append(k)
-        upper.append(u)
-        g = groups.setdefault(c.group or "_", ([], []))
-        g[0].append(k)
-        g[1].append(u)
+            g["upper"].append(top)
     plan.groups = [g for g in groups if g != "_"]
     has_score = rule is not None and rule.score_at_least is not None
     required = [_q(plan.status[c.id]) for c in pack.criteria
                 if c.role in ("condition", "baseline") and c.id in plan.status]
     direct = [_q(plan.status[c.id]) for c in pack.criteria if c.role == "direct_route" and c.id in plan.status]
-    direct_sql = _tiny(_greatest(direct)) if direct else _tiny(FAIL)
-    first = [f"{_least(required)} AS {q('required')}", f"{direct_sql} AS {q('direct')}"]
-    if required:
-        for code, name in ((FAIL, "n_fail"), (UNKNOWN, "n_unknown")):
-            first.append(f"{_sum([f'(CASE WHEN {r} = {code} THEN 1 ELSE 0 END)' for r in required])} AS {q(name)}")
-    else:
-        first += [f"0 AS {q('n_fail')}", f"0 AS {q('n_unknown')}"]
+    first = [f"{_least(required)} AS {q('required')}", f"{_greatest(direct) if direct else _c(FAIL)} AS {q('direct')}"]
+    for code, name in ((FAIL, "n_fail"), (UNKNOWN, "n_unknown")):
+        first.append(f"{_sum([f'(CASE WHEN {r} = {code} THEN 1 ELSE 0 END)' for r in required]) if required else '0'}"
+                     f" AS {q(name)}")
+    for g, parts in groups.items():
+        first.append(f"CAST({_sum(parts['known'])} AS {total}) AS {q('group_' + g)}")
+        first.append(f"CAST({_sum(parts['upper'])} AS {total}) AS {q('group_max_' + g)}")
+        if has_score:
+            first.append(f"{_greatest(parts['gain']) if parts['gain'] else '0'} AS {q('gain_' + g)}")
+    second = []
     if scored:
-        first += [f"CAST({_sum(known)} AS {total}) AS {q('score')}",
-                  f"CAST({_sum(upper)} AS {total}) AS {q('score_max')}"]
-        for g in plan.groups:
-            first.append(f"CAST({_sum(groups[g][0])} AS {total}) AS {q('group_' + g)}")
-            first.append(f"CAST({_sum(groups[g][1])} AS {total}) AS {q('group_max_' + g)}")
-    second, third = [], []
+        second = [f"{_sum([q('group_' + g) for g in groups])} AS {q('score')}",
+                  f"{_sum([q('group_max_' + g) for g in groups])} AS {q('score_max')}"]
+    third, fourth = [], []
     if has_score:
         p = _pts(rule.score_at_least, integral and float(rule.score_at_least).is_integer())
         mins = rule.group_minimums
@@ -279,35 +274,33 @@ def _verdict_layers(plan: TierPlan) -> list[list[str]]:
                           + [f"{q('group_' + g)} >= {_lit(float(v))}" for g, v in mins.items()])
         bad = " OR ".join([f"{q('score_max')} < {p}"] + [f"{q('group_max_' + g)} < {_lit(float(v))}"
                                                        for g, v in mins.items()])
-        second.append(f"{_tiny(f'CASE WHEN {ok} THEN {PASS} WHEN {bad} THEN {FAIL} ELSE {UNKNOWN} END')} "
-                      f"AS {q('score_status')}")
-        # One scored indicator raised to its maximum would close the score gap (and every group's).
+        third.append(f"CASE WHEN {ok} THEN {_c(PASS)} WHEN {bad} THEN {_c(FAIL)} ELSE {_c(UNKNOWN)} END "
+                     f"AS {q('score_status')}")
+        # One scored indicator raised to its maximum closes the gap: the best gain of some group g covers
+        # the total's shortfall and g's own, every other group already meeting its minimum.
         fixes = []
-        for c in scored:
-            if c.id not in plan.points:
-                continue
-            gain = f"({_pts(c.max_points, integral)} - COALESCE({_q(plan.points[c.id])}, 0))"
+        for g in groups:
+            gain = q("gain_" + g)
             tests = [f"{q('score')} + {gain} >= {p}"]
-            for g, v in mins.items():
-                extra = f" + {gain}" if c.group == g else ""
-                tests.append(f"{q('group_' + g)}{extra} >= {_lit(float(v))}")
+            for h, v in mins.items():
+                tests.append(f"{q('group_' + h)}{' + ' + gain if h == g else ''} >= {_lit(float(v))}")
             fixes.append("(" + " AND ".join(tests) + ")")
-        second.append(f"({' OR '.join(fixes) or 'FALSE'}) AS {q('one_fix')}")
-        third.append(f"GREATEST({q('score_status')}, {q('direct')}) AS {q('path')}")
+        third.append(f"({' OR '.join(fixes) or 'FALSE'}) AS {q('one_fix')}")
+        fourth.append(f"GREATEST({q('score_status')}, {q('direct')}) AS {q('path')}")
     else:
-        second.append(f"FALSE AS {q('one_fix')}")
-        third.append(f"{q('direct') if direct else _tiny(PASS)} AS {q('path')}")
-    fourth = [f"LEAST({q('required')}, {q('path')}) AS {q('outcome')}"]
+        third.append(f"FALSE AS {q('one_fix')}")
+        fourth.append(f"{q('direct') if direct else _c(PASS)} AS {q('path')}")
+    fifth = [f"LEAST({q('required')}, {q('path')}) AS {q('outcome')}"]
     path_units = f"(CASE WHEN {q('path')} = {FAIL} THEN (CASE WHEN {q('one_fix')} THEN 1 ELSE 2 END) ELSE 0 END)"
     path_unknown = f"(CASE WHEN {q('path')} = {UNKNOWN} THEN 1 ELSE 0 END)"
-    fifth = [f"({q('outcome')} = {FAIL} AND {q('n_unknown')} + {path_unknown} = 0 "
+    sixth = [f"({q('outcome')} = {FAIL} AND {q('n_unknown')} + {path_unknown} = 0 "
              f"AND {q('n_fail')} + {path_units} = 1) AS {q('one_short')}"]
-    return [first, second, third, fourth, fifth]
+    return [first, second, third, fourth, fifth, sixth]
 
 
 def _least(cols: list[str]) -> str:
     if not cols:
-        return _tiny(PASS)
+        return _c(PASS)
     return cols[0] if len(cols) == 1 else f"LEAST({', '.join(cols)})"
 
 
@@ -318,10 +311,9 @@ def _greatest(cols: list[str]) -> str:
 def _summary_columns(plans: list[TierPlan]) -> list[str]:
     """Highest qualifying tier and highest held tier (rank in the tier order, -1 for none)."""
     qual = {p.tier: f"{_q(p.col('outcome'))} >= {WARN}" for p in plans}
-    highest = " ".join(f"WHEN {qual[p.tier]} THEN {i}" for i, p in reversed(list(enumerate(plans))))
-    held = " ".join(f"WHEN {_q('designated_' + p.tier)} THEN {i}" for i, p in reversed(list(enumerate(plans))))
-    return [f"{_tiny(f'CASE {highest} ELSE -1 END')} AS highest_rank",
-            f"{_tiny(f'CASE {held} ELSE -1 END')} AS designated_rank"]
+    highest = " ".join(f"WHEN {qual[p.tier]} THEN {_c(i)}" for i, p in reversed(list(enumerate(plans))))
+    held = " ".join(f"WHEN {_q('designated_' + p.tier)} THEN {_c(i)}" for i, p in reversed(list(enumerate(plans))))
+    return [f"CASE {highest} ELSE {_c(-1)} END AS highest_rank", f"CASE {held} ELSE {_c(-1)} END AS designated_rank"]
 
 
 def _final_columns(plans: list[TierPlan]) -> list[str]:
@@ -333,7 +325,7 @@ def _final_columns(plans: list[TierPlan]) -> list[str]:
     dnle = " OR ".join(f"(COALESCE({_q('designated_' + p.tier)}, FALSE) AND {_q(p.col('outcome'))} = {FAIL})"
                        for p in plans)
     return [
-        f"{_tiny(f'CASE WHEN highest_rank + 1 < {n} THEN highest_rank + 1 ELSE NULL END')} AS next_rank",
+        f"CASE WHEN highest_rank + 1 < {n} THEN CAST(highest_rank + 1 AS TINYINT) END AS next_rank",
         f"COALESCE(CASE {short} ELSE FALSE END, FALSE) AS one_short_of_next",
         f"({end}) AS eligible_not_designated",
         f"({dnle}) AS designated_not_eligible",
@@ -373,7 +365,7 @@ def compile_tiers(packs: list[Pack], source: str = "facts", keys: tuple[str, ...
     sql = f"SELECT {', '.join([*keys, *designated, *ind_cols])} FROM {source}"
     indicator_sql = sql
     verdicts = [_verdict_layers(p) for p in plans]
-    for layer in [*layers, *([c for v in verdicts for c in v[i]] for i in range(5)),
+    for layer in [*layers, *([c for v in verdicts for c in v[i]] for i in range(6)),
                   _summary_columns(plans), _final_columns(plans)]:
         if layer:
             sql = f"SELECT *, {', '.join(layer)} FROM ({sql}) AS q"
