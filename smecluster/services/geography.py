@@ -1,0 +1,63 @@
+"""Geography services used by the CLI and the web: locate, specialisation, discovery, maps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine
+
+from smecluster.analytics.snapshot import load_snapshot
+from smecluster.geo.discover import DiscoveryParams, discover
+from smecluster.geo.locate import LOCATED_COLUMNS, locate_frame
+from smecluster.geo.specialisation import location_quotients
+from smecluster.services.clusters import latest_year
+from smecluster.settings import province
+
+
+def locate_csv(
+    source: Path, target: Path, crs: str = "wgs84", lon: str = "lon", lat: str = "lat", prefix: str | None = None
+) -> tuple[int, int]:
+    """Write `source` with province/city/county code and name columns to `target`.
+
+    Returns (rows, rows located). If the CSV already has a located column name, the new columns are
+    prefixed 'located_'.
+    """
+    try:
+        frame = pl.read_csv(source, infer_schema_length=10_000)
+    except (pl.exceptions.ComputeError, OSError) as exc:
+        raise ValueError(f"{source}: cannot read as CSV ({exc})") from exc
+    clash = any(c in frame.columns for c in LOCATED_COLUMNS)
+    out = locate_frame(frame, lon, lat, crs, prefix, output_prefix="located_" if clash else "")
+    key = ("located_" if clash else "") + "county_code"
+    out.write_csv(target)
+    return out.height, out.height - out[key].null_count()
+
+
+def specialisation(engine: Engine, year: int | None = None, level: str = "division") -> pl.DataFrame:
+    """County x industry location quotients and shares for the registry's year (newest if None)."""
+    snap = load_snapshot(engine)
+    year = year or latest_year(engine)
+    if year is None:
+        raise ValueError("the registry has no yearly figures: load enterprises first")
+    return location_quotients(snap.frames["enterprise"], snap.frames["enterprise_year"], year, level)
+
+
+def discover_candidates(
+    engine: Engine,
+    industry: str | None = None,
+    county: str | None = None,
+    params: DiscoveryParams | None = None,
+    year: int | None = None,
+) -> pl.DataFrame:
+    """Candidate clusters from the registry's firm locations (see smecluster.geo.discover)."""
+    params = params or DiscoveryParams()
+    snap = load_snapshot(engine)
+    year = year or latest_year(engine)
+    lq = None
+    if year is not None:
+        lq = location_quotients(snap.frames["enterprise"], snap.frames["enterprise_year"], year, params.level)
+    return discover(
+        snap.frames["enterprise"], snap.frames["designation"], snap.frames["platform"], lq, params,
+        industry=industry, county=county, prefix=province().code[:2],
+    )
