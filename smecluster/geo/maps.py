@@ -26,7 +26,9 @@ from smecluster.geo.counties import county_geometries, county_names  # noqa: E40
 DEFAULT_TOLERANCE_DEG = 0.005  # about 500 m: a province map stays under 1 MB
 
 
-def county_geojson(prefix: str | None = "32", tolerance: float = DEFAULT_TOLERANCE_DEG, digits: int = 4) -> dict:
+def county_geojson(
+    prefix: str | None = "32", tolerance: float = DEFAULT_TOLERANCE_DEG, digits: int = 4
+) -> dict:
     """A FeatureCollection of the counties under `prefix`, simplified for web use.
 
     Properties: `code`, `name` (ECharts matches regions by `name`; `code` is the stable key).

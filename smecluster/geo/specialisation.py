@@ -56,19 +56,23 @@ def location_quotients(
         FROM ({keyed}) k LEFT JOIN enterprise_year y ON y.uscc = k.uscc
     ),
     ci AS (
-        SELECT county_code, industry, COUNT(*) AS firms, CAST(SUM(employees) AS DOUBLE) AS employees, SUM(output) AS output
+        SELECT county_code, industry, COUNT(*) AS firms,
+               CAST(SUM(employees) AS DOUBLE) AS employees, SUM(output) AS output
         FROM firm GROUP BY county_code, industry
     ),
     -- County and province totals count every firm once, whatever its industry key.
     base AS (
-        SELECT e.uscc, e.county_code, COALESCE(y.output, 0) AS output, COALESCE(y.employees, 0) AS employees
+        SELECT e.uscc, e.county_code, COALESCE(y.output, 0) AS output,
+               COALESCE(y.employees, 0) AS employees
         FROM enterprise e LEFT JOIN enterprise_year y ON y.uscc = e.uscc
     ),
-    c AS (SELECT county_code, COUNT(*) AS firms, CAST(SUM(employees) AS DOUBLE) AS employees, SUM(output) AS output
+    c AS (SELECT county_code, COUNT(*) AS firms, CAST(SUM(employees) AS DOUBLE) AS employees,
+                 SUM(output) AS output
           FROM base GROUP BY county_code),
     i AS (SELECT industry, SUM(firms) AS firms, SUM(employees) AS employees, SUM(output) AS output
           FROM ci GROUP BY industry),
-    t AS (SELECT COUNT(*) AS firms, CAST(SUM(employees) AS DOUBLE) AS employees, SUM(output) AS output FROM base)
+    t AS (SELECT COUNT(*) AS firms, CAST(SUM(employees) AS DOUBLE) AS employees, SUM(output) AS output
+          FROM base)
     SELECT ci.county_code, ci.industry, ci.firms, ci.employees, ci.output,
            (ci.firms / c.firms) / NULLIF(i.firms / t.firms, 0) AS lq_firms,
            (ci.employees / NULLIF(c.employees, 0)) / NULLIF(i.employees / NULLIF(t.employees, 0), 0)

@@ -16,7 +16,12 @@ from smecluster.settings import province
 
 
 def locate_csv(
-    source: Path, target: Path, crs: str = "wgs84", lon: str = "lon", lat: str = "lat", prefix: str | None = None
+    source: Path,
+    target: Path,
+    crs: str = "wgs84",
+    lon: str = "lon",
+    lat: str = "lat",
+    prefix: str | None = None,
 ) -> tuple[int, int]:
     """Write `source` with province/city/county code and name columns to `target`.
 
@@ -58,6 +63,12 @@ def discover_candidates(
     if year is not None:
         lq = location_quotients(snap.frames["enterprise"], snap.frames["enterprise_year"], year, params.level)
     return discover(
-        snap.frames["enterprise"], snap.frames["designation"], snap.frames["platform"], lq, params,
-        industry=industry, county=county, prefix=province().code[:2],
+        snap.frames["enterprise"],
+        snap.frames["designation"],
+        snap.frames["platform"],
+        lq,
+        params,
+        industry=industry,
+        county=county,
+        prefix=province().code[:2],
     )

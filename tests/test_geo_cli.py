@@ -1,0 +1,31 @@
+"""The `smecluster locate` command on a CSV file."""
+
+from __future__ import annotations
+
+import polars as pl
+from typer.testing import CliRunner
+
+from smecluster.cli.main import app
+from smecluster.geo.crs import from_wgs84
+
+
+def test_locate_csv_with_bd09(tmp_path):
+    """locate converts BD-09 input and writes county code and name for each row."""
+    bx, by = from_wgs84([119.48, 120.75], [31.42, 31.65], "bd09")
+    source = tmp_path / "firms.csv"
+    pl.DataFrame({"name": ["a", "b"], "lon": bx, "lat": by}).write_csv(source)
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(app, ["locate", str(source), "--crs", "bd09", "--province", "32", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    table = pl.read_csv(out, schema_overrides={"county_code": pl.String})
+    assert table["county_code"].to_list() == ["320481", "320581"]
+    assert table["county_name"].to_list() == ["溧阳市", "常熟市"]
+
+
+def test_locate_missing_column_is_clear_error(tmp_path):
+    """A CSV without the longitude column fails with a message naming the column."""
+    source = tmp_path / "firms.csv"
+    pl.DataFrame({"name": ["a"], "x": [119.4], "lat": [31.4]}).write_csv(source)
+    result = CliRunner().invoke(app, ["locate", str(source), "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code != 0
+    assert "'lon' is missing" in result.output
