@@ -15,7 +15,9 @@ def test_locate_csv_with_bd09(tmp_path):
     source = tmp_path / "firms.csv"
     pl.DataFrame({"name": ["a", "b"], "lon": bx, "lat": by}).write_csv(source)
     out = tmp_path / "out.csv"
-    result = CliRunner().invoke(app, ["locate", str(source), "--crs", "bd09", "--province", "32", "-o", str(out)])
+    result = CliRunner().invoke(
+        app, ["locate", str(source), "--crs", "bd09", "--province", "32", "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     table = pl.read_csv(out, schema_overrides={"county_code": pl.String})
     assert table["county_code"].to_list() == ["320481", "320581"]
