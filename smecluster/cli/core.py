@@ -73,7 +73,8 @@ def policy_show(pack_id: str = typer.Argument(..., help="Pack id or path to a pa
             test = "any of" if c.any else ("all of" if c.all else f"at least {c.at_least} of")
         elif not c.assessed or c.judgement:
             test = "not assessed by rule"
-        marks = [m for m, on in (("UNVERIFIED", not c.verified), ("soft", c.soft), (c.role, c.role != "condition")) if on]
+        flags = (("UNVERIFIED", not c.verified), ("soft", c.soft), (c.role, c.role != "condition"))
+        marks = [m for m, on in flags if on]
         table.add_row(c.id, test, c.clause, ", ".join(marks))
     console.print(table)
 
@@ -93,6 +94,26 @@ def policy_validate(
             errors += 1
             console.print(f"[red]error[/] {exc}", highlight=False)
     if errors:
+        raise typer.Exit(1)
+
+
+@policy_app.command("test")
+def policy_test(paths: list[str] = typer.Argument(..., help="Scenario YAML files.")) -> None:
+    """Run YAML scenario files (indicator values in, expected statuses out)."""
+    from smecluster.policy.scenarios import run_scenario_file
+
+    total, failed = 0, 0
+    for path in paths:
+        try:
+            ran, failures = run_scenario_file(path)
+        except (PackError, OSError, KeyError) as exc:
+            fail(f"{path}: {exc}")
+        total += ran
+        failed += len({f.case for f in failures})
+        for f in failures:
+            console.print(f"[red]FAIL[/] {f.file}: {f.case}: {f.criterion} expected {f.expected}, got {f.got}")
+    console.print(f"{total - failed} passed, {failed} failed")
+    if failed:
         raise typer.Exit(1)
 
 

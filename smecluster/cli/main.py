@@ -28,11 +28,10 @@ def _root(
 
 def _register() -> None:
     # Each area's module adds its commands or sub-apps to `app`.
-    from smecluster.cli import bench, core, geo
+    from smecluster.cli import bench, core, geo, registry, web
 
-    core.register(app)
-    bench.register(app)
-    geo.register(app)
+    for module in (core, registry, bench, geo, web):
+        module.register(app)
 
 
 _register()
