@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.table import Table
 
 from smecluster.cli.common import STATE, console, fail
@@ -57,8 +58,7 @@ def discover(
             {
                 "type": "Feature",
                 "geometry": json.loads(r.pop("footprint")),
-                "properties": {k: v for k, v in r.items() if k != "member_uscc"}
-                | {"members_uscc": r["member_uscc"]},
+                "properties": {k: v for k, v in r.items() if k != "member_uscc"} | {"members_uscc": r["member_uscc"]},
             }
             for r in found.to_dicts()
         ]
@@ -67,20 +67,12 @@ def discover(
     if fmt == "json":
         print(json.dumps(found.drop("footprint").to_dicts(), ensure_ascii=False, default=str))
         return
-    table = Table(
-        "#",
-        "industry",
-        "county",
-        "members",
-        "area km2",
-        "inside",
-        "SRDI",
-        "high-tech",
-        "platforms",
-        "LQ output",
-    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    for name in ("#", "ind.", "county", "firms", "km2", "in", "SRDI", "HT", "plat.", "LQ", "met", "missing"):
+        table.add_column(name, no_wrap=True)
     for r in found.iter_rows(named=True):
         lq = r.get("lq_output")
+        met = f"{r['conditions_met']}/{r['conditions']}" if r.get("conditions") is not None else "-"
         table.add_row(
             str(r["candidate"]),
             r["industry"],
@@ -91,7 +83,9 @@ def discover(
             str(r["srdi"]),
             str(r["high_tech"]),
             str(r["platforms_nearby"]),
-            "-" if lq is None else f"{lq:.2f}",
+            "-" if lq is None else f"{lq:.1f}",
+            met,
+            r.get("missing") or "",
         )
     console.print(table)
     console.print(f"{found.height} candidate(s)")
@@ -127,9 +121,7 @@ def draw_map(
     output: Path = typer.Argument(..., help="Map file to write (.png or .svg)."),
     province: str = typer.Option("32", "--province", help="Province code prefix."),
     industry: str = typer.Option(None, "--industry", help="Choropleth of this industry's measure."),
-    measure: str = typer.Option(
-        "lq_output", "--measure", help="lq_firms|lq_employment|lq_output|share_output"
-    ),
+    measure: str = typer.Option("lq_output", "--measure", help="lq_firms|lq_employment|lq_output|share_output"),
     firms: bool = typer.Option(False, "--firms", help="Plot firm locations."),
     candidates: bool = typer.Option(False, "--candidates", help="Draw discovered candidates' footprints."),
 ) -> None:

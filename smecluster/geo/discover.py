@@ -86,9 +86,7 @@ def _labels(x: np.ndarray, y: np.ndarray, params: DiscoveryParams, extent_km2: f
     if len(keep) < params.min_members:
         return labels
     cells = np.column_stack([np.round(x[keep] / params.grid_m), np.round(y[keep] / params.grid_m)])
-    unique, inverse, counts = np.unique(
-        cells.astype(np.int64), axis=0, return_inverse=True, return_counts=True
-    )
+    unique, inverse, counts = np.unique(cells.astype(np.int64), axis=0, return_inverse=True, return_counts=True)
     cell_labels = dbscan_weighted(unique * params.grid_m, counts, params.eps_m, min_samples)
     labels[keep] = cell_labels[inverse.ravel()]
     return labels
@@ -194,9 +192,7 @@ def _summarise(members, firms, designation, platform, lq, params, county) -> pl.
     )
     hosts = None
     if platform is not None and not platform.is_empty():
-        hosts = platform.filter(
-            pl.col("level").is_in(PLATFORM_LEVELS) & pl.col("host_uscc").is_not_null()
-        ).join(
+        hosts = platform.filter(pl.col("level").is_in(PLATFORM_LEVELS) & pl.col("host_uscc").is_not_null()).join(
             firms.select(pl.col("uscc").alias("host_uscc"), "lon", "lat").unique("host_uscc"), on="host_uscc"
         )
     stats = members.group_by("candidate").agg(
@@ -221,16 +217,14 @@ def _summarise(members, firms, designation, platform, lq, params, county) -> pl.
         if hosts is not None and hosts.height:
             proj = LocalProjection.around(row["lon"], row["lat"])
             hx, hy = proj.forward(hosts["lon"].to_numpy(), hosts["lat"].to_numpy())
-            near = int(
-                shapely.dwithin(proj.to_metric(fp), shapely.points(hx, hy), params.platform_near_m).sum()
-            )
+            near = int(shapely.dwithin(proj.to_metric(fp), shapely.points(hx, hy), params.platform_near_m).sum())
         rows.append(
             {
                 "candidate": row["candidate"],
                 "area_km2": round(area_km2(fp), 3),
                 "inside_county": inside,
                 "platforms_nearby": near,
-                "footprint": shapely.to_geojson(fp),
+                "footprint": shapely.to_geojson(shapely.set_precision(fp, 1e-6)),
                 "centre_lon": float(np.mean(row["lon"])),
                 "centre_lat": float(np.mean(row["lat"])),
             }
@@ -239,9 +233,7 @@ def _summarise(members, firms, designation, platform, lq, params, county) -> pl.
     out = stats.drop("lon", "lat").join(geo, on="candidate").rename({"uscc": "member_uscc"})
     if lq is not None and not lq.is_empty():
         cols = [c for c in ("lq_firms", "lq_employment", "lq_output", "share_output") if c in lq.columns]
-        out = out.join(
-            lq.select("county_code", "industry", *cols), on=["county_code", "industry"], how="left"
-        )
+        out = out.join(lq.select("county_code", "industry", *cols), on=["county_code", "industry"], how="left")
     return out.sort(["members", "candidate"], descending=[True, False])
 
 

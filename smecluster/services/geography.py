@@ -7,11 +7,12 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine
 
-from smecluster.analytics.snapshot import load_snapshot
+from smecluster.analytics.snapshot import Snapshot, load_snapshot
 from smecluster.geo.discover import DiscoveryParams, discover
 from smecluster.geo.locate import LOCATED_COLUMNS, locate_frame
 from smecluster.geo.specialisation import location_quotients
-from smecluster.services.clusters import latest_year
+from smecluster.policy.pack import load_pack
+from smecluster.services.clusters import evaluate_snapshot, latest_year
 from smecluster.settings import province
 
 
@@ -54,15 +55,17 @@ def discover_candidates(
     county: str | None = None,
     params: DiscoveryParams | None = None,
     year: int | None = None,
+    policy: str | None = None,
 ) -> pl.DataFrame:
-    """Candidate clusters from the registry's firm locations (see smecluster.geo.discover)."""
+    """Candidate clusters from the registry's firm locations (see smecluster.geo.discover), each with
+    its verdict under the recognition pack: `conditions_met`, `conditions` and `missing`."""
     params = params or DiscoveryParams()
     snap = load_snapshot(engine)
     year = year or latest_year(engine)
     lq = None
     if year is not None:
         lq = location_quotients(snap.frames["enterprise"], snap.frames["enterprise_year"], year, params.level)
-    return discover(
+    found = discover(
         snap.frames["enterprise"],
         snap.frames["designation"],
         snap.frames["platform"],
@@ -72,3 +75,39 @@ def discover_candidates(
         county=county,
         prefix=province().code[:2],
     )
+    if year is None or found.is_empty():
+        return found
+    return found.join(candidate_verdicts(snap, found, year, policy), on="candidate", how="left")
+
+
+def candidate_verdicts(snapshot: Snapshot, found: pl.DataFrame, year: int, policy: str | None = None) -> pl.DataFrame:
+    """Evaluate candidates as if they applied: each becomes a cluster of its members, its leading
+    industry its industry key and its boundary its footprint, under the province's cluster pack."""
+    pack = load_pack(policy or province().cluster_policy)
+    clusters = found.select(
+        pl.col("candidate").alias("id"),
+        pl.format("candidate-{}", pl.col("candidate")).alias("code"),
+        pl.format("candidate {} ({})", pl.col("candidate"), pl.col("industry")).alias("name"),
+        "county_code",
+        pl.concat_list(pl.col("industry")).alias("leading_industries"),
+        pl.col("footprint").alias("boundary_geojson"),
+        pl.lit("{}").alias("declared"),
+        pl.lit("candidate").alias("status"),
+        pl.lit(year, dtype=pl.Int32).alias("year"),
+    )
+    members = found.select(pl.col("candidate").alias("cluster_id"), pl.col("member_uscc").alias("uscc")).explode("uscc")
+    frames = {**snapshot.frames, "cluster": clusters, "cluster_member": members}
+    rows = []
+    for verdict in evaluate_snapshot(Snapshot(frames), pack, year):
+        conditions = [c for c in verdict.criteria if c.role == "condition" and c.status != "not_assessed"]
+        met = [c for c in conditions if c.status in ("pass", "warn")]
+        missing = [c.id for c in conditions if c.status not in ("pass", "warn")]
+        rows.append((verdict.cluster["id"], len(met), len(conditions), ", ".join(missing), verdict.outcome))
+    schema = {
+        "candidate": pl.Int64,
+        "conditions_met": pl.Int64,
+        "conditions": pl.Int64,
+        "missing": pl.String,
+        "outcome": pl.String,
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")
