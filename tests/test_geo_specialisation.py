@@ -52,3 +52,17 @@ def test_unknown_level_rejected(registry):
     """An unknown industry level is a clear error."""
     with pytest.raises(ValueError, match="unknown industry level"):
         location_quotients(*registry, year=2025, level="section")
+
+
+def test_pillar_test_uses_pack_thresholds(registry):
+    """A county industry is a pillar when its output and employment shares reach the pack's thresholds."""
+    from smecluster.policy.pack import load_pack
+    from smecluster.services.geography import with_pillar_test
+
+    table = with_pillar_test(location_quotients(*registry, year=2025), load_pack("jiangsu-cluster-2023"))
+    pack = load_pack("jiangsu-cluster-2023")
+    t_output = next(c.threshold for c in pack.all_criteria() if c.indicator == "leading_output_share_county")
+    t_empl = next(c.threshold for c in pack.all_criteria() if c.indicator == "leading_employment_share_county")
+    expected = (table["share_output"] >= t_output) & (table["share_employment"] >= t_empl)
+    assert table["pillar"].to_list() == expected.to_list()
+    assert not table["pillar_verified"].any()  # the pack marks these thresholds UNVERIFIED

@@ -112,9 +112,21 @@ def specialisation(
     if output:
         table.write_csv(output)
         console.print(f"{table.height} rows written to {output}")
-    else:
-        with pl.Config(tbl_rows=40, tbl_cols=12):
-            console.print(str(table.sort("lq_output", descending=True, nulls_last=True).head(40)))
+        return
+    shown = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    for name in ("county", "ind.", "firms", "LQ firms", "LQ empl.", "LQ output", "output %", "empl. %", "pillar"):
+        shown.add_column(name, no_wrap=True)
+    for r in table.sort("lq_output", descending=True, nulls_last=True).head(40).iter_rows(named=True):
+        shown.add_row(
+            r["county_code"],
+            r["industry"],
+            str(r["firms"]),
+            *(f"{r[c]:.2f}" if r[c] is not None else "-" for c in ("lq_firms", "lq_employment", "lq_output")),
+            *(f"{100 * r[c]:.1f}" if r[c] is not None else "-" for c in ("share_output", "share_employment")),
+            ("yes" if r["pillar"] else "no") + ("" if r["pillar_verified"] else "*"),
+        )
+    console.print(shown)
+    console.print("* pillar thresholds are UNVERIFIED parameters of the pack")
 
 
 def draw_map(

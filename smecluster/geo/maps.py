@@ -94,7 +94,9 @@ def render_map(
     if values:
         data = np.array([values.get(codes[i], np.nan) for i in keep], dtype=float)
         collection.set_array(np.ma.masked_invalid(data))
-        collection.set_cmap(cmap)
+        colours = matplotlib.colormaps[cmap].copy()
+        colours.set_bad("#e6e6e6")  # counties without a value: light grey, not the lowest colour
+        collection.set_cmap(colours)
         fig.colorbar(collection, ax=ax, shrink=0.6, label=legend)
     else:
         collection.set_facecolor("#f2f0eb")

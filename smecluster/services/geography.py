@@ -11,7 +11,7 @@ from smecluster.analytics.snapshot import Snapshot, load_snapshot
 from smecluster.geo.discover import DiscoveryParams, discover
 from smecluster.geo.locate import LOCATED_COLUMNS, locate_frame
 from smecluster.geo.specialisation import location_quotients
-from smecluster.policy.pack import load_pack
+from smecluster.policy.pack import Pack, load_pack
 from smecluster.services.clusters import evaluate_snapshot, latest_year
 from smecluster.settings import province
 
@@ -40,13 +40,44 @@ def locate_csv(
     return out.height, out.height - out[key].null_count()
 
 
-def specialisation(engine: Engine, year: int | None = None, level: str = "division") -> pl.DataFrame:
-    """County x industry location quotients and shares for the registry's year (newest if None)."""
+def specialisation(
+    engine: Engine, year: int | None = None, level: str = "division", policy: str | None = None
+) -> pl.DataFrame:
+    """County x industry location quotients and shares for the registry's year (newest if None),
+    with the pillar-industry test of the recognition pack (`pillar`, `pillar_verified`)."""
     snap = load_snapshot(engine)
     year = year or latest_year(engine)
     if year is None:
         raise ValueError("the registry has no yearly figures: load enterprises first")
-    return location_quotients(snap.frames["enterprise"], snap.frames["enterprise_year"], year, level)
+    table = location_quotients(snap.frames["enterprise"], snap.frames["enterprise_year"], year, level)
+    return with_pillar_test(table, load_pack(policy or province().cluster_policy))
+
+
+# The pack's indicators of the pillar test and the columns of the specialisation table they read.
+PILLAR_INDICATORS = {
+    "leading_output_share_county": "share_output",
+    "leading_employment_share_county": "share_employment",
+}
+
+
+def with_pillar_test(table: pl.DataFrame, pack: Pack) -> pl.DataFrame:
+    """`table` with `pillar`: every pillar criterion of the pack met by the county's industry shares.
+
+    The thresholds are the pack's (a share of county output and of employment, where the pack has
+    them); `pillar_verified` is False when any of them is marked UNVERIFIED in the pack.
+    """
+    tests = [c for c in pack.all_criteria() if c.indicator in PILLAR_INDICATORS and c.threshold is not None]
+    if not tests:
+        return table.with_columns(pl.lit(None, dtype=pl.Boolean).alias("pillar"), pl.lit(None).alias("pillar_verified"))
+    compare = {">=": "ge", ">": "gt", "<=": "le", "<": "lt"}
+    conditions = [
+        getattr(pl.col(PILLAR_INDICATORS[c.indicator]), compare[c.comparator or ">="])(float(c.threshold))
+        for c in tests
+    ]
+    return table.with_columns(
+        pl.all_horizontal(conditions).fill_null(False).alias("pillar"),
+        pl.lit(all(c.verified for c in tests)).alias("pillar_verified"),
+    )
 
 
 def discover_candidates(
