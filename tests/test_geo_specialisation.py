@@ -54,15 +54,20 @@ def test_unknown_level_rejected(registry):
         location_quotients(*registry, year=2025, level="section")
 
 
-def test_pillar_test_uses_pack_thresholds(registry):
-    """A county industry is a pillar when its output and employment shares reach the pack's thresholds."""
+def test_pillar_test_uses_pack_thresholds():
+    """An industry is a county pillar only when both its output and employment shares reach the pack's."""
     from smecluster.policy.pack import load_pack
     from smecluster.services.geography import with_pillar_test
 
-    table = with_pillar_test(location_quotients(*registry, year=2025), load_pack("jiangsu-cluster-2023"))
     pack = load_pack("jiangsu-cluster-2023")
     t_output = next(c.threshold for c in pack.all_criteria() if c.indicator == "leading_output_share_county")
     t_empl = next(c.threshold for c in pack.all_criteria() if c.indicator == "leading_employment_share_county")
-    expected = (table["share_output"] >= t_output) & (table["share_employment"] >= t_empl)
-    assert table["pillar"].to_list() == expected.to_list()
-    assert not table["pillar_verified"].any()  # the pack marks these thresholds UNVERIFIED
+    table = pl.DataFrame(
+        {
+            "share_output": [t_output, t_output - 0.001, t_output + 0.1, None],
+            "share_employment": [t_empl, t_empl + 0.1, t_empl - 0.001, t_empl],
+        }
+    )
+    out = with_pillar_test(table, pack)
+    assert out["pillar"].to_list() == [True, False, False, False]
+    assert not out["pillar_verified"].any()  # the pack marks these thresholds UNVERIFIED
