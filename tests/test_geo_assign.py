@@ -65,3 +65,16 @@ def test_registered_county_mismatch_flagged():
     )
     flagged = flag_county_mismatch(registry, prefix="32")
     assert flagged["county_mismatch"].to_list() == [False, True]
+
+
+def test_index_round_trips_through_disk_cache(tmp_path):
+    """An index saved and loaded again gives the same counties."""
+    from smecluster.geo.assign import load_index, save_index
+
+    index = build_county_index(county_geometries("3204"), cell=0.02)
+    save_index(index, tmp_path / "index.npz")
+    again = load_index(tmp_path / "index.npz")
+    rng = np.random.default_rng(4)
+    lon, lat = rng.uniform(119.0, 120.3, 3000), rng.uniform(31.1, 32.1, 3000)
+    assert np.array_equal(index.lookup(lon, lat), again.lookup(lon, lat))
+    assert (index.lookup(lon, lat) >= 0).any()

@@ -12,14 +12,17 @@ Coordinates are WGS-84 lon/lat, the system of the county boundaries.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from smecluster.geo.counties import county_geometries
+from smecluster.geo.counties import county_geometries, district_geojson_path
 
 NONE = -1  # grid value: no county here
 DEFAULT_CELL_DEG = 0.01  # about 1 km: border cells then hold about 5 % of a province's points
@@ -81,9 +84,7 @@ class CountyIndex:
         return lut[np.where(county_id >= 0, county_id, len(self.codes))]
 
 
-def build_county_index(
-    geometries: dict[str, shapely.Geometry], cell: float = DEFAULT_CELL_DEG
-) -> CountyIndex:
+def build_county_index(geometries: dict[str, shapely.Geometry], cell: float = DEFAULT_CELL_DEG) -> CountyIndex:
     """Build the grid index over `geometries` (county code -> polygon, WGS-84)."""
     codes = np.array(sorted(geometries))
     geoms = [geometries[c] for c in codes]
@@ -130,10 +131,66 @@ def build_county_index(
     return CountyIndex(codes, float(x0), float(y0), cell, grid, piece_start, county, pieces)
 
 
+CACHE_VERSION = 1
+
+
+def _cache_path(prefix: str | None, cell: float) -> Path:
+    """Where the index for (prefix, cell) is cached: keyed by the boundary file's size and time."""
+    stat = district_geojson_path().stat()
+    root = Path(os.environ.get("SMECLUSTER_CACHE_DIR") or Path.home() / ".cache" / "smecluster")
+    name = f"county-index-v{CACHE_VERSION}-{prefix or 'all'}-{cell:g}-{stat.st_size}-{int(stat.st_mtime)}.npz"
+    return root / name
+
+
+def save_index(index: CountyIndex, path: Path) -> None:
+    """Write an index to an .npz file (pieces as WKB)."""
+    wkb = shapely.to_wkb(index.pieces)
+    sizes = np.fromiter((len(b) for b in wkb), dtype=np.int64, count=len(wkb))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(
+        tmp,
+        codes=index.codes,
+        origin=np.array([index.x0, index.y0, index.cell]),
+        grid=index.grid,
+        piece_start=index.piece_start,
+        piece_county=index.piece_county,
+        wkb=np.frombuffer(b"".join(wkb), dtype=np.uint8),
+        wkb_sizes=sizes,
+    )
+    tmp.replace(path)  # readers never see a half-written file
+
+
+def load_index(path: Path) -> CountyIndex:
+    """Read an index written by `save_index`."""
+    with np.load(path) as data:
+        blob = data["wkb"].tobytes()
+        ends = np.cumsum(data["wkb_sizes"])
+        starts = ends - data["wkb_sizes"]
+        pieces = shapely.from_wkb([blob[a:b] for a, b in zip(starts, ends, strict=True)])
+        shapely.prepare(pieces)
+        x0, y0, cell = (float(v) for v in data["origin"])
+        return CountyIndex(data["codes"], x0, y0, cell, data["grid"], data["piece_start"], data["piece_county"], pieces)
+
+
 @lru_cache(maxsize=4)
 def county_index(prefix: str | None = None, cell: float = DEFAULT_CELL_DEG) -> CountyIndex:
-    """The (cached) grid index of the counties whose code starts with `prefix` (all China if None)."""
-    return build_county_index(county_geometries(prefix), cell)
+    """The grid index of the counties whose code starts with `prefix` (all China if None).
+
+    Cached in the process and on disk (SMECLUSTER_CACHE_DIR, else ~/.cache/smecluster): building
+    all of China takes about 20 s, loading it well under a second. A cache that cannot be read or
+    written is rebuilt or skipped, never an error.
+    """
+    path = _cache_path(prefix, cell)
+    if path.exists():
+        try:
+            return load_index(path)
+        except (OSError, ValueError, KeyError, shapely.errors.ShapelyError):
+            pass
+    index = build_county_index(county_geometries(prefix), cell)
+    with contextlib.suppress(OSError):
+        save_index(index, path)
+    return index
 
 
 def assign_counties(
