@@ -78,3 +78,24 @@ def test_index_round_trips_through_disk_cache(tmp_path):
     lon, lat = rng.uniform(119.0, 120.3, 3000), rng.uniform(31.1, 32.1, 3000)
     assert np.array_equal(index.lookup(lon, lat), again.lookup(lon, lat))
     assert (index.lookup(lon, lat) >= 0).any()
+
+
+def test_locate_frame_with_per_row_coordinate_system():
+    """A coordinate-system column converts each row from its own system (GCJ-02, BD-09, WGS-84)."""
+    lon, lat = np.array([119.48, 120.75, 118.78]), np.array([31.42, 31.65, 31.99])
+    gx, gy = from_wgs84(lon[:1], lat[:1], "gcj02")
+    bx, by = from_wgs84(lon[1:2], lat[1:2], "bd09")
+    frame = pl.DataFrame(
+        {"lon": [gx[0], bx[0], lon[2]], "lat": [gy[0], by[0], lat[2]], "system": ["GCJ-02", "bd09", None]}
+    )
+    out = locate_frame(frame, crs_column="system", prefix="32")
+    assert out["county_code"].to_list() == ["320481", "320581", "320114"]
+
+
+def test_unknown_per_row_system_names_the_row():
+    """An unknown system name in the column is an error naming the row."""
+    import pytest
+
+    frame = pl.DataFrame({"lon": [119.48, 119.48], "lat": [31.42, 31.42], "system": ["wgs84", "mercator"]})
+    with pytest.raises(ValueError, match="row 2: unknown coordinate system 'mercator'"):
+        locate_frame(frame, crs_column="system", prefix="32")

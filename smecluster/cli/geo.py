@@ -20,6 +20,9 @@ def locate(
     lon: str = typer.Option("lon", "--lon", help="Longitude column."),
     lat: str = typer.Option("lat", "--lat", help="Latitude column."),
     province: str = typer.Option("", "--province", help="Search only this province's counties (e.g. 32)."),
+    crs_column: str = typer.Option(
+        None, "--crs-column", help="Column naming each row's coordinate system (empty cells use --crs)."
+    ),
 ) -> None:
     """Add province, city and county code and name columns to every row of a CSV."""
     from smecluster.services.geography import locate_csv
@@ -29,7 +32,7 @@ def locate(
     if not file.exists():
         fail(f"{file}: no such file")
     try:
-        rows, located = locate_csv(file, output, crs, lon, lat, province or None)
+        rows, located = locate_csv(file, output, crs, lon, lat, province or None, crs_column)
     except ValueError as exc:
         fail(f"{file}: {exc}")
     console.print(f"{located} of {rows} rows located; written to {output}")

@@ -122,3 +122,23 @@ def from_wgs84(lon: ArrayLike, lat: ArrayLike, crs: str) -> tuple[NDArray, NDArr
     if crs == "bd09":
         return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
     raise ValueError(f"unknown coordinate system {crs!r}: use one of {', '.join(CRS_NAMES)}")
+
+
+def rows_to_wgs84(lon: ArrayLike, lat: ArrayLike, crs: ArrayLike) -> tuple[NDArray, NDArray]:
+    """Convert each row from the system named in `crs` (one name per row) to WGS-84.
+
+    Names are matched case-insensitively with '-' and '_' ignored ('GCJ-02', 'bd09', 'WGS84');
+    an unknown name raises ValueError naming the first row that has it.
+    """
+    x, y = _arrays(lon, lat)
+    names = np.char.replace(np.char.replace(np.char.lower(np.asarray(crs, dtype=str)), "-", ""), "_", "")
+    bad = ~np.isin(names, CRS_NAMES)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"row {row + 1}: unknown coordinate system {np.asarray(crs)[row]!r}")
+    out_x, out_y = x.copy(), y.copy()
+    for name in ("gcj02", "bd09"):
+        rows = names == name
+        if rows.any():
+            out_x[rows], out_y[rows] = to_wgs84(x[rows], y[rows], name)
+    return out_x, out_y

@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from smecluster.geo.assign import DEFAULT_CELL_DEG, assign_counties
-from smecluster.geo.crs import to_wgs84
+from smecluster.geo.crs import rows_to_wgs84, to_wgs84
 from smecluster.geo.divisions import division_names, parents
 
 LOCATED_COLUMNS = (
@@ -41,10 +41,12 @@ def locate_frame(
     prefix: str | None = None,
     prefix_cell: float = DEFAULT_CELL_DEG,
     output_prefix: str = "",
+    crs_column: str | None = None,
 ) -> pl.DataFrame:
     """`frame` with province/city/county code and name columns added (null where no county).
 
-    Coordinates in `crs` are converted to WGS-84 first; `prefix` limits the counties searched (e.g.
+    Coordinates in `crs` (or, row by row, in the system named in column `crs_column`; empty cells
+    fall back to `crs`) are converted to WGS-84 first; `prefix` limits the counties searched (e.g.
     '32' for Jiangsu), which makes the index smaller and faster. `output_prefix` prefixes the new
     column names (e.g. 'located_' to keep a registered `county_code` column apart).
     """
@@ -54,11 +56,14 @@ def locate_frame(
     for col in (lon, lat):
         if col not in frame.columns:
             raise ValueError(f"column {col!r} is missing (columns: {', '.join(frame.columns)})")
-    x, y = to_wgs84(
-        frame[lon].cast(pl.Float64, strict=False).to_numpy(),
-        frame[lat].cast(pl.Float64, strict=False).to_numpy(),
-        crs,
-    )
+    lons = frame[lon].cast(pl.Float64, strict=False).to_numpy()
+    lats = frame[lat].cast(pl.Float64, strict=False).to_numpy()
+    if crs_column:
+        if crs_column not in frame.columns:
+            raise ValueError(f"column {crs_column!r} is missing (columns: {', '.join(frame.columns)})")
+        x, y = rows_to_wgs84(lons, lats, frame[crs_column].cast(pl.String).fill_null(crs).to_numpy())
+    else:
+        x, y = to_wgs84(lons, lats, crs)
     codes = assign_counties(x, y, prefix, prefix_cell if prefix else 2 * prefix_cell)
     located = pl.Series("_county", codes, dtype=pl.String)
     table = _code_table(located.drop_nulls().unique().to_list(), output_prefix)

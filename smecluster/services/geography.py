@@ -23,6 +23,7 @@ def locate_csv(
     lon: str = "lon",
     lat: str = "lat",
     prefix: str | None = None,
+    crs_column: str | None = None,
 ) -> tuple[int, int]:
     """Write `source` with province/city/county code and name columns to `target`.
 
@@ -34,7 +35,7 @@ def locate_csv(
     except (pl.exceptions.ComputeError, OSError) as exc:
         raise ValueError(f"{source}: cannot read as CSV ({exc})") from exc
     clash = any(c in frame.columns for c in LOCATED_COLUMNS)
-    out = locate_frame(frame, lon, lat, crs, prefix, output_prefix="located_" if clash else "")
+    out = locate_frame(frame, lon, lat, crs, prefix, output_prefix="located_" if clash else "", crs_column=crs_column)
     key = ("located_" if clash else "") + "county_code"
     out.write_csv(target)
     return out.height, out.height - out[key].null_count()
