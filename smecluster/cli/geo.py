@@ -50,22 +50,14 @@ def discover(
     """Candidate clusters found by density-based clustering of firm locations per industry."""
     from smecluster.db import open_database
     from smecluster.geo.discover import DiscoveryParams
-    from smecluster.services.geography import discover_candidates
+    from smecluster.services.geography import candidates_geojson, discover_candidates
 
     if fmt not in ("table", "json", "geojson"):
         fail(f"--format must be table, json or geojson, not {fmt!r}")
     params = DiscoveryParams(eps_m=eps, min_members=min_members, level=level)
     found = discover_candidates(open_database(STATE.db), industry, county, params, year)
     if fmt == "geojson":
-        features = [
-            {
-                "type": "Feature",
-                "geometry": json.loads(r.pop("footprint")),
-                "properties": {k: v for k, v in r.items() if k != "member_uscc"} | {"members_uscc": r["member_uscc"]},
-            }
-            for r in found.to_dicts()
-        ]
-        print(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False))
+        print(json.dumps(candidates_geojson(found), ensure_ascii=False, default=str))
         return
     if fmt == "json":
         print(json.dumps(found.drop("footprint").to_dicts(), ensure_ascii=False, default=str))

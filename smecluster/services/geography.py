@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -143,3 +144,13 @@ def candidate_verdicts(snapshot: Snapshot, found: pl.DataFrame, year: int, polic
         "outcome": pl.String,
     }
     return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def candidates_geojson(found: pl.DataFrame) -> dict:
+    """Candidates as a GeoJSON FeatureCollection (footprint geometry; figures and members as
+    properties), for the web map and `discover --format geojson`."""
+    features = []
+    for row in found.to_dicts():
+        geometry = json.loads(row.pop("footprint"))
+        features.append({"type": "Feature", "geometry": geometry, "properties": row})
+    return {"type": "FeatureCollection", "features": features}
