@@ -15,9 +15,7 @@ def test_locate_csv_with_bd09(tmp_path):
     source = tmp_path / "firms.csv"
     pl.DataFrame({"name": ["a", "b"], "lon": bx, "lat": by}).write_csv(source)
     out = tmp_path / "out.csv"
-    result = CliRunner().invoke(
-        app, ["locate", str(source), "--crs", "bd09", "--province", "32", "-o", str(out)]
-    )
+    result = CliRunner().invoke(app, ["locate", str(source), "--crs", "bd09", "--province", "32", "-o", str(out)])
     assert result.exit_code == 0, result.output
     table = pl.read_csv(out, schema_overrides={"county_code": pl.String})
     assert table["county_code"].to_list() == ["320481", "320581"]
@@ -31,3 +29,20 @@ def test_locate_missing_column_is_clear_error(tmp_path):
     result = CliRunner().invoke(app, ["locate", str(source), "-o", str(tmp_path / "o.csv")])
     assert result.exit_code != 0
     assert "'lon' is missing" in result.output
+
+
+def test_boundary_command_reports_area_and_containment(tmp_path):
+    """`boundary` prints the area and says a Liyang park is inside 320481 but not inside 320581."""
+    import json
+
+    park = {
+        "type": "Polygon",
+        "coordinates": [[[119.40, 31.40], [119.45, 31.40], [119.45, 31.45], [119.40, 31.45], [119.40, 31.40]]],
+    }
+    path = tmp_path / "park.geojson"
+    path.write_text(json.dumps(park))
+    inside = CliRunner().invoke(app, ["boundary", str(path), "--county", "320481"])
+    outside = CliRunner().invoke(app, ["boundary", str(path), "--county", "320581"])
+    assert inside.exit_code == 0 and "inside county 320481" in inside.output
+    assert "NOT inside county 320581" in " ".join(outside.output.split())
+    assert "area 22." in inside.output  # 0.05 x 0.05 degree at 31.4 N is about 22.1 km2

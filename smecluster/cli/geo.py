@@ -12,6 +12,8 @@ from rich.table import Table
 from smecluster.cli.common import STATE, console, fail
 from smecluster.geo.crs import CRS_NAMES
 
+MEASURES = ("lq_firms", "lq_employment", "lq_output", "share_output", "share_employment")
+
 
 def locate(
     file: Path = typer.Argument(..., help="CSV with longitude and latitude columns."),
@@ -139,6 +141,8 @@ def draw_map(
     from smecluster.db import open_database
     from smecluster.geo.maps import render_map
 
+    if measure not in MEASURES:
+        fail(f"--measure must be one of {', '.join(MEASURES)}, not {measure!r}")
     engine = open_database(STATE.db) if (industry or firms or candidates) else None
     values = points = None
     footprints = []
@@ -209,6 +213,29 @@ def bench_geo(
     )
 
 
+def boundary(
+    file: Path = typer.Argument(..., help="Boundary file: .geojson/.json, .kml/.kmz or a zipped shapefile."),
+    county: str = typer.Option(..., "--county", help="County code (GB/T 2260) the cluster must stay in."),
+    crs: str = typer.Option("wgs84", "--crs", help=f"Coordinate system of lon/lat input: {'|'.join(CRS_NAMES)}."),
+    tolerance: float = typer.Option(300.0, "--tolerance", help="Metres a boundary may pass the county line."),
+) -> None:
+    """Area (km2, ellipsoid) of an uploaded cluster boundary and whether it stays inside its county."""
+    from smecluster.geo.boundary import BoundaryError
+    from smecluster.services.geography import check_boundary
+
+    try:
+        result = check_boundary(file, county, crs, tolerance)
+    except (BoundaryError, KeyError) as exc:
+        fail(str(exc).strip("'\""))
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    where = "inside" if result.inside else "NOT inside"
+    console.print(
+        f"area {result.area_km2:.3f} km2; {where} county {county} (tolerance {tolerance:g} m; "
+        f"{result.outside_km2:.3f} km2 beyond the county line)"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add the geography commands to the root app and `geo` to the bench sub-app."""
     from smecluster.cli.bench import bench_app
@@ -217,4 +244,5 @@ def register(app: typer.Typer) -> None:
     app.command("discover")(discover)
     app.command("specialisation")(specialisation)
     app.command("map")(draw_map)
+    app.command("boundary")(boundary)
     bench_app.command("geo")(bench_geo)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import shapely
 from sqlalchemy import Engine
 
 from smecluster.analytics.snapshot import Snapshot, load_snapshot
+from smecluster.geo.area import area_km2
 from smecluster.geo.discover import DiscoveryParams, discover
+from smecluster.geo.footprint import DEFAULT_TOLERANCE_M, containment, read_boundary
 from smecluster.geo.locate import LOCATED_COLUMNS, locate_frame
 from smecluster.geo.specialisation import location_quotients
 from smecluster.policy.pack import Pack, load_pack
@@ -154,3 +158,32 @@ def candidates_geojson(found: pl.DataFrame) -> dict:
         geometry = json.loads(row.pop("footprint"))
         features.append({"type": "Feature", "geometry": geometry, "properties": row})
     return {"type": "FeatureCollection", "features": features}
+
+
+@dataclass(frozen=True)
+class BoundaryCheck:
+    """An uploaded boundary measured against its county."""
+
+    area_km2: float
+    inside: bool
+    outside_km2: float
+    tolerance_m: float
+    warnings: list[str]
+    geojson: str
+
+
+def check_boundary(
+    source: str | Path | bytes, county_code: str, crs: str = "wgs84", tolerance_m: float = DEFAULT_TOLERANCE_M
+) -> BoundaryCheck:
+    """Read an uploaded boundary (GeoJSON, KML/KMZ, zipped shapefile), its area in km2 on the ellipsoid
+    and whether it stays inside county `county_code` (BoundaryError or KeyError when unusable)."""
+    geometry, warnings = read_boundary(source, crs)
+    result = containment(geometry, county_code, tolerance_m)
+    return BoundaryCheck(
+        round(area_km2(geometry), 3),
+        result.inside,
+        round(result.outside_km2, 3),
+        tolerance_m,
+        warnings,
+        shapely.to_geojson(geometry),
+    )
