@@ -45,4 +45,4 @@ def test_boundary_command_reports_area_and_containment(tmp_path):
     outside = CliRunner().invoke(app, ["boundary", str(path), "--county", "320581"])
     assert inside.exit_code == 0 and "inside county 320481" in inside.output
     assert "NOT inside county 320581" in " ".join(outside.output.split())
-    assert "area 22." in inside.output  # 0.05 x 0.05 degree at 31.4 N is about 22.1 km2
+    assert "area 26." in inside.output  # 0.05 degree: 5.55 km north x 4.74 km east at 31.4 N = 26.3 km2
