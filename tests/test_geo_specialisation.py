@@ -71,3 +71,16 @@ def test_pillar_test_uses_pack_thresholds():
     out = with_pillar_test(table, pack)
     assert out["pillar"].to_list() == [True, False, False, False]
     assert not out["pillar_verified"].any()  # the pack marks these thresholds UNVERIFIED
+
+
+def test_chain_map_file_errors_are_clear(tmp_path):
+    """A chain map that is not name -> list of prefixes is rejected naming the file."""
+    from smecluster.services.geography import read_chain_map
+
+    good = tmp_path / "chains.yaml"
+    good.write_text('battery: ["384"]\n', encoding="utf-8")
+    assert read_chain_map(good) == {"battery": ["384"]}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("battery: 384\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="bad.yaml: a chain map is a mapping"):
+        read_chain_map(bad)

@@ -93,15 +93,20 @@ def specialisation(
     industry: str = typer.Option(None, "--industry", help="Only this industry key."),
     output: Path = typer.Option(None, "-o", "--output", help="Write the full table as CSV."),
     year: int = typer.Option(None, "--year"),
+    chains: Path = typer.Option(
+        None, "--chains", help="YAML chain map (chain name: [GB/T 4754 code prefixes]) to key by chain."
+    ),
 ) -> None:
     """Location quotients (firms, employment, output) and industry shares for every county x industry."""
     import polars as pl
 
     from smecluster.db import open_database
+    from smecluster.services.geography import read_chain_map
     from smecluster.services.geography import specialisation as compute
 
     try:
-        table = compute(open_database(STATE.db), year, level)
+        chain_map = read_chain_map(chains) if chains else None
+        table = compute(open_database(STATE.db), year, level, chains=chain_map)
     except ValueError as exc:
         fail(str(exc))
     if industry:

@@ -47,15 +47,20 @@ def locate_csv(
 
 
 def specialisation(
-    engine: Engine, year: int | None = None, level: str = "division", policy: str | None = None
+    engine: Engine,
+    year: int | None = None,
+    level: str = "division",
+    policy: str | None = None,
+    chains: dict[str, list[str]] | None = None,
 ) -> pl.DataFrame:
     """County x industry location quotients and shares for the registry's year (newest if None),
-    with the pillar-industry test of the recognition pack (`pillar`, `pillar_verified`)."""
+    with the pillar-industry test of the recognition pack (`pillar`, `pillar_verified`).
+    `chains` (chain name -> GB/T 4754 code prefixes) keys the table by chain instead of level."""
     snap = load_snapshot(engine)
     year = year or latest_year(engine)
     if year is None:
         raise ValueError("the registry has no yearly figures: load enterprises first")
-    table = location_quotients(snap.frames["enterprise"], snap.frames["enterprise_year"], year, level)
+    table = location_quotients(snap.frames["enterprise"], snap.frames["enterprise_year"], year, level, chains)
     return with_pillar_test(table, load_pack(policy or province().cluster_policy))
 
 
@@ -187,3 +192,16 @@ def check_boundary(
         warnings,
         shapely.to_geojson(geometry),
     )
+
+
+def read_chain_map(path: Path) -> dict[str, list[str]]:
+    """A chain map from YAML: `chain name: [code prefix, ...]` (clear error naming the file)."""
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: cannot read the chain map ({exc})") from exc
+    if not isinstance(raw, dict) or not all(isinstance(v, list) and v for v in raw.values()):
+        raise ValueError(f"{path}: a chain map is a mapping of chain name to a list of GB/T 4754 code prefixes")
+    return {str(k): [str(c) for c in v] for k, v in raw.items()}
