@@ -46,3 +46,16 @@ def test_boundary_command_reports_area_and_containment(tmp_path):
     assert inside.exit_code == 0 and "inside county 320481" in inside.output
     assert "NOT inside county 320581" in " ".join(outside.output.split())
     assert "area 26." in inside.output  # 0.05 degree: 5.55 km north x 4.74 km east at 31.4 N = 26.3 km2
+
+
+def test_locate_warns_about_unusable_rows(tmp_path):
+    """Rows with a non-numeric or out-of-range coordinate are named in warnings and left unlocated."""
+    source = tmp_path / "firms.csv"
+    source.write_text("name,lon,lat\na,119.48,31.42\nb,abc,31.4\nc,119.4,95\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(app, ["locate", str(source), "--province", "32", "-o", str(out)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0
+    assert "row 2, column lon: 'abc' is not a number" in text
+    assert "row 3, column lat: 95.0 is outside -90..90" in text
+    assert "1 of 3 rows located" in text

@@ -34,9 +34,11 @@ def locate(
     if not file.exists():
         fail(f"{file}: no such file")
     try:
-        rows, located = locate_csv(file, output, crs, lon, lat, province or None, crs_column)
+        rows, located, problems = locate_csv(file, output, crs, lon, lat, province or None, crs_column)
     except ValueError as exc:
         fail(f"{file}: {exc}")
+    for problem in problems:
+        console.print(f"[yellow]warning:[/] {file}: {problem}")
     console.print(f"{located} of {rows} rows located; written to {output}")
 
 

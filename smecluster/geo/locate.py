@@ -94,3 +94,19 @@ def flag_county_mismatch(
         .otherwise(pl.col(registered).cast(pl.String) != pl.col("located_county_code"))
         .alias("county_mismatch")
     )
+
+
+def coordinate_problems(frame: pl.DataFrame, lon: str = "lon", lat: str = "lat", limit: int = 20) -> list[str]:
+    """Rows whose coordinates cannot be used, as 'row N, column C: reason' (rows counted from 1,
+    the header not included); at most `limit` messages."""
+    problems: list[str] = []
+    for col, bound in ((lon, 180.0), (lat, 90.0)):
+        raw = frame[col]
+        number = raw.cast(pl.Float64, strict=False)
+        bad_text = raw.is_not_null() & number.is_null()
+        out_of_range = number.abs() > bound
+        for row in (bad_text | out_of_range.fill_null(False)).arg_true().head(limit).to_list():
+            value = raw[row]
+            reason = "is not a number" if number[row] is None else f"is outside -{bound:g}..{bound:g}"
+            problems.append(f"row {row + 1}, column {col}: {value!r} {reason}")
+    return sorted(problems, key=lambda m: int(m.split(",")[0][4:]))[:limit]

@@ -14,7 +14,7 @@ from smecluster.analytics.snapshot import Snapshot, load_snapshot
 from smecluster.geo.area import area_km2
 from smecluster.geo.discover import DiscoveryParams, discover
 from smecluster.geo.footprint import DEFAULT_TOLERANCE_M, containment, read_boundary
-from smecluster.geo.locate import LOCATED_COLUMNS, locate_frame
+from smecluster.geo.locate import LOCATED_COLUMNS, coordinate_problems, locate_frame
 from smecluster.geo.specialisation import location_quotients
 from smecluster.policy.pack import Pack, load_pack
 from smecluster.services.clusters import evaluate_snapshot, latest_year
@@ -29,11 +29,12 @@ def locate_csv(
     lat: str = "lat",
     prefix: str | None = None,
     crs_column: str | None = None,
-) -> tuple[int, int]:
+) -> tuple[int, int, list[str]]:
     """Write `source` with province/city/county code and name columns to `target`.
 
-    Returns (rows, rows located). If the CSV already has a located column name, the new columns are
-    prefixed 'located_'.
+    Returns (rows, rows located, problems): problems name the rows whose coordinates are unusable
+    (they are written with empty location columns). If the CSV already has a located column name,
+    the new columns are prefixed 'located_'.
     """
     try:
         frame = pl.read_csv(source, infer_schema_length=10_000)
@@ -43,7 +44,7 @@ def locate_csv(
     out = locate_frame(frame, lon, lat, crs, prefix, output_prefix="located_" if clash else "", crs_column=crs_column)
     key = ("located_" if clash else "") + "county_code"
     out.write_csv(target)
-    return out.height, out.height - out[key].null_count()
+    return out.height, out.height - out[key].null_count(), coordinate_problems(frame, lon, lat)
 
 
 def specialisation(
