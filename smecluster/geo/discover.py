@@ -6,8 +6,10 @@ clustered with DBSCAN (`dbscan_weighted`, same result as scikit-learn's with sam
 on the occupied grid cells weighted by their firm counts. A
 group of at least `min_members` firms becomes a candidate. DBSCAN's density threshold is
 `min_samples` firms within `eps_m` metres, raised where an industry is common everywhere to
-`density_factor` times the firms its average density puts in such a disc, so that an industry
-spread thinly over a whole province does not turn into one giant candidate.
+`density_factor` times the firms its average density puts in such a disc (so that an industry
+spread over a whole province does not turn into one giant candidate), and raised for thin
+industries to a count that random scatter reaches in a disc with probability below `chance`
+over the whole province (so that chance clumps of a rare industry are not candidates).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 import shapely
-from scipy import ndimage, sparse
+from scipy import ndimage, sparse, stats
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
@@ -39,6 +41,7 @@ class DiscoveryParams:
     min_samples: int = 8
     min_members: int = 15
     density_factor: float = 4.0
+    chance: float = 0.01  # share of an industry's runs allowed one chance clump (see density_threshold)
     grid_m: float = 50.0
     level: str = "division"
     footprint_method: str = "concave"
@@ -76,11 +79,23 @@ def _dense_enough(x: np.ndarray, y: np.ndarray, eps: float, min_samples: int) ->
     return reach[iy, ix]
 
 
+def density_threshold(firms: int, extent_km2: float, params: DiscoveryParams) -> int:
+    """DBSCAN's min_samples for an industry of `firms` firms spread over `extent_km2`.
+
+    The largest of: the floor `min_samples`; `density_factor` times the firms an eps disc holds at
+    the industry's average density; and the count that a disc reaches by chance (Poisson) in fewer
+    than `chance` of the province's discs, so that a thin industry does not make chance clumps.
+    """
+    disc_km2 = np.pi * (params.eps_m / 1000.0) ** 2
+    expected = firms / max(extent_km2, 1e-9) * disc_km2
+    discs = max(extent_km2 / disc_km2, 1.0)
+    by_chance = int(stats.poisson.isf(params.chance / discs, expected)) + 1
+    return max(params.min_samples, int(np.ceil(params.density_factor * expected)), by_chance)
+
+
 def _labels(x: np.ndarray, y: np.ndarray, params: DiscoveryParams, extent_km2: float) -> np.ndarray:
     """DBSCAN labels (-1 noise) of one industry's firms, on grid-snapped weighted cells."""
-    disc_km2 = np.pi * (params.eps_m / 1000.0) ** 2
-    expected = len(x) / max(extent_km2, 1e-9) * disc_km2
-    min_samples = max(params.min_samples, int(np.ceil(params.density_factor * expected)))
+    min_samples = density_threshold(len(x), extent_km2, params)
     labels = np.full(len(x), -1, dtype=np.int64)
     keep = np.flatnonzero(_dense_enough(x, y, params.eps_m, min_samples))
     if len(keep) < params.min_members:
