@@ -26,3 +26,29 @@ def funnel_option(designated: dict[str, int], qualifying: dict[str, int] | None 
         "legend": {"bottom": 0, "data": [s["name"] for s in series]},
         "series": series,
     }
+
+
+def target_option(target: dict) -> dict:
+    """An ECharts line chart of one target's progress (an entry of services.targets.target_progress).
+
+    Yearly counts, the least-squares projection up to the deadline year, and the target value.
+    """
+    years = [r["year"] for r in target["by_year"]]
+    deadline = int(target["deadline"][:4])
+    span = list(range(years[0], max(deadline, years[-1]) + 1)) if years else [deadline]
+    slope = target["projection"]["slope_per_year"]
+    at = target["projection"]["at_deadline"]
+    projected = [round(at - slope * (deadline - y), 1) if slope is not None else None for y in span]
+    counts = {r["year"]: r["count"] for r in target["by_year"]}
+    return {
+        "title": {"text": target["title"], "left": "center", "textStyle": {"fontSize": 13}},
+        "tooltip": {"trigger": "axis"},
+        "legend": {"bottom": 0, "data": ["实际 / actual", "预测 / projection", "目标 / target"]},
+        "xAxis": {"type": "category", "data": [str(y) for y in span]},
+        "yAxis": {"type": "value"},
+        "series": [
+            {"name": "实际 / actual", "type": "bar", "data": [counts.get(y) for y in span]},
+            {"name": "预测 / projection", "type": "line", "data": projected, "lineStyle": {"type": "dashed"}},
+            {"name": "目标 / target", "type": "line", "data": [target["value"]] * len(span), "symbol": "none"},
+        ],
+    }
