@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from smecluster.analytics.catalogue import catalogue
+from smecluster.policy.extend import ExtendError, extend
 
 PACK_DIR = Path(__file__).with_name("packs")
 BOUNDARY_WORDS_FILE = Path(__file__).with_name("boundary_words.yaml")
@@ -241,52 +242,6 @@ def _check(pack: Pack, where: str) -> None:
                 )
 
 
-def _mark_unverified(criterion: dict, note: str) -> dict:
-    out = dict(criterion, verified=False)
-    out["note"] = f"{out['note']} {note}" if out.get("note") else note
-    for key in ("any", "all", "of", "best_of"):
-        if out.get(key):
-            out[key] = [_mark_unverified(c, note) for c in out[key]]
-    return out
-
-
-def _extend(raw: dict, directory: Path, where: str) -> dict:
-    """A pack written as changes against a base pack (OpenFisca-style reform).
-
-    Keys: extends (base pack id), replace (criteria replacing base criteria of the same top-level id),
-    drop (top-level ids removed), criteria (added), inherited_unverified (true: every criterion taken
-    unchanged from the base loads as verified: false, with inherited_note appended to its note).
-    Any other key overrides the base's.
-    """
-    base_path = directory / f"{raw['extends']}.yaml"
-    if not base_path.exists():
-        raise PackError(f"{where}: extends unknown pack {raw['extends']!r}")
-    base = yaml.safe_load(base_path.read_text(encoding="utf-8"))
-    if base.get("extends"):
-        base = _extend(base, directory, str(base_path))
-    raw = dict(raw)
-    replace = {c["id"]: c for c in raw.pop("replace", []) or []}
-    drop = set(raw.pop("drop", []) or [])
-    added = raw.pop("criteria", []) or []
-    unverified = raw.pop("inherited_unverified", False)
-    note = raw.pop("inherited_note", f"carried over from {raw['extends']}")
-    known = {c["id"] for c in base.get("criteria", [])}
-    for cid in (set(replace) | drop) - known:
-        raise PackError(f"{where}: replace/drop names {cid!r}, not a criterion of {raw['extends']}")
-    criteria = []
-    for c in base.get("criteria", []):
-        if c["id"] in drop:
-            continue
-        if c["id"] in replace:
-            criteria.append(replace[c["id"]])
-        else:
-            criteria.append(_mark_unverified(c, note) if unverified else c)
-    merged = {k: v for k, v in base.items() if k not in ("criteria", "superseded_by", "effective_to")}
-    merged.update(raw)
-    merged["criteria"] = criteria + added
-    return merged
-
-
 def _check_tier(pack: Pack, where: str) -> None:
     scored = [c for c in pack.criteria if c.role == "score"]
     for c in scored:
@@ -323,7 +278,10 @@ def load_pack_file(path: Path | str) -> Pack:
     if not isinstance(raw, dict):
         raise PackError(f"{where}: a pack is a mapping with id, kind, criteria, ...")
     if raw.get("extends"):
-        raw = _extend(raw, path.parent, where)
+        try:
+            raw = extend(raw, path.parent)
+        except ExtendError as exc:
+            raise PackError(f"{where}: {exc}") from None
     try:
         pack = Pack.model_validate(raw)
     except ValidationError as exc:
