@@ -53,6 +53,7 @@ def test_pass_rule_group_must_exist(base_dir):
 def test_scored_criterion_needs_max_points(base_dir):
     """A scored criterion without max_points is refused when the pack loads."""
     raw = yaml.safe_load((base_dir / "innovative-sme-2022.yaml").read_text(encoding="utf-8"))
-    del raw["criteria"][4]["max_points"]
+    scored = next(c for c in raw["criteria"] if c.get("role") == "score")
+    del scored["max_points"]
     with pytest.raises(PackError, match="needs max_points"):
         load_pack_file(_write(base_dir, "nomax", raw))

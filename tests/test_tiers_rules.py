@@ -161,3 +161,18 @@ def test_one_short_of_next_tier():
     ev = evaluate_facts(facts({**STRONG, "market_share": 0.05}), 2024, date(2025, 6, 30))
     short = tier_lists(ev)["one_short_of_next"]
     assert short.select("tier").to_series().to_list() == ["little_giant"]
+
+
+def test_large_firm_is_no_sme_tier_but_can_be_champion():
+    """A large firm fails the SME condition of the SME tiers; the single champion has none."""
+    out = evaluate_one({**STRONG, "size_class": "large", "global_rank": 1, "main_revenue": 45000.0,
+                        "main_revenue_prev": 42000.0, "main_revenue_prev2": 41000.0})
+    assert out["innovative_sme__I-0"] == "fail" and out["innovative_sme__outcome"] == "does_not_qualify"
+    assert out["little_giant__L0"] == "fail"
+    assert out["single_champion__outcome"] != "does_not_qualify"
+
+
+def test_unknown_size_is_unknown_not_sme():
+    """Without the figures that set its size class a firm is unknown for the SME condition."""
+    out = evaluate_one({**STRONG, "size_class": None}, tier="innovative_sme")
+    assert out["innovative_sme__I-0"] == "unknown"

@@ -14,7 +14,10 @@ import polars as pl
 import pyarrow as pa
 from sqlalchemy import Engine
 
+from smecluster.analytics.size_class import size_class_sql
+from smecluster.policy.pack import load_pack
 from smecluster.policy.tiers import tiers
+from smecluster.settings import province
 
 # Columns of the fact table and their Polars types.
 FACT_SCHEMA: dict[str, pl.DataType] = {
@@ -32,7 +35,7 @@ FACT_SCHEMA: dict[str, pl.DataType] = {
     "national_award_rank_3y": pl.Int32, "provincial_award_rank_3y": pl.Int32,
     "maker_china_rank_3y": pl.Int32, "rd_institution_level": pl.Int8, "strategic_emerging": pl.Boolean,
     "product_field_level": pl.Int8, "key_field_product": pl.Boolean, "tech_demo": pl.Boolean,
-    "new_product": pl.Boolean, "high_tech": pl.Boolean,
+    "new_product": pl.Boolean, "high_tech": pl.Boolean, "size_class": pl.Utf8,
 }
 # Profile fields taken as they stand at the end of the data year.
 PROFILE_NOW = (
@@ -69,10 +72,20 @@ def build_facts(
     designation: pa.Table | pl.DataFrame,
     year: int,
     on: date,
+    industry: pa.Table | pl.DataFrame | None = None,
 ) -> pa.Table:
-    """The fact table for data year `year`, designations as held on date `on`."""
+    """The fact table for data year `year`, designations as held on date `on`.
+
+    `industry` (code, level, section) gives each firm's GB/T 4754 section for its size class (the
+    province's size pack, e.g. sme-size-2011); without it the section is read from the shipped table.
+    """
+    if industry is None:
+        from smecluster.registry.industries import shipped_industries
+
+        industry = pl.DataFrame(shipped_industries()).select("code", "level", "section")
     con = duckdb.connect()
-    for name, frame in (("ent", enterprise), ("ey", enterprise_year), ("pr", profile), ("des", designation)):
+    for name, frame in (("ent", enterprise), ("ey", enterprise_year), ("pr", profile), ("des", designation),
+                        ("ind", industry)):
         con.register(name, frame.to_arrow() if isinstance(frame, pl.DataFrame) else frame)
     now = ", ".join(f"ANY_VALUE({c}) FILTER (WHERE year = {year}) AS {c}" for c in PROFILE_NOW)
     held = ", ".join(
@@ -110,8 +123,10 @@ def build_facts(
       GROUP BY uscc)
     SELECT e.uscc, e.name, e.county_code, e.industry_code, y.* EXCLUDE (uscc), p.* EXCLUDE (uscc),
       COALESCE(d.high_tech, FALSE) AS high_tech,
-      {", ".join(f"COALESCE(d.{c}, FALSE) AS {c}" for c in designation_columns())}
+      {", ".join(f"COALESCE(d.{c}, FALSE) AS {c}" for c in designation_columns())},
+      {size_class_sql(load_pack(province().size_policy), "e.industry_code", "s.section")} AS size_class
     FROM ent e LEFT JOIN y USING (uscc) LEFT JOIN p USING (uscc) LEFT JOIN d USING (uscc)
+    LEFT JOIN (SELECT code, section FROM ind WHERE level = 2) s ON s.code = LEFT(e.industry_code, 2)
     ORDER BY e.uscc
     """
     return con.sql(sql).to_arrow_table()
@@ -136,7 +151,11 @@ def read_registry(
                                 "total_liabilities"),
             ("enterprise_profile", "*"),
             ("designation", "uscc, kind, year, valid_from, valid_until"),
+            ("industry", "code, level, section"),
         ):
+            if table == "industry":
+                frames[table] = pl.read_database(f"SELECT {cols} FROM industry WHERE level = 2", conn)
+                continue
             lo = year - 2 if table != "designation" else 0
             frame = pl.read_database(
                 f"SELECT {cols} FROM {table} WHERE year BETWEEN :lo AND :hi", conn,

@@ -145,6 +145,11 @@ def synthetic_facts(n: int, seed: int = 20260401) -> pl.DataFrame:
         **now,
     }
     cols["total_liabilities"] = np.round(cols["total_assets"] * rng.beta(5, 5, n), 1)
+    # Industry (section C) thresholds of the size-class pack: large from 1,000 staff and 40,000 万元.
+    large = (employees >= 1000) & (revenue >= 40000)
+    cols["size_class"] = pl.Series(np.where(large, "large", np.where(
+        (employees >= 300) & (revenue >= 2000), "medium", np.where((employees >= 20) & (revenue >= 300), "small",
+                                                                   "micro"))))
     cols["equity_3y"] = cols["equity_2y"] + np.where(rng.random(n) < 0.02, np.round(rng.lognormal(6, 1, n), 1), 0.0)
     for kind, rate in zip(designation_columns(), (0.06, 0.02, 0.002, 0.0003), strict=False):
         cols[kind] = rng.random(n) < rate * (0.5 + 2 * q)

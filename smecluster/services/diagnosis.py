@@ -33,7 +33,7 @@ def diagnose(engine: Engine, uscc: str, year: int | None = None, on: date | None
     if frames["enterprise"].height == 0:
         raise UnknownEnterprise(f"no enterprise with credit code {uscc} in the registry")
     facts = build_facts(frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"],
-                        frames["designation"], year, on)
+                        frames["designation"], year, on, frames["industry"])
     return diagnosis_from_facts(pl.from_arrow(facts), year, on)
 
 

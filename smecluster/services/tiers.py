@@ -85,7 +85,7 @@ def evaluate_enterprises(
     frames = read_registry(engine, year, county)
     step("building enterprise facts")
     facts = build_facts(frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"],
-                        frames["designation"], year, on)
+                        frames["designation"], year, on, frames["industry"])
     step("evaluating tiers")
     return evaluate_facts(facts, year, on, tier)
 
