@@ -139,14 +139,9 @@ def _verdict_layers(plan: TierPlan) -> list[list[str]]:
     direct = [quote(plan.status[c.id]) for c in pack.criteria if c.role == "direct_route" and c.id in plan.status]
     first = [f"{least(required)} AS {q('required')}",
              f"{greatest(direct) if direct else const(FAIL)} AS {q('direct')}"]
-    for code, name in ((FAIL, "n_fail"), (UNKNOWN, "n_unknown")):
-        count = sum_sql([f"(CASE WHEN {r} = {code} THEN 1 ELSE 0 END)" for r in required]) if required else "0"
-        first.append(f"{count} AS {q(name)}")
     for g, parts in groups.items():
         first.append(f"CAST({sum_sql(parts['known'])} AS {total}) AS {q('group_' + g)}")
         first.append(f"CAST({sum_sql(parts['upper'])} AS {total}) AS {q('group_max_' + g)}")
-        if has_score:
-            first.append(f"{greatest(parts['gain']) if parts['gain'] else '0'} AS {q('gain_' + g)}")
     second = []
     if scored:
         second = [f"{sum_sql([q('group_' + g) for g in groups])} AS {q('score')}",
@@ -161,26 +156,48 @@ def _verdict_layers(plan: TierPlan) -> list[list[str]]:
                                                        for g, v in mins.items()])
         third.append(f"CASE WHEN {ok} THEN {const(PASS)} WHEN {bad} THEN {const(FAIL)} ELSE {const(UNKNOWN)} END "
                      f"AS {q('score_status')}")
-        # One scored indicator raised to its maximum closes the gap: the best gain of some group g covers
-        # the total's shortfall and g's own, every other group already meeting its minimum.
-        fixes = []
-        for g in groups:
-            gain = q("gain_" + g)
-            tests = [f"{q('score')} + {gain} >= {p}"]
-            for h, v in mins.items():
-                tests.append(f"{q('group_' + h)}{' + ' + gain if h == g else ''} >= {literal(float(v))}")
-            fixes.append("(" + " AND ".join(tests) + ")")
-        third.append(f"({' OR '.join(fixes) or 'FALSE'}) AS {q('one_fix')}")
         fourth.append(f"GREATEST({q('score_status')}, {q('direct')}) AS {q('path')}")
     else:
-        third.append(f"FALSE AS {q('one_fix')}")
         fourth.append(f"{q('direct') if direct else const(PASS)} AS {q('path')}")
     fifth = [f"LEAST({q('required')}, {q('path')}) AS {q('outcome')}"]
-    path_units = f"(CASE WHEN {q('path')} = {FAIL} THEN (CASE WHEN {q('one_fix')} THEN 1 ELSE 2 END) ELSE 0 END)"
-    path_unknown = f"(CASE WHEN {q('path')} = {UNKNOWN} THEN 1 ELSE 0 END)"
-    sixth = [f"({q('outcome')} = {FAIL} AND {q('n_unknown')} + {path_unknown} = 0 "
-             f"AND {q('n_fail')} + {path_units} = 1) AS {q('one_short')}"]
-    return [first, second, third, fourth, fifth, sixth]
+    return [first, second, third, fourth, fifth]
+
+
+def one_short_sql(plan: TierPlan) -> str:
+    """Whether the firm is one criterion short of this tier (read only for firms whose next tier it is).
+
+    No required criterion unknown and exactly one unit failing, where a failing score path counts as
+    one unit when raising a single scored indicator to its maximum closes the total and every group
+    gap: the best gain of some group g covers the total's shortfall and g's own, every other group
+    already meeting its minimum.
+    """
+    pack, rule = plan.pack, plan.pack.pass_rule
+    q = lambda suffix: quote(plan.col(suffix))  # noqa: E731
+    required = [quote(plan.status[c.id]) for c in pack.criteria
+                if c.role in ("condition", "baseline") and c.id in plan.status]
+    counts = sum_sql([f"(CASE WHEN {r} = {FAIL} THEN 1 WHEN {r} = {UNKNOWN} THEN 100 ELSE 0 END)"
+                      for r in required]) if required else "0"
+    one_fix = "FALSE"
+    if rule is not None and rule.score_at_least is not None:
+        scored = [c for c in pack.criteria if c.role == "score"]
+        integral = all(whole_points(c) for c in scored)
+        p = points_literal(rule.score_at_least, integral and float(rule.score_at_least).is_integer())
+        gains: dict[str, list[str]] = {}
+        for c in scored:
+            if c.id in plan.points:
+                top = points_literal(c.max_points, integral)
+                gains.setdefault(c.group or "_", []).append(f"{top} - COALESCE({quote(plan.points[c.id])}, 0)")
+        fixes = []
+        for g, parts in gains.items():
+            gain = f"{greatest(parts)}" if len(parts) == 1 else f"({greatest(parts)})"
+            tests = [f"{q('score')} + {gain} >= {p}"]
+            for h, v in rule.group_minimums.items():
+                tests.append(f"{q('group_' + h)}{' + ' + gain if h == g else ''} >= {literal(float(v))}")
+            fixes.append("(" + " AND ".join(tests) + ")")
+        one_fix = " OR ".join(fixes) or "FALSE"
+    path_units = f"(CASE WHEN {q('path')} = {FAIL} THEN (CASE WHEN {one_fix} THEN 1 ELSE 2 END) ELSE 0 END)"
+    path_unknown = f"(CASE WHEN {q('path')} = {UNKNOWN} THEN 100 ELSE 0 END)"
+    return f"({q('outcome')} = {FAIL} AND {counts} + {path_unknown} + {path_units} = 1)"
 
 
 def _summary_columns(plans: list[TierPlan]) -> list[str]:
@@ -196,7 +213,7 @@ def _summary_columns(plans: list[TierPlan]) -> list[str]:
 def _final_columns(plans: list[TierPlan]) -> list[str]:
     """Next tier and the three list flags."""
     n = len(plans)
-    short = " ".join(f"WHEN highest_rank + 1 = {i} THEN {quote(p.col('one_short'))}" for i, p in enumerate(plans))
+    short = " ".join(f"WHEN highest_rank + 1 = {i} THEN {one_short_sql(p)}" for i, p in enumerate(plans))
     end = " OR ".join(f"({quote(p.col('outcome'))} >= {WARN} AND NOT COALESCE({quote('designated_' + p.tier)}, FALSE))"
                       for p in plans)
     dnle = " OR ".join(f"(COALESCE({quote('designated_' + p.tier)}, FALSE) AND {quote(p.col('outcome'))} = {FAIL})"
@@ -216,7 +233,7 @@ def evidence_columns(plans: list[TierPlan]) -> list[str]:
         cols += list(p.status.values()) + list(p.points.values())
         if p.points:
             cols += [p.col("score"), p.col("score_max")] + [p.col("group_" + g) for g in p.groups]
-        cols += [p.col("required"), p.col("direct"), p.col("path"), p.col("outcome"), p.col("one_short")]
+        cols += [p.col("required"), p.col("direct"), p.col("path"), p.col("outcome")]
         if p.pack.pass_rule is not None and p.pack.pass_rule.score_at_least is not None:
             cols.append(p.col("score_status"))
     cols += [f"designated_{p.tier}" for p in plans]
@@ -242,7 +259,7 @@ def compile_tiers(packs: list[Pack], source: str = "facts", keys: tuple[str, ...
     sql = f"SELECT {', '.join([*keys, *designated, *ind_cols])} FROM {source}"
     indicator_sql = sql
     verdicts = [_verdict_layers(p) for p in plans]
-    for layer in [*layers, *([c for v in verdicts for c in v[i]] for i in range(6)),
+    for layer in [*layers, *([c for v in verdicts for c in v[i]] for i in range(len(verdicts[0]))),
                   _summary_columns(plans), _final_columns(plans)]:
         if layer:
             sql = f"SELECT *, {', '.join(layer)} FROM ({sql}) AS q"

@@ -62,7 +62,7 @@ def _tier_report(evaluation: TierEvaluation, i: int, row: dict, values: dict) ->
                  "effective_from": pack.effective_from.isoformat(),
                  "effective_to": pack.effective_to.isoformat() if pack.effective_to else None},
         "score": score, "criteria": criteria, "direct_routes_met": [r["id"] for r in routes if r["status"] == "pass"],
-        "gaps": gaps, "one_short": bool(row.get(plan.col("one_short"))),
+        "gaps": gaps, "one_short": bool(row["one_short_of_next"]) and row["next_rank"] == i,
         "unverified": plan.unverified, "review": plan.review,
     }
 

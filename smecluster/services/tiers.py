@@ -144,7 +144,7 @@ def tier_lists(evaluation: TierEvaluation) -> dict[str, pl.DataFrame]:
         out["eligible_not_designated"].append(f.filter((o >= 2) & ~held).select(pick))
         out["designated_not_eligible"].append(f.filter(held & (o == 0)).select(pick))
         out["one_short_of_next"].append(
-            f.filter((pl.col("next_rank") == i) & pl.col(p.col("one_short"))).select(pick)
+            f.filter((pl.col("next_rank") == i) & pl.col("one_short_of_next")).select(pick)
         )
     return {k: pl.concat(v, how="vertical_relaxed") for k, v in out.items()}
 
