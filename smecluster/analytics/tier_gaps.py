@@ -65,8 +65,9 @@ def _better_bands(c: Criterion, points: float) -> list[Band]:
 def band_gap(c: Criterion, value, points) -> dict:
     """Points earned on a scored criterion and the next band up (the value it needs, the points gained)."""
     info = indicator_info(c.indicator)
+    named = next((b.label for b in c.bands or [] if b.equals is not None and b.label and b.equals == value), None)
     out = {"indicator": c.indicator, "label": info.label_zh, "label_en": info.label_en, "value": value,
-           "value_text": fmt(value, info.unit), "points": points, "max_points": c.max_points}
+           "value_text": named or fmt(value, info.unit), "points": points, "max_points": c.max_points}
     if points is None:
         out["advice"] = f"补充填报“{info.label_zh}”后方可计分（最高 {c.max_points:g} 分）"
         return out
