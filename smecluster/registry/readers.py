@@ -110,12 +110,14 @@ def read_xlsx(path: Path) -> Grid:
 def _finish(frame: pl.DataFrame) -> pl.DataFrame:
     """Trim cells, make blank cells null, number the rows and drop the wholly blank ones."""
     cells = [c for c in frame.columns if c != ROW]
-    frame = frame.with_columns([pl.col(c).str.strip_chars().replace("", None) for c in cells]).with_row_index(
-        ROW, offset=1
-    )
+    # trim only the columns that need it (most do not, and trimming copies every string)
+    padded = frame.select([pl.col(c).str.contains(r"^\s|\s$").any() for c in cells]).row(0) if cells else ()
+    trims = [pl.col(c).str.strip_chars().replace("", None) for c, pad in zip(cells, padded, strict=True) if pad]
+    frame = frame.with_columns(trims).with_row_index(ROW, offset=1)
     if not cells:
         return frame
-    return frame.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cells]))
+    filled = frame.select(pl.any_horizontal([pl.col(c).is_not_null() for c in cells])).to_series()
+    return frame if filled.all() else frame.filter(filled)
 
 
 def read_grid(path: str | Path) -> Grid:

@@ -144,6 +144,8 @@ def duplicate_keys(checked: Checked) -> pl.DataFrame:
     kind, typed = checked.kind, checked.typed
     key = kind.key
     keyed = typed.select([ROW, *key]).drop_nulls(key)
+    whole_key = pl.col(key[0]) if len(key) == 1 else pl.struct(key)
+    keyed = keyed.filter(whole_key.is_duplicated())  # cheap first pass: usually nothing is left
     groups = keyed.group_by(key).agg(pl.col(ROW).alias("rows")).filter(pl.col("rows").list.len() > 1)
     if groups.height == 0:
         return error_frame([])
