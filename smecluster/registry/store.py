@@ -1,23 +1,29 @@
 """Bulk upsert of checked rows on the natural key, in one transaction.
 
-Both databases stage the rows in a temporary table through a bulk path, then run one
-`INSERT ... SELECT ... ON CONFLICT DO UPDATE` in the same transaction. PostgreSQL: COPY (CSV written by
-Polars) on the caller's connection and transaction. SQLite: Arrow ingest through the ADBC SQLite driver
-on a connection of its own (Python's sqlite3 binds values one by one, several times slower), with
-foreign keys on. An update only touches rows whose values differ, so re-importing a file changes
-nothing. See docs/decisions/0100-import-staging-and-upsert.md.
+Small batches are staged in a temporary table through a bulk path and merged by one
+`INSERT ... SELECT ... ON CONFLICT DO UPDATE ... WHERE <values differ>`. Big batches (BULK_ROWS or
+more) take a write lock, read the keys already stored, append the new rows straight into the table
+through the bulk path and merge only the known ones as above; on PostgreSQL the table's foreign keys
+are dropped for the append and added back (validated in one pass), as PostgreSQL's "Populating a
+Database" advises. Bulk paths: PostgreSQL COPY (CSV written by Polars) on the caller's connection and
+transaction; SQLite Arrow ingest through the ADBC driver on a connection of its own with foreign keys
+on (Python's sqlite3 binds values one by one, several times slower). Only rows whose values differ are
+updated, so re-importing a file changes nothing. See docs/decisions/0100-import-staging-and-upsert.md.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 COPY_CHUNK = 8 * 1024 * 1024
 STAGE = "_import_stage"
+BULK_ROWS = 50_000
 
 
 @dataclass
@@ -43,83 +49,149 @@ def _conflict_sql(dialect: str, table: str, key: list[str], update: list[str]) -
     return f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets} WHERE {changed}"
 
 
-def _count(conn: Connection, table: str) -> int:
-    return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
-
-
-def _sqlite_rows(frame: pl.DataFrame) -> pl.DataFrame:
-    """Values as sqlite3 takes them: dates as ISO text (SQLAlchemy's convention), bools as 0/1."""
+def _sqlite_values(frame: pl.DataFrame) -> pl.DataFrame:
+    """Values as SQLite keeps them: dates as ISO text (SQLAlchemy's convention), bools as 0/1."""
     return frame.with_columns(
         [pl.col(c).dt.strftime("%Y-%m-%d") for c, t in frame.schema.items() if t == pl.Date]
         + [pl.col(c).cast(pl.Int8) for c, t in frame.schema.items() if t == pl.Boolean]
     )
 
 
-def _upsert_sqlite(conn: Connection, table: str, frame: pl.DataFrame, conflict: str) -> Stored:
-    """Stage through ADBC, then INSERT ... SELECT; one transaction on a connection of its own."""
+class _SQLite:
+    """Writes through an ADBC SQLite connection (its own transaction, BEGIN IMMEDIATE)."""
+
+    dialect = "sqlite"
+
+    def __init__(self, cur) -> None:
+        self.cur = cur
+
+    def scalar(self, sql: str):
+        self.cur.execute(sql)
+        return self.cur.fetchone()[0]
+
+    def lock(self, table: str) -> None:
+        """BEGIN IMMEDIATE already keeps other writers out."""
+
+    def keys(self, table: str, key: list[str]) -> pl.DataFrame:
+        self.cur.execute(f"SELECT {', '.join(key)} FROM {table}")
+        return pl.from_arrow(self.cur.fetch_arrow_table())
+
+    def append(self, table: str, frame: pl.DataFrame) -> None:
+        self.cur.adbc_ingest(table, _sqlite_values(frame).to_arrow(), mode="append")
+
+    def merge(self, table: str, frame: pl.DataFrame, conflict: str) -> int:
+        cols = ", ".join(frame.columns)
+        self.cur.adbc_ingest(STAGE, _sqlite_values(frame).to_arrow(), mode="create", temporary=True)
+        # SQLite needs `WHERE true` to tell the upsert's ON from a join's ON
+        self.cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM temp.{STAGE} WHERE true {conflict}")
+        written = self.scalar("SELECT changes()")  # ADBC does not report an INSERT's row count
+        self.cur.execute(f"DROP TABLE temp.{STAGE}")
+        return written
+
+
+class _PostgreSQL:
+    """Writes through the caller's psycopg connection, in the caller's transaction."""
+
+    dialect = "postgresql"
+
+    def __init__(self, cur) -> None:
+        self.cur = cur
+
+    def scalar(self, sql: str):
+        return self.cur.execute(sql).fetchone()[0]
+
+    def lock(self, table: str) -> None:
+        # other writers wait until commit, readers do not: the keys read next stay true
+        self.cur.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+
+    def keys(self, table: str, key: list[str]) -> pl.DataFrame:
+        rows = self.cur.execute(f"SELECT {', '.join(key)} FROM {table}").fetchall()
+        return pl.DataFrame(rows, schema=key, orient="row")
+
+    def _copy(self, table: str, frame: pl.DataFrame) -> None:
+        buffer = io.BytesIO()
+        frame.write_csv(buffer, include_header=False, null_value="", date_format="%Y-%m-%d")
+        data = buffer.getbuffer()
+        with self.cur.copy(f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN (FORMAT csv)") as copy:
+            for start in range(0, len(data), COPY_CHUNK):
+                copy.write(data[start : start + COPY_CHUNK])
+        data.release()
+
+    def foreign_keys(self, table: str) -> list[tuple[str, str]]:
+        sql = (
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = CAST(%s AS regclass) AND contype = 'f' ORDER BY conname"
+        )
+        return [(r[0], r[1]) for r in self.cur.execute(sql, (table,)).fetchall()]
+
+    def append(self, table: str, frame: pl.DataFrame) -> None:
+        foreign_keys = self.foreign_keys(table)
+        for name, _ in foreign_keys:
+            self.cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        self._copy(table, frame)
+        for name, definition in foreign_keys:  # validated in one pass over the table
+            self.cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+
+    def merge(self, table: str, frame: pl.DataFrame, conflict: str) -> int:
+        cols = ", ".join(frame.columns)
+        self.cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        self.cur.execute(f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS SELECT {cols} FROM {table} WITH NO DATA")
+        self._copy(STAGE, frame)
+        written = self.cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {STAGE} {conflict}").rowcount
+        self.cur.execute(f"DROP TABLE {STAGE}")
+        return written
+
+
+@contextmanager
+def _writer(conn: Connection) -> Iterator[_SQLite | _PostgreSQL]:
+    """The dialect's writer; SQLite gets its own ADBC connection and transaction."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        with conn.connection.driver_connection.cursor() as cur:
+            yield _PostgreSQL(cur)
+        return
+    if dialect != "sqlite":
+        raise NotImplementedError(f"import into {dialect} is not supported (SQLite and PostgreSQL are)")
     import adbc_driver_sqlite.dbapi as adbc
 
     path = conn.engine.url.database
     if not path or path == ":memory:":
         raise ValueError("bulk import needs a SQLite database file, not an in-memory database")
-    cols = ", ".join(frame.columns)
     with adbc.connect(path, autocommit=True) as raw, raw.cursor() as cur:
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA busy_timeout = 30000")
+        cur.execute("PRAGMA cache_size = -262144")  # up to 256 MB: a big import's indexes stay cached
         cur.execute("BEGIN IMMEDIATE")
         try:
-            cur.execute(f"SELECT count(*) FROM {table}")
-            before = cur.fetchone()[0]
-            cur.adbc_ingest(STAGE, _sqlite_rows(frame).to_arrow(), mode="create", temporary=True)
-            # SQLite needs `WHERE true` to tell the upsert's ON from a join's ON
-            cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM temp.{STAGE} WHERE true {conflict}")
-            cur.execute("SELECT changes()")  # ADBC does not report an INSERT's row count
-            written = cur.fetchone()[0]
-            cur.execute(f"SELECT count(*) FROM {table}")
-            inserted = cur.fetchone()[0] - before
-            cur.execute(f"DROP TABLE temp.{STAGE}")
+            yield _SQLite(cur)
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
             raise
-    return Stored(inserted=inserted, updated=written - inserted)
-
-
-def _upsert_postgresql(conn: Connection, table: str, frame: pl.DataFrame, conflict: str) -> Stored:
-    """COPY into a temporary table, then INSERT ... SELECT, on the caller's connection and transaction."""
-    cols = ", ".join(frame.columns)
-    before = _count(conn, table)
-    conn.execute(text(f"DROP TABLE IF EXISTS {STAGE}"))
-    conn.execute(text(f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS SELECT {cols} FROM {table} WITH NO DATA"))
-    buffer = io.BytesIO()
-    frame.write_csv(buffer, include_header=False, null_value="", date_format="%Y-%m-%d")
-    data = buffer.getbuffer()
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur:
-        with cur.copy(f"COPY {STAGE} ({cols}) FROM STDIN (FORMAT csv)") as copy:
-            for start in range(0, len(data), COPY_CHUNK):
-                copy.write(data[start : start + COPY_CHUNK])
-        cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {STAGE} {conflict}")
-        written = cur.rowcount
-    data.release()
-    conn.execute(text(f"DROP TABLE {STAGE}"))
-    inserted = _count(conn, table) - before
-    return Stored(inserted=inserted, updated=written - inserted)
 
 
 def upsert(conn: Connection, table: str, frame: pl.DataFrame, key: list[str], update: list[str]) -> Stored:
-    """Insert new rows and update changed ones of `table` (key columns `key`, updating `update`).
+    """Insert new rows and update changed ones of `table` (natural key `key`, updatable `update`).
 
-    Runs in the caller's transaction: on any error the caller's rollback undoes everything.
+    All or nothing: on PostgreSQL inside the caller's transaction, on SQLite in one of its own.
     """
     if frame.is_empty():
         return Stored()
-    dialect = conn.dialect.name
     frame = frame.sort(key)  # rows in key order fill the key's B-tree page by page
-    conflict = _conflict_sql(dialect, table, key, update)
-    # the statement's row count is inserted rows plus rows the conflict clause actually changed
-    if dialect == "postgresql":
-        return _upsert_postgresql(conn, table, frame, conflict)
-    if dialect == "sqlite":
-        return _upsert_sqlite(conn, table, frame, conflict)
-    raise NotImplementedError(f"import into {dialect} is not supported (SQLite and PostgreSQL are)")
+    with _writer(conn) as w:
+        conflict = _conflict_sql(w.dialect, table, key, update)
+        if frame.height < BULK_ROWS:
+            before = w.scalar(f"SELECT count(*) FROM {table}")
+            written = w.merge(table, frame, conflict)
+            inserted = w.scalar(f"SELECT count(*) FROM {table}") - before
+            # the statement's row count is inserted rows plus rows the conflict clause changed
+            return Stored(inserted=inserted, updated=written - inserted)
+        w.lock(table)
+        stored = w.keys(table, key)
+        stored = stored.cast({k: frame.schema[k] for k in key})
+        new = frame.join(stored, on=key, how="anti")
+        known = frame.join(stored, on=key, how="semi")
+        if new.height:
+            w.append(table, new)
+        updated = w.merge(table, known, conflict) if known.height else 0
+        return Stored(inserted=new.height, updated=updated)
