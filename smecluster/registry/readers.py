@@ -112,7 +112,9 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
     cells = [c for c in frame.columns if c != ROW]
     # trim only the columns that need it (most do not, and trimming copies every string)
     padded = frame.select([pl.col(c).str.contains(r"^\s|\s$").any() for c in cells]).row(0) if cells else ()
-    trims = [pl.col(c).str.strip_chars().replace("", None) for c, pad in zip(cells, padded, strict=True) if pad]
+    trims = [
+        pl.col(c).str.strip_chars().replace("", None) for c, pad in zip(cells, padded, strict=True) if pad
+    ]
     frame = frame.with_columns(trims).with_row_index(ROW, offset=1)
     if not cells:
         return frame

@@ -4,10 +4,12 @@ Rows are staged in a temporary table through a bulk path and merged by one
 `INSERT ... SELECT ... ON CONFLICT DO UPDATE ... WHERE <values differ>`. On PostgreSQL, big batches
 (BULK_ROWS or more) take a write lock, read the keys already stored, COPY the new rows straight into
 the table with its foreign keys dropped and added back (validated in one pass instead of one trigger
-call per row, as PostgreSQL's "Populating a Database" advises) and merge only the known ones. Bulk paths: PostgreSQL COPY (CSV written by Polars) on the caller's connection and
-transaction; SQLite Arrow ingest through the ADBC driver on a connection of its own with foreign keys
-on (Python's sqlite3 binds values one by one, several times slower). Only rows whose values differ are
-updated, so re-importing a file changes nothing. See docs/decisions/0100-import-staging-and-upsert.md.
+call per row, as PostgreSQL's "Populating a Database" advises) and merge only the known ones.
+
+Bulk paths: PostgreSQL COPY (CSV written by Polars) on the caller's connection and transaction;
+SQLite Arrow ingest through the ADBC driver on a connection of its own with foreign keys on (Python's
+sqlite3 binds values one by one, several times slower). Only rows whose values differ are updated, so
+re-importing a file changes nothing. See docs/decisions/0100-import-staging-and-upsert.md.
 """
 
 from __future__ import annotations
@@ -73,7 +75,8 @@ class _SQLite:
         cols = ", ".join(frame.columns)
         self.cur.adbc_ingest(STAGE, _sqlite_values(frame).to_arrow(), mode="create", temporary=True)
         # SQLite needs `WHERE true` to tell the upsert's ON from a join's ON
-        self.cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM temp.{STAGE} WHERE true {conflict}")
+        select = f"SELECT {cols} FROM temp.{STAGE} WHERE true"
+        self.cur.execute(f"INSERT INTO {table} ({cols}) {select} {conflict}")
         written = self.scalar("SELECT changes()")  # ADBC does not report an INSERT's row count
         self.cur.execute(f"DROP TABLE temp.{STAGE}")
         return written
@@ -126,9 +129,11 @@ class _PostgreSQL:
     def merge(self, table: str, frame: pl.DataFrame, conflict: str) -> int:
         cols = ", ".join(frame.columns)
         self.cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
-        self.cur.execute(f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS SELECT {cols} FROM {table} WITH NO DATA")
+        shape = f"SELECT {cols} FROM {table} WITH NO DATA"
+        self.cur.execute(f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS {shape}")
         self._copy(STAGE, frame)
-        written = self.cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {STAGE} {conflict}").rowcount
+        insert = f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {STAGE} {conflict}"
+        written = self.cur.execute(insert).rowcount
         self.cur.execute(f"DROP TABLE {STAGE}")
         return written
 
