@@ -1,5 +1,6 @@
 """Every table of the product, imported once so that Base.metadata knows them all."""
 
+from smecluster.accounts.models import Account, LoginSession, SecuritySetting  # noqa: F401
 from smecluster.registry.models import (  # noqa: F401
     Cluster,
     ClusterMember,
@@ -9,4 +10,11 @@ from smecluster.registry.models import (  # noqa: F401
     Industry,
     Platform,
     Region,
+)
+from smecluster.workflow.models import (  # noqa: F401
+    Application,
+    AuditEntry,
+    Evidence,
+    ExpertReview,
+    Transition,
 )

@@ -31,25 +31,36 @@ def footprint_from_members(lons: np.ndarray, lats: np.ndarray) -> shapely.Geomet
 
 def cluster_footprints(snapshot: Snapshot) -> pl.DataFrame:
     """cluster_id, footprint_km2 for every cluster (NULL when neither boundary nor locations exist)."""
-    clusters = snapshot.frames["cluster"]
-    members = snapshot.frames["cluster_member"].join(
-        snapshot.frames["enterprise"].select("uscc", "lon", "lat"), on="uscc", how="left"
+    clusters = snapshot.frames["cluster"].select("id", "boundary_geojson")
+    points = (
+        snapshot.frames["cluster_member"]
+        .join(snapshot.frames["enterprise"].select("uscc", "lon", "lat"), on="uscc", how="inner")
+        .drop_nulls(["lon", "lat"])
+        .join(clusters.filter(pl.col("boundary_geojson").is_null()).select(pl.col("id").alias("cluster_id")),
+              on="cluster_id")
+        .sort("cluster_id")
     )
-    by_cluster = members.partition_by("cluster_id", as_dict=True)
-    ids, areas = [], []
-    # One iteration per cluster (a few hundred at most), not per enterprise.
-    for cid, boundary in clusters.select("id", "boundary_geojson").iter_rows():
-        geom = None
+    # Hulls of all clusters at once: shapely builds one multipoint per cluster from an index array.
+    ids, starts = np.unique(points["cluster_id"].to_numpy(), return_index=True)
+    counts = np.diff(np.append(starts, points.height))
+    drawn = {}
+    if len(ids):
+        index = np.repeat(np.arange(len(ids)), counts)
+        coords = np.column_stack([points["lon"].to_numpy(), points["lat"].to_numpy()])
+        hulls = shapely.convex_hull(shapely.multipoints(coords, indices=index))
+        lat0 = np.array([points["lat"][int(s):int(s + c)].mean() for s, c in zip(starts, counts, strict=True)])
+        widths = HULL_BUFFER_M / (111_320.0 * np.maximum(np.cos(np.radians(lat0)), 0.1))
+        shapes = shapely.buffer(hulls, widths)
+        drawn = {int(i): (area_km2(g) if n >= 3 else None) for i, g, n in zip(ids, shapes, counts, strict=True)}
+    areas = []
+    # One iteration per cluster (a few hundred at most), never per enterprise.
+    for cid, boundary in clusters.iter_rows():
         if boundary:
             raw = json.loads(boundary)
-            geom = shape(raw.get("geometry", raw)) if raw.get("type") == "Feature" else shape(raw)
+            areas.append(area_km2(shape(raw.get("geometry", raw)) if raw.get("type") == "Feature" else shape(raw)))
         else:
-            pts = by_cluster.get((cid,), members.clear())
-            geom = footprint_from_members(
-                pts["lon"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
-                pts["lat"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
-            )
-        ids.append(cid)
-        areas.append(None if geom is None else area_km2(geom))
-    return pl.DataFrame({"cluster_id": ids, "footprint_km2": areas}, schema={
-        "cluster_id": pl.Int64, "footprint_km2": pl.Float64})
+            areas.append(drawn.get(cid))
+    return pl.DataFrame(
+        {"cluster_id": clusters["id"], "footprint_km2": areas},
+        schema={"cluster_id": pl.Int64, "footprint_km2": pl.Float64},
+    )

@@ -27,8 +27,9 @@ TABLES = {
     "designation": "SELECT uscc, kind, year, valid_from, valid_until FROM designation",
     "platform": "SELECT id, name, level, type, county_code, host_uscc, cluster_id, year FROM platform",
     "cluster": (
-        "SELECT id, code, name, county_code, leading_industries, boundary_geojson, declared, status, "
-        "year FROM cluster"
+        # JSON columns as text: SQLite stores text, PostgreSQL would hand back Python objects.
+        "SELECT id, code, name, county_code, CAST(leading_industries AS TEXT) AS leading_industries, "
+        "boundary_geojson, CAST(declared AS TEXT) AS declared, status, year FROM cluster"
     ),
     "cluster_member": "SELECT cluster_id, uscc FROM cluster_member",
 }
@@ -40,27 +41,32 @@ class Snapshot:
 
     frames: dict[str, pl.DataFrame]
     extra: dict[str, pl.DataFrame] = field(default_factory=dict)
+    _con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection with every frame registered as a table, plus derived views."""
+        """A DuckDB connection over the frames (made once per snapshot; extra frames re-registered)."""
+        if self._con is not None:
+            for name, frame in self.extra.items():
+                self._con.register(name, frame.to_arrow())
+            return self._con
         con = duckdb.connect()
         for name, frame in {**self.frames, **self.extra}.items():
             con.register(name, frame.to_arrow())
-        con.execute(_size_view())
+        con.execute(
+            f"CREATE VIEW enterprise_size AS SELECT y.uscc, y.year, {self.size_case()} AS size "
+            "FROM enterprise_year y JOIN enterprise e ON e.uscc = y.uscc "
+            "LEFT JOIN industry i ON i.code = LEFT(e.industry_code, 2) AND i.level = 2"
+        )
         con.execute(
             "CREATE VIEW enterprise_section AS SELECT e.*, i.section FROM enterprise e "
             "LEFT JOIN industry i ON i.code = LEFT(e.industry_code, 2) AND i.level = 2"
         )
+        self._con = con
         return con
 
-
-def _size_view() -> str:
-    case = size_class_sql(load_pack(province().size_policy))
-    return (
-        "CREATE VIEW enterprise_size AS SELECT y.uscc, y.year, "
-        f"{case} AS size FROM enterprise_year y JOIN enterprise e ON e.uscc = y.uscc "
-        "LEFT JOIN industry i ON i.code = LEFT(e.industry_code, 2) AND i.level = 2"
-    )
+    def size_case(self) -> str:
+        """SQL CASE of the province's size-class pack (columns employees, revenue, ..., section)."""
+        return size_class_sql(load_pack(province().size_policy))
 
 
 def load_snapshot(engine: Engine, cluster_ids: list[int] | None = None) -> Snapshot:
@@ -98,8 +104,8 @@ def normalise(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
         frame = frame.with_columns([_cast(frame, c, t) for c, t in casts.items()])
         if name == "cluster":
             frame = frame.with_columns(
-                pl.col("leading_industries").map_elements(_as_list, return_dtype=pl.List(pl.Utf8)),
-                pl.col("declared").map_elements(_as_json_text, return_dtype=pl.Utf8),
+                pl.col("leading_industries").cast(pl.Utf8).str.json_decode(pl.List(pl.Utf8)),
+                pl.col("declared").cast(pl.Utf8).fill_null("{}"),
             )
         out[name] = frame
     return out
@@ -110,19 +116,3 @@ def _cast(frame: pl.DataFrame, column: str, dtype: pl.DataType) -> pl.Expr:
     if dtype == pl.Date and frame.schema[column] == pl.Utf8:
         return pl.col(column).str.to_date(strict=False)
     return pl.col(column).cast(dtype, strict=False)
-
-
-def _as_list(value) -> list[str]:
-    import json
-
-    if isinstance(value, str):
-        value = json.loads(value)
-    return [str(v) for v in (value or [])]
-
-
-def _as_json_text(value) -> str:
-    import json
-
-    if isinstance(value, str):
-        return value
-    return json.dumps(value or {}, ensure_ascii=False)

@@ -73,7 +73,8 @@ def policy_show(pack_id: str = typer.Argument(..., help="Pack id or path to a pa
             test = "any of" if c.any else ("all of" if c.all else f"at least {c.at_least} of")
         elif not c.assessed or c.judgement:
             test = "not assessed by rule"
-        marks = [m for m, on in (("UNVERIFIED", not c.verified), ("soft", c.soft), (c.role, c.role != "condition")) if on]
+        flags = (("UNVERIFIED", not c.verified), ("soft", c.soft), (c.role, c.role != "condition"))
+        marks = [m for m, on in flags if on]
         table.add_row(c.id, test, c.clause, ", ".join(marks))
     console.print(table)
 
@@ -93,6 +94,26 @@ def policy_validate(
             errors += 1
             console.print(f"[red]error[/] {exc}", highlight=False)
     if errors:
+        raise typer.Exit(1)
+
+
+@policy_app.command("test")
+def policy_test(paths: list[str] = typer.Argument(..., help="Scenario YAML files.")) -> None:
+    """Run YAML scenario files (indicator values in, expected statuses out)."""
+    from smecluster.policy.scenarios import run_scenario_file
+
+    total, failed = 0, 0
+    for path in paths:
+        try:
+            ran, failures = run_scenario_file(path)
+        except (PackError, OSError, KeyError) as exc:
+            fail(f"{path}: {exc}")
+        total += ran
+        failed += len({f.case for f in failures})
+        for f in failures:
+            console.print(f"[red]FAIL[/] {f.file}: {f.case}: {f.criterion} expected {f.expected}, got {f.got}")
+    console.print(f"{total - failed} passed, {failed} failed")
+    if failed:
         raise typer.Exit(1)
 
 
@@ -183,8 +204,24 @@ def demo(
     uvicorn.run(create_app(STATE.db), host=host, port=port, log_level="warning")
 
 
+def bench_clusters(
+    enterprises: int = typer.Option(1_000_000, "--enterprises", help="Registry size (generated, not timed)."),
+    clusters: int = typer.Option(100, "--clusters", help="Clusters added to the demo's 11, drawn from the registry."),
+) -> None:
+    """Time the evaluation of every cluster of a large registry, with evidence; print the figures."""
+    from smecluster.benchmarks.clusters import run
+
+    r = run(enterprises=enterprises, clusters=clusters, console=console)
+    console.print(f"registry: {r.enterprises:,} enterprises, {r.clusters} clusters (generated in {r.generate_s:.1f} s)")
+    console.print(f"evaluated every cluster with evidence in {r.evaluate_s:.2f} s (goal <= 2 s)")
+    console.print(f"recognised: {r.recognised}; peak memory {r.peak_mb:,.0f} MB")
+
+
 def register(app: typer.Typer) -> None:
     """Add the core commands to the root app."""
+    from smecluster.cli.bench import bench_app
+
+    bench_app.command("clusters")(bench_clusters)
     app.add_typer(db_app, name="db")
     app.add_typer(policy_app, name="policy")
     app.add_typer(evaluate_app, name="evaluate")

@@ -28,11 +28,10 @@ def _root(
 
 def _register() -> None:
     # Each area's module adds its commands or sub-apps to `app`.
-    from smecluster.cli import bench, core, registry
+    from smecluster.cli import bench, core, registry, web
 
-    core.register(app)
-    bench.register(app)
-    registry.register(app)
+    for module in (core, registry, bench, web):
+        module.register(app)
 
 
 _register()

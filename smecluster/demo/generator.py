@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -103,10 +102,12 @@ def _years_frame(
     return pl.concat(frames)
 
 
-def _names(prefix: str, n: int, rng: np.random.Generator) -> list[str]:
+def _names(prefix: str, n: int, rng: np.random.Generator) -> pl.Series:
     words = np.array(list("华瑞恒创鑫泰盛达宏远金科新天明信和润博安精工"))
     picks = rng.integers(0, len(words), (n, 2))
-    return [f"{prefix}{words[a]}{words[b]}{i:05d}有限公司（示例）" for i, (a, b) in enumerate(picks)]
+    serial = pl.Series(np.arange(n)).cast(pl.Utf8).str.zfill(5)
+    return (prefix + pl.Series(words[picks[:, 0]]) + pl.Series(words[picks[:, 1]]) + serial
+            + "有限公司（示例）").alias("name")
 
 
 def generate(seed: int = 20230331, scale: float = 1.0, year: int = 2025) -> DemoData:
@@ -124,7 +125,8 @@ def generate(seed: int = 20230331, scale: float = 1.0, year: int = 2025) -> Demo
     county = rng.choice(codes, n, p=weights / weights.sum())
     mix = spec["industry_mix"]
     industry = rng.choice(np.array(list(mix)), n, p=np.array(list(mix.values())) / sum(mix.values()))
-    industrial = np.isin(np.array([sections[c[:2]] for c in industry]), ["B", "C", "D"])
+    division = pl.Series(industry).str.slice(0, 2)
+    industrial = division.replace_strict(sections, default="").is_in(["B", "C", "D"]).to_numpy()
     employees = np.maximum(np.round(rng.lognormal(2.6, 1.1, n)), 1)
     revenue = employees * rng.lognormal(np.log(60), 0.5, n)
     growth = rng.normal(0.06, 0.12, n).clip(-0.3, 0.6)
@@ -173,8 +175,9 @@ def _frame_block(
             lon[idx], lat[idx] = points_in(geoms[code], len(idx), rng)
     else:
         lon, lat = coords
-    sections_industrial = np.array([c[:2] for c in industry]).astype(int)
-    industrial = (sections_industrial >= 6) & (sections_industrial <= 46)
+    # Divisions 06-46 are sections B (mining), C (manufacturing) and D (utilities).
+    division = pl.Series(np.asarray(industry).astype(str)).str.slice(0, 2).cast(pl.Int32).to_numpy()
+    industrial = (division >= 6) & (division <= 46)
     enterprise = pl.DataFrame(
         {
             "uscc": uscc,
@@ -183,7 +186,8 @@ def _frame_block(
             "industry_code": np.asarray(industry).astype(str),
             "lon": np.round(lon, 6),
             "lat": np.round(lat, 6),
-            "established": [date(int(y), 1, 1) for y in rng.integers(1995, year - 3, n)],
+            "established": (rng.integers(1995, year - 3, n) - 1970).astype("datetime64[Y]").astype(
+                "datetime64[D]"),
         }
     )
     rd_now = revenue * rd_intensity
@@ -196,10 +200,12 @@ def _designation_rows(uscc: np.ndarray, kind: str, granted: np.ndarray) -> pl.Da
     return pl.DataFrame(
         {
             "uscc": uscc,
-            "kind": [kind] * len(uscc),
+            "kind": np.full(len(uscc), kind),
             "year": granted.astype(np.int32),
-            "valid_from": [date(int(y), 1, 1) for y in granted],
-            "valid_until": [date(int(y) + 2, 12, 31) for y in granted],
+            "valid_from": (granted.astype(np.int64) - 1970).astype("datetime64[Y]").astype("datetime64[D]"),
+            # Three years of validity: granted in 2023, held until 2025-12-31.
+            "valid_until": (granted.astype(np.int64) + 3 - 1970).astype("datetime64[Y]").astype(
+                "datetime64[D]") - np.timedelta64(1, "D"),
         },
         schema={"uscc": pl.Utf8, "kind": pl.Utf8, "year": pl.Int32, "valid_from": pl.Date,
                 "valid_until": pl.Date},

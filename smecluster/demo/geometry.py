@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from shapely.ops import polylabel
 from shapely.geometry.base import BaseGeometry
+from shapely.ops import polylabel
 
 M_PER_DEG_LAT = 111_320.0
 

@@ -1,0 +1,1 @@
+"""Accounts, roles scoped to regions, passwords and login sessions."""

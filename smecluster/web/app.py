@@ -1,0 +1,93 @@
+"""The web application: `create_app()` wires storage, verdicts, routes, static files and error pages."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import HTTPException as FastAPIHTTPException
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from smecluster.db import open_database
+from smecluster.web.overview import OverviewCache
+from smecluster.web.security import CSRF_COOKIE, LoginRequired, cookie_kwargs
+from smecluster.web.templating import render
+from smecluster.web.verdicts import Evaluate, VerdictStore
+
+STATIC_DIR = Path(__file__).with_name("static")
+
+
+@dataclass
+class WebSettings:
+    """Settings of one app instance."""
+
+    secure_cookies: bool = True
+    evidence_dir: Path = field(default_factory=lambda: Path("evidence"))
+    max_upload_bytes: int = 10 * 1024 * 1024
+    today: Callable[[], date] = date.today
+
+
+def create_app(
+    database_url: str | None = None, *, evaluate: Evaluate | None = None, settings: WebSettings | None = None
+) -> FastAPI:
+    """The FastAPI app over one database (migrated to head on start)."""
+    from smecluster.web.routes import ROUTERS
+
+    settings = settings or WebSettings(
+        secure_cookies=os.environ.get("SMECLUSTER_COOKIE_SECURE", "1") != "0",
+        evidence_dir=Path(os.environ.get("SMECLUSTER_EVIDENCE_DIR", "evidence")),
+    )
+    app = FastAPI(
+        title="smecluster",
+        description="SME characteristic industrial clusters (中小企业特色产业集群): verdicts, workflow.",
+        version="0.1.0",
+    )
+    app.state.engine = open_database(database_url)
+    app.state.settings = settings
+    app.state.verdicts = VerdictStore(app.state.engine, evaluate)
+    app.state.overview = OverviewCache(app.state.engine, app.state.verdicts)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next):
+        response = await call_next(request)
+        token = getattr(request.state, "set_csrf_cookie", None)
+        if token:
+            response.set_cookie(CSRF_COOKIE, token, **cookie_kwargs(request))
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'",
+        )
+        return response
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, _exc: LoginRequired):
+        if _wants_json(request):
+            return JSONResponse({"detail": "login required"}, status_code=401)
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return render(
+            request, "error.html", {"status": exc.status_code, "detail": exc.detail}, exc.status_code
+        )
+
+    app.add_exception_handler(FastAPIHTTPException, _http_error)
+    return app
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")

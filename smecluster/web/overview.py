@@ -1,0 +1,151 @@
+"""Overview figures by region, computed with GROUP BY once and kept in memory.
+
+Registry counts (enterprises, tiers per county) are heavy on a 4,000,000-firm registry, so they are
+cached for `REGISTRY_TTL` seconds; cluster counts are recomputed after a workflow change.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from smecluster.accounts.roles import region_prefix
+from smecluster.policy.pack import PackError, load_pack
+from smecluster.registry.models import Cluster, Designation, Enterprise, Region
+from smecluster.web.verdicts import VerdictStore
+
+REGISTRY_TTL = 600.0
+TARGET_PACK = "jiangsu-cluster-2023"
+
+
+class OverviewCache:
+    """Overview data per region code, built from cached aggregates."""
+
+    def __init__(self, engine: Engine, verdicts: VerdictStore) -> None:
+        self.engine = engine
+        self.verdicts = verdicts
+        self._lock = threading.Lock()
+        self._registry: dict[str, dict[str, int]] | None = None
+        self._registry_at = 0.0
+        self._by_scope: dict[str, tuple[dict, bytes]] = {}
+
+    def invalidate(self) -> None:
+        """Forget the cluster figures (after a workflow change); registry counts keep their TTL."""
+        with self._lock:
+            self._by_scope = {}
+
+    def get(self, region_code: str) -> tuple[dict[str, Any], bytes]:
+        """(data, the same as JSON bytes) for a province, city or county."""
+        cached = self._by_scope.get(region_code)
+        if cached is not None and time.monotonic() - self._registry_at < REGISTRY_TTL:
+            return cached
+        with self._lock:
+            if time.monotonic() - self._registry_at >= REGISTRY_TTL or self._registry is None:
+                self._registry = self._registry_counts()
+                self._registry_at = time.monotonic()
+                self._by_scope = {}
+            if region_code not in self._by_scope:
+                data = self._build(region_code)
+                self._by_scope[region_code] = (data, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+            return self._by_scope[region_code]
+
+    def _registry_counts(self) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as c:
+            for code, n in c.execute(
+                select(Enterprise.county_code, func.count()).group_by(Enterprise.county_code)
+            ):
+                counts.setdefault(code, {})["enterprises"] = n
+            tiers = (
+                select(Enterprise.county_code, Designation.kind, func.count(func.distinct(Designation.uscc)))
+                .join(Enterprise, Enterprise.uscc == Designation.uscc)
+                .where(Designation.kind.in_(["srdi_sme", "little_giant", "single_champion", "high_tech"]))
+                .group_by(Enterprise.county_code, Designation.kind)
+            )
+            for code, kind, n in c.execute(tiers):
+                counts.setdefault(code, {})[kind] = n
+        return counts
+
+    def _build(self, region_code: str) -> dict[str, Any]:
+        prefix = region_prefix(region_code)
+        with self.engine.connect() as c:
+            regions = {
+                r.code: r
+                for r in c.execute(
+                    select(Region.code, Region.name, Region.level).where(Region.code.like(f"{prefix}%"))
+                )
+            }
+            clusters = list(
+                c.execute(
+                    select(Cluster.id, Cluster.name, Cluster.county_code, Cluster.status)
+                    .where(Cluster.county_code.like(f"{prefix}%"))
+                    .order_by(Cluster.county_code, Cluster.id)
+                )
+            )
+        outcomes = {int(v.cluster["id"]): v.outcome for v in self.verdicts.all()}
+        counties: dict[str, dict[str, Any]] = {}
+        for code, r in regions.items():
+            if r.level == "county":
+                reg = self._registry.get(code, {})
+                counties[code] = {
+                    "code": code,
+                    "name": r.name,
+                    "clusters": 0,
+                    "recognised": 0,
+                    "meeting": 0,
+                    "enterprises": reg.get("enterprises", 0),
+                    "srdi": reg.get("srdi_sme", 0),
+                    "little_giants": reg.get("little_giant", 0),
+                    "high_tech": reg.get("high_tech", 0),
+                }
+        rows = []
+        for cl in clusters:
+            row = counties.get(cl.county_code)
+            outcome = outcomes.get(cl.id)
+            if row is not None:
+                row["clusters"] += 1
+                row["recognised"] += cl.status == "recognised"
+                row["meeting"] += outcome == "recognised"
+            rows.append(
+                {
+                    "id": cl.id,
+                    "name": cl.name,
+                    "county_code": cl.county_code,
+                    "county_name": counties.get(cl.county_code, {}).get("name", cl.county_code),
+                    "stage": cl.status,
+                    "outcome": outcome,
+                }
+            )
+        by_stage: dict[str, int] = {}
+        for r in rows:
+            by_stage[r["stage"]] = by_stage.get(r["stage"], 0) + 1
+        try:
+            target = load_pack(TARGET_PACK).parameters.get("target_clusters")
+        except PackError:
+            target = None
+        me = regions.get(region_code)
+        recognised = by_stage.get("recognised", 0)
+        table = sorted(counties.values(), key=lambda r: r["code"])
+        return {
+            "region": {
+                "code": region_code,
+                "name": me.name if me else region_code,
+                "level": me.level if me else None,
+            },
+            "kpis": {
+                "clusters": len(rows),
+                "recognised": recognised,
+                "meeting_conditions": sum(1 for r in rows if r["outcome"] == "recognised"),
+                "enterprises": sum(r["enterprises"] for r in table),
+                "srdi": sum(r["srdi"] for r in table),
+                "little_giants": sum(r["little_giants"] for r in table),
+                "target": target if me is not None and me.level == "province" else None,
+            },
+            "by_stage": by_stage,
+            "counties": table,
+            "clusters": rows,
+        }

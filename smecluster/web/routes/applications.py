@@ -1,0 +1,283 @@
+"""Application pages: list in scope, create, view, act on the workflow, attach evidence, experts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from sqlalchemy import select
+
+from smecluster.accounts.models import Account
+from smecluster.db import session_scope
+from smecluster.registry.models import Cluster, ClusterMember, Region
+from smecluster.web.security import Viewer, allow, check_csrf
+from smecluster.web.templating import render
+from smecluster.workflow.applications import (
+    Conflict,
+    NotVisible,
+    WorkflowError,
+    act,
+    create_application,
+    get_visible,
+    visible_applications,
+)
+from smecluster.workflow.definition import load_workflow
+from smecluster.workflow.evidence import evidence_path, store_evidence
+from smecluster.workflow.models import Evidence, Transition
+from smecluster.workflow.reviews import assign_expert, reviews_of, score_application
+
+router = APIRouter()
+VIEWERS = ("county_applicant", "city_reviewer", "province_admin", "expert")
+
+
+@router.get("/applications", response_class=HTMLResponse, name="application_list")
+def application_list(request: Request, who: Viewer = Depends(allow(*VIEWERS))):
+    """The applications in the account's scope (experts: those assigned to them)."""
+    with session_scope(request.app.state.engine) as s:
+        apps = visible_applications(s, who)
+        names = dict(
+            s.execute(
+                select(Cluster.id, Cluster.name).where(Cluster.id.in_([a.cluster_id for a in apps]))
+            ).all()
+        )
+    return render(request, "applications/list.html", {"apps": apps, "names": names, "wf": load_workflow()})
+
+
+@router.get("/applications/new", response_class=HTMLResponse, name="application_new")
+def application_new(request: Request, who: Viewer = Depends(allow("county_applicant"))):
+    """The form of a new cluster application."""
+    return render(
+        request, "applications/new.html", {"form": {}, "year": request.app.state.settings.today().year}
+    )
+
+
+@router.post(
+    "/applications",
+    response_class=HTMLResponse,
+    name="application_create",
+    dependencies=[Depends(check_csrf)],
+)
+def application_create(
+    request: Request,
+    name: str = Form(..., max_length=200),
+    leading_industries: str = Form(..., max_length=500),
+    members: str = Form("", max_length=200_000),
+    who: Viewer = Depends(allow("county_applicant")),
+):
+    """Create a draft application with its cluster and members."""
+    year = request.app.state.settings.today().year
+    try:
+        with session_scope(request.app.state.engine) as s:
+            application = create_application(
+                s,
+                who,
+                name=name,
+                leading_industries=leading_industries.replace("，", ",").split(","),
+                members=members.replace(",", "\n").split(),
+                year=year,
+            )
+            app_id = application.id
+    except WorkflowError as exc:
+        form = {"name": name, "leading_industries": leading_industries, "members": members}
+        return render(request, "applications/new.html", {"error": str(exc), "form": form, "year": year}, 400)
+    request.app.state.verdicts.invalidate()
+    request.app.state.overview.invalidate()
+    return RedirectResponse(f"/applications/{app_id}", status_code=303)
+
+
+def _detail_context(request: Request, who: Viewer, application_id: int) -> dict:
+    with session_scope(request.app.state.engine) as s:
+        try:
+            application = get_visible(s, who, application_id)
+        except NotVisible:
+            raise HTTPException(status_code=404, detail="no such application") from None
+        cluster = s.get(Cluster, application.cluster_id)
+        county = s.get(Region, application.county_code)
+        members = s.scalar(select(ClusterMember.uscc).where(ClusterMember.cluster_id == cluster.id).limit(1))
+        history = s.execute(
+            select(Transition, Account.display_name)
+            .outerjoin(Account, Account.id == Transition.account_id)
+            .where(Transition.application_id == application_id)
+            .order_by(Transition.id)
+        ).all()
+        files = list(
+            s.scalars(select(Evidence).where(Evidence.application_id == application_id).order_by(Evidence.id))
+        )
+        reviews = reviews_of(s, application_id)
+        experts = list(s.scalars(select(Account).where(Account.role == "expert", Account.active.is_(True))))
+        wf = load_workflow(application.workflow)
+        return {
+            "a": application,
+            "cluster": cluster,
+            "county": county,
+            "has_members": members is not None,
+            "history": history,
+            "files": files,
+            "reviews": reviews,
+            "experts": experts,
+            "wf": wf,
+            "actions": wf.available(application.stage, who.role),
+            "verdict": request.app.state.verdicts.get(cluster.id),
+            "my_review": next((r for r, _ in reviews if r.expert_id == who.id), None),
+            "today": request.app.state.settings.today(),
+        }
+
+
+@router.get("/applications/{application_id}", response_class=HTMLResponse, name="application_page")
+def application_page(request: Request, application_id: int, who: Viewer = Depends(allow(*VIEWERS))):
+    """One application: stage, actions, system verdict, expert scores, evidence and history."""
+    return render(request, "applications/detail.html", _detail_context(request, who, application_id))
+
+
+@router.post(
+    "/applications/{application_id}/actions/{action}",
+    response_class=HTMLResponse,
+    name="application_act",
+    dependencies=[Depends(check_csrf)],
+)
+async def application_act(
+    request: Request,
+    application_id: int,
+    action: str,
+    version: int = Form(...),
+    comment: str = Form("", max_length=5000),
+    attachment: UploadFile | None = File(None),
+    who: Viewer = Depends(allow(*VIEWERS)),
+):
+    """Move the application (or record an action in place); a stale version is answered 409."""
+    settings = request.app.state.settings
+    data = await attachment.read(settings.max_upload_bytes + 1) if attachment and attachment.filename else b""
+    store = request.app.state.verdicts
+
+    def verdict_for(cluster_id: int):
+        v = store.get(cluster_id)
+        return v.to_dict() if v is not None else None
+
+    try:
+        with session_scope(request.app.state.engine) as s:
+            transition = act(
+                s,
+                who,
+                application_id,
+                action,
+                version,
+                comment,
+                today=settings.today(),
+                verdict_for=verdict_for,
+            )
+            if data:
+                store_evidence(
+                    s,
+                    who,
+                    application_id,
+                    attachment.filename,
+                    data,
+                    directory=settings.evidence_dir,
+                    max_bytes=settings.max_upload_bytes,
+                    transition_id=transition.id,
+                )
+    except NotVisible:
+        raise HTTPException(status_code=404, detail="no such application") from None
+    except Conflict as exc:
+        ctx = _detail_context(request, who, application_id)
+        ctx.update(conflict=str(exc), kept_comment=comment, kept_action=action)
+        return render(request, "applications/detail.html", ctx, 409)
+    except WorkflowError as exc:
+        ctx = _detail_context(request, who, application_id)
+        ctx.update(error=str(exc), kept_comment=comment, kept_action=action)
+        return render(request, "applications/detail.html", ctx, 400)
+    store.invalidate()
+    request.app.state.overview.invalidate()
+    return RedirectResponse(f"/applications/{application_id}", status_code=303)
+
+
+@router.post(
+    "/applications/{application_id}/evidence",
+    response_class=HTMLResponse,
+    name="evidence_upload",
+    dependencies=[Depends(check_csrf)],
+)
+async def evidence_upload(
+    request: Request,
+    application_id: int,
+    file: UploadFile = File(...),
+    who: Viewer = Depends(allow("county_applicant", "city_reviewer", "province_admin")),
+):
+    """Attach an evidence file (type checked by content, size capped)."""
+    settings = request.app.state.settings
+    data = await file.read(settings.max_upload_bytes + 1)
+    try:
+        with session_scope(request.app.state.engine) as s:
+            store_evidence(
+                s,
+                who,
+                application_id,
+                file.filename,
+                data,
+                directory=settings.evidence_dir,
+                max_bytes=settings.max_upload_bytes,
+            )
+    except NotVisible:
+        raise HTTPException(status_code=404, detail="no such application") from None
+    except WorkflowError as exc:
+        ctx = _detail_context(request, who, application_id)
+        ctx.update(error=str(exc))
+        return render(request, "applications/detail.html", ctx, 400)
+    return RedirectResponse(f"/applications/{application_id}", status_code=303)
+
+
+@router.get("/evidence/{evidence_id}", name="evidence_download")
+def evidence_download(request: Request, evidence_id: int, who: Viewer = Depends(allow(*VIEWERS))):
+    """Download an evidence file of an application the account may see."""
+    with session_scope(request.app.state.engine) as s:
+        evidence = s.get(Evidence, evidence_id)
+        try:
+            if evidence is None:
+                raise NotVisible("no such file")
+            get_visible(s, who, evidence.application_id)
+        except NotVisible:
+            raise HTTPException(status_code=404, detail="no such file") from None
+        path = evidence_path(request.app.state.settings.evidence_dir, evidence)
+        name, media_type = evidence.original_name, evidence.media_type
+    if not path.exists():
+        raise HTTPException(status_code=404, detail="file missing from storage")
+    return FileResponse(path, media_type=media_type, filename=name)
+
+
+@router.post(
+    "/applications/{application_id}/experts", name="expert_assign", dependencies=[Depends(check_csrf)]
+)
+def expert_assign(
+    request: Request,
+    application_id: int,
+    expert: str = Form(..., max_length=64),
+    who: Viewer = Depends(allow("province_admin")),
+):
+    """Assign an expert to an application under review."""
+    return _review_step(request, who, application_id, lambda s: assign_expert(s, who, application_id, expert))
+
+
+@router.post("/applications/{application_id}/score", name="expert_score", dependencies=[Depends(check_csrf)])
+def expert_score(
+    request: Request,
+    application_id: int,
+    score: float = Form(..., ge=0, le=100),
+    comment: str = Form("", max_length=5000),
+    who: Viewer = Depends(allow("expert")),
+):
+    """An assigned expert's score."""
+    return _review_step(
+        request, who, application_id, lambda s: score_application(s, who, application_id, score, comment)
+    )
+
+
+def _review_step(request: Request, who: Viewer, application_id: int, step):
+    try:
+        with session_scope(request.app.state.engine) as s:
+            step(s)
+    except NotVisible:
+        raise HTTPException(status_code=404, detail="no such application") from None
+    except WorkflowError as exc:
+        ctx = _detail_context(request, who, application_id)
+        ctx.update(error=str(exc))
+        return render(request, "applications/detail.html", ctx, 400)
+    return RedirectResponse(f"/applications/{application_id}", status_code=303)

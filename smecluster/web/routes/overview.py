@@ -1,0 +1,48 @@
+"""Province, city and county overviews: map, counts by status, targets, the cluster table."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from smecluster.accounts.roles import covers, region_prefix
+from smecluster.web.geojson import counties_geojson
+from smecluster.web.security import PUBLIC, Viewer, allow
+from smecluster.web.templating import render
+
+router = APIRouter()
+OVERVIEW_ROLES = ("province_admin", "city_reviewer", "county_applicant")
+REGION = Query(None, pattern=r"^\d{6}$", description="GB/T 2260 code inside the account's region")
+
+
+def scoped_region(who: Viewer, region: str | None) -> str:
+    """The region to show: the account's own unless a region inside it is asked for."""
+    if region is None:
+        return who.region_code
+    if not covers(who.region_code, region):
+        raise HTTPException(status_code=403, detail="region outside your scope")
+    return region
+
+
+@router.get("/overview", response_class=HTMLResponse, name="overview_page")
+def overview_page(
+    request: Request, region: str | None = REGION, who: Viewer = Depends(allow(*OVERVIEW_ROLES))
+):
+    """The overview of the account's region (or a region inside it)."""
+    code = scoped_region(who, region)
+    data, _ = request.app.state.overview.get(code)
+    return render(request, "overview.html", {"o": data, "prefix": region_prefix(code)})
+
+
+@router.get("/geo/counties.geojson", name="counties_geojson")
+def geo_counties(
+    request: Request,
+    prefix: str = Query("32", pattern=r"^\d{2}(\d{2}(\d{2})?)?$"),
+    who: Viewer = Depends(allow(PUBLIC)),
+):
+    """Simplified county boundaries whose code starts with `prefix` (public reference data)."""
+    return Response(
+        counties_geojson(prefix),
+        media_type="application/geo+json",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )

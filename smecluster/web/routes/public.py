@@ -1,0 +1,47 @@
+"""Public pages: the cluster list with outcomes, a cluster's criteria table, the language switch."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from smecluster.web.i18n import LOCALE_COOKIE, LOCALES
+from smecluster.web.security import PUBLIC, Viewer, allow, cookie_kwargs
+from smecluster.web.templating import render
+from smecluster.web.visibility import visible_verdicts
+
+router = APIRouter()
+
+
+@router.get("/", response_class=HTMLResponse, name="cluster_list")
+def cluster_list(request: Request, outcome: str | None = None, who: Viewer = Depends(allow(PUBLIC))):
+    """Every visible cluster with its outcome under the policy in force."""
+    verdicts = visible_verdicts(request.app, who)
+    counts: dict[str, int] = {}
+    for v in verdicts:
+        counts[v.outcome] = counts.get(v.outcome, 0) + 1
+    if outcome:
+        verdicts = [v for v in verdicts if v.outcome == outcome]
+    return render(request, "clusters/list.html", {"verdicts": verdicts, "counts": counts, "outcome": outcome})
+
+
+@router.get("/clusters/{cluster_id}", response_class=HTMLResponse, name="cluster_page")
+def cluster_page(request: Request, cluster_id: int, who: Viewer = Depends(allow(PUBLIC))):
+    """One cluster: outcome, the criteria table with values, thresholds, clauses and gaps."""
+    found = [v for v in visible_verdicts(request.app, who) if int(v.cluster["id"]) == cluster_id]
+    if not found:
+        raise HTTPException(status_code=404, detail="no such cluster")
+    return render(request, "clusters/detail.html", {"v": found[0]})
+
+
+@router.get("/lang/{code}", name="switch_language")
+def switch_language(request: Request, code: str, next: str = "/", who: Viewer = Depends(allow(PUBLIC))):
+    """Switch the interface language (zh or en) and go back."""
+    if code not in LOCALES:
+        raise HTTPException(status_code=404, detail="unknown language")
+    target = next if next.startswith("/") and not urlparse(next).netloc and not next.startswith("//") else "/"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(LOCALE_COOKIE, code, max_age=365 * 86400, **cookie_kwargs(request))
+    return response

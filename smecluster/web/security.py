@@ -1,0 +1,106 @@
+"""Who is asking: session cookie -> account, role checks, CSRF tokens and cookie flags."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+
+from fastapi import Depends, HTTPException, Request
+
+from smecluster.accounts.sessions import resolve_session
+from smecluster.db import session_scope
+from smecluster.web.i18n import LOCALE_COOKIE, pick_locale
+
+SESSION_COOKIE = "sid"
+CSRF_COOKIE = "csrf"
+PUBLIC = "public"
+ANY_USER = "any"
+
+
+class LoginRequired(Exception):
+    """Raised for a page that needs a login when nobody is logged in (HTML: redirect to /login)."""
+
+
+class Viewer:
+    """The account behind a request (None when anonymous) as plain values, detached from the session."""
+
+    def __init__(self, account=None) -> None:
+        self.id = account.id if account else None
+        self.username = account.username if account else None
+        self.display_name = account.display_name if account else None
+        self.role = account.role if account else None
+        self.region_code = account.region_code if account else None
+        self.uscc = account.uscc if account else None
+        self.must_change_password = bool(account.must_change_password) if account else False
+
+    @property
+    def anonymous(self) -> bool:
+        """Whether nobody is logged in."""
+        return self.id is None
+
+
+def cookie_kwargs(request: Request) -> dict:
+    """Flags of every cookie we set: HttpOnly, SameSite=Lax, Secure unless the app turned it off."""
+    return {
+        "httponly": True,
+        "samesite": "lax",
+        "secure": request.app.state.settings.secure_cookies,
+        "path": "/",
+    }
+
+
+def viewer(request: Request) -> Viewer:
+    """Resolve locale, account and CSRF token once per request and keep them on request.state."""
+    if hasattr(request.state, "viewer"):
+        return request.state.viewer
+    request.state.locale = pick_locale(request.query_params.get("lang"), request.cookies.get(LOCALE_COOKIE))
+    token = request.cookies.get(SESSION_COOKIE)
+    account_view = Viewer()
+    csrf = None
+    if token:
+        with session_scope(request.app.state.engine) as s:
+            found = resolve_session(s, token)
+            if found:
+                account_view = Viewer(found[0])
+                csrf = found[1].csrf_token
+    if csrf is None:
+        csrf = request.cookies.get(CSRF_COOKIE)
+        if not csrf:
+            csrf = secrets.token_urlsafe(32)
+            request.state.set_csrf_cookie = csrf
+    request.state.csrf_token = csrf
+    request.state.user = None if account_view.anonymous else account_view
+    request.state.viewer = account_view
+    return account_view
+
+
+def allow(*roles: str) -> Callable[..., Viewer]:
+    """A dependency admitting the given roles (or PUBLIC, or ANY_USER for every logged-in account)."""
+    allowed = set(roles)
+
+    def _check(request: Request, who: Viewer = Depends(viewer)) -> Viewer:
+        if PUBLIC in allowed:
+            return who
+        if who.anonymous:
+            raise LoginRequired()
+        if ANY_USER in allowed or who.role in allowed:
+            return who
+        raise HTTPException(status_code=403, detail="forbidden")
+
+    _check.allowed_roles = frozenset(allowed)  # read by the route table in the docs
+    return _check
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse a state-changing request whose form field or X-CSRF-Token header lacks the session's token."""
+    viewer(request)
+    sent = request.headers.get("x-csrf-token")
+    if not sent and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        sent = form.get("csrf_token")
+    expected = request.state.csrf_token
+    if not sent or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
+        raise HTTPException(status_code=403, detail="CSRF token missing or wrong")

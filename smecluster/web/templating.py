@@ -1,0 +1,48 @@
+"""Jinja2 rendering with one environment per locale (thread-safe: no per-request global swap)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from smecluster.web import formatting
+from smecluster.web.i18n import LOCALES, translations
+
+TEMPLATE_DIR = Path(__file__).with_name("templates")
+
+
+@lru_cache(maxsize=len(LOCALES))
+def environment(locale: str) -> Environment:
+    """The Jinja2 environment of one locale, with gettext installed."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        auto_reload=False,
+    )
+    env.install_gettext_translations(translations(locale), newstyle=True)
+    env.filters.update(formatting.FILTERS)
+    env.globals["locale"] = locale
+    env.globals["other_locale"] = "en" if locale == "zh" else "zh"
+    return env
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """Render a template in the request's locale, with the user and CSRF token in the context."""
+    state = request.state
+    ctx = {
+        "request": request,
+        "user": getattr(state, "user", None),
+        "csrf_token": getattr(state, "csrf_token", ""),
+        "path": request.url.path,
+    }
+    ctx.update(context or {})
+    html = environment(getattr(state, "locale", "zh")).get_template(name).render(ctx)
+    return HTMLResponse(html, status_code=status_code)

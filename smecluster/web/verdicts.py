@@ -1,0 +1,63 @@
+"""Verdicts for the pages, from the cluster service, kept in memory until the data changes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine
+
+Evaluate = Callable[..., list[Any]]
+
+
+def default_evaluate() -> Evaluate:
+    """The cluster service's evaluate_clusters (imported late: the web layer sits on top of it)."""
+    from smecluster.services.clusters import evaluate_clusters
+
+    return evaluate_clusters
+
+
+class VerdictStore:
+    """Every cluster's verdict under the policy in force, computed once and reused until invalidated."""
+
+    def __init__(self, engine: Engine, evaluate: Evaluate | None = None) -> None:
+        self.engine = engine
+        self._evaluate = evaluate
+        self._lock = threading.Lock()
+        self._verdicts: list[Any] | None = None
+        self._by_id: dict[int, Any] = {}
+        self.computed_at: float | None = None
+        self.seconds: float | None = None
+
+    def all(self) -> list[Any]:
+        """Every verdict (computed on first use)."""
+        verdicts = self._verdicts
+        if verdicts is None:
+            with self._lock:
+                if self._verdicts is None:
+                    evaluate = self._evaluate or default_evaluate()
+                    started = time.perf_counter()
+                    result = list(evaluate(self.engine))
+                    self.seconds = time.perf_counter() - started
+                    self._by_id = {int(_field(v.cluster, "id")): v for v in result}
+                    self._verdicts = result
+                    self.computed_at = time.time()
+                verdicts = self._verdicts
+        return verdicts
+
+    def get(self, cluster_id: int) -> Any | None:
+        """One cluster's verdict, or None."""
+        self.all()
+        return self._by_id.get(cluster_id)
+
+    def invalidate(self) -> None:
+        """Forget the verdicts (after a change to clusters or registry)."""
+        with self._lock:
+            self._verdicts = None
+            self._by_id = {}
+
+
+def _field(obj: Any, name: str) -> Any:
+    return obj[name] if isinstance(obj, dict) else getattr(obj, name)

@@ -1,0 +1,283 @@
+"""Application services: create, list in scope, and move through the workflow with optimistic locking.
+
+`who` is any object with `id`, `username`, `role` and `region_code` (the web's Viewer, an Account).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from smecluster.accounts.roles import covers
+from smecluster.registry.models import Cluster, ClusterMember, Enterprise, Industry
+from smecluster.workflow import audit
+from smecluster.workflow.definition import DEFAULT_WORKFLOW, Workflow, load_workflow
+from smecluster.workflow.models import Application, ExpertReview, Transition
+
+
+class WorkflowError(ValueError):
+    """An action refused, with the reason for the person who tried it."""
+
+
+class NotVisible(WorkflowError):
+    """The application does not exist or is outside the account's scope (answered as 404)."""
+
+
+class Conflict(WorkflowError):
+    """Someone else changed the application since the form was loaded."""
+
+    def __init__(self, message: str, current_version: int, current_stage: str) -> None:
+        super().__init__(message)
+        self.current_version = current_version
+        self.current_stage = current_stage
+
+
+@dataclass
+class AppRef:
+    """What visibility needs to know of an application."""
+
+    id: int
+    cluster_id: int
+    county_code: str
+    stage: str
+    experts: set[int] = field(default_factory=set)
+
+
+def may_see_application(who: Any, ref: AppRef) -> bool:
+    """Whether an account may see an application: business roles in scope, experts when assigned."""
+    role = getattr(who, "role", None)
+    if role == "expert":
+        return who.id in ref.experts
+    if role == "county_applicant":
+        return covers(who.region_code, ref.county_code)
+    if role in ("city_reviewer", "province_admin"):
+        return ref.stage != "draft" and covers(who.region_code, ref.county_code)
+    return False
+
+
+def _refs(session: Session, where=None) -> list[AppRef]:
+    query = select(Application.id, Application.cluster_id, Application.county_code, Application.stage)
+    if where is not None:
+        query = query.where(where)
+    refs = {r.id: AppRef(r.id, r.cluster_id, r.county_code, r.stage) for r in session.execute(query)}
+    if refs:
+        for app_id, expert_id in session.execute(
+            select(ExpertReview.application_id, ExpertReview.expert_id).where(
+                ExpertReview.application_id.in_(list(refs))
+            )
+        ):
+            refs[app_id].experts.add(expert_id)
+    return list(refs.values())
+
+
+def private_applications(engine: Engine, workflow: Workflow | None = None) -> dict[int, AppRef]:
+    """Cluster id -> its application, for applications in a stage not open to the public."""
+    wf = workflow or load_workflow()
+    with Session(engine) as s:
+        return {r.cluster_id: r for r in _refs(s, Application.stage.in_(wf.private_stages))}
+
+
+def visible_applications(session: Session, who: Any) -> list[Application]:
+    """The applications an account may see, newest first."""
+    ids = [r.id for r in _refs(session) if may_see_application(who, r)]
+    if not ids:
+        return []
+    return list(
+        session.scalars(select(Application).where(Application.id.in_(ids)).order_by(Application.id.desc()))
+    )
+
+
+def get_visible(session: Session, who: Any, application_id: int) -> Application:
+    """One application if the account may see it, else NotVisible."""
+    refs = _refs(session, Application.id == application_id)
+    if not refs or not may_see_application(who, refs[0]):
+        raise NotVisible(f"no application {application_id}")
+    return session.get(Application, application_id)
+
+
+def create_application(
+    session: Session,
+    who: Any,
+    *,
+    name: str,
+    leading_industries: list[str],
+    members: list[str],
+    year: int,
+    declared: dict[str, float] | None = None,
+    workflow_id: str = DEFAULT_WORKFLOW,
+) -> Application:
+    """A county bureau's new cluster application (a draft), with its cluster and members checked."""
+    if who.role != "county_applicant":
+        raise WorkflowError("only a county bureau may create an application")
+    name = name.strip()
+    if not name:
+        raise WorkflowError("the cluster needs a name")
+    codes = [c.strip() for c in leading_industries if c.strip()]
+    if not codes:
+        raise WorkflowError("give at least one leading industry code")
+    known = set(session.scalars(select(Industry.code).where(Industry.code.in_(codes))))
+    if unknown := [c for c in codes if c not in known]:
+        raise WorkflowError(f"unknown industry code(s): {', '.join(unknown)}")
+    usccs = sorted({m.strip().upper() for m in members if m.strip()})
+    found = dict(
+        session.execute(
+            select(Enterprise.uscc, Enterprise.county_code).where(Enterprise.uscc.in_(usccs))
+        ).all()
+    )
+    if missing := [u for u in usccs if u not in found]:
+        raise WorkflowError(f"enterprise(s) not in the registry: {', '.join(missing[:10])}")
+    now = audit.utcnow()
+    cluster = Cluster(
+        code=f"APP-{who.region_code}-{year}-{uuid.uuid4().hex[:6]}",
+        name=name,
+        county_code=who.region_code,
+        leading_industries=codes,
+        declared=declared or {},
+        status="draft",
+        year=year,
+        fictional=False,
+    )
+    session.add(cluster)
+    session.flush()
+    session.add_all(ClusterMember(cluster_id=cluster.id, uscc=u) for u in usccs)
+    application = Application(
+        cluster_id=cluster.id,
+        county_code=who.region_code,
+        year=year,
+        workflow=workflow_id,
+        stage="draft",
+        version=1,
+        created_by=who.id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(application)
+    session.flush()
+    audit.record(
+        session,
+        who.username,
+        "application.create",
+        f"application:{application.id}",
+        {"cluster": cluster.code, "members": len(usccs)},
+    )
+    return application
+
+
+def act(
+    session: Session,
+    who: Any,
+    application_id: int,
+    action_id: str,
+    expected_version: int,
+    comment: str = "",
+    *,
+    today: date,
+    verdict_for: Callable[[int], dict | None] | None = None,
+) -> Transition:
+    """Apply one workflow action; a stale `expected_version` raises Conflict and changes nothing."""
+    application = get_visible(session, who, application_id)
+    wf = load_workflow(application.workflow)
+    action = wf.action(action_id)
+    if action is None:
+        raise WorkflowError(f"unknown action {action_id!r}")
+    if who.role not in action.roles:
+        raise WorkflowError(f"your role may not {action.en.lower()}")
+    if application.version != expected_version:
+        raise _conflict(session, application)
+    if application.stage not in action.from_:
+        raise WorkflowError(f"cannot {action.en.lower()} an application in stage {application.stage}")
+    comment = (comment or "").strip()
+    if action.comment_required and not comment:
+        raise WorkflowError(f"{action.en} needs a comment")
+    _check_requirements(session, wf, application, action.requires, today)
+    values: dict[str, Any] = {
+        "stage": action.to,
+        "version": Application.version + 1,
+        "updated_at": audit.utcnow(),
+    }
+    if action.starts_notice:
+        values.update(notice_start=today, notice_end=wf.notice_end(today))
+    if action.starts_validity:
+        values["valid_until"] = wf.validity_end(today)
+    if action.attach_verdict and verdict_for is not None:
+        values["verdict"] = verdict_for(application.cluster_id)
+    # the version in the WHERE clause makes the check and the change one atomic step
+    result = session.execute(
+        update(Application)
+        .where(Application.id == application.id, Application.version == expected_version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise _conflict(session, session.get(Application, application_id))
+    transition = Transition(
+        application_id=application.id,
+        action=action.id,
+        from_stage=application.stage,
+        to_stage=action.to,
+        account_id=who.id,
+        at=audit.utcnow(),
+        comment=comment,
+    )
+    session.add(transition)
+    cluster = session.get(Cluster, application.cluster_id)
+    cluster.status = action.to
+    session.flush()
+    audit.record(
+        session,
+        who.username,
+        f"application.{action.id}",
+        f"application:{application.id}",
+        {"from": application.stage, "to": action.to, "comment": comment},
+    )
+    session.expire(application)
+    return transition
+
+
+def _conflict(session: Session, application: Application) -> Conflict:
+    session.refresh(application)
+    last = session.scalars(
+        select(Transition)
+        .where(Transition.application_id == application.id)
+        .order_by(Transition.id.desc())
+        .limit(1)
+    ).first()
+    by = ""
+    if last is not None:
+        from smecluster.accounts.models import Account
+
+        account = session.get(Account, last.account_id) if last.account_id else None
+        by = f" ({last.action} by {account.username if account else '?'} at {last.at:%Y-%m-%d %H:%M})"
+    return Conflict(
+        f"someone else changed this application since you opened it{by}; it is now in stage "
+        f"{application.stage}. Nothing of yours was saved: review it and try again.",
+        application.version,
+        application.stage,
+    )
+
+
+def _check_requirements(
+    session: Session, wf: Workflow, application: Application, requires: list[str], today: date
+) -> None:
+    for check in requires:
+        if check == "all_experts_scored":
+            reviews = list(
+                session.scalars(select(ExpertReview).where(ExpertReview.application_id == application.id))
+            )
+            if not reviews:
+                raise WorkflowError("assign at least one expert first")
+            if any(r.score is None for r in reviews):
+                raise WorkflowError("wait until every assigned expert has scored")
+        elif check == "notice_period_over":
+            if application.notice_end is None or today <= application.notice_end:
+                raise WorkflowError(f"the public notice runs until {application.notice_end}")
+        elif check == "validity_ending":
+            window = int(wf.parameters.get("re_review_window_days", 90))
+            if application.valid_until and (application.valid_until - today).days > window:
+                raise WorkflowError(f"re-review opens {window} days before {application.valid_until}")

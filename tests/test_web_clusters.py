@@ -1,0 +1,76 @@
+"""The public cluster list and cluster page (criteria table, gaps, UNVERIFIED marks, discrepancies)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from web_fakes import fake_evaluate, seed
+
+from smecluster.db import open_database
+from smecluster.web.app import create_app
+
+
+@pytest.fixture
+def site(database_url):
+    """A client over a seeded database, with the stand-in verdict service."""
+    ids = seed(open_database(database_url))
+    client = TestClient(create_app(database_url, evaluate=fake_evaluate), base_url="https://testserver")
+    return client, ids
+
+
+def test_list_shows_every_cluster_with_its_outcome(site):
+    """The list page names each cluster and its outcome without a login."""
+    client, _ = site
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "常熟市电子氟材料产业集群" in page.text and "徐州市铜山区安全应急产业集群" in page.text
+    assert "符合认定条件" in page.text
+    assert page.text.count('class="badge outcome-recognised"') == 1
+
+
+def test_list_filters_by_outcome(site):
+    """?outcome=not_recognised leaves out recognised clusters."""
+    client, _ = site
+    page = client.get("/?outcome=not_recognised")
+    assert "徐州市铜山区安全应急产业集群" in page.text
+    assert "常熟市电子氟材料产业集群" not in page.text
+
+
+def test_cluster_page_shows_gap_in_chinese_by_default(site):
+    """A failing criterion shows its gap in Chinese when no language is chosen."""
+    client, ids = site
+    page = client.get(f"/clusters/{ids['tongshan']}")
+    assert page.status_code == 200
+    assert "还需 9 家企业上云" in page.text
+    assert "≥ 30.00%" in page.text
+
+
+def test_cluster_page_in_english_after_switch(site):
+    """The language switch sets a cookie and the page then shows the English gap and labels."""
+    client, ids = site
+    switched = client.get(f"/lang/en?next=/clusters/{ids['tongshan']}", follow_redirects=False)
+    assert switched.status_code == 303
+    page = client.get(f"/clusters/{ids['tongshan']}")
+    assert "9 more enterprises" in page.text and "Gap to recognition" in page.text
+
+
+def test_cluster_page_marks_unverified_and_discrepancy(site):
+    """A nested UNVERIFIED criterion and a declared-vs-computed discrepancy are both shown."""
+    client, ids = site
+    page = client.get(f"/clusters/{ids['changshu']}")
+    assert 'data-criterion="J3a"' in page.text
+    assert "UNVERIFIED" in page.text
+    assert 'class="discrepancy"' in page.text and "20.00%" in page.text
+
+
+def test_unknown_cluster_is_404(site):
+    """A cluster id that does not exist answers 404."""
+    client, _ = site
+    assert client.get("/clusters/999999").status_code == 404
+
+
+def test_language_switch_refuses_offsite_redirect(site):
+    """The switch never redirects to another host."""
+    client, _ = site
+    r = client.get("/lang/en?next=//evil.example/x", follow_redirects=False)
+    assert r.headers["location"] == "/"
