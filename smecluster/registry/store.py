@@ -40,13 +40,7 @@ def _conflict_sql(dialect: str, table: str, key: list[str], update: list[str]) -
     if not update:
         return f"ON CONFLICT ({', '.join(key)}) DO NOTHING"
     sets = ", ".join(f"{c} = excluded.{c}" for c in update)
-    if dialect == "postgresql":
-        # as text: json has no equality operator, and text equality is exact for the other types
-        old = ", ".join(f"{table}.{c}::text" for c in update)
-        new = ", ".join(f"excluded.{c}::text" for c in update)
-        changed = f"ROW({old}) IS DISTINCT FROM ROW({new})"
-    else:
-        changed = " OR ".join(f"{table}.{c} IS NOT excluded.{c}" for c in update)
+    changed = _changed(dialect, table, "excluded", update)
     return f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets} WHERE {changed}"
 
 
@@ -58,11 +52,29 @@ def _sqlite_values(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _changed(dialect: str, old: str, new: str, columns: list[str]) -> str:
+    """SQL that is true when any of `columns` differs between the rows aliased `old` and `new`."""
+    if dialect == "postgresql":
+        # as text: json has no equality operator, and text equality is exact for the other types
+        left = ", ".join(f"{old}.{c}::text" for c in columns)
+        right = ", ".join(f"{new}.{c}::text" for c in columns)
+        return f"ROW({left}) IS DISTINCT FROM ROW({right})"
+    return " OR ".join(f"{old}.{c} IS NOT {new}.{c}" for c in columns)
+
+
+def _update_sql(dialect: str, table: str, stage: str, key: list[str], update: list[str]) -> str:
+    """UPDATE the stored rows from the staged ones, only where a value differs."""
+    sets = ", ".join(f"{c} = s.{c}" for c in update)
+    join = " AND ".join(f"t.{k} = s.{k}" for k in key)
+    return f"UPDATE {table} AS t SET {sets} FROM {stage} AS s WHERE {join} AND ({_changed(dialect, 't', 's', update)})"
+
+
 class _SQLite:
     """Writes through an ADBC SQLite connection (its own transaction, BEGIN IMMEDIATE)."""
 
     dialect = "sqlite"
-    appends = False  # measured: ADBC appends into an indexed table are slower than one INSERT ... SELECT
+    stage_name = f"temp.{STAGE}"
+    appends = False  # measured: ADBC appends into an indexed table are slower than INSERT ... SELECT
 
     def __init__(self, cur) -> None:
         self.cur = cur
@@ -71,28 +83,42 @@ class _SQLite:
         self.cur.execute(sql)
         return self.cur.fetchone()[0]
 
-    def merge(self, table: str, frame: pl.DataFrame, conflict: str) -> int:
-        cols = ", ".join(frame.columns)
+    def run(self, sql: str) -> int:
+        """Execute a statement; the number of rows it changed (ADBC does not report it itself)."""
+        self.cur.execute(sql)
+        return self.scalar("SELECT changes()")
+
+    def lock(self, table: str) -> None:
+        """Nothing to do: BEGIN IMMEDIATE already keeps other writers out."""
+
+    def keys(self, table: str, key: list[str]) -> pl.DataFrame:
+        self.cur.execute(f"SELECT {', '.join(key)} FROM {table}")
+        return pl.from_arrow(self.cur.fetch_arrow_table())
+
+    def stage(self, frame: pl.DataFrame, table: str) -> None:
+        """The rows in a temporary table (`table` gives the shape on PostgreSQL; ADBC takes Arrow's)."""
         self.cur.adbc_ingest(STAGE, _sqlite_values(frame).to_arrow(), mode="create", temporary=True)
-        # SQLite needs `WHERE true` to tell the upsert's ON from a join's ON
-        select = f"SELECT {cols} FROM temp.{STAGE} WHERE true"
-        self.cur.execute(f"INSERT INTO {table} ({cols}) {select} {conflict}")
-        written = self.scalar("SELECT changes()")  # ADBC does not report an INSERT's row count
-        self.cur.execute(f"DROP TABLE temp.{STAGE}")
-        return written
+
+    def unstage(self) -> None:
+        self.cur.execute(f"DROP TABLE {self.stage_name}")
 
 
 class _PostgreSQL:
     """Writes through the caller's psycopg connection, in the caller's transaction."""
 
     dialect = "postgresql"
-    appends = True  # COPY into the table with foreign keys re-added: 2-3x faster than the merge
+    stage_name = STAGE
+    appends = True  # COPY into the table with foreign keys re-added: 2-3x faster than INSERT ... SELECT
 
     def __init__(self, cur) -> None:
         self.cur = cur
 
     def scalar(self, sql: str):
         return self.cur.execute(sql).fetchone()[0]
+
+    def run(self, sql: str) -> int:
+        """Execute a statement; the number of rows it changed."""
+        return self.cur.execute(sql).rowcount
 
     def lock(self, table: str) -> None:
         # other writers wait until commit, readers do not: the keys read next stay true
@@ -111,31 +137,27 @@ class _PostgreSQL:
                 copy.write(data[start : start + COPY_CHUNK])
         data.release()
 
-    def foreign_keys(self, table: str) -> list[tuple[str, str]]:
+    def stage(self, frame: pl.DataFrame, table: str) -> None:
+        self.cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        shape = f"SELECT {', '.join(frame.columns)} FROM {table} WITH NO DATA"
+        self.cur.execute(f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS {shape}")
+        self._copy(STAGE, frame)
+
+    def unstage(self) -> None:
+        self.cur.execute(f"DROP TABLE {STAGE}")
+
+    def append(self, table: str, frame: pl.DataFrame) -> None:
+        """COPY new rows straight into the table, its foreign keys dropped and added back."""
         sql = (
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE conrelid = CAST(%s AS regclass) AND contype = 'f' ORDER BY conname"
         )
-        return [(r[0], r[1]) for r in self.cur.execute(sql, (table,)).fetchall()]
-
-    def append(self, table: str, frame: pl.DataFrame) -> None:
-        foreign_keys = self.foreign_keys(table)
+        foreign_keys = self.cur.execute(sql, (table,)).fetchall()
         for name, _ in foreign_keys:
             self.cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         self._copy(table, frame)
         for name, definition in foreign_keys:  # validated in one pass over the table
             self.cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-
-    def merge(self, table: str, frame: pl.DataFrame, conflict: str) -> int:
-        cols = ", ".join(frame.columns)
-        self.cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
-        shape = f"SELECT {cols} FROM {table} WITH NO DATA"
-        self.cur.execute(f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS {shape}")
-        self._copy(STAGE, frame)
-        insert = f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {STAGE} {conflict}"
-        written = self.cur.execute(insert).rowcount
-        self.cur.execute(f"DROP TABLE {STAGE}")
-        return written
 
 
 @contextmanager
@@ -174,20 +196,33 @@ def upsert(conn: Connection, table: str, frame: pl.DataFrame, key: list[str], up
     if frame.is_empty():
         return Stored()
     frame = frame.sort(key)  # rows in key order fill the key's B-tree page by page
+    cols = ", ".join(frame.columns)
     with _writer(conn) as w:
-        conflict = _conflict_sql(w.dialect, table, key, update)
-        if frame.height < BULK_ROWS or not w.appends:
+        if frame.height < BULK_ROWS:
             before = w.scalar(f"SELECT count(*) FROM {table}")
-            written = w.merge(table, frame, conflict)
+            w.stage(frame, table)
+            # SQLite needs `WHERE true` to tell the upsert's ON from a join's ON
+            select = f"SELECT {cols} FROM {w.stage_name} WHERE true"
+            written = w.run(
+                f"INSERT INTO {table} ({cols}) {select} {_conflict_sql(w.dialect, table, key, update)}"
+            )
+            w.unstage()
             inserted = w.scalar(f"SELECT count(*) FROM {table}") - before
             # the statement's row count is inserted rows plus rows the conflict clause changed
             return Stored(inserted=inserted, updated=written - inserted)
         w.lock(table)
-        stored = w.keys(table, key)
-        stored = stored.cast({k: frame.schema[k] for k in key})
+        stored = w.keys(table, key).cast({k: frame.schema[k] for k in key})
         new = frame.join(stored, on=key, how="anti")
         known = frame.join(stored, on=key, how="semi")
-        if new.height:
+        if new.height and w.appends:
             w.append(table, new)
-        updated = w.merge(table, known, conflict) if known.height else 0
+        elif new.height:
+            w.stage(new, table)
+            w.run(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {w.stage_name}")
+            w.unstage()
+        updated = 0
+        if known.height and update:
+            w.stage(known, table)
+            updated = w.run(_update_sql(w.dialect, table, w.stage_name, key, update))
+            w.unstage()
         return Stored(inserted=new.height, updated=updated)
