@@ -226,3 +226,13 @@ def test_reimport_with_a_change_updates_that_row(database_url, tmp_path):
     with engine.connect() as conn:
         row = conn.execute(select(Enterprise).where(Enterprise.uscc == CODE_A)).one()
     assert (row.name, row.lon) == ("新名称", 119.48)  # a column absent from the file keeps its value
+
+
+def test_title_row_above_the_headers_is_skipped(database_url, tmp_path):
+    """A title line above the header row is passed over and rows keep their numbers in the file."""
+    engine = registry_engine(database_url)
+    path = tmp_path / "t.csv"
+    body = good_enterprises(tmp_path / "e.csv").read_text(encoding="utf-8")
+    path.write_text("溧阳市企业名录（2024年）,,,,,,\n" + body.replace(",320581,", ",999999,"), encoding="utf-8")
+    result = import_registry_file(engine, "enterprises", path)
+    assert result.errors.select("row", "column").rows() == [(5, "所在县区代码")]
