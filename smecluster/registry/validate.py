@@ -145,7 +145,9 @@ def duplicate_keys(checked: Checked) -> pl.DataFrame:
     key = kind.key
     keyed = typed.select([ROW, *key]).drop_nulls(key)
     whole_key = pl.col(key[0]) if len(key) == 1 else pl.struct(key)
-    keyed = keyed.filter(whole_key.is_duplicated())  # cheap first pass: usually nothing is left
+    if keyed.select(whole_key.n_unique()).item() == keyed.height:  # the usual case, and a cheap test
+        return error_frame([])
+    keyed = keyed.filter(whole_key.is_duplicated())
     groups = keyed.group_by(key).agg(pl.col(ROW).alias("rows")).filter(pl.col("rows").list.len() > 1)
     if groups.height == 0:
         return error_frame([])
