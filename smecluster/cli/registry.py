@@ -41,7 +41,8 @@ def _summary(result: ImportResult) -> str:
     s = result.stored
     return (
         f"{result.kind}: {result.rows} rows read, {s.inserted} inserted, {s.updated} updated, "
-        f"{result.rows - s.inserted - s.updated - result.rejected} unchanged, {result.rejected} rejected"
+        f"{result.rows - s.inserted - s.updated - result.rejected} unchanged, {result.rejected} rejected "
+        f"in {sum(result.seconds.values()):.2f} s"
     )
 
 
