@@ -233,6 +233,23 @@ def test_title_row_above_the_headers_is_skipped(database_url, tmp_path):
     engine = registry_engine(database_url)
     path = tmp_path / "t.csv"
     body = good_enterprises(tmp_path / "e.csv").read_text(encoding="utf-8")
-    path.write_text("溧阳市企业名录（2024年）,,,,,,\n" + body.replace(",320581,", ",999999,"), encoding="utf-8")
+    path.write_text(
+        "溧阳市企业名录（2024年）,,,,,,\n" + body.replace(",320581,", ",999999,"), encoding="utf-8"
+    )
     result = import_registry_file(engine, "enterprises", path)
     assert result.errors.select("row", "column").rows() == [(5, "所在县区代码")]
+
+
+def test_fixed_rejected_file_imports_as_it_is(database_url, tmp_path):
+    """The rejected file keeps the file's own headers, so once its values are fixed it imports directly."""
+    engine = registry_engine(database_url)
+    headers = ["uscc", "name", "county_code", "industry_code"]
+    path = write_csv(
+        tmp_path / "en.csv", headers, [[CODE_A, "甲", "320481", "3841"], [CODE_B, "乙", "999999", "3841"]]
+    )
+    first = import_registry_file(engine, "enterprises", path, skip_invalid=True)
+    rejected = first.rejected_path.read_text(encoding="utf-8-sig")
+    assert rejected.splitlines()[0] == "行号 row,uscc,name,county_code,industry_code,错误原因 reason"
+    first.rejected_path.write_text(rejected.replace("999999", "320481"), encoding="utf-8-sig")
+    second = import_registry_file(engine, "enterprises", first.rejected_path)
+    assert second.ok and second.stored.inserted == 1

@@ -206,4 +206,4 @@ def test_industry_with_unknown_parent_is_refused(database_url, tmp_path):
         [["3842", "某电池", "4", "385", "C"]],
     )
     result = import_registry_file(engine, "industries", path)
-    assert result.errors.select("column", "value").row(0) == ("上级代码", "385")
+    assert result.errors.select("column", "value").row(0) == ("parent", "385")  # named as in the file

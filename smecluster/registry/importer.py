@@ -87,9 +87,14 @@ def _write_rejected(checked: Checked, path: Path) -> int:
     reasons = (
         checked.errors.drop_nulls(ROW)
         .group_by(ROW)
-        .agg(pl.format("{}: {}", "column", "reason").str.join("; ").alias(REASON_COLUMN))
+        .agg(
+            pl.format("{}: {}", pl.col("column").replace(checked.labels), "reason")
+            .str.join("; ")
+            .alias(REASON_COLUMN)
+        )
     )
-    rejected = checked.raw.join(reasons, on=ROW, how="inner").sort(ROW).rename({ROW: ROW_COLUMN})
+    rejected = checked.raw.join(reasons, on=ROW, how="inner").sort(ROW)
+    rejected = rejected.rename({ROW: ROW_COLUMN, **checked.labels})  # headers as in the file
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as out:
         out.write(b"\xef\xbb\xbf")  # a BOM so that Excel opens the UTF-8 file correctly
@@ -136,7 +141,8 @@ def import_file(
         phase("checking references")
         check_references(conn, checked)
         lap("references")
-        result.errors = _with_file(checked.errors.sort(ROW, nulls_last=False), path)
+        errors = checked.errors.with_columns(pl.col("column").replace(checked.labels))  # the user's words
+        result.errors = _with_file(errors.sort(ROW, nulls_last=False), path)
         bad = checked.bad_rows()
         result.rejected = bad.len() if not checked.file_level() else result.rows
         if result.written:

@@ -34,6 +34,7 @@ class Checked:
     columns: list[ColumnSpec]  # the columns present in the file
     errors: pl.DataFrame
     warnings: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)  # known header -> the header as in the file
 
     def add_errors(self, more: pl.DataFrame) -> None:
         """Append problems found later (e.g. by the reference checks)."""
@@ -61,7 +62,7 @@ def _header_row(grid: Grid, kind: ImportKind) -> int | None:
 
 
 def _map_headers(
-    kind: ImportKind, headers: dict[str, str | None], header_row: int
+    kind: ImportKind, headers: dict[str, str | None]
 ) -> tuple[dict[str, ColumnSpec], list[tuple], list[str]]:
     """Grid column -> column spec; header problems; warnings for ignored columns."""
     names = kind.names()
@@ -113,15 +114,16 @@ def check_grid(grid: Grid, kind: ImportKind) -> Checked:
             kind, f"no known column headers in the first {HEADER_SCAN_ROWS} rows; expected {expected}"
         )
     header_cells = grid.frame.row(header_index, named=True)
-    header_row = header_cells.pop(ROW)
-    mapping, problems, warnings = _map_headers(kind, header_cells, header_row)
+    header_cells.pop(ROW)
+    mapping, problems, warnings = _map_headers(kind, header_cells)
+    labels = {spec.header: header_cells[cell] for cell, spec in mapping.items()}
     data = grid.frame.slice(header_index + 1)
     if data.height == 0:
         problems.append((None, None, None, "the file has a header row but no data rows"))
     raw = data.select([pl.col(ROW).cast(pl.Int64)] + [pl.col(c).alias(s.header) for c, s in mapping.items()])
     columns = list(mapping.values())
     if problems:
-        return Checked(kind, raw, pl.DataFrame(), columns, error_frame(problems), warnings)
+        return Checked(kind, raw, pl.DataFrame(), columns, error_frame(problems), warnings, labels)
     typed_cols = [raw[ROW]]
     found = []
     for spec in columns:
@@ -134,7 +136,7 @@ def check_grid(grid: Grid, kind: ImportKind) -> Checked:
         )
     typed = pl.DataFrame(typed_cols)
     errors = pl.concat([error_frame([]), *[f.select(ERROR_SCHEMA.keys()) for f in found]], how="vertical")
-    checked = Checked(kind, raw, typed, columns, errors.cast(ERROR_SCHEMA), warnings)
+    checked = Checked(kind, raw, typed, columns, errors.cast(ERROR_SCHEMA), warnings, labels)
     checked.add_errors(duplicate_keys(checked))
     return checked
 
