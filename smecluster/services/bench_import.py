@@ -10,6 +10,7 @@ import resource
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,7 +100,7 @@ def _reference_rows(engine) -> None:
     load_shipped_industries(engine)
 
 
-def _fresh_database(url: str, workdir: Path) -> tuple[str, callable]:
+def _fresh_database(url: str, workdir: Path) -> tuple[str, Callable[[], None]]:
     """A URL of an empty database (a new SQLite file or a new PostgreSQL schema) and its clean-up."""
     if url == "sqlite":
         path = workdir / f"bench-{uuid.uuid4().hex[:8]}.db"
