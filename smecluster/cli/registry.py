@@ -33,7 +33,9 @@ def _print_errors(result: ImportResult) -> None:
     err_console.print(table)
     if errors.height > SHOWN_ERRORS:
         out = result.path.with_name(result.path.name + ".errors.csv")
-        errors.write_csv(out)
+        with out.open("wb") as fh:
+            fh.write(b"\xef\xbb\xbf")  # a BOM so that Excel opens the UTF-8 file correctly
+            errors.write_csv(fh)
         err_console.print(f"{errors.height - SHOWN_ERRORS} more problems; all {errors.height} are in {out}")
 
 
