@@ -21,11 +21,13 @@ Cast = tuple[pl.Series, pl.Series]
 
 def _reasons(s: pl.Series, *pairs: tuple[pl.Series, str]) -> pl.Series:
     """The first reason whose mask is true, per row (null when none is)."""
+    if not pairs:
+        return pl.repeat(None, len(s), dtype=pl.String, eager=True).alias(s.name)
     frame = pl.DataFrame({f"m{i}": m.fill_null(False) for i, (m, _) in enumerate(pairs)})
     expr = pl.lit(None, dtype=pl.String)
     for i, (_, reason) in reversed(list(enumerate(pairs))):
         expr = pl.when(pl.col(f"m{i}")).then(pl.lit(reason)).otherwise(expr)
-    return frame.select(expr.alias(s.name)).to_series() if pairs else pl.Series(s.name, [None] * len(s))
+    return frame.select(expr.alias(s.name)).to_series()
 
 
 def _fmt(x: float) -> str:
@@ -46,7 +48,7 @@ def cast_number(spec: ColumnSpec, s: pl.Series) -> Cast:
     """Decimal numbers; thousands separators allowed; NaN and infinities refused."""
     f = s.str.replace_all(r"[,，\s]", "").cast(pl.Float64, strict=False)
     bad = s.is_not_null() & (f.is_null() | f.is_nan() | f.is_infinite())
-    f = pl.Series(s.name, f).set(bad.fill_null(False), None) if bad.any() else f
+    f = f.set(bad.fill_null(False), None) if bad.any() else f
     return f, _reasons(s, (bad, "not a number"), *_bounds(spec, f))
 
 
