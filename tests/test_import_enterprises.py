@@ -253,3 +253,15 @@ def test_fixed_rejected_file_imports_as_it_is(database_url, tmp_path):
     first.rejected_path.write_text(rejected.replace("999999", "320481"), encoding="utf-8-sig")
     second = import_registry_file(engine, "enterprises", first.rejected_path)
     assert second.ok and second.stored.inserted == 1
+
+
+def test_longitude_without_latitude_is_refused(database_url, tmp_path):
+    """A site with a longitude but no latitude is refused, naming the blank column."""
+    engine = registry_engine(database_url)
+    result = _refused(
+        engine,
+        _bad_row(tmp_path, [CODE_C, "丙", "320481", "3841", "119.5", "", ""]),
+        "纬度",
+        "both longitude and latitude",
+    )
+    assert result.errors.height == 1

@@ -138,7 +138,44 @@ def check_grid(grid: Grid, kind: ImportKind) -> Checked:
     errors = pl.concat([error_frame([]), *[f.select(ERROR_SCHEMA.keys()) for f in found]], how="vertical")
     checked = Checked(kind, raw, typed, columns, errors.cast(ERROR_SCHEMA), warnings, labels)
     checked.add_errors(duplicate_keys(checked))
+    checked.add_errors(row_rules(checked))
     return checked
+
+
+def row_rules(checked: Checked) -> pl.DataFrame:
+    """Problems with the kind's checks across two columns of a row (see RowRule)."""
+    kind, raw, typed = checked.kind, checked.raw, checked.typed
+    present = {c.field: c.header for c in checked.columns}
+    found = [error_frame([])]
+    for rule in kind.rules:
+        if rule.left not in present and rule.right not in present:
+            continue
+        left, right = kind.column(rule.left).header, kind.column(rule.right).header
+
+        def filled(field: str, header: str) -> pl.Expr:
+            return pl.col(header).is_not_null() if field in present else pl.lit(False)
+
+        if rule.rule == "together":
+            frame = raw.with_columns(a=filled(rule.left, left), b=filled(rule.right, right))
+            bad = frame.filter(pl.col("a") != pl.col("b")).select(
+                ROW,
+                pl.when(pl.col("a")).then(pl.lit(right)).otherwise(pl.lit(left)).alias("column"),
+                pl.lit(None, dtype=pl.String).alias("value"),
+                pl.lit(rule.reason).alias("reason"),
+            )
+        else:
+            if rule.left not in present or rule.right not in present:
+                continue
+            bad = typed.filter(pl.col(rule.left) > pl.col(rule.right)).select(
+                ROW,
+                pl.lit(left).alias("column"),
+                pl.format(
+                    "{} > {}", pl.col(rule.left).cast(pl.String), pl.col(rule.right).cast(pl.String)
+                ).alias("value"),
+                pl.lit(rule.reason).alias("reason"),
+            )
+        found.append(bad.cast(ERROR_SCHEMA))
+    return pl.concat(found, how="vertical")
 
 
 def duplicate_keys(checked: Checked) -> pl.DataFrame:
