@@ -150,8 +150,14 @@ def import_file(
             good = checked.typed.filter(~pl.col(ROW).is_in(bad.implode()))
             frame, update = _db_frame(kind, checked, good)
             changes = update if kind.on_conflict == "update" else []
+            if conn.dialect.name == "postgresql":  # in the transaction that checked the references
+                result.stored = upsert(conn, kind.table, frame, kind.key, changes)
+    if result.written and engine.dialect.name != "postgresql":
+        # SQLite writes on a connection of its own (see store.py); this one must hold no read lock
+        with engine.connect() as conn:
             result.stored = upsert(conn, kind.table, frame, kind.key, changes)
-            lap("store")
+    if result.written:
+        lap("store")
     if result.written and result.rejected and not checked.file_level():
         target = Path(rejected_path) if rejected_path else path.with_name(path.name + ".rejected.csv")
         _write_rejected(checked, target)
