@@ -1,43 +1,29 @@
-"""YAML scenarios a policy officer can write (tests/scenarios/tiers/*.yaml): input fields -> expected statuses."""
+"""YAML scenarios a policy officer can write (tests/scenarios/tiers/*.yaml), one test per file."""
 
 from __future__ import annotations
 
-from datetime import date
-from pathlib import Path
-
 import pytest
-import yaml
-from tier_helpers import BASES, STRONG, evaluate_one
+from tier_helpers import SCENARIOS
 
-SCENARIO_DIR = Path(__file__).with_name("scenarios") / "tiers"
+from smecluster.policy.tier_scenarios import run_tier_scenarios
 
-
-def _scenarios():
-    for path in sorted(SCENARIO_DIR.glob("*.yaml")):
-        if path.name == "bases.yaml":
-            continue
-        for case in yaml.safe_load(path.read_text(encoding="utf-8")):
-            yield pytest.param(case, id=f"{path.stem}: {case['name']}")
+FILES = sorted(p for p in SCENARIOS.glob("*.yaml") if p.name != "bases.yaml")
 
 
-@pytest.mark.parametrize("case", list(_scenarios()))
-def test_scenario(case):
-    """The evaluated firm shows the statuses, points and outcome the scenario expects."""
-    base = {**STRONG, **BASES[case["base"]]} if case.get("base", "strong") != "strong" else dict(STRONG)
-    period = case["period"] if isinstance(case["period"], date) else date.fromisoformat(case["period"])
-    tier = case["tier"]
-    out = evaluate_one({**base, **(case.get("input") or {})}, period, tier)
-    plan = out["_plans"][tier]
-    for key, want in case["expected"].items():
-        if key == "pack":
-            assert plan.pack.id == want
-        elif key == "outcome":
-            assert out[plan.col("outcome")] == want
-        elif key == "score":
-            assert out[plan.col("score")] == pytest.approx(want)
-        elif isinstance(want, dict):
-            assert out[plan.points[key]] == pytest.approx(want["points"]), key
-        elif key in plan.points:  # a scored criterion is unknown without data, else assessed (pass)
-            assert ("unknown" if out[plan.points[key]] is None else "pass") == want, key
-        else:
-            assert out[plan.status[key]] == want, key
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_scenario_file(path):
+    """Every case of the file gives the statuses, points and outcome it expects."""
+    ran, failures = run_tier_scenarios(path)
+    assert ran > 0
+    assert failures == [], "\n".join(f"{f.case}: {f.key} expected {f.expected}, got {f.got}" for f in failures)
+
+
+def test_a_wrong_expectation_is_reported(tmp_path):
+    """A case expecting the wrong points is reported with its name, key and both values."""
+    (tmp_path / "bases.yaml").write_text((SCENARIOS / "bases.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "wrong.yaml").write_text(
+        "- name: wrong\n  period: 2025-06-30\n  tier: innovative_sme\n  base: weak\n"
+        "  input: {main_revenue: 11500.0, main_revenue_prev: 10000.0}\n  expected: {I-S3: {points: 15}}\n",
+        encoding="utf-8")
+    ran, failures = run_tier_scenarios(tmp_path / "wrong.yaml")
+    assert ran == 1 and [(f.case, f.key, f.got) for f in failures] == [("wrong", "I-S3", {"points": 20})]
