@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 from openpyxl import Workbook
 
-from smecluster.services.tiers import LISTS, TierEvaluation, labelled, summary, tier_lists, unverified_notes
+from smecluster.services.tiers import TierEvaluation, labelled, summary, tier_lists, unverified_notes
 
 
 def evaluation_dict(evaluation: TierEvaluation, firms: bool = True) -> dict:
@@ -58,6 +58,3 @@ def write_xlsx(evaluation: TierEvaluation, path: Path) -> Path:
     _sheet(wb, "unverified", pl.DataFrame({"tier": list(notes), "criteria": [", ".join(v) for v in notes.values()]}))
     wb.save(path)
     return Path(path)
-
-
-__all__ = ["LISTS", "evaluation_dict", "write_json", "write_parquet", "write_xlsx"]
