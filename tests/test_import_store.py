@@ -65,3 +65,27 @@ def test_foreign_keys_are_back_after_a_big_batch(database_url, path):
     _upsert(engine, _frame((CODE_A, "甲", "320481")))
     engine.dispose()
     assert {fk["referred_table"] for fk in inspect(engine).get_foreign_keys("enterprise")} == before
+
+
+def test_first_load_keeps_keys_indexes_and_references(database_url, path):
+    """A first load into an empty table (indexes rebuilt after COPY on PostgreSQL) leaves every
+    primary key, index and foreign key, its own and those pointing at it, in place."""
+    engine = registry_engine(database_url)
+
+    def shape():
+        inspector = inspect(engine)
+        return {
+            t: (
+                inspector.get_pk_constraint(t)["constrained_columns"],
+                sorted(i["name"] for i in inspector.get_indexes(t)),
+                sorted((f["referred_table"], tuple(f["constrained_columns"])) for f in inspector.get_foreign_keys(t)),
+            )
+            for t in ("enterprise", "enterprise_year", "cluster_member")
+        }
+
+    before = shape()
+    _upsert(engine, _frame((CODE_A, "甲", "320481"), (CODE_B, "乙", "320481")))
+    assert shape() == before
+    with pytest.raises(Exception, match="(?i)unique|duplicate|primary"), engine.begin() as conn:
+        conn.execute(Enterprise.__table__.insert(), [{"uscc": CODE_A, "name": "重复", "county_code": "320481",
+                                                     "industry_code": "3841", "fictional": False}])

@@ -142,18 +142,48 @@ class _PostgreSQL:
     def unstage(self) -> None:
         self.cur.execute(f"DROP TABLE {STAGE}")
 
-    def append(self, table: str, frame: pl.DataFrame) -> None:
-        """COPY new rows straight into the table, its foreign keys dropped and added back."""
-        sql = (
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = CAST(%s AS regclass) AND contype = 'f' ORDER BY conname"
+    def append(self, table: str, frame: pl.DataFrame, empty: bool = False) -> None:
+        """COPY new rows straight into the table, its foreign keys dropped and added back.
+
+        Into an empty table (a first load) its indexes and primary key are dropped too and built
+        once after the COPY, which is several times faster than maintaining them row by row;
+        foreign keys of other tables pointing at it (necessarily with no rows) are set aside too.
+        """
+        fk_sql = (
+            "SELECT conname, conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE {side} = CAST(%s AS regclass) AND contype = {kind} ORDER BY conname"
         )
-        foreign_keys = self.cur.execute(sql, (table,)).fetchall()
-        for name, _ in foreign_keys:
+        own = self.cur.execute(fk_sql.format(side="conrelid", kind="'f'"), (table,)).fetchall()
+        rebuilt: list[tuple[str, str, str]] = []
+        indexes: list[tuple[str, str]] = []
+        if empty:
+            rebuilt = self.cur.execute(fk_sql.format(side="confrelid", kind="'f'"), (table,)).fetchall()
+            rebuilt = [r for r in rebuilt if r[1] != table]
+            primary = self.cur.execute(fk_sql.format(side="conrelid", kind="'p'"), (table,)).fetchall()
+            indexes = self.cur.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND tablename = %s AND indexname NOT IN (SELECT conname FROM pg_constraint "
+                "WHERE conrelid = CAST(%s AS regclass))", (table, table),
+            ).fetchall()
+        for name, owner, _ in rebuilt:
+            self.cur.execute(f'ALTER TABLE {owner} DROP CONSTRAINT "{name}"')
+        for name, _, _ in own:
             self.cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        if empty:
+            for name, _ in indexes:
+                self.cur.execute(f'DROP INDEX "{name}"')
+            for name, _, _ in primary:
+                self.cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         self._copy(table, frame)
-        for name, definition in foreign_keys:  # validated in one pass over the table
+        if empty:
+            for name, _, definition in primary:
+                self.cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+            for _, definition in indexes:
+                self.cur.execute(definition)
+        for name, _, definition in own:  # validated in one pass over the table
             self.cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        for name, owner, definition in rebuilt:
+            self.cur.execute(f'ALTER TABLE {owner} ADD CONSTRAINT "{name}" {definition}')
 
 
 @contextmanager
@@ -211,7 +241,7 @@ def upsert(conn: Connection, table: str, frame: pl.DataFrame, key: list[str], up
         new = frame.join(stored, on=key, how="anti")
         known = frame.join(stored, on=key, how="semi")
         if new.height:
-            w.append(table, new)
+            w.append(table, new, empty=stored.is_empty())
         updated = 0
         if known.height and update:
             w.stage(known, table)
