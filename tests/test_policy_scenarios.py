@@ -14,4 +14,4 @@ def test_scenario_file(path):
     """Every case of the scenario file gives the statuses it expects."""
     ran, failures = run_scenario_file(path)
     assert ran > 0
-    assert failures == [], "\n".join(f"{f.case}: {f.criterion} expected {f.expected}, got {f.got}" for f in failures)
+    assert failures == [], "\n".join(f"{f.case}: {f.check} expected {f.expected}, got {f.got}" for f in failures)

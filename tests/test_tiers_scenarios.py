@@ -15,7 +15,7 @@ def test_scenario_file(path):
     """Every case of the file gives the statuses, points and outcome it expects."""
     ran, failures = run_tier_scenarios(path)
     assert ran > 0
-    assert failures == [], "\n".join(f"{f.case}: {f.key} expected {f.expected}, got {f.got}" for f in failures)
+    assert failures == [], "\n".join(f"{f.case}: {f.check} expected {f.expected}, got {f.got}" for f in failures)
 
 
 def test_a_wrong_expectation_is_reported(tmp_path):
@@ -26,4 +26,4 @@ def test_a_wrong_expectation_is_reported(tmp_path):
         "  input: {main_revenue: 11500.0, main_revenue_prev: 10000.0}\n  expected: {I-S3: {points: 15}}\n",
         encoding="utf-8")
     ran, failures = run_tier_scenarios(tmp_path / "wrong.yaml")
-    assert ran == 1 and [(f.case, f.key, f.got) for f in failures] == [("wrong", "I-S3", {"points": 20})]
+    assert ran == 1 and [(f.case, f.check, f.got) for f in failures] == [("wrong", "I-S3", {"points": 20})]

@@ -99,19 +99,19 @@ def policy_validate(
 
 @policy_app.command("test")
 def policy_test(paths: list[str] = typer.Argument(..., help="Scenario YAML files.")) -> None:
-    """Run YAML scenario files (indicator values in, expected statuses out)."""
-    from smecluster.policy.scenarios import run_scenario_file
+    """Run YAML scenario files: cluster packs (indicator values in) or tiers (a firm's fields in)."""
+    from smecluster.policy.scenarios import run_scenarios
 
     total, failed = 0, 0
     for path in paths:
         try:
-            ran, failures = run_scenario_file(path)
-        except (PackError, OSError, KeyError) as exc:
+            ran, failures = run_scenarios(path)
+        except (PackError, OSError, KeyError, ValueError) as exc:
             fail(f"{path}: {exc}")
         total += ran
         failed += len({f.case for f in failures})
         for f in failures:
-            console.print(f"[red]FAIL[/] {f.file}: {f.case}: {f.criterion} expected {f.expected}, got {f.got}")
+            console.print(f"[red]FAIL[/] {f.file}: {f.case}: {f.check} expected {f.expected}, got {f.got}")
     console.print(f"{total - failed} passed, {failed} failed")
     if failed:
         raise typer.Exit(1)

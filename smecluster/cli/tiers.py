@@ -185,31 +185,11 @@ def bench_tiers(
     console.print(f"ratio every tier/hand  {r['ratio']:.2f}")
 
 
-def policy_test_tiers(paths: list[Path] = typer.Argument(..., help="Tier scenario YAML files.")) -> None:
-    """Run tier scenario files (a firm's fields in, expected statuses, points and outcome out)."""
-    from smecluster.policy.tier_scenarios import run_tier_scenarios
-
-    total, failed = 0, 0
-    for path in paths:
-        try:
-            ran, failures = run_tier_scenarios(path)
-        except (PackError, OSError, KeyError, ValueError) as exc:
-            fail(f"{path}: {exc}")
-        total += ran
-        failed += len({f.case for f in failures})
-        for f in failures:
-            console.print(f"[red]FAIL[/] {f.file}: {f.case}: {f.key} expected {f.expected}, got {f.got}")
-    console.print(f"{total - failed} passed, {failed} failed")
-    if failed:
-        raise typer.Exit(1)
-
-
 def register(app: typer.Typer) -> None:
-    """Add `evaluate enterprises`, `diagnose`, `targets`, `policy test-tiers` and `bench tiers`."""
-    from smecluster.cli.core import evaluate_app, policy_app
+    """Add `evaluate enterprises`, `diagnose`, `targets` and `bench tiers`."""
+    from smecluster.cli.core import evaluate_app
 
     evaluate_app.command("enterprises")(evaluate_enterprises)
-    policy_app.command("test-tiers")(policy_test_tiers)
     app.command("diagnose")(diagnose)
     app.command("targets")(targets)
     try:

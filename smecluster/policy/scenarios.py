@@ -31,9 +31,9 @@ class ScenarioFailure:
 
     file: str
     case: str
-    criterion: str
-    expected: str
-    got: str
+    check: str  # a criterion id, 'outcome', or another result key
+    expected: object
+    got: object
 
 
 def run_scenario_file(path: Path | str) -> tuple[int, list[ScenarioFailure]]:
@@ -58,6 +58,17 @@ def run_scenario_file(path: Path | str) -> tuple[int, list[ScenarioFailure]]:
                     ScenarioFailure(str(path), case["name"], criterion, expected, str(got.get(criterion)))
                 )
     return len(cases), failures
+
+
+def run_scenarios(path: Path | str) -> tuple[int, list[ScenarioFailure]]:
+    """Run a scenario file of either form: cluster packs (a mapping with `pack` and `cases`) or
+    enterprise tiers (a list of cases; see policy.tier_scenarios)."""
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if isinstance(raw, dict) and "pack" in raw:
+        return run_scenario_file(path)
+    from smecluster.policy.tier_scenarios import run_tier_scenarios
+
+    return run_tier_scenarios(path)
 
 
 def _value(v):

@@ -13,7 +13,6 @@ base firms):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -22,20 +21,10 @@ import yaml
 
 from smecluster.analytics.enterprise_facts import FACT_SCHEMA, designation_columns
 from smecluster.analytics.tier_query import OUTCOME_LABELS, STATUS_LABELS
+from smecluster.policy.scenarios import ScenarioFailure
 from smecluster.services.tiers import evaluate_facts
 
 SCHEMA = {**FACT_SCHEMA, **{c: pl.Boolean for c in designation_columns()}}
-
-
-@dataclass
-class TierScenarioFailure:
-    """A case whose result differs from what it expects."""
-
-    file: str
-    case: str
-    key: str
-    expected: object
-    got: object
 
 
 def facts_frame(*rows: dict) -> pl.DataFrame:
@@ -89,7 +78,7 @@ def case_result(case: dict, bases: dict[str, dict]) -> dict:
     return got
 
 
-def run_tier_scenarios(path: Path | str) -> tuple[int, list[TierScenarioFailure]]:
+def run_tier_scenarios(path: Path | str) -> tuple[int, list[ScenarioFailure]]:
     """Run every case of a tier scenario file; returns (cases run, failures)."""
     path = Path(path)
     bases = load_bases(path.parent)
@@ -99,5 +88,5 @@ def run_tier_scenarios(path: Path | str) -> tuple[int, list[TierScenarioFailure]
         got = case_result(case, bases)
         for key, want in case["expected"].items():
             if got[key] != want:
-                failures.append(TierScenarioFailure(str(path), case["name"], key, want, got[key]))
+                failures.append(ScenarioFailure(str(path), case["name"], key, want, got[key]))
     return len(cases), failures
