@@ -74,7 +74,7 @@ def stage(c: TestClient, app_id: int) -> str:
 
 
 def test_whole_flow_ends_recognised(web):
-    """County submits with an attachment, city recommends, province reviews, expert scores, notice, recognised."""
+    """County submits with a file, city recommends, province reviews, expert scores, notice, recognition."""
     app, clock = web
     county, city, prov, expert = (client_as(app, u) for u in ("county_a", "city_a", "province", "expert"))
     app_id = new_application(county)

@@ -29,6 +29,10 @@ class NotVisible(WorkflowError):
     """The application does not exist or is outside the account's scope (answered as 404)."""
 
 
+class NotPermitted(WorkflowError):
+    """The account's role may not do this (answered as 403)."""
+
+
 class Conflict(WorkflowError):
     """Someone else changed the application since the form was loaded."""
 
@@ -114,7 +118,7 @@ def create_application(
 ) -> Application:
     """A county bureau's new cluster application (a draft), with its cluster and members checked."""
     if who.role != "county_applicant":
-        raise WorkflowError("only a county bureau may create an application")
+        raise NotPermitted("only a county bureau may create an application")
     name = name.strip()
     if not name:
         raise WorkflowError("the cluster needs a name")
@@ -187,7 +191,7 @@ def act(
     if action is None:
         raise WorkflowError(f"unknown action {action_id!r}")
     if who.role not in action.roles:
-        raise WorkflowError(f"your role may not {action.en.lower()}")
+        raise NotPermitted(f"your role may not {action.en.lower()}")
     if application.version != expected_version:
         raise _conflict(session, application)
     if application.stage not in action.from_:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from smecluster.workflow import audit
-from smecluster.workflow.applications import WorkflowError, get_visible
+from smecluster.workflow.applications import NotPermitted, WorkflowError, get_visible
 from smecluster.workflow.models import Evidence
 
 UPLOAD_ROLES = ("county_applicant", "city_reviewer", "province_admin")
@@ -64,7 +64,7 @@ def store_evidence(
     """Check and store one uploaded file for an application the account may see."""
     get_visible(session, who, application_id)
     if who.role not in UPLOAD_ROLES:
-        raise WorkflowError("your role may not attach evidence")
+        raise NotPermitted("your role may not attach evidence")
     if not data:
         raise WorkflowError("the file is empty")
     if len(data) > max_bytes:

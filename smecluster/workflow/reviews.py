@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from smecluster.accounts.models import Account
 from smecluster.workflow import audit
-from smecluster.workflow.applications import WorkflowError, get_visible
+from smecluster.workflow.applications import NotPermitted, WorkflowError, get_visible
 from smecluster.workflow.models import ExpertReview
 
 SCORE_RANGE = (0.0, 100.0)
@@ -19,7 +19,7 @@ def assign_expert(session: Session, who: Any, application_id: int, expert_userna
     """Assign an expert account to an application under review (provincial department only)."""
     application = get_visible(session, who, application_id)
     if who.role != "province_admin":
-        raise WorkflowError("only the provincial department assigns experts")
+        raise NotPermitted("only the provincial department assigns experts")
     if application.stage != "under_review":
         raise WorkflowError("experts are assigned while the application is under review")
     expert = session.scalars(select(Account).where(Account.username == expert_username)).first()
@@ -62,7 +62,7 @@ def score_application(
         )
     ).first()
     if review is None:
-        raise WorkflowError("you are not assigned to this application")
+        raise NotPermitted("you are not assigned to this application")
     if review.score is not None:
         raise WorkflowError("you have scored this application already")
     if not SCORE_RANGE[0] <= score <= SCORE_RANGE[1]:

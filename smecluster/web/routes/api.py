@@ -17,6 +17,7 @@ from smecluster.web.security import PUBLIC, Viewer, allow, check_csrf
 from smecluster.web.visibility import visible_verdicts
 from smecluster.workflow.applications import (
     Conflict,
+    NotPermitted,
     NotVisible,
     WorkflowError,
     act,
@@ -122,6 +123,8 @@ def api_application_act(
             result = _app_dict(get_visible(s, who, application_id))
     except NotVisible:
         raise HTTPException(status_code=404, detail="no such application") from None
+    except NotPermitted as exc:
+        raise HTTPException(status_code=403, detail=str(exc)) from None
     except Conflict as exc:
         raise HTTPException(
             status_code=409,

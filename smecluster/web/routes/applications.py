@@ -13,6 +13,7 @@ from smecluster.web.security import Viewer, allow, check_csrf
 from smecluster.web.templating import render
 from smecluster.workflow.applications import (
     Conflict,
+    NotPermitted,
     NotVisible,
     WorkflowError,
     act,
@@ -177,6 +178,8 @@ async def application_act(
                 )
     except NotVisible:
         raise HTTPException(status_code=404, detail="no such application") from None
+    except NotPermitted as exc:
+        raise HTTPException(status_code=403, detail=str(exc)) from None
     except Conflict as exc:
         ctx = _detail_context(request, who, application_id)
         ctx.update(conflict=str(exc), kept_comment=comment, kept_action=action)
@@ -218,6 +221,8 @@ async def evidence_upload(
             )
     except NotVisible:
         raise HTTPException(status_code=404, detail="no such application") from None
+    except NotPermitted as exc:
+        raise HTTPException(status_code=403, detail=str(exc)) from None
     except WorkflowError as exc:
         ctx = _detail_context(request, who, application_id)
         ctx.update(error=str(exc))
@@ -276,6 +281,8 @@ def _review_step(request: Request, who: Viewer, application_id: int, step):
             step(s)
     except NotVisible:
         raise HTTPException(status_code=404, detail="no such application") from None
+    except NotPermitted as exc:
+        raise HTTPException(status_code=403, detail=str(exc)) from None
     except WorkflowError as exc:
         ctx = _detail_context(request, who, application_id)
         ctx.update(error=str(exc))
