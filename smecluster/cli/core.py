@@ -1,9 +1,212 @@
-"""Core commands: database, policy, evaluation, demo, serve."""
+"""Core commands: database set-up, policy packs, cluster evaluation, demo."""
 
 from __future__ import annotations
 
+import json
+
 import typer
+from rich.table import Table
+
+from smecluster.cli.common import STATE, console, fail
+from smecluster.db import open_database
+from smecluster.policy.gaps import format_value
+from smecluster.policy.pack import PackError, load_pack, load_pack_file, pack_files
+
+policy_app = typer.Typer(help="Policy packs: list, show, validate.", no_args_is_help=True)
+evaluate_app = typer.Typer(help="Evaluate clusters (and enterprises) against policy packs.", no_args_is_help=True)
+db_app = typer.Typer(help="Database: migrate, load reference data.", no_args_is_help=True)
+
+STATUS_STYLE = {"pass": "green", "fail": "red", "warn": "yellow", "unknown": "magenta", "not_assessed": "dim"}
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the newest version."""
+    open_database(STATE.db)
+    console.print("schema is at the newest migration")
+
+
+@db_app.command("regions")
+def db_regions(
+    province: str = typer.Option("32", help="Province code prefix ('' for all of China)."),
+) -> None:
+    """Load GB/T 2260 regions (with county boundaries' areas) for a province or all of China."""
+    from smecluster.registry.regions import load_regions
+
+    n = load_regions(open_database(STATE.db), province or None)
+    console.print(f"{n} regions loaded")
+
+
+@db_app.command("industries")
+def db_industries() -> None:
+    """Load the shipped GB/T 4754-2017 codes (sections, divisions, demo groups and classes)."""
+    from smecluster.registry.industries import load_shipped_industries
+
+    console.print(f"{load_shipped_industries(open_database(STATE.db))} industry codes loaded")
+
+
+@policy_app.command("list")
+def policy_list() -> None:
+    """List the shipped policy packs."""
+    table = Table("id", "kind", "version", "effective", "title")
+    for path in pack_files():
+        p = load_pack(path.stem)
+        until = p.effective_to.isoformat() if p.effective_to else ""
+        table.add_row(p.id, p.kind, p.version, f"{p.effective_from.isoformat()} .. {until}", p.title)
+    console.print(table)
+
+
+@policy_app.command("show")
+def policy_show(pack_id: str = typer.Argument(..., help="Pack id or path to a pack file.")) -> None:
+    """Show a pack's criteria with clause, comparator and threshold."""
+    try:
+        p = load_pack(pack_id)
+    except PackError as exc:
+        fail(str(exc))
+    console.print(f"[bold]{p.title}[/] ({p.id} v{p.version}, from {p.effective_from}) — {p.issuer}")
+    table = Table("id", "test", "clause", "mark")
+    for c in p.all_criteria():
+        test = ""
+        if c.indicator and c.comparator:
+            test = f"{c.indicator} {c.comparator} {c.threshold}"
+        elif c.any or c.all or c.of:
+            test = "any of" if c.any else ("all of" if c.all else f"at least {c.at_least} of")
+        elif not c.assessed or c.judgement:
+            test = "not assessed by rule"
+        flags = (("UNVERIFIED", not c.verified), ("soft", c.soft), (c.role, c.role != "condition"))
+        marks = [m for m, on in flags if on]
+        table.add_row(c.id, test, c.clause, ", ".join(marks))
+    console.print(table)
+
+
+@policy_app.command("validate")
+def policy_validate(
+    paths: list[str] = typer.Argument(None, help="Pack files (default: every shipped pack)."),
+) -> None:
+    """Check pack files: indicators, threshold types, duplicate ids, boundary words."""
+    targets = paths or [str(p) for p in pack_files()]
+    errors = 0
+    for path in targets:
+        try:
+            p = load_pack_file(path)
+            console.print(f"[green]ok[/] {path} ({p.id}, {len(p.all_criteria())} criteria)")
+        except PackError as exc:
+            errors += 1
+            console.print(f"[red]error[/] {exc}", highlight=False)
+    if errors:
+        raise typer.Exit(1)
+
+
+@policy_app.command("test")
+def policy_test(paths: list[str] = typer.Argument(..., help="Scenario YAML files.")) -> None:
+    """Run YAML scenario files (indicator values in, expected statuses out)."""
+    from smecluster.policy.scenarios import run_scenario_file
+
+    total, failed = 0, 0
+    for path in paths:
+        try:
+            ran, failures = run_scenario_file(path)
+        except (PackError, OSError, KeyError) as exc:
+            fail(f"{path}: {exc}")
+        total += ran
+        failed += len({f.case for f in failures})
+        for f in failures:
+            console.print(f"[red]FAIL[/] {f.file}: {f.case}: {f.criterion} expected {f.expected}, got {f.got}")
+    console.print(f"{total - failed} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+@evaluate_app.command("cluster")
+def evaluate_cluster(
+    cluster_id: int = typer.Argument(None, help="Cluster id (or use --all)."),
+    all_: bool = typer.Option(False, "--all", help="Evaluate every cluster."),
+    policy: str = typer.Option(None, "--policy", help="Pack id (default: the province's cluster pack)."),
+    year: int = typer.Option(None, "--year", help="As of this year (default: newest year with data)."),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """Evaluate clusters: each criterion's status, value, threshold, clause and gap."""
+    from smecluster.services.clusters import evaluate_clusters
+
+    if cluster_id is None and not all_:
+        fail("give a cluster ID or --all")
+    try:
+        results = evaluate_clusters(
+            open_database(STATE.db), policy=policy, year=year, cluster_ids=None if all_ else [cluster_id]
+        )
+    except PackError as exc:
+        fail(str(exc))
+    if not all_ and not results:
+        fail(f"no cluster with id {cluster_id}")
+    if fmt == "json":
+        payload = [v.to_dict() for v in results]
+        typer.echo(json.dumps(payload if all_ else payload[0], ensure_ascii=False, indent=2))
+        return
+    if fmt != "table":
+        fail("--format is table or json")
+    for v in results:
+        _print_verdict(v)
+
+
+def _print_verdict(v) -> None:
+    outcome_style = {"recognised": "green", "not_recognised": "red", "insufficient_data": "magenta"}
+    review = " (a reviewer must accept a soft limit)" if v.needs_review else ""
+    console.print(
+        f"\n[bold]#{v.cluster['id']} {v.cluster['name']}[/] — {v.cluster['county_name']} "
+        f"{v.cluster['county_code']} — {v.policy['id']} {v.year}: "
+        f"[{outcome_style[v.outcome]}]{v.outcome}[/]{review}"
+    )
+    table = Table("id", "status", "value", "threshold", "clause", "gap")
+    for c in v.criteria:
+        _add_rows(table, c, "")
+    console.print(table)
+
+
+def _add_rows(table: Table, c, indent: str) -> None:
+    value = format_value(c.value, c.unit) if c.unit else ""
+    if c.declared is not None:
+        value += f" (declared {format_value(c.declared, c.unit)}{' ≠' if c.discrepancy else ''})"
+    threshold = f"{c.comparator} {format_value(c.threshold, c.unit)}" if c.comparator else ""
+    mark = "" if c.verified else " [yellow]UNVERIFIED[/]"
+    style = STATUS_STYLE.get(c.status, "")
+    table.add_row(indent + c.id, f"[{style}]{c.status}[/]", value, threshold, c.clause + mark, c.gap_zh or "")
+    for child in c.children:
+        _add_rows(table, child, indent + "  ")
+
+
+def demo(
+    scale: float = typer.Option(1.0, "--scale", help="Background registry size in multiples of 10,000 firms."),
+    seed: int = typer.Option(20230331, "--seed", help="Random seed (same seed, same registry)."),
+    year: int = typer.Option(2025, "--year", help="Evaluation year of the demo data."),
+    no_serve: bool = typer.Option(False, "--no-serve", help="Build the demo without serving the web page."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+) -> None:
+    """Build the fictional Jiangsu demo registry, evaluate its clusters and serve the web page."""
+    from smecluster.services.demo import build_demo
+
+    engine = open_database(STATE.db)
+    with console.status("building the demo registry ..."):
+        counts, results = build_demo(engine, seed=seed, scale=scale, year=year)
+    console.print(", ".join(f"{k}: {v:,}" for k, v in counts.items()))
+    table = Table("id", "cluster", "county", "outcome", "failing")
+    for v in results:
+        failing = ", ".join(c.id for c in v.criteria if c.status in ("fail", "unknown"))
+        table.add_row(str(v.cluster["id"]), v.cluster["name"], v.cluster["county_name"], v.outcome, failing)
+    console.print(table)
+    if no_serve:
+        return
+    import uvicorn
+
+    from smecluster.web.app import create_app
+
+    console.print(f"serving http://{host}:{port}  (Ctrl+C to stop)")
+    uvicorn.run(create_app(STATE.db), host=host, port=port, log_level="warning")
 
 
 def register(app: typer.Typer) -> None:
     """Add the core commands to the root app."""
+    app.add_typer(db_app, name="db")
+    app.add_typer(policy_app, name="policy")
+    app.add_typer(evaluate_app, name="evaluate")
+    app.command("demo")(demo)

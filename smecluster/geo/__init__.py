@@ -1,0 +1,1 @@
+"""Geography: county boundaries, areas, coordinates, footprints."""

@@ -1,0 +1,211 @@
+"""Cluster indicators as of a year, each one SQL query over the registry snapshot.
+
+Every builder returns `SELECT cluster_id, value FROM ...` for year {y}; the table of all indicators
+is one row per cluster. Formulas (also in docs/indicators.md):
+- SMEs are members whose size class in year y is not 'large' (unknown size: not counted).
+- sme_rd_cagr(n) = (sum R&D_y / sum R&D_{y-n})^(1/n) - 1 over SME members reporting R&D in both
+  years (compound annual growth, as 年均增长 is read in Chinese statistics).
+- cloud_share = members on the cloud in y / all members (NULL when no member reported).
+- a designation counts in year y when granted in y or before and not expired before y.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+
+from smecluster.analytics.footprints import cluster_footprints
+from smecluster.analytics.snapshot import Snapshot
+from smecluster.policy.compile import indicator_column
+
+HELD = (
+    "d.year <= {y} AND (d.valid_until IS NULL OR EXTRACT(YEAR FROM d.valid_until) >= {y})"
+)
+# Years of history any indicator may look back (sme_rd_cagr and output_cagr use 3 by default).
+MAX_LOOKBACK = 5
+
+
+def prepare(con, year: int, size_case: str) -> None:
+    """Materialise the member tables every indicator reads (members once, not per indicator).
+
+    member: one row per (cluster, member) with its county and whether it is in the leading industry.
+    member_year: the members' yearly rows of the look-back window, with their size class.
+    """
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE member AS SELECT m.cluster_id, m.uscc, e.county_code, "
+        "e.industry_code, e.section, c.county_code AS cluster_county, "
+        "EXISTS (SELECT 1 FROM cluster_leading l WHERE l.cluster_id = m.cluster_id "
+        "AND LEFT(e.industry_code, LENGTH(l.code)) = l.code) AS in_leading "
+        "FROM cluster_member m JOIN enterprise_section e ON e.uscc = m.uscc "
+        "JOIN cluster c ON c.id = m.cluster_id"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE member_year AS SELECT m.cluster_id, m.in_leading, y.*, "
+        f"{size_case} AS size FROM member m JOIN enterprise_year y ON y.uscc = m.uscc "
+        f"AND y.year BETWEEN {year - MAX_LOOKBACK} AND {year}"
+    )
+
+
+def _count_members_holding(kinds: tuple[str, ...], leading_only: bool) -> Callable[..., str]:
+    kinds_sql = ", ".join(f"'{k}'" for k in kinds)
+    leading = "AND m.in_leading" if leading_only else ""
+
+    def build(y: int) -> str:
+        return (
+            "SELECT m.cluster_id, COUNT(DISTINCT m.uscc) AS value FROM member m "
+            "JOIN designation d ON d.uscc = m.uscc "
+            f"WHERE d.kind IN ({kinds_sql}) AND {HELD.format(y=y)} {leading} GROUP BY m.cluster_id"
+        )
+
+    return build
+
+
+def _members(y: int) -> str:
+    return "SELECT cluster_id, COUNT(*) AS value FROM member GROUP BY cluster_id"
+
+
+def _members_outside_county(y: int) -> str:
+    return (
+        "SELECT cluster_id, SUM(CASE WHEN county_code <> cluster_county THEN 1 ELSE 0 END) AS value "
+        "FROM member GROUP BY cluster_id"
+    )
+
+
+def _county_share(measure: str) -> Callable[..., str]:
+    # Totals by county and industry class first (small), then each cluster's leading share of them.
+    def build(y: int) -> str:
+        return (
+            f"WITH ci AS (SELECT e.county_code, e.industry_code, SUM(y.{measure}) AS total "
+            "FROM enterprise_section e JOIN enterprise_year y ON y.uscc = e.uscc "
+            f"WHERE y.year = {y} AND e.section IN ('B', 'C', 'D') AND y.{measure} IS NOT NULL "
+            "AND e.county_code IN (SELECT county_code FROM cluster) GROUP BY e.county_code, e.industry_code) "
+            "SELECT c.id AS cluster_id, SUM(CASE WHEN EXISTS (SELECT 1 FROM cluster_leading l "
+            "WHERE l.cluster_id = c.id AND LEFT(ci.industry_code, LENGTH(l.code)) = l.code) "
+            "THEN ci.total ELSE 0 END) / NULLIF(SUM(ci.total), 0) AS value "
+            "FROM cluster c JOIN ci ON ci.county_code = c.county_code GROUP BY c.id"
+        )
+
+    return build
+
+
+def _platforms(y: int) -> str:
+    return (
+        "SELECT cluster_id, COUNT(DISTINCT id) AS value FROM ("
+        "SELECT p.cluster_id, p.id, p.level, p.year FROM platform p WHERE p.cluster_id IS NOT NULL "
+        "UNION ALL SELECT m.cluster_id, p.id, p.level, p.year FROM platform p "
+        "JOIN member m ON m.uscc = p.host_uscc) t "
+        f"WHERE level IN ('national', 'provincial') AND (year IS NULL OR year <= {y}) GROUP BY cluster_id"
+    )
+
+
+def _sme_rd_cagr(y: int, years: int = 3) -> str:
+    return (
+        "SELECT a.cluster_id, CASE WHEN SUM(b.rd_spending) > 0 THEN "
+        f"POWER(SUM(a.rd_spending) / SUM(b.rd_spending), 1.0 / {years}) - 1 END AS value "
+        "FROM member_year a JOIN member_year b ON b.cluster_id = a.cluster_id AND b.uscc = a.uscc "
+        f"AND b.year = {y - years} "
+        f"WHERE a.year = {y} AND a.size <> 'large' "
+        "AND a.rd_spending IS NOT NULL AND b.rd_spending IS NOT NULL GROUP BY a.cluster_id"
+    )
+
+
+def _member_share(flag: str) -> Callable[..., str]:
+    def build(y: int) -> str:
+        return (
+            f"SELECT m.cluster_id, CASE WHEN COUNT(y.{flag}) > 0 THEN "
+            f"SUM(CASE WHEN y.{flag} THEN 1 ELSE 0 END) * 1.0 / COUNT(*) END AS value "
+            "FROM member m LEFT JOIN member_year y ON y.cluster_id = m.cluster_id AND y.uscc = m.uscc "
+            f"AND y.year = {y} GROUP BY m.cluster_id"
+        )
+
+    return build
+
+
+def _cluster_output(y: int) -> str:
+    return f"SELECT cluster_id, SUM(output) AS value FROM member_year WHERE year = {y} GROUP BY cluster_id"
+
+
+def _cluster_output_min(y: int, years: int = 3) -> str:
+    # NULL unless every year of the period has output data.
+    return (
+        f"SELECT cluster_id, CASE WHEN COUNT(*) = {years} THEN MIN(total) END AS value FROM ("
+        "SELECT cluster_id, year, SUM(output) AS total FROM member_year "
+        f"WHERE year > {y - years} AND year <= {y} AND output IS NOT NULL GROUP BY cluster_id, year) t "
+        "GROUP BY cluster_id"
+    )
+
+
+def _output_share(where: str) -> Callable[..., str]:
+    def build(y: int) -> str:
+        return (
+            f"SELECT cluster_id, SUM(CASE WHEN {where} THEN output ELSE 0 END) "
+            f"/ NULLIF(SUM(output), 0) AS value FROM member_year WHERE year = {y} "
+            "AND output IS NOT NULL GROUP BY cluster_id"
+        )
+
+    return build
+
+
+def _output_cagr(y: int, years: int = 3) -> str:
+    return (
+        "SELECT a.cluster_id, CASE WHEN SUM(b.output) > 0 THEN "
+        f"POWER(SUM(a.output) / SUM(b.output), 1.0 / {years}) - 1 END AS value "
+        "FROM member_year a JOIN member_year b ON b.cluster_id = a.cluster_id AND b.uscc = a.uscc "
+        f"AND b.year = {y - years} WHERE a.year = {y} "
+        "AND a.output IS NOT NULL AND b.output IS NOT NULL GROUP BY a.cluster_id"
+    )
+
+
+BUILDERS: dict[str, Callable[..., str]] = {
+    "members": _members,
+    "members_outside_county": _members_outside_county,
+    "leading_output_share_county": _county_share("output"),
+    "leading_employment_share_county": _county_share("employees"),
+    "champions_little_giants_in_leading": _count_members_holding(
+        ("single_champion", "little_giant"), leading_only=True
+    ),
+    "high_tech_or_srdi": _count_members_holding(("high_tech", "srdi_sme"), leading_only=False),
+    "gradient_enterprises": _count_members_holding(
+        ("srdi_sme", "innovative_sme", "high_tech"), leading_only=False
+    ),
+    "provincial_platforms": _platforms,
+    "sme_rd_cagr": _sme_rd_cagr,
+    "cloud_share": _member_share("cloud"),
+    "industrial_internet_share": _member_share("industrial_internet"),
+    "cluster_output": _cluster_output,
+    "cluster_output_min": _cluster_output_min,
+    "sme_output_share": _output_share("size IS NOT NULL AND size <> 'large'"),
+    "leading_output_share_cluster": _output_share("in_leading"),
+    "output_cagr": _output_cagr,
+}
+# Counts are zero, not unknown, for a cluster with members but none that qualify.
+ZERO_WHEN_ABSENT = {
+    "members", "members_outside_county", "champions_little_giants_in_leading", "high_tech_or_srdi",
+    "gradient_enterprises", "provincial_platforms",
+}
+
+
+def compute_cluster_indicators(
+    snapshot: Snapshot, year: int, needed: set[tuple[str, tuple]]
+) -> pl.DataFrame:
+    """One row per cluster: `cluster_id` and a column per (indicator, params) in `needed`."""
+    clusters = snapshot.frames["cluster"]
+    leading = clusters.select(pl.col("id").alias("cluster_id"), pl.col("leading_industries").alias("code"))
+    snapshot.extra["cluster_leading"] = leading.explode("code").drop_nulls("code")
+    footprints = cluster_footprints(snapshot)
+    con = snapshot.connect()
+    prepare(con, year, snapshot.size_case())
+    table = clusters.select(pl.col("id").alias("cluster_id"))
+    for name, params in sorted(needed | {("members", ())}):
+        column = indicator_column(name, dict(params))
+        if name == "footprint_km2":
+            values = footprints.rename({"footprint_km2": column})
+        else:
+            sql = BUILDERS[name](year, **dict(params))
+            values = con.sql(sql).pl().rename({"value": column})
+            values = values.with_columns(pl.col("cluster_id").cast(pl.Int64), pl.col(column).cast(pl.Float64))
+        table = table.join(values, on="cluster_id", how="left")
+        if name in ZERO_WHEN_ABSENT:
+            table = table.with_columns(pl.col(column).fill_null(0.0))
+    return table

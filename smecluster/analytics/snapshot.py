@@ -1,0 +1,118 @@
+"""A registry snapshot: the registry's tables as Polars frames, and a DuckDB connection over them.
+
+Analytics never loop over enterprises in Python: they run SQL over these columns. The same SQL
+(portable CASE/JOIN/GROUP BY) can run on Spark over the same tables registered as views.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+from sqlalchemy import Engine
+
+from smecluster.analytics.size_class import size_class_sql
+from smecluster.policy.pack import load_pack
+from smecluster.settings import province
+
+TABLES = {
+    "region": "SELECT code, name, level, parent_code, area_km2 FROM region",
+    "industry": "SELECT code, name, level, parent, section FROM industry",
+    "enterprise": "SELECT uscc, name, county_code, industry_code, lon, lat FROM enterprise",
+    "enterprise_year": (
+        "SELECT uscc, year, revenue, output, rd_spending, employees, rd_staff, total_assets, "
+        "total_liabilities, cloud, industrial_internet FROM enterprise_year"
+    ),
+    "designation": "SELECT uscc, kind, year, valid_from, valid_until FROM designation",
+    "platform": "SELECT id, name, level, type, county_code, host_uscc, cluster_id, year FROM platform",
+    "cluster": (
+        # JSON columns as text: SQLite stores text, PostgreSQL would hand back Python objects.
+        "SELECT id, code, name, county_code, CAST(leading_industries AS TEXT) AS leading_industries, "
+        "boundary_geojson, CAST(declared AS TEXT) AS declared, status, year FROM cluster"
+    ),
+    "cluster_member": "SELECT cluster_id, uscc FROM cluster_member",
+}
+
+
+@dataclass
+class Snapshot:
+    """The registry's tables in memory, keyed by table name."""
+
+    frames: dict[str, pl.DataFrame]
+    extra: dict[str, pl.DataFrame] = field(default_factory=dict)
+    _con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection over the frames (made once per snapshot; extra frames re-registered)."""
+        if self._con is not None:
+            for name, frame in self.extra.items():
+                self._con.register(name, frame.to_arrow())
+            return self._con
+        con = duckdb.connect()
+        for name, frame in {**self.frames, **self.extra}.items():
+            con.register(name, frame.to_arrow())
+        con.execute(
+            f"CREATE VIEW enterprise_size AS SELECT y.uscc, y.year, {self.size_case()} AS size "
+            "FROM enterprise_year y JOIN enterprise e ON e.uscc = y.uscc "
+            "LEFT JOIN industry i ON i.code = LEFT(e.industry_code, 2) AND i.level = 2"
+        )
+        con.execute(
+            "CREATE VIEW enterprise_section AS SELECT e.*, i.section FROM enterprise e "
+            "LEFT JOIN industry i ON i.code = LEFT(e.industry_code, 2) AND i.level = 2"
+        )
+        self._con = con
+        return con
+
+    def size_case(self) -> str:
+        """SQL CASE of the province's size-class pack (columns employees, revenue, ..., section)."""
+        return size_class_sql(load_pack(province().size_policy))
+
+
+def load_snapshot(engine: Engine, cluster_ids: list[int] | None = None) -> Snapshot:
+    """Read the registry into memory (only the named clusters' rows of cluster tables, if given)."""
+    frames: dict[str, pl.DataFrame] = {}
+    with engine.connect() as conn:
+        for name, query in TABLES.items():
+            frames[name] = pl.read_database(query, conn, infer_schema_length=None)
+    frames = normalise(frames)
+    if cluster_ids is not None:
+        frames["cluster"] = frames["cluster"].filter(pl.col("id").is_in(cluster_ids))
+        frames["cluster_member"] = frames["cluster_member"].filter(pl.col("cluster_id").is_in(cluster_ids))
+    return Snapshot(frames)
+
+
+SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "enterprise_year": {
+        "year": pl.Int32, "revenue": pl.Float64, "output": pl.Float64, "rd_spending": pl.Float64,
+        "employees": pl.Int64, "rd_staff": pl.Int64, "total_assets": pl.Float64,
+        "total_liabilities": pl.Float64, "cloud": pl.Boolean, "industrial_internet": pl.Boolean,
+    },
+    "enterprise": {"lon": pl.Float64, "lat": pl.Float64},
+    "designation": {"year": pl.Int32, "valid_from": pl.Date, "valid_until": pl.Date},
+    "platform": {"host_uscc": pl.Utf8, "cluster_id": pl.Int64, "year": pl.Int32},
+    "cluster": {"id": pl.Int64, "boundary_geojson": pl.Utf8, "year": pl.Int32},
+    "cluster_member": {"cluster_id": pl.Int64},
+}
+
+
+def normalise(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Give every frame the column types analytics expect (empty tables and JSON columns included)."""
+    out = {}
+    for name, frame in frames.items():
+        casts = {c: t for c, t in SCHEMAS.get(name, {}).items() if c in frame.columns}
+        frame = frame.with_columns([_cast(frame, c, t) for c, t in casts.items()])
+        if name == "cluster":
+            frame = frame.with_columns(
+                pl.col("leading_industries").cast(pl.Utf8).str.json_decode(pl.List(pl.Utf8)),
+                pl.col("declared").cast(pl.Utf8).fill_null("{}"),
+            )
+        out[name] = frame
+    return out
+
+
+def _cast(frame: pl.DataFrame, column: str, dtype: pl.DataType) -> pl.Expr:
+    # SQLite hands dates back as text.
+    if dtype == pl.Date and frame.schema[column] == pl.Utf8:
+        return pl.col(column).str.to_date(strict=False)
+    return pl.col(column).cast(dtype, strict=False)

@@ -1,0 +1,1 @@
+"""Benchmarks run by `smecluster bench ...` and bench/*.py; each prints its figures."""

@@ -1,0 +1,77 @@
+"""Store a generated demo registry in the database, in one transaction."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+from sqlalchemy import Engine, delete, func, insert, select
+
+from smecluster.demo.generator import DemoData
+from smecluster.registry.industries import load_shipped_industries
+from smecluster.registry.models import (
+    Cluster,
+    ClusterMember,
+    Designation,
+    Enterprise,
+    EnterpriseYear,
+    Platform,
+)
+from smecluster.registry.regions import load_regions
+
+CHUNK = 20_000
+
+
+class RealDataPresent(RuntimeError):
+    """The database holds real (non-fictional) enterprises: the demo will not overwrite them."""
+
+
+def clear_demo(engine: Engine) -> None:
+    """Remove the registry's rows, provided every enterprise in it is fictional."""
+    with engine.begin() as conn:
+        real = conn.execute(select(func.count()).where(Enterprise.fictional.is_(False))).scalar()
+        if real:
+            raise RealDataPresent(f"the database holds {real} real enterprises; use another --db for the demo")
+        for model in (ClusterMember, Platform, Cluster, Designation, EnterpriseYear, Enterprise):
+            conn.execute(delete(model))
+
+
+def _insert(conn, model, frame: pl.DataFrame) -> None:
+    for start in range(0, frame.height, CHUNK):
+        conn.execute(insert(model), frame.slice(start, CHUNK).to_dicts())
+
+
+def write_demo(engine: Engine, data: DemoData) -> dict[str, int]:
+    """Reference data, then the demo registry; returns row counts per table."""
+    load_regions(engine, "32")
+    load_shipped_industries(engine)
+    clear_demo(engine)
+    with engine.begin() as conn:
+        _insert(conn, Enterprise, data.enterprise)
+        _insert(conn, EnterpriseYear, data.enterprise_year)
+        _insert(conn, Designation, data.designation)
+        clusters = data.cluster.with_columns(
+            pl.col("leading_industries").str.json_decode(pl.List(pl.Utf8)),
+            pl.lit(True).alias("fictional"),
+        )
+        rows = clusters.to_dicts()
+        for r in rows:
+            r["declared"] = json.loads(r["declared"])
+        conn.execute(insert(Cluster), rows)
+        ids = dict(conn.execute(select(Cluster.code, Cluster.id)).all())
+        members = data.cluster_member.with_columns(
+            pl.col("cluster_code").replace_strict(ids, return_dtype=pl.Int64).alias("cluster_id")
+        ).select("cluster_id", "uscc")
+        _insert(conn, ClusterMember, members)
+        platforms = data.platform.with_columns(
+            pl.col("cluster_code").replace_strict(ids, default=None, return_dtype=pl.Int64).alias("cluster_id")
+        ).drop("cluster_code")
+        _insert(conn, Platform, platforms)
+    return {
+        "enterprise": data.enterprise.height,
+        "enterprise_year": data.enterprise_year.height,
+        "designation": data.designation.height,
+        "platform": data.platform.height,
+        "cluster": data.cluster.height,
+        "cluster_member": data.cluster_member.height,
+    }

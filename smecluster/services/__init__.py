@@ -1,0 +1,1 @@
+"""The service layer: what the CLI and the web both call. One noun a module."""
