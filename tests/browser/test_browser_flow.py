@@ -25,10 +25,10 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists(), reason="no chromium"),
-]
+HAVE_CHROMIUM = bool(shutil.which(CHROMIUM)) or Path(CHROMIUM).exists()
+if not HAVE_CHROMIUM and os.environ.get("SMECLUSTER_REQUIRE_CHROMIUM") == "1":
+    raise RuntimeError(f"Chromium is required for the browser tests and was not found at {CHROMIUM}")
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAVE_CHROMIUM, reason="no chromium")]
 
 
 class Clock:
