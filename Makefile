@@ -18,7 +18,8 @@ demo: $(STAMP)
 	$(BIN)/smecluster demo
 
 test: $(STAMP)
-	$(BIN)/ruff check smecluster tests bench
+	bash scripts/system-deps.sh
+	$(BIN)/ruff check smecluster tests bench scripts
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

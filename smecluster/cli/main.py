@@ -28,12 +28,10 @@ def _root(
 
 def _register() -> None:
     # Each area's module adds its commands or sub-apps to `app`.
-    from smecluster.cli import core
+    from smecluster.cli import bench, core, registry, web
 
-    core.register(app)
-    from smecluster.cli import web
-
-    web.register(app)
+    for module in (core, registry, bench, web):
+        module.register(app)
 
 
 _register()

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# System packages the tests and reports need (Debian): headless Chromium for browser tests,
+# CJK fonts for screenshots and PDF reports, Pango for WeasyPrint. Installs only what is missing,
+# and only when run as root; otherwise it says what to install.
+set -euo pipefail
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fc-list 2>/dev/null | grep -qi "noto sans cjk" || need+=(fonts-noto-cjk)
+ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0" || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing system packages: ${need[*]} (install them with apt-get as root)" >&2
+  exit 0
+fi
+echo "installing system packages: ${need[*]}"
+apt-get update -qq >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

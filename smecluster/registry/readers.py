@@ -1,0 +1,133 @@
+"""Reading import files (.csv in UTF-8 / UTF-8 with BOM / GB18030, .xlsx) into a grid of strings.
+
+Every cell is read as text (or None) so that validation sees what the user typed; the grid keeps
+the row number as the user sees it in the file (`_row`, 1 = first line).
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from charset_normalizer import from_bytes
+
+ROW = "_row"
+SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
+
+
+class ReadError(ValueError):
+    """A file that cannot be read at all (missing, empty, unknown format or encoding)."""
+
+
+@dataclass
+class Grid:
+    """A file's cells as strings: columns c0..cN, plus `_row` (the file's row number)."""
+
+    path: Path
+    frame: pl.DataFrame
+    encoding: str | None = None
+
+
+def detect_encoding(data: bytes) -> str:
+    """The text encoding of CSV bytes: UTF-8 with BOM, UTF-8, GB18030, else charset-normalizer's guess.
+
+    UTF-8 is tried before GB18030 because GB18030 decodes almost any byte string, while valid UTF-8
+    Chinese text is almost never valid GB18030 by accident of the same meaning.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            data.decode(encoding)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    best = from_bytes(data[:1_000_000]).best()
+    if best is None:
+        raise ReadError("cannot tell the text encoding; save the file as UTF-8 or GB18030")
+    return best.encoding
+
+
+def read_csv(path: Path) -> Grid:
+    """A CSV file as a grid of strings, its encoding detected."""
+    data = path.read_bytes()
+    encoding = detect_encoding(data)
+    if encoding != "utf-8":
+        data = data.decode(encoding).encode("utf-8")
+    if not data.strip():
+        raise ReadError(f"{path}: the file is empty")
+    frame = pl.read_csv(
+        data,
+        has_header=False,
+        infer_schema=False,
+        truncate_ragged_lines=True,
+        raise_if_empty=False,
+    )
+    frame = frame.rename({c: f"c{i}" for i, c in enumerate(frame.columns)})
+    return Grid(path, _finish(frame), encoding)
+
+
+def _cell_text(value: object) -> str | None:
+    """An Excel cell value as the text a user would have typed."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def read_xlsx(path: Path) -> Grid:
+    """The first sheet of a workbook as a grid of strings (openpyxl in read-only mode)."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises several kinds for a damaged file
+        raise ReadError(f"{path}: not a readable .xlsx workbook ({exc})") from exc
+    try:
+        sheet = book.worksheets[0]
+        rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        book.close()
+    width = max((len(r) for r in rows), default=0)
+    columns = {f"c{i}": [r[i] if i < len(r) else None for r in rows] for i in range(width)}
+    return Grid(path, _finish(pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.String))))
+
+
+def _finish(frame: pl.DataFrame) -> pl.DataFrame:
+    """Trim cells, make blank cells null, number the rows and drop the wholly blank ones."""
+    cells = [c for c in frame.columns if c != ROW]
+    frame = frame.with_columns([pl.col(c).str.strip_chars().replace("", None) for c in cells]).with_row_index(
+        ROW, offset=1
+    )
+    if not cells:
+        return frame
+    return frame.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cells]))
+
+
+def read_grid(path: str | Path) -> Grid:
+    """Any supported file as a grid of strings; a clear error for a missing, empty or unknown file."""
+    path = Path(path)
+    if not path.exists():
+        raise ReadError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise ReadError(f"{path}: the file is empty")
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        return read_csv(path)
+    if suffix in (".xlsx", ".xlsm"):
+        return read_xlsx(path)
+    raise ReadError(f"{path}: unsupported file type {suffix or '(none)'}; use .csv or .xlsx")

@@ -1,0 +1,166 @@
+"""Checking an import file against its kind: headers, then every value, then duplicate keys.
+
+All row checks run on whole columns (see casts.py). Problems are rows of an error frame:
+`_row` (the row number the user sees, null for a problem with the file as a whole), `column` (the
+header), `value` (as typed) and `reason`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from smecluster.registry.casts import cast_column
+from smecluster.registry.import_kinds import ColumnSpec, ImportKind, normalise_header, suggest
+from smecluster.registry.readers import ROW, Grid
+
+HEADER_SCAN_ROWS = 10
+ERROR_SCHEMA = {ROW: pl.Int64, "column": pl.String, "value": pl.String, "reason": pl.String}
+
+
+def error_frame(rows: list[tuple[int | None, str | None, str | None, str]]) -> pl.DataFrame:
+    """An error frame from (row, column, value, reason) tuples."""
+    return pl.DataFrame(rows, schema=ERROR_SCHEMA, orient="row")
+
+
+@dataclass
+class Checked:
+    """A file after checking: raw cells by header, typed values by field, every problem found."""
+
+    kind: ImportKind
+    raw: pl.DataFrame  # _row + one column per recognised header, as typed
+    typed: pl.DataFrame  # _row + one column per field present, typed
+    columns: list[ColumnSpec]  # the columns present in the file
+    errors: pl.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+    def add_errors(self, more: pl.DataFrame) -> None:
+        """Append problems found later (e.g. by the reference checks)."""
+        self.errors = pl.concat([self.errors, more.cast(ERROR_SCHEMA)], how="vertical")
+
+    def bad_rows(self) -> pl.Series:
+        """Row numbers with at least one problem."""
+        return self.errors[ROW].drop_nulls().unique()
+
+    def file_level(self) -> bool:
+        """Whether some problem concerns the file as a whole (then no row can be stored)."""
+        return self.errors[ROW].null_count() > 0
+
+
+def _header_row(grid: Grid, kind: ImportKind) -> int | None:
+    """Index (in the grid) of the row that carries the most known headers among the first rows."""
+    names = kind.names()
+    cells = [c for c in grid.frame.columns if c != ROW]
+    best, best_hits = None, 0
+    for i, row in enumerate(grid.frame.head(HEADER_SCAN_ROWS).select(cells).iter_rows()):
+        hits = sum(1 for v in row if v is not None and normalise_header(v) in names)
+        if hits > best_hits:
+            best, best_hits = i, hits
+    return best
+
+
+def _map_headers(
+    kind: ImportKind, headers: dict[str, str | None], header_row: int
+) -> tuple[dict[str, ColumnSpec], list[tuple], list[str]]:
+    """Grid column -> column spec; header problems; warnings for ignored columns."""
+    names = kind.names()
+    mapping: dict[str, ColumnSpec] = {}
+    seen: dict[str, str] = {}
+    problems: list[tuple] = []
+    warnings: list[str] = []
+    for cell, text in headers.items():
+        if text is None:
+            continue
+        spec = names.get(normalise_header(text))
+        if spec is None:
+            hint = suggest(kind, text)
+            if hint:
+                problems.append((None, text, text, f"unknown column: did you mean {hint}?"))
+            else:
+                warnings.append(f"column {text!r} is not part of {kind.name} and was ignored")
+            continue
+        if spec.field in seen:
+            problems.append(
+                (None, text, text, f"column {spec.header} appears twice (also as {seen[spec.field]!r})")
+            )
+            continue
+        seen[spec.field] = text
+        mapping[cell] = spec
+    for spec in kind.columns:
+        if spec.required and spec.field not in seen:
+            problems.append(
+                (None, spec.header, None, f"missing required column {spec.header} ({spec.english})")
+            )
+    return mapping, problems, warnings
+
+
+def _empty(kind: ImportKind, reason: str) -> Checked:
+    errors = error_frame([(None, None, None, reason)])
+    return Checked(kind, pl.DataFrame(), pl.DataFrame(), [], errors)
+
+
+def check_grid(grid: Grid, kind: ImportKind) -> Checked:
+    """Headers, values and duplicate keys of a file; every problem is collected, none raised."""
+    if grid.frame.height == 0:
+        return _empty(
+            kind, f"the file is empty: expected a header row ({kind.columns[0].header}, ...) and data"
+        )
+    header_index = _header_row(grid, kind)
+    if header_index is None:
+        expected = ", ".join(c.header for c in kind.columns if c.required)
+        return _empty(
+            kind, f"no known column headers in the first {HEADER_SCAN_ROWS} rows; expected {expected}"
+        )
+    header_cells = grid.frame.row(header_index, named=True)
+    header_row = header_cells.pop(ROW)
+    mapping, problems, warnings = _map_headers(kind, header_cells, header_row)
+    data = grid.frame.slice(header_index + 1)
+    if data.height == 0:
+        problems.append((None, None, None, "the file has a header row but no data rows"))
+    raw = data.select([pl.col(ROW).cast(pl.Int64)] + [pl.col(c).alias(s.header) for c, s in mapping.items()])
+    columns = list(mapping.values())
+    if problems:
+        return Checked(kind, raw, pl.DataFrame(), columns, error_frame(problems), warnings)
+    typed_cols = [raw[ROW]]
+    found = []
+    for spec in columns:
+        values, reasons = cast_column(spec, raw[spec.header])
+        typed_cols.append(values.alias(spec.field))
+        found.append(
+            pl.DataFrame({ROW: raw[ROW], "value": raw[spec.header], "reason": reasons})
+            .filter(pl.col("reason").is_not_null())
+            .with_columns(column=pl.lit(spec.header))
+        )
+    typed = pl.DataFrame(typed_cols)
+    errors = pl.concat([error_frame([]), *[f.select(ERROR_SCHEMA.keys()) for f in found]], how="vertical")
+    checked = Checked(kind, raw, typed, columns, errors.cast(ERROR_SCHEMA), warnings)
+    checked.add_errors(duplicate_keys(checked))
+    return checked
+
+
+def duplicate_keys(checked: Checked) -> pl.DataFrame:
+    """Rows whose natural key appears more than once in the file, each naming the other rows."""
+    kind, typed = checked.kind, checked.typed
+    key = kind.key
+    keyed = typed.select([ROW, *key]).drop_nulls(key)
+    groups = keyed.group_by(key).agg(pl.col(ROW).alias("rows")).filter(pl.col("rows").list.len() > 1)
+    if groups.height == 0:
+        return error_frame([])
+    header = " + ".join(kind.column(k).header for k in key)
+    shown = pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" / ")
+    return (
+        groups.with_columns(value=shown, all_rows=pl.col("rows").list.sort())
+        .explode("rows")
+        .select(
+            pl.col("rows").alias(ROW),
+            pl.lit(header).alias("column"),
+            "value",
+            pl.format(
+                "duplicate key: the same {} is in rows {}",
+                pl.lit(header),
+                pl.col("all_rows").cast(pl.List(pl.String)).list.join(", "),
+            ).alias("reason"),
+        )
+        .sort(ROW)
+    )

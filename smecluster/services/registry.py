@@ -1,0 +1,48 @@
+"""Registry services used by the CLI and the web: import files of registry data, write templates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from smecluster.registry.import_kinds import ImportKind, kinds
+from smecluster.registry.importer import ImportResult, import_file
+from smecluster.registry.template import write_template
+
+
+def import_kinds() -> list[ImportKind]:
+    """Every kind of file the registry imports (enterprises, enterprise_years, ... industries)."""
+    return list(kinds().values())
+
+
+def import_registry_file(
+    engine: Engine,
+    kind: str,
+    path: str | Path,
+    *,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    rejected_path: str | Path | None = None,
+    on_phase: Callable[[str], None] | None = None,
+) -> ImportResult:
+    """Check a .csv or .xlsx file of `kind` and store it.
+
+    All-or-nothing unless `skip_invalid` (then good rows are stored and the rejected ones written to
+    `rejected_path`, default FILE.rejected.csv); `dry_run` only checks. Every problem is in the result.
+    """
+    return import_file(
+        engine,
+        kind,
+        path,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+        rejected_path=rejected_path,
+        on_phase=on_phase,
+    )
+
+
+def write_import_template(kind: str, path: str | Path) -> Path:
+    """Write the blank Excel template of `kind` (Chinese headers, cell checks, column notes)."""
+    return write_template(kind, path)

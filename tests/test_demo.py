@@ -1,0 +1,80 @@
+"""The demo: five national clusters recognised, each near miss failing its one condition."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from smecluster.cli.main import app
+from smecluster.db import open_database
+from smecluster.demo.generator import generate, load_specs
+from smecluster.services.demo import build_demo
+
+SPECS = {s["code"]: s for s in load_specs()["clusters"]}
+
+
+@pytest.fixture(scope="module")
+def demo_json(tmp_path_factory):
+    """`smecluster demo --no-serve` then `smecluster evaluate cluster --all --format json`."""
+    db = tmp_path_factory.mktemp("demo") / "demo.db"
+    runner = CliRunner()
+    built = runner.invoke(app, ["--db", str(db), "demo", "--no-serve", "--scale", "0.3"])
+    assert built.exit_code == 0, built.output
+    evaluated = runner.invoke(app, ["--db", str(db), "evaluate", "cluster", "--all", "--format", "json"])
+    assert evaluated.exit_code == 0, evaluated.output
+    return json.loads(evaluated.output)
+
+
+def test_national_clusters_are_recognised(demo_json):
+    """The five national clusters of Jiangsu meet the provincial conditions."""
+    national = [v for v in demo_json if SPECS[v["cluster"]["code"]].get("national")]
+    assert len(national) == 5
+    assert {v["outcome"] for v in national} == {"recognised"}
+
+
+def test_each_near_miss_fails_its_one_condition(demo_json):
+    """Every near miss is not recognised and fails exactly the condition it was built to fail."""
+    misses = [v for v in demo_json if SPECS[v["cluster"]["code"]].get("fails")]
+    assert len(misses) == 6
+    for v in misses:
+        failing = [c["id"] for c in v["criteria"] if c["status"] == "fail"]
+        assert (v["outcome"], failing) == ("not_recognised", [SPECS[v["cluster"]["code"]]["fails"]])
+        assert all(c["gap"] for c in v["criteria"] if c["status"] == "fail")
+
+
+def test_json_has_the_documented_keys(demo_json):
+    """Each verdict has cluster, policy, outcome and criteria with id, status, value, threshold, clause, gap."""
+    v = demo_json[0]
+    assert {"cluster", "policy", "outcome", "criteria"} <= set(v)
+    assert {"id", "status", "value", "threshold", "clause", "gap"} <= set(v["criteria"][0])
+
+
+def test_generator_is_deterministic():
+    """The same seed gives the same registry."""
+    a, b = generate(seed=7, scale=0.05), generate(seed=7, scale=0.05)
+    assert a.enterprise.equals(b.enterprise) and a.enterprise_year.equals(b.enterprise_year)
+
+
+def test_demo_firms_lie_in_their_county():
+    """Background firms' coordinates fall inside their registered county's polygon."""
+    import shapely
+
+    from smecluster.geo.counties import county_geometries
+
+    data = generate(seed=3, scale=0.05)
+    geoms = county_geometries("32")
+    sample = data.enterprise.head(300)
+    inside = [
+        shapely.contains_xy(geoms[c], x, y)
+        for c, x, y in sample.select("county_code", "lon", "lat").iter_rows()
+    ]
+    assert all(inside)
+
+
+def test_demo_builds_on_postgresql_too(database_url):
+    """The demo builds and evaluates on both databases with the same outcomes."""
+    counts, verdicts = build_demo(open_database(database_url), scale=0.05)
+    assert counts["cluster"] == len(SPECS)
+    assert sum(v.outcome == "recognised" for v in verdicts) == 5
