@@ -18,6 +18,9 @@ def serve(
     insecure_cookies: bool = typer.Option(
         False, "--insecure-cookies", help="Drop the Secure cookie flag (plain HTTP on a non-loopback host)."
     ),
+    workers: int = typer.Option(
+        None, "--workers", help="Worker processes (default 1, or $SMECLUSTER_WEB_WORKERS).", min=1, max=64
+    ),
 ) -> None:
     """Serve the web application (cluster list at http://HOST:PORT/)."""
     import os
@@ -28,7 +31,16 @@ def serve(
 
     if insecure_cookies:
         os.environ["SMECLUSTER_COOKIE_SECURE"] = "0"
+    from smecluster.config import database_url
+
+    workers = workers or int(os.environ.get("SMECLUSTER_WEB_WORKERS", "1"))
     console.print(f"serving on http://{host}:{port}/")
+    if workers > 1:
+        # several processes need an import string; the database URL travels in the environment
+        os.environ["SMECLUSTER_DATABASE_URL"] = database_url(STATE.db)
+        uvicorn.run("smecluster.web.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning")
+        return
     uvicorn.run(create_app(STATE.db), host=host, port=port, log_level="warning")
 
 
@@ -104,8 +116,35 @@ def audit_verify() -> None:
     fail(f"audit trail broken at entry {result.first_bad_id}: {result.reason}")
 
 
+def bench_web(
+    enterprises: int = typer.Option(4_000_000, "--enterprises", help="Registry size of the generated demo."),
+    connections: int = typer.Option(32, "--connections", help="Concurrent keep-alive connections."),
+    seconds: float = typer.Option(10.0, "--seconds", help="Load duration per URL."),
+    workers: int = typer.Option(1, "--workers", help="Server worker processes."),
+    db_file: str = typer.Option(None, "--db-file", help="SQLite file to build or reuse (default bench-web-N.db)."),
+) -> None:
+    """Load the provincial overview page and its API from a second process; print p95 and requests/s."""
+    from pathlib import Path
+
+    from rich.table import Table
+
+    from smecluster.benchmarks.web import run
+
+    targets = run(enterprises=enterprises, connections=connections, seconds=seconds, workers=workers,
+                  db_file=Path(db_file) if db_file else None, console=console)
+    table = Table("URL", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms",
+                  title=f"{enterprises:,} enterprises, {connections} connections, {workers} worker(s)")
+    for t in targets:
+        table.add_row(t.path, f"{t.requests:,}", str(t.errors), f"{t.rps:,.0f}", f"{t.percentile(0.5):.1f}",
+                      f"{t.percentile(0.95):.1f}", f"{t.percentile(0.99):.1f}")
+    console.print(table)
+
+
 def register(app: typer.Typer) -> None:
-    """Add serve, user and audit to the root app."""
+    """Add serve, user and audit to the root app, and `bench web` to the bench sub-app."""
+    from smecluster.cli.bench import bench_app
+
+    bench_app.command("web")(bench_web)
     app.command("serve")(serve)
     app.add_typer(user_app, name="user")
     app.add_typer(audit_app, name="audit")

@@ -15,8 +15,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from smecluster.db import open_database
+from smecluster.web.headers import SecurityHeaders
 from smecluster.web.overview import OverviewCache
-from smecluster.web.security import CSRF_COOKIE, LoginRequired, cookie_kwargs
+from smecluster.web.security import LoginRequired
 from smecluster.web.templating import render
 from smecluster.web.verdicts import Evaluate, VerdictStore
 
@@ -56,20 +57,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next):
-        response = await call_next(request)
-        token = getattr(request.state, "set_csrf_cookie", None)
-        if token:
-            response.set_cookie(CSRF_COOKIE, token, **cookie_kwargs(request))
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'",
-        )
-        return response
+    app.add_middleware(SecurityHeaders, secure_cookies=settings.secure_cookies)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, _exc: LoginRequired):
@@ -87,6 +75,11 @@ def create_app(
 
     app.add_exception_handler(FastAPIHTTPException, _http_error)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for `uvicorn --factory` (several worker processes): database from SMECLUSTER_DATABASE_URL."""
+    return create_app(os.environ.get("SMECLUSTER_DATABASE_URL"))
 
 
 def _wants_json(request: Request) -> bool:

@@ -32,11 +32,13 @@ class OverviewCache:
         self._registry: dict[str, dict[str, int]] | None = None
         self._registry_at = 0.0
         self._by_scope: dict[str, tuple[dict, bytes]] = {}
+        self.rendered: dict[tuple[str, str], str] = {}  # (region, locale) -> page body, cleared with the data
 
     def invalidate(self) -> None:
         """Forget the cluster figures (after a workflow change); registry counts keep their TTL."""
         with self._lock:
             self._by_scope = {}
+            self.rendered = {}
 
     def get(self, region_code: str) -> tuple[dict[str, Any], bytes]:
         """(data, the same as JSON bytes) for a province, city or county."""
@@ -48,6 +50,7 @@ class OverviewCache:
                 self._registry = self._registry_counts()
                 self._registry_at = time.monotonic()
                 self._by_scope = {}
+                self.rendered = {}
             if region_code not in self._by_scope:
                 data = self._build(region_code)
                 self._by_scope[region_code] = (data, json.dumps(data, ensure_ascii=False).encode("utf-8"))

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from smecluster.accounts.models import Account
 from smecluster.accounts.roles import roles
-from smecluster.accounts.settings import DEFAULTS, change_setting, security_settings
+from smecluster.accounts.settings import DEFAULTS, change_setting, forget_cached_settings, security_settings
 from smecluster.accounts.users import AccountError, add_user, disable_user, reset_password
 from smecluster.db import session_scope
 from smecluster.web.security import Viewer, allow, check_csrf
@@ -125,6 +125,7 @@ def admin_security_change(
             {"settings": current, "defaults": DEFAULTS, "error": str(exc)},
             400,
         )
+    forget_cached_settings()
     return render(request, "admin/security.html", {"settings": current, "defaults": DEFAULTS, "done": key})
 
 
