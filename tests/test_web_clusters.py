@@ -74,3 +74,10 @@ def test_language_switch_refuses_offsite_redirect(site):
     client, _ = site
     r = client.get("/lang/en?next=//evil.example/x", follow_redirects=False)
     assert r.headers["location"] == "/"
+
+
+def test_cluster_page_lists_members(site):
+    """The cluster page lists the member enterprises with their credit codes."""
+    client, ids = site
+    page = client.get(f"/clusters/{ids['changshu']}")
+    assert "91320581MA1TEST01X" in page.text and "成员企业 (1)" in page.text
