@@ -80,4 +80,4 @@ def test_cluster_page_lists_members(site):
     """The cluster page lists the member enterprises with their credit codes."""
     client, ids = site
     page = client.get(f"/clusters/{ids['changshu']}")
-    assert "91320581MA1TEST01X" in page.text and "成员企业 (1)" in page.text
+    assert "91320581MA1TEXT01X" in page.text and "成员企业 (1)" in page.text

@@ -229,3 +229,27 @@ def test_session_cookie_flags(web):
     r = login(TestClient(app, base_url="https://testserver"), "county_a")
     cookie = [h for h in r.headers.get_list("set-cookie") if h.startswith("sid=")][0].lower()
     assert "httponly" in cookie and "secure" in cookie and "samesite=lax" in cookie
+
+
+def test_members_from_excel_upload(web, tmp_path):
+    """Member credit codes are read from any column of an uploaded .xlsx file."""
+    from openpyxl import Workbook
+
+    app, _ = web
+    county = client_as(app, "county_a")
+    book = Workbook()
+    book.active.append(["序号", "企业名称", "统一社会信用代码"])
+    book.active.append([1, "测试企业0", USCC[0]])
+    book.active.append([2, "测试企业1", USCC[1].lower()])
+    book.save(tmp_path / "members.xlsx")
+    r = county.post(
+        "/applications",
+        data={"name": "Excel集群", "leading_industries": "2614", "csrf_token": csrf_of(county)},
+        files={"members_file": ("成员.xlsx", (tmp_path / "members.xlsx").read_bytes())},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    app_id = int(r.headers["location"].rsplit("/", 1)[1])
+    cluster_id = county.get(f"/api/applications/{app_id}").json()["cluster_id"]
+    page = county.get(f"/clusters/{cluster_id}").text
+    assert USCC[0] in page and USCC[1] in page

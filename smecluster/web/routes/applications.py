@@ -23,6 +23,8 @@ from smecluster.workflow.applications import (
 )
 from smecluster.workflow.definition import load_workflow
 from smecluster.workflow.evidence import evidence_path, store_evidence
+from smecluster.workflow.member_file import MAX_BYTES as MAX_MEMBER_BYTES
+from smecluster.workflow.member_file import member_codes
 from smecluster.workflow.models import Evidence, Transition
 from smecluster.workflow.reviews import assign_expert, reviews_of, score_application
 
@@ -57,23 +59,26 @@ def application_new(request: Request, who: Viewer = Depends(allow("county_applic
     name="application_create",
     dependencies=[Depends(check_csrf)],
 )
-def application_create(
+async def application_create(
     request: Request,
     name: str = Form(..., max_length=200),
     leading_industries: str = Form(..., max_length=500),
     members: str = Form("", max_length=200_000),
+    members_file: UploadFile | None = File(None),
     who: Viewer = Depends(allow("county_applicant")),
 ):
-    """Create a draft application with its cluster and members."""
+    """Create a draft application with its cluster and members (typed, or from an .xlsx/.csv file)."""
     year = request.app.state.settings.today().year
     try:
+        uploaded = await members_file.read(MAX_MEMBER_BYTES + 1) if members_file and members_file.filename else b""
+        codes = members.replace(",", "\n").split() + member_codes(uploaded)
         with session_scope(request.app.state.engine) as s:
             application = create_application(
                 s,
                 who,
                 name=name,
                 leading_industries=leading_industries.replace("，", ",").split(","),
-                members=members.replace(",", "\n").split(),
+                members=codes,
                 year=year,
             )
             app_id = application.id
