@@ -100,3 +100,20 @@ def test_cli_user_add_bad_role_is_clear_error(engine, database_url):
     """An unknown role fails with exit code 1 and names the known roles."""
     r = CliRunner().invoke(cli, ["--db", database_url, "user", "add", "x", "--role", "mayor", "--password", PASSWORD])
     assert r.exit_code == 1 and "unknown role" in r.output
+
+
+def test_demo_accounts_log_in(engine):
+    """Each generated demo account logs in with the password printed for it."""
+    from smecluster.accounts.demo import DEMO_ACCOUNTS, create_demo_accounts
+
+    with session_scope(engine) as s:
+        created = create_demo_accounts(s)
+    assert {u for u, *_ in DEMO_ACCOUNTS} <= {u for u, *_ in created}
+    with session_scope(engine) as s:
+        assert all(authenticate(s, user, password).account is not None for user, _, password in created)
+
+
+def test_cli_user_demo_runs(engine, database_url):
+    """`smecluster user demo` exits 0 and names the accounts it created."""
+    r = CliRunner().invoke(cli, ["--db", database_url, "user", "demo"])
+    assert r.exit_code == 0 and "demo_county" in r.output

@@ -103,6 +103,26 @@ def user_reset(
     console.print(f"reset {username}" + ("" if password else f"; new password: {new}"))
 
 
+@user_app.command("demo")
+def user_demo() -> None:
+    """Create one demo account per role (Changshu, Suzhou, the province) and print their passwords once."""
+    from rich.table import Table
+
+    from smecluster.accounts.demo import create_demo_accounts
+    from smecluster.accounts.users import AccountError
+    from smecluster.db import open_database, session_scope
+
+    try:
+        with session_scope(open_database(STATE.db)) as s:
+            created = create_demo_accounts(s)
+    except AccountError as exc:
+        fail(f"{exc} (build the demo first: smecluster demo --no-serve)")
+    table = Table("user", "role", "password (shown once)")
+    for row in created:
+        table.add_row(*row)
+    console.print(table if created else "the demo accounts exist already (smecluster user reset NAME)")
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the hash chain of the audit trail and report the first tampered entry."""
