@@ -253,3 +253,28 @@ def test_members_from_excel_upload(web, tmp_path):
     cluster_id = county.get(f"/api/applications/{app_id}").json()["cluster_id"]
     page = county.get(f"/clusters/{cluster_id}").text
     assert USCC[0] in page and USCC[1] in page
+
+
+def test_yearly_report_and_re_review_cycle(web):
+    """After recognition: a yearly report stays recognised; re-review opens only near expiry; keep renews."""
+    app, clock = web
+    county, city, prov, expert = (client_as(app, u) for u in ("county_a", "city_a", "province", "expert"))
+    app_id = new_application(county)
+    do(county, app_id, "submit")
+    do(city, app_id, "recommend")
+    do(prov, app_id, "start_review")
+    prov.post(f"/applications/{app_id}/experts", data={"expert": "expert", "csrf_token": csrf_of(prov)})
+    expert.post(f"/applications/{app_id}/score", data={"score": "90", "csrf_token": csrf_of(expert)})
+    do(prov, app_id, "publish_notice")
+    clock.day += timedelta(days=10)
+    do(prov, app_id, "recognise")
+    first_expiry = county.get(f"/api/applications/{app_id}").json()["valid_until"]
+    assert do(county, app_id, "yearly_report", "2025年度报告").status_code == 303
+    assert stage(county, app_id) == "recognised"
+    early = do(prov, app_id, "start_re_review")
+    assert early.status_code == 400 and "re-review opens" in early.text
+    clock.day = date.fromisoformat(first_expiry) - timedelta(days=30)
+    assert do(prov, app_id, "start_re_review").status_code == 303
+    assert do(prov, app_id, "keep", "三年目标完成").status_code == 303
+    renewed = county.get(f"/api/applications/{app_id}").json()
+    assert renewed["stage"] == "recognised" and renewed["valid_until"] > first_expiry
