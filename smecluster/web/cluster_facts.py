@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from smecluster.registry.models import ClusterMember, Designation, Enterprise, Platform
@@ -30,7 +30,15 @@ def cluster_facts(session: Session, cluster_id: int, who: Any) -> dict[str, Any]
             select(Designation.uscc, Designation.kind).where(Designation.uscc.in_([m.uscc for m in members]))
         ):
             tiers.setdefault(uscc, []).append(kind)
-    platforms = list(session.scalars(select(Platform).where(Platform.cluster_id == cluster_id).order_by(Platform.name)))
+    # linked to the cluster, or hosted by a member (as the platform indicator counts them)
+    hosted = select(ClusterMember.uscc).where(ClusterMember.cluster_id == cluster_id)
+    platforms = list(
+        session.scalars(
+            select(Platform)
+            .where(or_(Platform.cluster_id == cluster_id, Platform.host_uscc.in_(hosted)))
+            .order_by(Platform.level, Platform.name)
+        )
+    )
     applications = []
     for a in session.scalars(select(Application).where(Application.cluster_id == cluster_id)):
         experts = set(session.scalars(select(ExpertReview.expert_id).where(ExpertReview.application_id == a.id)))
