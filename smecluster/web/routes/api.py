@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from smecluster.db import session_scope
 from smecluster.web.routes.overview import OVERVIEW_ROLES, REGION, scoped_region
 from smecluster.web.security import PUBLIC, Viewer, allow, check_csrf
+from smecluster.web.verdicts import refresh_cluster
 from smecluster.web.visibility import visible_verdicts
 from smecluster.workflow.applications import (
     Conflict,
@@ -120,7 +121,8 @@ def api_application_act(
                 today=request.app.state.settings.today(),
                 verdict_for=lambda cid: v.to_dict() if (v := store.get(cid)) is not None else None,
             )
-            result = _app_dict(get_visible(s, who, application_id))
+            found = get_visible(s, who, application_id)
+            result, cluster_id = _app_dict(found), found.cluster_id
     except NotVisible:
         raise HTTPException(status_code=404, detail="no such application") from None
     except NotPermitted as exc:
@@ -132,6 +134,5 @@ def api_application_act(
         ) from None
     except WorkflowError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
-    store.invalidate()
-    request.app.state.overview.invalidate()
+    refresh_cluster(request.app, cluster_id)
     return result

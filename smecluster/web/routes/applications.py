@@ -11,6 +11,7 @@ from smecluster.db import session_scope
 from smecluster.registry.models import Cluster, ClusterMember, Region
 from smecluster.web.security import Viewer, allow, check_csrf
 from smecluster.web.templating import render
+from smecluster.web.verdicts import refresh_cluster
 from smecluster.workflow.applications import (
     Conflict,
     NotPermitted,
@@ -81,12 +82,11 @@ async def application_create(
                 members=codes,
                 year=year,
             )
-            app_id = application.id
+            app_id, cluster_id = application.id, application.cluster_id
     except WorkflowError as exc:
         form = {"name": name, "leading_industries": leading_industries, "members": members}
         return render(request, "applications/new.html", {"error": str(exc), "form": form, "year": year}, 400)
-    request.app.state.verdicts.invalidate()
-    request.app.state.overview.invalidate()
+    refresh_cluster(request.app, cluster_id)
     return RedirectResponse(f"/applications/{app_id}", status_code=303)
 
 
@@ -160,6 +160,7 @@ async def application_act(
 
     try:
         with session_scope(request.app.state.engine) as s:
+            cluster_id = get_visible(s, who, application_id).cluster_id
             transition = act(
                 s,
                 who,
@@ -193,8 +194,7 @@ async def application_act(
         ctx = _detail_context(request, who, application_id)
         ctx.update(error=str(exc), kept_comment=comment, kept_action=action)
         return render(request, "applications/detail.html", ctx, 400)
-    store.invalidate()
-    request.app.state.overview.invalidate()
+    refresh_cluster(request.app, cluster_id)
     return RedirectResponse(f"/applications/{application_id}", status_code=303)
 
 
