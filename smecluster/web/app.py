@@ -48,6 +48,9 @@ def create_app(
         title="smecluster",
         description="SME characteristic industrial clusters (中小企业特色产业集群): verdicts, workflow.",
         version="0.1.0",
+        # Swagger UI and ReDoc load their scripts from a CDN: not offline, and blocked by our CSP.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.engine = open_database(database_url)
     app.state.settings = settings

@@ -1,4 +1,4 @@
-"""The JSON API: the same reads and workflow actions as the pages (OpenAPI at /openapi.json, /docs).
+"""The JSON API: the same reads and workflow actions as the pages (OpenAPI document at /openapi.json).
 
 Writes need the session cookie and the CSRF token in the X-CSRF-Token header.
 """
