@@ -19,8 +19,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     for t in run(args.enterprises, args.connections, args.seconds, args.workers):
-        print(f"{t.path}: {t.requests:,} requests, {t.errors} errors, {t.rps:,.0f} req/s, "
-              f"p50 {t.percentile(0.5):.1f} ms, p95 {t.percentile(0.95):.1f} ms, p99 {t.percentile(0.99):.1f} ms")
+        print(
+            f"{t.path}: cold first request {t.first_ms:,.0f} ms; {t.requests:,} requests, {t.errors} errors, "
+            f"{t.rps:,.0f} req/s, "
+            f"p50 {t.percentile(0.5):.1f} ms, p95 {t.percentile(0.95):.1f} ms, p99 {t.percentile(0.99):.1f} ms"
+        )
 
 
 if __name__ == "__main__":
