@@ -32,6 +32,7 @@ def serve(
     from smecluster.config import database_url
 
     workers = workers or int(os.environ.get("SMECLUSTER_WEB_WORKERS", "1"))
+    os.environ.setdefault("SMECLUSTER_WARM_UP", "1")  # verdicts and counts computed in the background
     console.print(f"serving on http://{host}:{port}/")
     if workers > 1:
         # several processes need an import string; the database URL travels in the environment

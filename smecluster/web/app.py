@@ -32,6 +32,7 @@ class WebSettings:
     evidence_dir: Path = field(default_factory=lambda: Path("evidence"))
     max_upload_bytes: int = 10 * 1024 * 1024
     today: Callable[[], date] = date.today
+    warm_up: bool = False  # compute aggregates and verdicts in a thread at start (serve does)
 
 
 def create_app(
@@ -43,6 +44,7 @@ def create_app(
     settings = settings or WebSettings(
         secure_cookies=os.environ.get("SMECLUSTER_COOKIE_SECURE", "1") != "0",
         evidence_dir=Path(os.environ.get("SMECLUSTER_EVIDENCE_DIR", "evidence")),
+        warm_up=os.environ.get("SMECLUSTER_WARM_UP", "0") == "1",
     )
     app = FastAPI(
         title="smecluster",
@@ -56,6 +58,8 @@ def create_app(
     app.state.settings = settings
     app.state.verdicts = VerdictStore(app.state.engine, evaluate)
     app.state.overview = OverviewCache(app.state.engine, app.state.verdicts)
+    if settings.warm_up:
+        app.state.verdicts.warm_in_background(then=app.state.overview.warm)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)

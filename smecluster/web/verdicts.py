@@ -30,6 +30,30 @@ class VerdictStore:
         self._by_id: dict[int, Any] = {}
         self.computed_at: float | None = None
         self.seconds: float | None = None
+        self.background = False  # True once a warm-up thread computes them
+        self.error: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Whether the verdicts are computed."""
+        return self._verdicts is not None
+
+    def warm_in_background(self, then: Callable[[], None] | None = None) -> threading.Thread:
+        """Compute the verdicts in a daemon thread (after `then`-less start-up); pages that can do
+        without them (the overview) do not wait."""
+        self.background = True
+
+        def _run() -> None:
+            try:
+                if then is not None:
+                    then()
+                self.all()
+            except Exception as exc:  # shown on the overview, and the next request tries again
+                self.error = f"{type(exc).__name__}: {exc}"
+
+        thread = threading.Thread(target=_run, name="verdict-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def all(self) -> list[Any]:
         """Every verdict (computed on first use)."""
