@@ -25,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/smecluster bench import --rows 1000000
 	$(BIN)/smecluster bench clusters --enterprises 1000000
+	$(BIN)/smecluster bench geo --points 4000000
 
 clean:
 	rm -rf $(VENV) smecluster.db

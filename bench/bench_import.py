@@ -23,7 +23,7 @@ def main() -> None:
         phases = ", ".join(f"{k} {v:.2f} s" for k, v in f.phases.items())
         print(
             f"{f.database:<10} {f.rows:>10,} rows in {f.seconds:6.2f} s = {f.rows_per_second:>9,.0f} rows/s "
-            f"({phases}); peak RSS {f.peak_mb:.0f} MB"
+            f"({phases}); re-import {f.reimport_seconds:.2f} s; peak RSS {f.peak_mb:.0f} MB"
         )
     print(f"peak memory of the process: {peak_memory_mb():.0f} MB")
 

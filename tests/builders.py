@@ -59,6 +59,7 @@ class RegistryBuilder:
         self.declared: dict = {}
         self.boundary: str | None = None
         self.industry = {u: "3841" for u in self.members}
+        self.location: dict[str, tuple[float, float]] = {}
 
     def build(self) -> int:
         """Store the registry; returns the cluster id."""
@@ -68,7 +69,8 @@ class RegistryBuilder:
             conn.execute(insert(Industry), INDUSTRIES)
             conn.execute(insert(Enterprise), [
                 {"uscc": u, "name": f"测试企业{i}", "county_code": self.county[u], "industry_code": self.industry[u],
-                 "lon": None, "lat": None, "fictional": True}
+                 "lon": self.location.get(u, (None, None))[0], "lat": self.location.get(u, (None, None))[1],
+                 "fictional": True}
                 for i, u in enumerate(self.members)
             ])
             conn.execute(insert(EnterpriseYear), [

@@ -90,6 +90,24 @@ def test_member_outside_county_fails(builder):
     assert (j1.status, j1.value) == ("fail", 1)
 
 
+def test_member_located_outside_county_fails(builder):
+    """A member registered in Liyang but located in Wujin fails J1 (location, not only registration)."""
+    for i, u in enumerate(builder.members):
+        builder.location[u] = (119.48 + 0.001 * i, 31.42)  # Liyang town centre
+    builder.location[builder.members[0]] = (119.94, 31.70)  # Wujin district
+    j1 = _criteria(builder)["J1"]
+    assert (j1.status, j1.value) == ("fail", 1)
+
+
+def test_members_located_in_county_pass(builder):
+    """Members located inside Liyang pass J1 and give a footprint from their hull."""
+    for i, u in enumerate(builder.members):
+        builder.location[u] = (119.48 + 0.002 * (i % 5), 31.42 + 0.002 * (i // 5))
+    c = _criteria(builder)
+    assert c["J1"].status == "pass"
+    assert 0 < c["J2"].value < 1
+
+
 def test_four_platforms_fail_five_pass(builder):
     """J5 needs at least 5 provincial-or-above platforms."""
     builder.platforms = 4

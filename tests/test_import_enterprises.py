@@ -226,3 +226,42 @@ def test_reimport_with_a_change_updates_that_row(database_url, tmp_path):
     with engine.connect() as conn:
         row = conn.execute(select(Enterprise).where(Enterprise.uscc == CODE_A)).one()
     assert (row.name, row.lon) == ("新名称", 119.48)  # a column absent from the file keeps its value
+
+
+def test_title_row_above_the_headers_is_skipped(database_url, tmp_path):
+    """A title line above the header row is passed over and rows keep their numbers in the file."""
+    engine = registry_engine(database_url)
+    path = tmp_path / "t.csv"
+    body = good_enterprises(tmp_path / "e.csv").read_text(encoding="utf-8")
+    path.write_text(
+        "溧阳市企业名录（2024年）,,,,,,\n" + body.replace(",320581,", ",999999,"), encoding="utf-8"
+    )
+    result = import_registry_file(engine, "enterprises", path)
+    assert result.errors.select("row", "column").rows() == [(5, "所在县区代码")]
+
+
+def test_fixed_rejected_file_imports_as_it_is(database_url, tmp_path):
+    """The rejected file keeps the file's own headers, so once its values are fixed it imports directly."""
+    engine = registry_engine(database_url)
+    headers = ["uscc", "name", "county_code", "industry_code"]
+    path = write_csv(
+        tmp_path / "en.csv", headers, [[CODE_A, "甲", "320481", "3841"], [CODE_B, "乙", "999999", "3841"]]
+    )
+    first = import_registry_file(engine, "enterprises", path, skip_invalid=True)
+    rejected = first.rejected_path.read_text(encoding="utf-8-sig")
+    assert rejected.splitlines()[0] == "行号 row,uscc,name,county_code,industry_code,错误原因 reason"
+    first.rejected_path.write_text(rejected.replace("999999", "320481"), encoding="utf-8-sig")
+    second = import_registry_file(engine, "enterprises", first.rejected_path)
+    assert second.ok and second.stored.inserted == 1
+
+
+def test_longitude_without_latitude_is_refused(database_url, tmp_path):
+    """A site with a longitude but no latitude is refused, naming the blank column."""
+    engine = registry_engine(database_url)
+    result = _refused(
+        engine,
+        _bad_row(tmp_path, [CODE_C, "丙", "320481", "3841", "119.5", "", ""]),
+        "纬度",
+        "both longitude and latitude",
+    )
+    assert result.errors.height == 1

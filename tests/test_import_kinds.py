@@ -206,4 +206,26 @@ def test_industry_with_unknown_parent_is_refused(database_url, tmp_path):
         [["3842", "某电池", "4", "385", "C"]],
     )
     result = import_registry_file(engine, "industries", path)
-    assert result.errors.select("column", "value").row(0) == ("上级代码", "385")
+    assert result.errors.select("column", "value").row(0) == ("parent", "385")  # named as in the file
+
+
+def test_rd_staff_above_employees_is_refused(engine, tmp_path):
+    """More R&D staff than persons employed is an error on that row."""
+    path = write_csv(
+        tmp_path / "y.csv",
+        ["统一社会信用代码", "年份", "从业人员(人)", "研发人员(人)"],
+        [[CODE_A, "2024", "10", "12"], [CODE_B, "2024", "10", "3"]],
+    )
+    result = import_registry_file(engine, "enterprise_years", path)
+    assert result.errors.select("row", "column", "value").rows() == [(2, "研发人员(人)", "12 > 10")]
+
+
+def test_validity_ending_before_it_begins_is_refused(engine, tmp_path):
+    """A designation valid until a day before it is valid from is refused."""
+    path = write_csv(
+        tmp_path / "d.csv",
+        ["统一社会信用代码", "称号类型", "认定年份", "有效期起", "有效期止"],
+        [[CODE_A, "高新技术企业", "2023", "2023-12-01", "2023-01-01"]],
+    )
+    result = import_registry_file(engine, "designations", path)
+    assert "ends before it begins" in result.errors["reason"].item()

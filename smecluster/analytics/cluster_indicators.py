@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-from smecluster.analytics.footprints import cluster_footprints
+from smecluster.analytics.footprints import cluster_geography
 from smecluster.analytics.snapshot import Snapshot
 from smecluster.policy.compile import indicator_column
 
@@ -66,9 +66,12 @@ def _members(y: int) -> str:
 
 
 def _members_outside_county(y: int) -> str:
+    # Registered in another county, or located outside the cluster's county (beyond the tolerance).
     return (
-        "SELECT cluster_id, SUM(CASE WHEN county_code <> cluster_county THEN 1 ELSE 0 END) AS value "
-        "FROM member GROUP BY cluster_id"
+        "SELECT m.cluster_id, SUM(CASE WHEN m.county_code <> m.cluster_county "
+        "OR COALESCE(l.located_outside, FALSE) THEN 1 ELSE 0 END) AS value "
+        "FROM member m LEFT JOIN member_location l ON l.cluster_id = m.cluster_id AND l.uscc = m.uscc "
+        "GROUP BY m.cluster_id"
     )
 
 
@@ -193,7 +196,8 @@ def compute_cluster_indicators(
     clusters = snapshot.frames["cluster"]
     leading = clusters.select(pl.col("id").alias("cluster_id"), pl.col("leading_industries").alias("code"))
     snapshot.extra["cluster_leading"] = leading.explode("code").drop_nulls("code")
-    footprints = cluster_footprints(snapshot)
+    footprints, located = cluster_geography(snapshot)
+    snapshot.extra["member_location"] = located
     con = snapshot.connect()
     prepare(con, year, snapshot.size_case())
     table = clusters.select(pl.col("id").alias("cluster_id"))

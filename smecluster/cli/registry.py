@@ -33,7 +33,9 @@ def _print_errors(result: ImportResult) -> None:
     err_console.print(table)
     if errors.height > SHOWN_ERRORS:
         out = result.path.with_name(result.path.name + ".errors.csv")
-        errors.write_csv(out)
+        with out.open("wb") as fh:
+            fh.write(b"\xef\xbb\xbf")  # a BOM so that Excel opens the UTF-8 file correctly
+            errors.write_csv(fh)
         err_console.print(f"{errors.height - SHOWN_ERRORS} more problems; all {errors.height} are in {out}")
 
 
@@ -41,7 +43,8 @@ def _summary(result: ImportResult) -> str:
     s = result.stored
     return (
         f"{result.kind}: {result.rows} rows read, {s.inserted} inserted, {s.updated} updated, "
-        f"{result.rows - s.inserted - s.updated - result.rejected} unchanged, {result.rejected} rejected"
+        f"{result.rows - s.inserted - s.updated - result.rejected} unchanged, {result.rejected} rejected "
+        f"in {sum(result.seconds.values()):.2f} s"
     )
 
 
@@ -129,7 +132,18 @@ def bench_import_command(
     console.print(
         f"generated {rows:,} enterprise rows ({size_mb:.0f} MB CSV) in {generated:.2f} s (not timed)"
     )
-    table = Table("database", "rows", "seconds", "rows/s", "read", "check", "references", "store", "peak MB")
+    table = Table(
+        "database",
+        "rows",
+        "seconds",
+        "rows/s",
+        "read",
+        "check",
+        "references",
+        "store",
+        "re-import s",
+        "peak MB",
+    )
     for f in figures:
         phases = [f"{f.phases.get(p, 0):.2f}" for p in ("read", "check", "references", "store")]
         table.add_row(
@@ -138,6 +152,7 @@ def bench_import_command(
             f"{f.seconds:.2f}",
             f"{f.rows_per_second:,.0f}",
             *phases,
+            f"{f.reimport_seconds:.2f}",
             f"{f.peak_mb:.0f}",
         )
     console.print(table)

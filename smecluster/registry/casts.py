@@ -12,7 +12,7 @@ import polars as pl
 from smecluster.registry import uscc
 from smecluster.registry.import_kinds import FALSE_WORDS, TRUE_WORDS, ColumnSpec, normalise_value
 
-DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d")
+DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d")  # after / . 年 月 are made - and 日 dropped
 YEAR_RANGE = (1900, 2100)
 LIST_SEPARATORS = r"[;；,，、\s]+"
 
@@ -21,11 +21,13 @@ Cast = tuple[pl.Series, pl.Series]
 
 def _reasons(s: pl.Series, *pairs: tuple[pl.Series, str]) -> pl.Series:
     """The first reason whose mask is true, per row (null when none is)."""
+    if not pairs:
+        return pl.repeat(None, len(s), dtype=pl.String, eager=True).alias(s.name)
     frame = pl.DataFrame({f"m{i}": m.fill_null(False) for i, (m, _) in enumerate(pairs)})
     expr = pl.lit(None, dtype=pl.String)
     for i, (_, reason) in reversed(list(enumerate(pairs))):
         expr = pl.when(pl.col(f"m{i}")).then(pl.lit(reason)).otherwise(expr)
-    return frame.select(expr.alias(s.name)).to_series() if pairs else pl.Series(s.name, [None] * len(s))
+    return frame.select(expr.alias(s.name)).to_series()
 
 
 def _fmt(x: float) -> str:
@@ -46,7 +48,7 @@ def cast_number(spec: ColumnSpec, s: pl.Series) -> Cast:
     """Decimal numbers; thousands separators allowed; NaN and infinities refused."""
     f = s.str.replace_all(r"[,，\s]", "").cast(pl.Float64, strict=False)
     bad = s.is_not_null() & (f.is_null() | f.is_nan() | f.is_infinite())
-    f = pl.Series(s.name, f).set(bad.fill_null(False), None) if bad.any() else f
+    f = f.set(bad.fill_null(False), None) if bad.any() else f
     return f, _reasons(s, (bad, "not a number"), *_bounds(spec, f))
 
 
@@ -70,11 +72,16 @@ def cast_year(spec: ColumnSpec, s: pl.Series) -> Cast:
 
 
 def cast_date(spec: ColumnSpec, s: pl.Series) -> Cast:
-    """Dates in the usual Chinese forms (2023-03-31, 2023/3/31, 20230331, 2023年3月31日)."""
-    frame = pl.DataFrame({"v": s.str.replace(r"[ T]00:00:00$", "")})
-    parsed = frame.select(
-        pl.coalesce([pl.col("v").str.to_date(fmt, strict=False) for fmt in DATE_FORMATS])
-    ).to_series()
+    """Dates in the usual Chinese forms (2023-03-31, 2023/3/31, 2023.3.31, 20230331, 2023年3月31日)."""
+    if s.str.contains(r"[/.年月日T ]").any():  # rewrite only when some value needs it
+        s_ = s.str.replace(r"[ T]00:00:00$", "").str.replace_all(r"[/.年月]", "-").str.strip_suffix("日")
+    else:
+        s_ = s
+    parsed = s_.str.to_date(DATE_FORMATS[0], strict=False)
+    for fmt in DATE_FORMATS[1:]:
+        left = s_.is_not_null() & parsed.is_null()
+        if left.any():
+            parsed = parsed.zip_with(~left, s_.str.to_date(fmt, strict=False))
     bad = s.is_not_null() & parsed.is_null()
     return parsed.alias(s.name), _reasons(s, (bad, "not a date (use YYYY-MM-DD)"))
 

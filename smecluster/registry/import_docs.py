@@ -50,6 +50,11 @@ def render() -> str:
                 f"{c.description} |"
             )
         out.append("")
+        words = {"together": "both filled or both blank", "at_most": "at most"}
+        for r in kind.rules:
+            left, right = kind.column(r.left).header, kind.column(r.right).header
+            test = f"{left} and {right}: {words[r.rule]}" if r.rule == "together" else f"{left} <= {right}"
+            out += [f"Row check: {test} ({r.reason}).", ""]
     out.append(END)
     return "\n".join(out)
 

@@ -87,6 +87,19 @@ class ColumnSpec(BaseModel):
         return out
 
 
+class RowRule(BaseModel):
+    """A check across two columns of one row: `left` and `right` are fields of the kind.
+
+    together: both filled or both blank; at_most: left <= right (where both are filled).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    rule: Literal["together", "at_most"]
+    left: str
+    right: str
+    reason: str
+
+
 class ImportKind(BaseModel):
     """One kind of import file: its table, natural key and columns."""
 
@@ -99,6 +112,7 @@ class ImportKind(BaseModel):
     on_conflict: Literal["update", "nothing"] = "update"
     defaults: dict[str, object] = Field(default_factory=dict)
     columns: list[ColumnSpec]
+    rules: list[RowRule] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> ImportKind:
@@ -108,6 +122,9 @@ class ImportKind(BaseModel):
             raise ValueError(f"kind {self.name}: key {missing} is not a column")
         if len(set(fields)) != len(fields):
             raise ValueError(f"kind {self.name}: a field is listed twice")
+        unknown = [f for r in self.rules for f in (r.left, r.right) if f not in fields]
+        if unknown:
+            raise ValueError(f"kind {self.name}: rules name unknown fields {unknown}")
         return self
 
     def column(self, field: str) -> ColumnSpec:

@@ -87,9 +87,14 @@ def _write_rejected(checked: Checked, path: Path) -> int:
     reasons = (
         checked.errors.drop_nulls(ROW)
         .group_by(ROW)
-        .agg(pl.format("{}: {}", "column", "reason").str.join("; ").alias(REASON_COLUMN))
+        .agg(
+            pl.format("{}: {}", pl.col("column").replace(checked.labels), "reason")
+            .str.join("; ")
+            .alias(REASON_COLUMN)
+        )
     )
-    rejected = checked.raw.join(reasons, on=ROW, how="inner").sort(ROW).rename({ROW: ROW_COLUMN})
+    rejected = checked.raw.join(reasons, on=ROW, how="inner").sort(ROW)
+    rejected = rejected.rename({ROW: ROW_COLUMN, **checked.labels})  # headers as in the file
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as out:
         out.write(b"\xef\xbb\xbf")  # a BOM so that Excel opens the UTF-8 file correctly
@@ -136,7 +141,8 @@ def import_file(
         phase("checking references")
         check_references(conn, checked)
         lap("references")
-        result.errors = _with_file(checked.errors.sort(ROW, nulls_last=False), path)
+        errors = checked.errors.with_columns(pl.col("column").replace(checked.labels))  # the user's words
+        result.errors = _with_file(errors.sort(ROW, nulls_last=False), path)
         bad = checked.bad_rows()
         result.rejected = bad.len() if not checked.file_level() else result.rows
         if result.written:
@@ -144,8 +150,14 @@ def import_file(
             good = checked.typed.filter(~pl.col(ROW).is_in(bad.implode()))
             frame, update = _db_frame(kind, checked, good)
             changes = update if kind.on_conflict == "update" else []
+            if conn.dialect.name == "postgresql":  # in the transaction that checked the references
+                result.stored = upsert(conn, kind.table, frame, kind.key, changes)
+    if result.written and engine.dialect.name != "postgresql":
+        # SQLite writes on a connection of its own (see store.py); this one must hold no read lock
+        with engine.connect() as conn:
             result.stored = upsert(conn, kind.table, frame, kind.key, changes)
-            lap("store")
+    if result.written:
+        lap("store")
     if result.written and result.rejected and not checked.file_level():
         target = Path(rejected_path) if rejected_path else path.with_name(path.name + ".rejected.csv")
         _write_rejected(checked, target)

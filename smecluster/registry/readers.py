@@ -53,23 +53,32 @@ def detect_encoding(data: bytes) -> str:
     return best.encoding
 
 
-def read_csv(path: Path) -> Grid:
-    """A CSV file as a grid of strings, its encoding detected."""
-    data = path.read_bytes()
-    encoding = detect_encoding(data)
-    if encoding != "utf-8":
-        data = data.decode(encoding).encode("utf-8")
-    if not data.strip():
-        raise ReadError(f"{path}: the file is empty")
+def _parse_csv(data: bytes) -> pl.DataFrame:
+    """UTF-8 CSV bytes as columns c0..cN of strings (Polars refuses invalid UTF-8 with a ComputeError)."""
     frame = pl.read_csv(
-        data,
-        has_header=False,
-        infer_schema=False,
-        truncate_ragged_lines=True,
-        raise_if_empty=False,
+        data, has_header=False, infer_schema=False, truncate_ragged_lines=True, raise_if_empty=False
     )
-    frame = frame.rename({c: f"c{i}" for i, c in enumerate(frame.columns)})
-    return Grid(path, _finish(frame), encoding)
+    return frame.rename({c: f"c{i}" for i, c in enumerate(frame.columns)})
+
+
+def read_csv(path: Path) -> Grid:
+    """A CSV file as a grid of strings, its encoding detected.
+
+    Plain UTF-8 (the common case) goes straight to Polars, which checks the encoding while parsing;
+    only when it refuses the bytes is the encoding detected and the text converted.
+    """
+    data = path.read_bytes()
+    if not data[:65536].strip() and not data.strip():
+        raise ReadError(f"{path}: the file is empty")
+    if data.startswith(codecs.BOM_UTF8):
+        return Grid(path, _finish(_parse_csv(data[len(codecs.BOM_UTF8) :])), "utf-8-sig")
+    try:
+        return Grid(path, _finish(_parse_csv(data)), "utf-8")
+    except pl.exceptions.ComputeError as exc:
+        if "utf-8" not in str(exc).lower():
+            raise ReadError(f"{path}: cannot read as CSV ({exc})") from exc
+    encoding = detect_encoding(data)
+    return Grid(path, _finish(_parse_csv(data.decode(encoding).encode("utf-8"))), encoding)
 
 
 def _cell_text(value: object) -> str | None:
@@ -110,12 +119,16 @@ def read_xlsx(path: Path) -> Grid:
 def _finish(frame: pl.DataFrame) -> pl.DataFrame:
     """Trim cells, make blank cells null, number the rows and drop the wholly blank ones."""
     cells = [c for c in frame.columns if c != ROW]
-    frame = frame.with_columns([pl.col(c).str.strip_chars().replace("", None) for c in cells]).with_row_index(
-        ROW, offset=1
-    )
+    # trim only the columns that need it (most do not, and trimming copies every string)
+    padded = frame.select([pl.col(c).str.contains(r"^\s|\s$").any() for c in cells]).row(0) if cells else ()
+    trims = [
+        pl.col(c).str.strip_chars().replace("", None) for c, pad in zip(cells, padded, strict=True) if pad
+    ]
+    frame = frame.with_columns(trims).with_row_index(ROW, offset=1)
     if not cells:
         return frame
-    return frame.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cells]))
+    filled = frame.select(pl.any_horizontal([pl.col(c).is_not_null() for c in cells])).to_series()
+    return frame if filled.all() else frame.filter(filled)
 
 
 def read_grid(path: str | Path) -> Grid:

@@ -34,6 +34,7 @@ class Checked:
     columns: list[ColumnSpec]  # the columns present in the file
     errors: pl.DataFrame
     warnings: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)  # known header -> the header as in the file
 
     def add_errors(self, more: pl.DataFrame) -> None:
         """Append problems found later (e.g. by the reference checks)."""
@@ -61,7 +62,7 @@ def _header_row(grid: Grid, kind: ImportKind) -> int | None:
 
 
 def _map_headers(
-    kind: ImportKind, headers: dict[str, str | None], header_row: int
+    kind: ImportKind, headers: dict[str, str | None]
 ) -> tuple[dict[str, ColumnSpec], list[tuple], list[str]]:
     """Grid column -> column spec; header problems; warnings for ignored columns."""
     names = kind.names()
@@ -113,15 +114,16 @@ def check_grid(grid: Grid, kind: ImportKind) -> Checked:
             kind, f"no known column headers in the first {HEADER_SCAN_ROWS} rows; expected {expected}"
         )
     header_cells = grid.frame.row(header_index, named=True)
-    header_row = header_cells.pop(ROW)
-    mapping, problems, warnings = _map_headers(kind, header_cells, header_row)
+    header_cells.pop(ROW)
+    mapping, problems, warnings = _map_headers(kind, header_cells)
+    labels = {spec.header: header_cells[cell] for cell, spec in mapping.items()}
     data = grid.frame.slice(header_index + 1)
     if data.height == 0:
         problems.append((None, None, None, "the file has a header row but no data rows"))
     raw = data.select([pl.col(ROW).cast(pl.Int64)] + [pl.col(c).alias(s.header) for c, s in mapping.items()])
     columns = list(mapping.values())
     if problems:
-        return Checked(kind, raw, pl.DataFrame(), columns, error_frame(problems), warnings)
+        return Checked(kind, raw, pl.DataFrame(), columns, error_frame(problems), warnings, labels)
     typed_cols = [raw[ROW]]
     found = []
     for spec in columns:
@@ -134,9 +136,46 @@ def check_grid(grid: Grid, kind: ImportKind) -> Checked:
         )
     typed = pl.DataFrame(typed_cols)
     errors = pl.concat([error_frame([]), *[f.select(ERROR_SCHEMA.keys()) for f in found]], how="vertical")
-    checked = Checked(kind, raw, typed, columns, errors.cast(ERROR_SCHEMA), warnings)
+    checked = Checked(kind, raw, typed, columns, errors.cast(ERROR_SCHEMA), warnings, labels)
     checked.add_errors(duplicate_keys(checked))
+    checked.add_errors(row_rules(checked))
     return checked
+
+
+def row_rules(checked: Checked) -> pl.DataFrame:
+    """Problems with the kind's checks across two columns of a row (see RowRule)."""
+    kind, raw, typed = checked.kind, checked.raw, checked.typed
+    present = {c.field: c.header for c in checked.columns}
+    found = [error_frame([])]
+    for rule in kind.rules:
+        if rule.left not in present and rule.right not in present:
+            continue
+        left, right = kind.column(rule.left).header, kind.column(rule.right).header
+
+        def filled(field: str, header: str) -> pl.Expr:
+            return pl.col(header).is_not_null() if field in present else pl.lit(False)
+
+        if rule.rule == "together":
+            frame = raw.with_columns(a=filled(rule.left, left), b=filled(rule.right, right))
+            bad = frame.filter(pl.col("a") != pl.col("b")).select(
+                ROW,
+                pl.when(pl.col("a")).then(pl.lit(right)).otherwise(pl.lit(left)).alias("column"),
+                pl.lit(None, dtype=pl.String).alias("value"),
+                pl.lit(rule.reason).alias("reason"),
+            )
+        else:
+            if rule.left not in present or rule.right not in present:
+                continue
+            bad = typed.filter(pl.col(rule.left) > pl.col(rule.right)).select(
+                ROW,
+                pl.lit(left).alias("column"),
+                pl.format(
+                    "{} > {}", pl.col(rule.left).cast(pl.String), pl.col(rule.right).cast(pl.String)
+                ).alias("value"),
+                pl.lit(rule.reason).alias("reason"),
+            )
+        found.append(bad.cast(ERROR_SCHEMA))
+    return pl.concat(found, how="vertical")
 
 
 def duplicate_keys(checked: Checked) -> pl.DataFrame:
@@ -144,6 +183,10 @@ def duplicate_keys(checked: Checked) -> pl.DataFrame:
     kind, typed = checked.kind, checked.typed
     key = kind.key
     keyed = typed.select([ROW, *key]).drop_nulls(key)
+    whole_key = pl.col(key[0]) if len(key) == 1 else pl.struct(key)
+    if keyed.select(whole_key.n_unique()).item() == keyed.height:  # the usual case, and a cheap test
+        return error_frame([])
+    keyed = keyed.filter(whole_key.is_duplicated())
     groups = keyed.group_by(key).agg(pl.col(ROW).alias("rows")).filter(pl.col("rows").list.len() > 1)
     if groups.height == 0:
         return error_frame([])
