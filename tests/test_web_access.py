@@ -61,6 +61,7 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict | None, set[str]]]] = {
     ],
     ("GET", "/admin/audit"): [("/admin/audit", None, {"auditor"})],
     ("GET", "/enterprise"): [("/enterprise", None, {"firm_a"})],
+    ("POST", "/enterprise/figures"): [("/enterprise/figures", {"year": "2025", "employees": "-1"}, {"firm_a"})],
     ("GET", "/overview"): [
         ("/overview", None, OVERVIEW),
         ("/overview?region=320300", None, {"province", "city_b"}),
