@@ -174,9 +174,15 @@ def test_whole_flow(browser, server):
 
     city = log_in(browser, base, "city_sz")
     city.goto(app_url)
+    colleague = city.context.new_page()  # a second tab on the same version of the application
+    colleague.goto(app_url)
     act(city, "recommend", "同意推荐")
     assert "市级已推荐" in city.locator("#stage").inner_text()
     shot(city, "20-city-recommended")
+    act(colleague, "return", "请补充上云证明")
+    assert colleague.locator("#conflict").is_visible()
+    assert colleague.locator("form[data-action=return] textarea").input_value() == "请补充上云证明"
+    shot(colleague, "21-city-conflict-comment-kept")
 
     province = log_in(browser, base, "province")
     province.goto(app_url)
