@@ -151,7 +151,7 @@ def test_concurrent_action_gets_conflict_and_keeps_comment(web):
         data={"version": version, "comment": "请补充材料XYZ", "csrf_token": csrf_of(second)},
     )
     assert late.status_code == 409
-    assert "recommend by city_a" in late.text and "请补充材料XYZ" in late.text
+    assert "city_a 于" in late.text and "推荐" in late.text and "请补充材料XYZ" in late.text
     assert stage(first, app_id) == "recommended"
 
 

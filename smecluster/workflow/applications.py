@@ -36,10 +36,13 @@ class NotPermitted(WorkflowError):
 class Conflict(WorkflowError):
     """Someone else changed the application since the form was loaded."""
 
-    def __init__(self, message: str, current_version: int, current_stage: str) -> None:
+    def __init__(
+        self, message: str, current_version: int, current_stage: str, by: tuple[str, str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.current_version = current_version
         self.current_stage = current_stage
+        self.by = by  # (action, user name, time) of the latest change, when known
 
 
 @dataclass
@@ -253,16 +256,19 @@ def _conflict(session: Session, application: Application) -> Conflict:
         .limit(1)
     ).first()
     by = ""
+    who_when = None
     if last is not None:
         from smecluster.accounts.models import Account
 
         account = session.get(Account, last.account_id) if last.account_id else None
-        by = f" ({last.action} by {account.username if account else '?'} at {last.at:%Y-%m-%d %H:%M})"
+        who_when = (last.action, account.username if account else "?", f"{last.at:%Y-%m-%d %H:%M}")
+        by = f" ({who_when[0]} by {who_when[1]} at {who_when[2]})"
     return Conflict(
         f"someone else changed this application since you opened it{by}; it is now in stage "
         f"{application.stage}. Nothing of yours was saved: review it and try again.",
         application.version,
         application.stage,
+        who_when,
     )
 
 

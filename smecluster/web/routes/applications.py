@@ -188,7 +188,7 @@ async def application_act(
         raise HTTPException(status_code=403, detail=str(exc)) from None
     except Conflict as exc:
         ctx = _detail_context(request, who, application_id)
-        ctx.update(conflict=str(exc), kept_comment=comment, kept_action=action)
+        ctx.update(conflict=str(exc), conflict_obj=exc, kept_comment=comment, kept_action=action)
         return render(request, "applications/detail.html", ctx, 409)
     except WorkflowError as exc:
         ctx = _detail_context(request, who, application_id)
