@@ -42,6 +42,6 @@ def test_negative_figure_refused(firm):
     """A negative employee count is refused naming the field, and nothing is stored."""
     c, engine = firm
     r = c.post("/enterprise/figures", data={"year": "2024", "employees": "-3", "csrf_token": csrf_of(c)})
-    assert r.status_code == 400 and "employees: must not be negative" in r.text
+    assert r.status_code == 400 and "employees：不得为负数" in r.text
     with session_scope(engine) as s:
         assert s.get(EnterpriseYear, (USCC[0], 2024)) is None

@@ -8,15 +8,18 @@ from babel.messages.extract import extract_from_dir
 
 from smecluster.web.i18n import translations
 
-WEB = Path(__file__).resolve().parents[1] / "smecluster" / "web"
+PACKAGE = Path(__file__).resolve().parents[1] / "smecluster"
+# templates and web code, plus the user-facing error templates (N_) of the workflow and accounts
+SOURCES = [PACKAGE / "web", PACKAGE / "workflow", PACKAGE / "accounts"]
 
 
 def _message_ids() -> set[str]:
     method_map = [("**.html", "jinja2"), ("**.py", "python")]
     options = {"**.html": {"extensions": "jinja2.ext.i18n"}}
     out = set()
-    for _file, _line, message, _comments, _ctx in extract_from_dir(str(WEB), method_map, options_map=options):
-        out.add(message[0] if isinstance(message, tuple) else message)
+    for source in SOURCES:
+        for _file, _line, message, _comments, _ctx in extract_from_dir(str(source), method_map, options_map=options):
+            out.add(message[0] if isinstance(message, tuple) else message)
     return out
 
 

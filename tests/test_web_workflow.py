@@ -191,7 +191,7 @@ def test_evidence_type_checked_by_content(web):
         data={"csrf_token": csrf_of(county)},
         files={"file": ("report.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")},
     )
-    assert r.status_code == 400 and "checked by content" in r.text
+    assert r.status_code == 400 and "按文件内容检查" in r.text
     assert not (app.state.settings.evidence_dir.exists() and any(app.state.settings.evidence_dir.iterdir()))
 
 
@@ -272,7 +272,7 @@ def test_yearly_report_and_re_review_cycle(web):
     assert do(county, app_id, "yearly_report", "2025年度报告").status_code == 303
     assert stage(county, app_id) == "recognised"
     early = do(prov, app_id, "start_re_review")
-    assert early.status_code == 400 and "re-review opens" in early.text
+    assert early.status_code == 400 and "复核自有效期届满" in early.text
     clock.day = date.fromisoformat(first_expiry) - timedelta(days=30)
     assert do(prov, app_id, "start_re_review").status_code == 303
     assert do(prov, app_id, "keep", "三年目标完成").status_code == 303

@@ -35,7 +35,15 @@ def create_demo_accounts(session: Session) -> list[tuple[str, str, str]]:
         if username in existing:
             continue
         password = secrets.token_urlsafe(9) + "-Aa1"
-        add_user(session, username, password, role, region_code=region, display_name=name,
-                 uscc=firm if role == "enterprise_user" else None, actor="demo")
+        add_user(
+            session,
+            username,
+            password,
+            role,
+            region_code=region,
+            display_name=name,
+            uscc=firm if role == "enterprise_user" else None,
+            actor="demo",
+        )
         created.append((username, role, password))
     return created

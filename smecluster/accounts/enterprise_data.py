@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from smecluster.messages import N_, UserError
 from smecluster.registry.models import ClusterMember, Enterprise, EnterpriseYear
 from smecluster.workflow import audit
 
@@ -14,16 +15,16 @@ EDITABLE = ("revenue", "output", "rd_spending", "employees", "rd_staff", "cloud"
 WHOLE = ("employees", "rd_staff")
 
 
-class FiguresError(ValueError):
+class FiguresError(UserError):
     """A figure that cannot be stored, naming the field."""
 
 
 def update_own_figures(session: Session, who: Any, year: int, values: dict[str, str]) -> list[int]:
     """Store the enterprise's figures for `year` (blank leaves a figure as it is); returns its cluster ids."""
     if who.role != "enterprise_user" or not who.uscc:
-        raise FiguresError("only an enterprise account updates its own figures")
+        raise FiguresError(N_("only an enterprise account updates its own figures"))
     if session.get(Enterprise, who.uscc) is None:
-        raise FiguresError("your enterprise is not in the registry")
+        raise FiguresError(N_("your enterprise is not in the registry"))
     parsed: dict[str, Any] = {}
     for name in EDITABLE:
         raw = (values.get(name) or "").strip()
@@ -31,20 +32,20 @@ def update_own_figures(session: Session, who: Any, year: int, values: dict[str, 
             continue
         if name == "cloud":
             if raw not in ("yes", "no"):
-                raise FiguresError("cloud: answer yes or no")
+                raise FiguresError(N_("cloud: answer yes or no"))
             parsed[name] = raw == "yes"
             continue
         try:
             number = float(raw.replace(",", ""))
         except ValueError:
-            raise FiguresError(f"{name}: {raw!r} is not a number") from None
+            raise FiguresError(N_("%(name)s: %(raw)s is not a number"), name=name, raw=raw) from None
         if number < 0:
-            raise FiguresError(f"{name}: must not be negative")
+            raise FiguresError(N_("%(name)s: must not be negative"), name=name)
         if name in WHOLE and number != int(number):
-            raise FiguresError(f"{name}: a whole number of people")
+            raise FiguresError(N_("%(name)s: a whole number of people"), name=name)
         parsed[name] = int(number) if name in WHOLE else number
     if not parsed:
-        raise FiguresError("no figure given")
+        raise FiguresError(N_("no figure given"))
     row = session.get(EnterpriseYear, (who.uscc, year))
     if row is None:
         row = EnterpriseYear(uscc=who.uscc, year=year)

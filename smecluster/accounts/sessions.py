@@ -38,9 +38,7 @@ def start_session(session: Session, account: Account) -> tuple[str, str]:
     return token, csrf
 
 
-def resolve_session(
-    session: Session, token: str | None, clock_now=None
-) -> tuple[Account, LoginSession] | None:
+def resolve_session(session: Session, token: str | None, clock_now=None) -> tuple[Account, LoginSession] | None:
     """The account and session behind a token, or None when unknown, expired, idle too long or disabled."""
     if not token:
         return None
@@ -79,9 +77,19 @@ def lookup_session(engine: Engine, token: str | None, now: datetime | None = Non
     digest = _digest(token)
     with engine.connect() as c:
         row = c.execute(
-            select(LoginSession.csrf_token, LoginSession.last_seen, LoginSession.expires_at, Account.id,
-                   Account.username, Account.display_name, Account.role, Account.region_code, Account.uscc,
-                   Account.must_change_password, Account.active)
+            select(
+                LoginSession.csrf_token,
+                LoginSession.last_seen,
+                LoginSession.expires_at,
+                Account.id,
+                Account.username,
+                Account.display_name,
+                Account.role,
+                Account.region_code,
+                Account.uscc,
+                Account.must_change_password,
+                Account.active,
+            )
             .join(Account, Account.id == LoginSession.account_id)
             .where(LoginSession.token_hash == digest)
         ).first()
@@ -96,8 +104,16 @@ def lookup_session(engine: Engine, token: str | None, now: datetime | None = Non
     if now - row.last_seen > timedelta(seconds=60):  # write at most once a minute per session
         with engine.begin() as c:
             c.execute(update(LoginSession).where(LoginSession.token_hash == digest).values(last_seen=now))
-    return SessionView(row.id, row.username, row.display_name, row.role, row.region_code, row.uscc,
-                       bool(row.must_change_password), row.csrf_token)
+    return SessionView(
+        row.id,
+        row.username,
+        row.display_name,
+        row.role,
+        row.region_code,
+        row.uscc,
+        bool(row.must_change_password),
+        row.csrf_token,
+    )
 
 
 def end_session(session: Session, token: str | None) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
+from smecluster.messages import N_
 from smecluster.registry.readers import ROW, ReadError, read_grid
 from smecluster.workflow.applications import WorkflowError
 from smecluster.workflow.evidence import detect_type
@@ -20,10 +21,10 @@ def member_codes(data: bytes) -> list[str]:
     if not data:
         return []
     if len(data) > MAX_BYTES:
-        raise WorkflowError("the member file is larger than 5 MB")
+        raise WorkflowError(N_("the member file is larger than 5 MB"))
     kind = detect_type(data)
     if kind is not None and kind[1] != "xlsx":
-        raise WorkflowError("a member list is an .xlsx or .csv file")
+        raise WorkflowError(N_("a member list is an .xlsx or .csv file"))
     suffix = ".xlsx" if kind else ".csv"
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"members{suffix}"
@@ -31,7 +32,7 @@ def member_codes(data: bytes) -> list[str]:
         try:
             frame = read_grid(path).frame
         except ReadError as exc:
-            raise WorkflowError(f"member file: {str(exc).split(': ', 1)[-1]}") from None
+            raise WorkflowError(N_("member file: %(reason)s"), reason=str(exc).split(": ", 1)[-1]) from None
     cells = [c for c in frame.columns if c != ROW]
     if not cells:
         return []

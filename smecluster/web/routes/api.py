@@ -52,9 +52,7 @@ def _app_dict(a) -> dict[str, Any]:
 
 
 @router.get("/clusters", name="api_clusters")
-def api_clusters(
-    request: Request, outcome: str | None = None, who: Viewer = Depends(allow(PUBLIC))
-) -> list[dict]:
+def api_clusters(request: Request, outcome: str | None = None, who: Viewer = Depends(allow(PUBLIC))) -> list[dict]:
     """Every visible cluster's verdict (same as the list page)."""
     verdicts = visible_verdicts(request.app, who)
     return [v.to_dict() for v in verdicts if outcome is None or v.outcome == outcome]
@@ -70,9 +68,7 @@ def api_cluster(request: Request, cluster_id: int, who: Viewer = Depends(allow(P
 
 
 @router.get("/overview", name="api_overview")
-def api_overview(
-    request: Request, region: str | None = REGION, who: Viewer = Depends(allow(*OVERVIEW_ROLES))
-):
+def api_overview(request: Request, region: str | None = REGION, who: Viewer = Depends(allow(*OVERVIEW_ROLES))):
     """Overview figures of the account's region (or a region inside it)."""
     _, body = request.app.state.overview.get(scoped_region(who, region))
     return Response(body, media_type="application/json")

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from smecluster.accounts.models import Account
 from smecluster.db import session_scope
 from smecluster.registry.models import Cluster, ClusterMember, Region
+from smecluster.web.i18n import localize
 from smecluster.web.security import Viewer, allow, check_csrf
 from smecluster.web.templating import render
 from smecluster.web.verdicts import refresh_cluster
@@ -39,9 +40,7 @@ def application_list(request: Request, who: Viewer = Depends(allow(*VIEWERS))):
     with session_scope(request.app.state.engine) as s:
         apps = visible_applications(s, who)
         names = dict(
-            s.execute(
-                select(Cluster.id, Cluster.name).where(Cluster.id.in_([a.cluster_id for a in apps]))
-            ).all()
+            s.execute(select(Cluster.id, Cluster.name).where(Cluster.id.in_([a.cluster_id for a in apps]))).all()
         )
     return render(request, "applications/list.html", {"apps": apps, "names": names, "wf": load_workflow()})
 
@@ -49,9 +48,7 @@ def application_list(request: Request, who: Viewer = Depends(allow(*VIEWERS))):
 @router.get("/applications/new", response_class=HTMLResponse, name="application_new")
 def application_new(request: Request, who: Viewer = Depends(allow("county_applicant"))):
     """The form of a new cluster application."""
-    return render(
-        request, "applications/new.html", {"form": {}, "year": request.app.state.settings.today().year}
-    )
+    return render(request, "applications/new.html", {"form": {}, "year": request.app.state.settings.today().year})
 
 
 @router.post(
@@ -85,7 +82,12 @@ async def application_create(
             app_id, cluster_id = application.id, application.cluster_id
     except WorkflowError as exc:
         form = {"name": name, "leading_industries": leading_industries, "members": members}
-        return render(request, "applications/new.html", {"error": str(exc), "form": form, "year": year}, 400)
+        return render(
+            request,
+            "applications/new.html",
+            {"error": localize(request.state.locale, exc), "form": form, "year": year},
+            400,
+        )
     refresh_cluster(request.app, cluster_id)
     return RedirectResponse(f"/applications/{app_id}", status_code=303)
 
@@ -105,9 +107,7 @@ def _detail_context(request: Request, who: Viewer, application_id: int) -> dict:
             .where(Transition.application_id == application_id)
             .order_by(Transition.id)
         ).all()
-        files = list(
-            s.scalars(select(Evidence).where(Evidence.application_id == application_id).order_by(Evidence.id))
-        )
+        files = list(s.scalars(select(Evidence).where(Evidence.application_id == application_id).order_by(Evidence.id)))
         reviews = reviews_of(s, application_id)
         experts = list(s.scalars(select(Account).where(Account.role == "expert", Account.active.is_(True))))
         wf = load_workflow(application.workflow)
@@ -185,14 +185,14 @@ async def application_act(
     except NotVisible:
         raise HTTPException(status_code=404, detail="no such application") from None
     except NotPermitted as exc:
-        raise HTTPException(status_code=403, detail=str(exc)) from None
+        raise HTTPException(status_code=403, detail=localize(request.state.locale, exc)) from None
     except Conflict as exc:
         ctx = _detail_context(request, who, application_id)
         ctx.update(conflict=str(exc), conflict_obj=exc, kept_comment=comment, kept_action=action)
         return render(request, "applications/detail.html", ctx, 409)
     except WorkflowError as exc:
         ctx = _detail_context(request, who, application_id)
-        ctx.update(error=str(exc), kept_comment=comment, kept_action=action)
+        ctx.update(error=localize(request.state.locale, exc), kept_comment=comment, kept_action=action)
         return render(request, "applications/detail.html", ctx, 400)
     refresh_cluster(request.app, cluster_id)
     return RedirectResponse(f"/applications/{application_id}", status_code=303)
@@ -227,10 +227,10 @@ async def evidence_upload(
     except NotVisible:
         raise HTTPException(status_code=404, detail="no such application") from None
     except NotPermitted as exc:
-        raise HTTPException(status_code=403, detail=str(exc)) from None
+        raise HTTPException(status_code=403, detail=localize(request.state.locale, exc)) from None
     except WorkflowError as exc:
         ctx = _detail_context(request, who, application_id)
-        ctx.update(error=str(exc))
+        ctx.update(error=localize(request.state.locale, exc))
         return render(request, "applications/detail.html", ctx, 400)
     return RedirectResponse(f"/applications/{application_id}", status_code=303)
 
@@ -253,9 +253,7 @@ def evidence_download(request: Request, evidence_id: int, who: Viewer = Depends(
     return FileResponse(path, media_type=media_type, filename=name)
 
 
-@router.post(
-    "/applications/{application_id}/experts", name="expert_assign", dependencies=[Depends(check_csrf)]
-)
+@router.post("/applications/{application_id}/experts", name="expert_assign", dependencies=[Depends(check_csrf)])
 def expert_assign(
     request: Request,
     application_id: int,
@@ -287,9 +285,9 @@ def _review_step(request: Request, who: Viewer, application_id: int, step):
     except NotVisible:
         raise HTTPException(status_code=404, detail="no such application") from None
     except NotPermitted as exc:
-        raise HTTPException(status_code=403, detail=str(exc)) from None
+        raise HTTPException(status_code=403, detail=localize(request.state.locale, exc)) from None
     except WorkflowError as exc:
         ctx = _detail_context(request, who, application_id)
-        ctx.update(error=str(exc))
+        ctx.update(error=localize(request.state.locale, exc))
         return render(request, "applications/detail.html", ctx, 400)
     return RedirectResponse(f"/applications/{application_id}", status_code=303)

@@ -9,6 +9,7 @@ from smecluster.accounts.models import Account
 from smecluster.accounts.sessions import end_session, start_session
 from smecluster.accounts.users import AccountError, authenticate, change_password
 from smecluster.db import session_scope
+from smecluster.web.i18n import localize
 from smecluster.web.security import ANY_USER, PUBLIC, SESSION_COOKIE, Viewer, allow, check_csrf, cookie_kwargs
 from smecluster.web.templating import render
 
@@ -95,5 +96,5 @@ def password_change(
         with session_scope(request.app.state.engine) as s:
             change_password(s, s.get(Account, who.id), current, new)
     except AccountError as exc:
-        return render(request, "auth/password.html", {"error": str(exc)}, 400)
+        return render(request, "auth/password.html", {"error": localize(request.state.locale, exc)}, 400)
     return render(request, "auth/password.html", {"done": True})

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from smecluster.accounts.enterprise_data import FiguresError, update_own_figures
 from smecluster.db import session_scope
 from smecluster.registry.models import Cluster, ClusterMember, Designation, Enterprise, EnterpriseYear
+from smecluster.web.i18n import localize
 from smecluster.web.security import Viewer, allow, check_csrf
 from smecluster.web.templating import render
 from smecluster.web.verdicts import refresh_cluster
@@ -49,7 +50,9 @@ def enterprise_figures(
         with session_scope(request.app.state.engine) as s:
             clusters = update_own_figures(s, who, year, values)
     except FiguresError as exc:
-        return render(request, "enterprise.html", {**_context(request, who), "error": str(exc)}, 400)
+        return render(
+            request, "enterprise.html", {**_context(request, who), "error": localize(request.state.locale, exc)}, 400
+        )
     for cluster_id in clusters:
         refresh_cluster(request.app, cluster_id)
     return RedirectResponse("/enterprise", status_code=303)

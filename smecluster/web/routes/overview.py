@@ -25,9 +25,7 @@ def scoped_region(who: Viewer, region: str | None) -> str:
 
 
 @router.get("/overview", response_class=HTMLResponse, name="overview_page")
-def overview_page(
-    request: Request, region: str | None = REGION, who: Viewer = Depends(allow(*OVERVIEW_ROLES))
-):
+def overview_page(request: Request, region: str | None = REGION, who: Viewer = Depends(allow(*OVERVIEW_ROLES))):
     """The overview of the account's region (or a region inside it)."""
     code = scoped_region(who, region)
     cache = request.app.state.overview
@@ -35,8 +33,10 @@ def overview_page(
     key = (code, request.state.locale)
     body = cache.rendered.get(key)
     if body is None:  # the body is the same for every viewer of this region and language
-        body = environment(request.state.locale).get_template("overview_body.html").render(
-            o=data, prefix=region_prefix(code)
+        body = (
+            environment(request.state.locale)
+            .get_template("overview_body.html")
+            .render(o=data, prefix=region_prefix(code))
         )
         cache.rendered[key] = body
     return render(request, "overview.html", {"body": body})
