@@ -117,3 +117,15 @@ def test_cli_user_demo_runs(engine, database_url):
     """`smecluster user demo` exits 0 and names the accounts it created."""
     r = CliRunner().invoke(cli, ["--db", database_url, "user", "demo"])
     assert r.exit_code == 0 and "demo_county" in r.output
+
+
+def test_reset_ends_existing_sessions(engine):
+    """A password reset logs the account out of every open session."""
+    from smecluster.accounts.users import reset_password
+
+    with session_scope(engine) as s:
+        token, _ = start_session(s, authenticate(s, "county_a", PASSWORD).account)
+    with session_scope(engine) as s:
+        reset_password(s, "county_a")
+    with session_scope(engine) as s:
+        assert resolve_session(s, token) is None

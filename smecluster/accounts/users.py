@@ -6,10 +6,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from smecluster.accounts.models import Account
+from smecluster.accounts.models import Account, LoginSession
 from smecluster.accounts.passwords import check_policy, hash_password, verify_password
 from smecluster.accounts.roles import check_role_scope
 from smecluster.accounts.settings import security_settings
@@ -89,6 +89,8 @@ def reset_password(session: Session, username: str, password: str | None = None,
     user.failed_logins = 0
     user.locked_until = None
     user.must_change_password = password is None
+    # whoever held the old password is logged out everywhere
+    session.execute(delete(LoginSession).where(LoginSession.account_id == user.id))
     audit.record(session, actor, "user.reset", f"account:{username}")
     return new
 
