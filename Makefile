@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/smecluster bench import --rows 1000000
 	$(BIN)/smecluster bench clusters --enterprises 1000000
 	$(BIN)/smecluster bench geo --points 4000000
+	$(BIN)/smecluster bench tiers --enterprises 4000000
 
 clean:
 	rm -rf $(VENV) smecluster.db

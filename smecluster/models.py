@@ -11,6 +11,7 @@ from smecluster.registry.models import (  # noqa: F401
     Platform,
     Region,
 )
+from smecluster.registry.profile import EnterpriseProfile  # noqa: F401
 from smecluster.workflow.models import (  # noqa: F401
     Application,
     AuditEntry,

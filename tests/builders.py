@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 from sqlalchemy import Engine, insert
 
-from smecluster.demo.generator import make_uscc
+from smecluster.demo.generator import make_codes
 from smecluster.registry.models import (
     Cluster,
     ClusterMember,
@@ -42,7 +42,7 @@ INDUSTRIES = [
 
 def codes(n: int, county: str = COUNTY, start: int = 1) -> list[str]:
     """`n` valid credit codes registered in `county`."""
-    return list(make_uscc(np.full(n, county), np.arange(start, start + n)))
+    return list(make_codes(np.full(n, county), np.arange(start, start + n)))
 
 
 class RegistryBuilder:

@@ -25,6 +25,8 @@ class IndicatorInfo:
     denominator: str | None = None
     gap_en: str | None = None
     gap_zh: str | None = None
+    # SQL over the subject's fact columns (enterprise indicators); None: a column of that name.
+    expr: str | None = None
 
 
 @lru_cache(maxsize=1)

@@ -28,9 +28,9 @@ def _root(
 
 def _register() -> None:
     # Each area's module adds its commands or sub-apps to `app`.
-    from smecluster.cli import bench, core, geo, registry, web
+    from smecluster.cli import bench, core, geo, registry, tiers, web
 
-    for module in (core, registry, bench, geo, web):
+    for module in (core, registry, bench, geo, web, tiers):
         module.register(app)
 
 

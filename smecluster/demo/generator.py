@@ -19,11 +19,10 @@ from smecluster.demo.geometry import park_centre, park_polygon, points_in, point
 from smecluster.geo.counties import county_geometries
 from smecluster.registry.industries import shipped_industries
 from smecluster.registry.regions import region_rows
+from smecluster.registry.uscc import make_uscc
 
 SPEC_FILE = Path(__file__).with_name("clusters.yaml")
 BASE_FIRMS = 10_000
-USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-USCC_WEIGHTS = np.array([1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28])
 # Share of industrial firms holding each designation (background registry).
 DESIGNATION_RATES = {
     "high_tech": 0.06, "innovative_sme": 0.05, "srdi_sme": 0.015, "little_giant": 0.0012,
@@ -50,14 +49,10 @@ def load_specs() -> dict:
     return yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
 
 
-def make_uscc(county_codes: np.ndarray, serials: np.ndarray) -> np.ndarray:
-    """Valid credit codes '91' + county + 9-digit serial + GB 32100 check character (vectorised)."""
-    if len(serials) == 0:
-        return np.array([], dtype="U18")
-    bodies = np.char.add(np.char.add("91", county_codes.astype("U6")), np.char.zfill(serials.astype("U9"), 9))
-    digits = np.frombuffer(bodies.astype("S17").tobytes(), dtype=np.uint8).reshape(-1, 17) - ord("0")
-    check = (31 - (digits.astype(np.int64) @ USCC_WEIGHTS) % 31) % 31
-    return np.char.add(bodies, np.array(list(USCC_ALPHABET))[check])
+def make_codes(county_codes: np.ndarray, serials: np.ndarray) -> np.ndarray:
+    """Valid credit codes '91' + county + 9-digit serial + check character (vectorised)."""
+    bodies = "91" + pl.Series(np.asarray(county_codes).astype(str)) + pl.Series(serials).cast(pl.Utf8).str.zfill(9)
+    return make_uscc(bodies).to_numpy().astype("U18")
 
 
 def _classes_under(codes: list[str]) -> list[str]:
@@ -167,7 +162,7 @@ def _frame_block(
     rng, geoms, name_prefix: str = "江苏", coords: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict:
     n = len(county)
-    uscc = make_uscc(np.asarray(county), np.asarray(serials))
+    uscc = make_codes(np.asarray(county), np.asarray(serials))
     if coords is None:
         lon, lat = np.empty(n), np.empty(n)
         for code in np.unique(county):

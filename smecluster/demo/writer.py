@@ -8,6 +8,7 @@ import polars as pl
 from sqlalchemy import Engine, delete, func, insert, select
 
 from smecluster.demo.generator import DemoData
+from smecluster.demo.tier_profiles import tier_profiles
 from smecluster.registry.industries import load_shipped_industries
 from smecluster.registry.models import (
     Cluster,
@@ -17,6 +18,7 @@ from smecluster.registry.models import (
     EnterpriseYear,
     Platform,
 )
+from smecluster.registry.profile import EnterpriseProfile
 from smecluster.registry.regions import load_regions
 
 CHUNK = 20_000
@@ -32,7 +34,7 @@ def clear_demo(engine: Engine) -> None:
         real = conn.execute(select(func.count()).where(Enterprise.fictional.is_(False))).scalar()
         if real:
             raise RealDataPresent(f"the database holds {real} real enterprises; use another --db for the demo")
-        for model in (ClusterMember, Platform, Cluster, Designation, EnterpriseYear, Enterprise):
+        for model in (ClusterMember, Platform, Cluster, Designation, EnterpriseProfile, EnterpriseYear, Enterprise):
             conn.execute(delete(model))
 
 
@@ -50,6 +52,8 @@ def write_demo(engine: Engine, data: DemoData) -> dict[str, int]:
         _insert(conn, Enterprise, data.enterprise)
         _insert(conn, EnterpriseYear, data.enterprise_year)
         _insert(conn, Designation, data.designation)
+        profiles = tier_profiles(data.enterprise, data.enterprise_year, data.designation, data.year)
+        _insert(conn, EnterpriseProfile, profiles)
         clusters = data.cluster.with_columns(
             pl.col("leading_industries").str.json_decode(pl.List(pl.Utf8)),
             pl.lit(True).alias("fictional"),
@@ -71,6 +75,7 @@ def write_demo(engine: Engine, data: DemoData) -> dict[str, int]:
         "enterprise": data.enterprise.height,
         "enterprise_year": data.enterprise_year.height,
         "designation": data.designation.height,
+        "enterprise_profile": profiles.height,
         "platform": data.platform.height,
         "cluster": data.cluster.height,
         "cluster_member": data.cluster_member.height,

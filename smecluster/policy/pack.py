@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from smecluster.analytics.catalogue import catalogue
+from smecluster.policy.extend import ExtendError, extend
 
 PACK_DIR = Path(__file__).with_name("packs")
 BOUNDARY_WORDS_FILE = Path(__file__).with_name("boundary_words.yaml")
@@ -83,6 +84,8 @@ class Criterion(BaseModel):
     bands: list[Band] | None = None
     max_points: float | None = None
     group: str | None = None
+    # a scored criterion earning the best of several banded criteria ("500万元以上或10%以上")
+    best_of: list[Criterion] | None = None
     # not (yet) assessable
     assessed: bool = True
     judgement: bool = False
@@ -98,6 +101,7 @@ class Criterion(BaseModel):
             self.all is not None,
             self.at_least is not None,
             self.bands is not None,
+            self.best_of is not None,
         ]
         if not self.assessed or self.judgement:
             if any(shapes):
@@ -106,7 +110,7 @@ class Criterion(BaseModel):
         if sum(shapes) != 1:
             raise ValueError(
                 f"{self.id}: give exactly one of indicator+comparator+threshold, any, all, "
-                "at_least+of, or indicator+bands"
+                "at_least+of, indicator+bands, or best_of"
             )
         if self.indicator is not None and self.bands is None:
             if self.comparator is None or self.threshold is None:
@@ -117,17 +121,51 @@ class Criterion(BaseModel):
             raise ValueError(f"{self.id}: bands need an indicator")
         if self.at_least is not None and not self.of:
             raise ValueError(f"{self.id}: at_least needs of")
+        if self.best_of is not None and any(ch.bands is None for ch in self.best_of):
+            raise ValueError(f"{self.id}: every criterion of best_of needs bands")
         return self
 
     def children(self) -> list[Criterion]:
         """The sub-criteria of a composition (empty for a leaf)."""
-        return self.any or self.all or self.of or []
+        return self.any or self.all or self.of or self.best_of or []
 
     def walk(self):
         """This criterion and every criterion under it, depth first."""
         yield self
         for child in self.children():
             yield from child.walk()
+
+
+class PassRule(BaseModel):
+    """How a pack's verdict is reached beyond 'every condition passes' (tiers).
+
+    The subject qualifies when every condition/baseline criterion passes and, if the pack has a
+    score or direct routes, either the score test passes or any direct route passes.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    score_at_least: float | None = None
+    group_minimums: dict[str, float] = Field(default_factory=dict)
+    boundary_word: str | None = None
+
+
+class Target(BaseModel):
+    """A numeric target of a plan (kind: targets): what is counted, how much, by when, where."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    title: str
+    clause: str = ""
+    source: str | None = None
+    verified: bool = True
+    measure: str  # designated:<tier kind> (firms holding it) or clusters:recognised
+    comparator: Comparator = ">="
+    boundary_word: str | None = None
+    value: float
+    period_from: date | None = None  # counting starts (cumulative measures)
+    deadline: date
+    scope: str  # region code (province 32) the count covers
+    note: str | None = None
 
 
 class Pack(BaseModel):
@@ -148,6 +186,11 @@ class Pack(BaseModel):
     criteria: list[Criterion] = Field(default_factory=list)
     tables: dict[str, Any] = Field(default_factory=dict)
     notes: str | None = None
+    # enterprise tiers: which tier the pack recognises, its pass rule, and the pack it derives from
+    tier: str | None = None
+    pass_rule: PassRule | None = None
+    extends: str | None = None
+    targets: list[Target] = Field(default_factory=list)
 
     def all_criteria(self) -> list[Criterion]:
         """Every criterion of the pack, nested ones included."""
@@ -199,6 +242,29 @@ def _check(pack: Pack, where: str) -> None:
                 )
 
 
+def _check_tier(pack: Pack, where: str) -> None:
+    scored = [c for c in pack.criteria if c.role == "score"]
+    for c in scored:
+        if c.max_points is None:
+            raise PackError(f"{where}: scored criterion {c.id} needs max_points")
+        for band in (b for ch in [c, *(c.best_of or [])] for b in (ch.bands or [])):
+            if band.points > c.max_points:
+                raise PackError(f"{where}: criterion {c.id}: a band gives more than max_points")
+    words = boundary_words()
+    for t in pack.targets:
+        if t.boundary_word is not None and words.get(t.boundary_word) != t.comparator:
+            raise PackError(f"{where}: target {t.id}: {t.boundary_word} does not mean {t.comparator}")
+        if t.source and pack.sources and t.source not in {s.id for s in pack.sources}:
+            raise PackError(f"{where}: target {t.id}: unknown source {t.source!r}")
+    if pack.pass_rule is not None:
+        groups = {c.group for c in scored}
+        unknown = set(pack.pass_rule.group_minimums) - groups
+        if unknown:
+            raise PackError(f"{where}: pass_rule names unknown score groups {sorted(unknown)}")
+        if pack.pass_rule.score_at_least is not None and not scored:
+            raise PackError(f"{where}: pass_rule has a pass score but no criterion has role score")
+
+
 def load_pack_file(path: Path | str) -> Pack:
     """Read and check one pack file; PackError names the file and what is wrong."""
     path = Path(path)
@@ -211,6 +277,11 @@ def load_pack_file(path: Path | str) -> Pack:
         raise PackError(f"{where}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise PackError(f"{where}: a pack is a mapping with id, kind, criteria, ...")
+    if raw.get("extends"):
+        try:
+            raw = extend(raw, path.parent)
+        except ExtendError as exc:
+            raise PackError(f"{where}: {exc}") from None
     try:
         pack = Pack.model_validate(raw)
     except ValidationError as exc:
@@ -219,6 +290,7 @@ def load_pack_file(path: Path | str) -> Pack:
         )
         raise PackError(f"{where}: {problems}") from None
     _check(pack, where)
+    _check_tier(pack, where)
     return pack
 
 

@@ -1,0 +1,127 @@
+"""What a firm lacks for a tier: each criterion's value, status, gap and what would meet it.
+
+Works on ONE firm's evaluated row (a diagnosis), criterion by criterion; batch work stays in SQL.
+"""
+
+from __future__ import annotations
+
+from smecluster.analytics.catalogue import indicator as indicator_info
+from smecluster.analytics.tier_query import STATUS_LABELS, TierPlan
+from smecluster.policy.compile import indicator_column
+from smecluster.policy.pack import Band, Criterion
+
+WORDS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "="}
+
+
+def fmt(value, unit: str) -> str:
+    """A value as a reader expects it in its unit (ratios as per cent, money in 万元)."""
+    if value is None:
+        return "未填报 / not reported"
+    if unit == "bool" or isinstance(value, bool):
+        return "是 / yes" if value else "否 / no"
+    if unit == "ratio":
+        return f"{value * 100:.2f}%"
+    if unit == "wan_yuan":
+        return f"{value:,.1f} 万元"
+    if unit == "rank":
+        return "无 / none" if value >= 9999 else f"第 {int(value)} 名"
+    if unit in ("count", "code"):
+        return f"{int(value)}"
+    if unit == "years":
+        return f"{value:g} 年"
+    return f"{value:g}"
+
+
+def _shortfall(c: Criterion, value) -> float | None:
+    if value is None or isinstance(c.threshold, bool):
+        return None
+    t = float(c.threshold)
+    return {">=": t - value, ">": t - value, "<=": value - t, "<": value - t}.get(c.comparator)
+
+
+def leaf_gap(c: Criterion, value, status: str) -> dict:
+    """Gap of a leaf criterion: what the value is, what the text asks, how far it is."""
+    info = indicator_info(c.indicator)
+    unit = info.unit
+    need = fmt(c.threshold, unit) if not isinstance(c.threshold, bool) else fmt(c.threshold, "bool")
+    out = {"indicator": c.indicator, "label": info.label_zh, "label_en": info.label_en,
+           "value": value, "value_text": fmt(value, unit), "comparator": c.comparator,
+           "threshold": c.threshold, "threshold_text": f"{WORDS.get(c.comparator, c.comparator)} {need}"}
+    if status == "unknown":
+        out["advice"] = f"补充填报“{info.label_zh}”后方可判断 / report {info.label_en} to decide"
+    elif status in ("fail", "warn"):
+        short = _shortfall(c, value)
+        if short is not None:
+            out["shortfall"] = short
+            out["shortfall_text"] = fmt(abs(short), unit)
+        out["advice"] = f"{info.label_zh}：{out['value_text']} → {out['threshold_text']}"
+    return out
+
+
+def _better_bands(c: Criterion, points: float) -> list[Band]:
+    return sorted((b for b in c.bands or [] if b.points > points), key=lambda b: b.points)
+
+
+def band_gap(c: Criterion, value, points) -> dict:
+    """Points earned on a scored criterion and the next band up (the value it needs, the points gained)."""
+    info = indicator_info(c.indicator)
+    named = next((b.label for b in c.bands or [] if b.equals is not None and b.label and b.equals == value), None)
+    out = {"indicator": c.indicator, "label": info.label_zh, "label_en": info.label_en, "value": value,
+           "value_text": named or fmt(value, info.unit), "points": points, "max_points": c.max_points}
+    if points is None:
+        out["advice"] = f"补充填报“{info.label_zh}”后方可计分（最高 {c.max_points:g} 分）"
+        return out
+    better = _better_bands(c, points)
+    if better:
+        b = better[0]
+        if b.equals is not None:
+            target = b.label or fmt(b.equals, info.unit)
+        elif b.min is not None and (value is None or value < b.min):
+            target = f"{'≥' if b.min_inclusive else '>'} {fmt(b.min, info.unit)}"
+        elif b.max is not None:
+            target = f"{'≤' if b.max_inclusive else '<'} {fmt(b.max, info.unit)}"
+        else:
+            target = b.label or ""
+        out["next_band"] = {"target": target, "points": b.points, "gain": b.points - points}
+        out["advice"] = f"{info.label_zh}达到 {target} 可得 {b.points:g} 分（+{b.points - points:g}）"
+    return out
+
+
+def criterion_report(c: Criterion, plan: TierPlan, row: dict, values: dict) -> dict:
+    """One criterion of one firm: status, points, value, gap, children (recursively)."""
+    base = {"id": c.id, "title": c.title, "clause": c.clause, "role": c.role, "verified": c.verified,
+            "note": c.note}
+    if c.judgement or not c.assessed:
+        return base | {"status": "not_assessed", "advice": "需评审判断 / needs a reviewer's judgement",
+                       "max_points": c.max_points}
+    if c.id in plan.points:
+        pts = row.get(plan.points[c.id])
+        status = "unknown" if pts is None else "pass"
+        if c.best_of is not None:
+            kids = [band_gap(k, values.get(indicator_column(k.indicator, k.params)), None) for k in c.best_of]
+            return base | {"status": status, "points": pts, "max_points": c.max_points, "options": kids,
+                           "advice": " 或 ".join(k.get("label", "") for k in kids) + " 任一提高可加分"
+                           if pts is not None and pts < c.max_points else None}
+        gap = band_gap(c, values.get(indicator_column(c.indicator, c.params)), pts)
+        return base | {"status": status} | gap
+    code = row.get(plan.status.get(c.id, ""))
+    status = STATUS_LABELS[code] if code is not None else "unknown"
+    out = base | {"status": status}
+    if c.indicator is not None:
+        return out | leaf_gap(c, values.get(indicator_column(c.indicator, c.params)), status)
+    out["children"] = [criterion_report(k, plan, row, values) for k in c.children()]
+    out["combine"] = "any" if c.any is not None else "all" if c.all is not None else f"at_least {c.at_least}"
+    return out
+
+
+def unmet(report: dict) -> list[dict]:
+    """The leaves of a criterion report that are not met (fail, warn or unknown), depth first.
+
+    For an 'any' composition every failing branch is listed (any one of them would do).
+    """
+    if report.get("status") in ("pass", "not_assessed"):
+        return []
+    kids = report.get("children")
+    if not kids:
+        return [report]
+    return [leaf for k in kids for leaf in unmet(k)]

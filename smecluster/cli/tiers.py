@@ -1,0 +1,220 @@
+"""Tier commands: evaluate enterprises, diagnose one firm, watch the targets, benchmark."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from smecluster.cli.common import STATE, console, fail
+from smecluster.policy.pack import PackError
+
+FORMATS_EVAL = ("table", "json", "xlsx", "parquet")
+
+
+def _engine():
+    from smecluster.db import open_database
+
+    return open_database(STATE.db)
+
+
+def _date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"--on {text!r}: give a date as YYYY-MM-DD")
+    return None
+
+
+def evaluate_enterprises(
+    county: str = typer.Option(None, "--county", help="Only enterprises of this county code (GB/T 2260)."),
+    tier: str = typer.Option(None, "--tier", help="Only this tier (e.g. srdi_sme)."),
+    year: int = typer.Option(None, "--year", help="Data year (default: the newest in the registry)."),
+    on: str = typer.Option(None, "--on",
+                           help="Date picking the packs in force (default: today, at most end of year+1)."),
+    fmt: str = typer.Option("table", "--format", help="table | json | xlsx | parquet."),
+    output: Path = typer.Option(None, "-o", "--output", help="Write to this file (needed for xlsx and parquet)."),
+) -> None:
+    """Every enterprise against every tier in force, with per-criterion evidence and the three lists."""
+    from smecluster.reports import tier_export
+    from smecluster.services.tiers import evaluate_enterprises as run
+
+    if fmt not in FORMATS_EVAL:
+        fail(f"--format {fmt!r}: choose one of {', '.join(FORMATS_EVAL)}")
+    if fmt in ("xlsx", "parquet") and output is None:
+        fail(f"--format {fmt} writes a file: give -o FILE")
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+        try:
+            ev = run(_engine(), year=year, on=_date(on), county=county, tier=tier,
+                     progress=lambda msg: bar.update(task, description=msg))
+        except (ValueError, PackError) as exc:
+            fail(str(exc))
+    if fmt == "json":
+        text = tier_export.write_json(ev, output)
+        if output is None:
+            print(text)
+    elif fmt == "xlsx":
+        tier_export.write_xlsx(ev, output)
+    elif fmt == "parquet":
+        tier_export.write_parquet(ev, output)
+    else:
+        _print_evaluation(ev)
+    if output is not None:
+        console.print(f"wrote {output}")
+
+
+def _print_evaluation(ev) -> None:
+    from smecluster.services.tiers import LISTS, summary, tier_lists
+
+    console.print(f"[bold]Tier evaluation[/] — data year {ev.year}, packs in force on {ev.on.isoformat()}, "
+                  f"{ev.table.num_rows} enterprises")
+    s = summary(ev)
+    table = Table(*s.columns)
+    for row in s.iter_rows():
+        table.add_row(*[str(v) for v in row])
+    console.print(table)
+    for p in ev.tiers:
+        if p.unverified:
+            console.print(f"[yellow]UNVERIFIED[/] {p.pack.id}: {', '.join(p.unverified)} "
+                          "(every verdict of this tier uses them)")
+    for name, frame in tier_lists(ev).items():
+        console.print(f"\n[bold]{LISTS[name]}[/]: {frame.height}")
+        t = Table(*frame.columns)
+        for row in frame.head(15).iter_rows():
+            t.add_row(*["" if v is None else str(v) for v in row])
+        console.print(t)
+
+
+def diagnose(
+    credit_code: str = typer.Argument(..., help="Unified social credit code of the enterprise."),
+    fmt: str = typer.Option("html", "--format", help="html | pdf | json."),
+    output: Path = typer.Option(None, "-o", "--output", help="Output file (default: diagnosis-<code>.<format>)."),
+    year: int = typer.Option(None, "--year", help="Data year (default: the newest in the registry)."),
+    on: str = typer.Option(None, "--on", help="Evaluation date (YYYY-MM-DD)."),
+) -> None:
+    """Free diagnosis (免费诊断): current tier, next tier, each unmet criterion and its gap, the scores."""
+    from smecluster.reports.diagnosis import render_html, render_pdf
+    from smecluster.services.diagnosis import UnknownEnterprise
+    from smecluster.services.diagnosis import diagnose as run
+
+    if fmt not in ("html", "pdf", "json"):
+        fail(f"--format {fmt!r}: choose html, pdf or json")
+    try:
+        d = run(_engine(), credit_code, year=year, on=_date(on))
+    except (UnknownEnterprise, ValueError, PackError) as exc:
+        fail(str(exc))
+    path = output or Path(f"diagnosis-{d['uscc']}.{fmt}")
+    if fmt == "json":
+        path.write_text(json.dumps(d, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    elif fmt == "html":
+        path.write_text(render_html(d), encoding="utf-8")
+    else:
+        render_pdf(d, path)
+    nxt = d["next"]
+    console.print(f"{d['name']} ({d['uscc']}): current tier {d['current_tier'] or 'none'}, "
+                  f"next {d['next_tier'] or '-'}"
+                  + (f", {len(nxt['gaps'])} unmet criteria" if nxt else ""))
+    console.print(f"wrote {path}")
+
+
+def targets(
+    by: str = typer.Option(None, "--by", help="Break the current figures down by city or county."),
+    fmt: str = typer.Option("table", "--format", help="table | json."),
+    until: int = typer.Option(None, "--until", help="Last year counted (default: newest in the registry)."),
+) -> None:
+    """Progress towards the province's targets by year (and city or county), projected to the deadline."""
+    from smecluster.services.targets import target_progress
+
+    if fmt not in ("table", "json"):
+        fail(f"--format {fmt!r}: choose table or json")
+    try:
+        progress = target_progress(_engine(), by=by, until=until)
+    except (ValueError, LookupError) as exc:
+        fail(str(exc))
+    if fmt == "json":
+        print(json.dumps(progress, ensure_ascii=False, indent=1))
+        return
+    console.print(f"[bold]{progress['pack']['title']}[/] ({progress['pack']['id']}) — up to {progress['year']}")
+    console.print(f"projection: {progress['method']}")
+    for t in progress["targets"]:
+        state = "[green]on track[/]" if t["on_track"] else "[red]behind[/]"
+        console.print(f"\n[bold]{t['id']}[/] {t['title']}: {t['comparator']} {t['value']:g} by {t['deadline']} — "
+                      f"now {t['current']} ({(t['share_of_target'] or 0) * 100:.1f}%), "
+                      f"projected {t['projection']['at_deadline']:.0f} {state}")
+        table = Table("year", "count")
+        for row in t["by_year"]:
+            table.add_row(str(row["year"]), str(row["count"]))
+        console.print(table)
+        if "by_region" in t:
+            regional = Table(progress["by"], "name", "count")
+            for r in t["by_region"][:20]:
+                regional.add_row(r["code"], r["name"], str(r["count"]))
+            console.print(regional)
+
+
+def bench_tiers(
+    enterprises: int = typer.Option(4_000_000, "--enterprises", help="Number of fictional firms."),
+    repeat: int = typer.Option(3, "--repeat", help="Runs per query (the best is kept)."),
+) -> None:
+    """Time every tier with evidence over N in-memory firms against one hand-written DuckDB query."""
+    from smecluster.services.tier_bench import run
+
+    with console.status(f"generating {enterprises:,} firms and timing"):
+        r = run(enterprises, repeat=repeat)
+    console.print(f"enterprises            {r['enterprises']:,} "
+                  f"(generated in {r['generate_s']:.1f} s, outside the timing)")
+    console.print(f"tiers                  {', '.join(r['tiers'])}; {r['evidence_columns']} evidence columns")
+    console.print(f"DuckDB threads         {r['threads']}")
+    console.print(f"every tier, evidence   {r['all_tiers_s']:.3f} s")
+    console.print(f"innovative SME only    {r['innovative_only_s']:.3f} s ({r['innovative_columns']} columns)")
+    console.print(f"hand-written SQL       {r['hand_sql_s']:.3f} s "
+                  f"(six innovative-SME indicators, {r['hand_columns']} columns)")
+    console.print(f"CPU seconds            every tier {r['cpu_all_tiers_s']:.2f}, innovative only "
+                  f"{r['cpu_innovative_only_s']:.2f}, hand-written {r['cpu_hand_sql_s']:.2f} "
+                  f"(CPU ratio {r['cpu_ratio']:.2f})")
+    console.print(f"peak memory            {r['peak_memory_gb']:.2f} GB (ru_maxrss)")
+    console.print(f"ratio innovative/hand  {r['ratio_innovative_vs_hand']:.2f}")
+    console.print(f"ratio every tier/hand  {r['ratio']:.2f}")
+
+
+def policy_test_tiers(paths: list[Path] = typer.Argument(..., help="Tier scenario YAML files.")) -> None:
+    """Run tier scenario files (a firm's fields in, expected statuses, points and outcome out)."""
+    from smecluster.policy.tier_scenarios import run_tier_scenarios
+
+    total, failed = 0, 0
+    for path in paths:
+        try:
+            ran, failures = run_tier_scenarios(path)
+        except (PackError, OSError, KeyError, ValueError) as exc:
+            fail(f"{path}: {exc}")
+        total += ran
+        failed += len({f.case for f in failures})
+        for f in failures:
+            console.print(f"[red]FAIL[/] {f.file}: {f.case}: {f.key} expected {f.expected}, got {f.got}")
+    console.print(f"{total - failed} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `evaluate enterprises`, `diagnose`, `targets`, `policy test-tiers` and `bench tiers`."""
+    from smecluster.cli.core import evaluate_app, policy_app
+
+    evaluate_app.command("enterprises")(evaluate_enterprises)
+    policy_app.command("test-tiers")(policy_test_tiers)
+    app.command("diagnose")(diagnose)
+    app.command("targets")(targets)
+    try:
+        from smecluster.cli.bench import bench_app
+    except ImportError:  # the bench sub-app is not there yet: create it
+        bench_app = typer.Typer(help="Benchmarks that print their figures.", no_args_is_help=True)
+        app.add_typer(bench_app, name="bench")
+    bench_app.command("tiers")(bench_tiers)

@@ -1,0 +1,60 @@
+"""A tier evaluation written out: JSON, Excel workbook or Parquet file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+from openpyxl import Workbook
+
+from smecluster.services.tiers import TierEvaluation, labelled, summary, tier_lists, unverified_notes
+
+
+def evaluation_dict(evaluation: TierEvaluation, firms: bool = True) -> dict:
+    """The evaluation as plain data: packs used, summary per tier, the three lists, every firm."""
+    out = {
+        "year": evaluation.year,
+        "on": evaluation.on.isoformat(),
+        "packs": {p.tier: {"id": p.pack.id, "title": p.pack.title, "version": p.pack.version,
+                           "unverified": p.unverified, "review": p.review} for p in evaluation.tiers},
+        "summary": summary(evaluation).to_dicts(),
+        "lists": {k: v.to_dicts() for k, v in tier_lists(evaluation).items()},
+    }
+    if firms:
+        out["firms"] = labelled(evaluation).to_dicts()
+    return out
+
+
+def write_json(evaluation: TierEvaluation, path: Path | None) -> str:
+    """JSON text of the evaluation (also written to `path` when given)."""
+    text = json.dumps(evaluation_dict(evaluation), ensure_ascii=False, indent=1, default=str)
+    if path is not None:
+        Path(path).write_text(text, encoding="utf-8")
+    return text
+
+
+def write_parquet(evaluation: TierEvaluation, path: Path) -> Path:
+    """Every firm's labelled evidence as one Parquet file."""
+    labelled(evaluation).write_parquet(path)
+    return Path(path)
+
+
+def _sheet(wb: Workbook, title: str, frame: pl.DataFrame) -> None:
+    ws = wb.create_sheet(title)
+    ws.append(frame.columns)
+    for row in frame.iter_rows():
+        ws.append(list(row))
+
+
+def write_xlsx(evaluation: TierEvaluation, path: Path) -> Path:
+    """A workbook: summary, one sheet per list, every firm's evidence, and the UNVERIFIED notes."""
+    wb = Workbook(write_only=True)
+    _sheet(wb, "summary", summary(evaluation))
+    for name, frame in tier_lists(evaluation).items():
+        _sheet(wb, name[:31], frame)
+    _sheet(wb, "firms", labelled(evaluation))
+    notes = unverified_notes(evaluation)
+    _sheet(wb, "unverified", pl.DataFrame({"tier": list(notes), "criteria": [", ".join(v) for v in notes.values()]}))
+    wb.save(path)
+    return Path(path)
