@@ -1,7 +1,7 @@
 """The whole application flow of issue 5 in real headless Chromium, with a screenshot of each step.
 
 Chromium is the Debian package (/usr/bin/chromium) driven by Playwright with `executable_path`;
-no browser is downloaded. Screenshots go to test-artifacts/browser/.
+no browser is downloaded. Screenshots go to test-artifacts/browser/<database>/.
 """
 
 from __future__ import annotations
@@ -47,8 +47,28 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request, tmp_path_factory):
+    """The browser test's database: a SQLite file, then a fresh PostgreSQL schema."""
+    from conftest import PG_OK, REQUIRE_PG, drop_pg_schema, pg_schema_url
+
+    if request.param == "sqlite":
+        yield request.param, f"sqlite:///{tmp_path_factory.mktemp('db') / 'demo.db'}"
+        return
+    if not PG_OK:
+        if REQUIRE_PG:
+            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required (SMECLUSTER_REQUIRE_POSTGRES=1)")
+        pytest.skip("PostgreSQL is not available")
+    schema, url = pg_schema_url()
+    yield request.param, url
+    from smecluster.db import get_engine
+
+    get_engine(url).dispose()
+    drop_pg_schema(schema)
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(database, tmp_path_factory):
     """A small demo database with one account per role, served by uvicorn on a free loopback port."""
     import uvicorn
     from sqlalchemy import select
@@ -60,7 +80,7 @@ def server(tmp_path_factory):
     from smecluster.web.app import WebSettings, create_app
 
     tmp = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{tmp / 'demo.db'}"
+    kind, url = database
     engine = open_database(url)
     build_demo(engine, scale=0.2)
     users = {
@@ -83,10 +103,12 @@ def server(tmp_path_factory):
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
+    SHOTS["dir"] = ARTIFACTS / kind
     deadline = time.time() + 20
     while not srv.started and time.time() < deadline:
         time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "clock": clock, "members": members, "industry": industry, "tmp": tmp}
+    yield {"base": f"http://127.0.0.1:{port}", "clock": clock, "members": members, "industry": industry, "tmp": tmp,
+           "db": kind}
     srv.should_exit = True
     thread.join(timeout=10)
 
@@ -102,10 +124,13 @@ def browser():
         b.close()
 
 
+SHOTS = {"dir": ARTIFACTS}
+
+
 def shot(page, name: str) -> None:
-    """Save a full-page screenshot as a test artifact."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    """Save a full-page screenshot as a test artifact (one folder per database)."""
+    SHOTS["dir"].mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS["dir"] / f"{name}.png"), full_page=True)
 
 
 def log_in(browser, base: str, username: str):
