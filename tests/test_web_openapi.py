@@ -6,7 +6,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
-from web_fakes import PASSWORD
+from web_fakes import PASSWORD, database  # noqa: F401  (database: a fixture)
 
 from smecluster.accounts.sessions import start_session
 from smecluster.accounts.users import authenticate
@@ -16,10 +16,10 @@ from smecluster.web.app import WebSettings, create_app
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The app over a small demo registry, and a provincial session (cookie and CSRF token)."""
+def site(database, tmp_path_factory):  # noqa: F811  (the imported fixture)
+    """The app over a small demo registry (SQLite, then PostgreSQL), and a provincial session."""
     tmp = tmp_path_factory.mktemp("openapi")
-    url = f"sqlite:///{tmp / 'demo.db'}"
+    _, url = database
     engine = open_database(url)
     build_demo(engine, scale=0.05)
     from smecluster.accounts.users import add_user

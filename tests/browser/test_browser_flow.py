@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from web_fakes import PASSWORD, PDF  # noqa: E402
+from web_fakes import PASSWORD, PDF, database  # noqa: E402, F401  (database: a fixture)
 
 CHROMIUM = os.environ.get("SMECLUSTER_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
@@ -47,28 +47,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database(request, tmp_path_factory):
-    """The browser test's database: a SQLite file, then a fresh PostgreSQL schema."""
-    from conftest import PG_OK, REQUIRE_PG, drop_pg_schema, pg_schema_url
-
-    if request.param == "sqlite":
-        yield request.param, f"sqlite:///{tmp_path_factory.mktemp('db') / 'demo.db'}"
-        return
-    if not PG_OK:
-        if REQUIRE_PG:
-            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required (SMECLUSTER_REQUIRE_POSTGRES=1)")
-        pytest.skip("PostgreSQL is not available")
-    schema, url = pg_schema_url()
-    yield request.param, url
-    from smecluster.db import get_engine
-
-    get_engine(url).dispose()
-    drop_pg_schema(schema)
-
-
 @pytest.fixture(scope="module")
-def server(database, tmp_path_factory):
+def server(database, tmp_path_factory):  # noqa: F811  (the imported fixture)
     """A small demo database with one account per role, served by uvicorn on a free loopback port."""
     import uvicorn
     from sqlalchemy import select
