@@ -110,6 +110,7 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict | None, set[str]]]] = {
     ("GET", "/api/clusters/{cluster_id}"): [
         ("/api/clusters/{registry_cluster}", None, EVERYONE),
         ("/api/clusters/{cluster_a}", None, SEES_A),
+        ("/api/clusters/{cluster_b}", None, SEES_B),
     ],
 }
 
