@@ -9,6 +9,7 @@ from smecluster.accounts.models import Account
 from smecluster.accounts.sessions import end_session, start_session
 from smecluster.accounts.users import AccountError, authenticate, change_password
 from smecluster.db import session_scope
+from smecluster.workflow import audit
 from smecluster.web.i18n import localize
 from smecluster.web.security import ANY_USER, PUBLIC, SESSION_COOKIE, Viewer, allow, check_csrf, cookie_kwargs
 from smecluster.web.templating import render
@@ -68,6 +69,7 @@ def logout(request: Request, who: Viewer = Depends(allow(ANY_USER))):
     """End the session."""
     with session_scope(request.app.state.engine) as s:
         end_session(s, request.cookies.get(SESSION_COOKIE))
+        audit.record(s, who.username, "logout", f"account:{who.username}")
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
