@@ -9,10 +9,10 @@ from smecluster.accounts.models import Account
 from smecluster.accounts.sessions import end_session, start_session
 from smecluster.accounts.users import AccountError, authenticate, change_password
 from smecluster.db import session_scope
-from smecluster.workflow import audit
 from smecluster.web.i18n import localize
 from smecluster.web.security import ANY_USER, PUBLIC, SESSION_COOKIE, Viewer, allow, check_csrf, cookie_kwargs
 from smecluster.web.templating import render
+from smecluster.workflow import audit
 
 router = APIRouter()
 
