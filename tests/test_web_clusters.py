@@ -81,3 +81,10 @@ def test_cluster_page_lists_members(site):
     client, ids = site
     page = client.get(f"/clusters/{ids['changshu']}")
     assert "91320581MA1TEXT01X" in page.text and "成员企业 (1)" in page.text
+
+
+def test_list_shows_the_gap_of_a_failing_criterion(site):
+    """The list itself names the failing criterion and its gap, not only the outcome."""
+    client, _ = site
+    row = client.get("/").text.split('data-cluster="TS-SAFETY"')[1].split("</tr>")[0]
+    assert "J7" in row and "还需 9 家企业上云" in row
