@@ -74,3 +74,17 @@ def test_language_switch_refuses_offsite_redirect(site):
     client, _ = site
     r = client.get("/lang/en?next=//evil.example/x", follow_redirects=False)
     assert r.headers["location"] == "/"
+
+
+def test_cluster_page_lists_members(site):
+    """The cluster page lists the member enterprises with their credit codes."""
+    client, ids = site
+    page = client.get(f"/clusters/{ids['changshu']}")
+    assert "91320581MA1TEXT01X" in page.text and "成员企业 (1)" in page.text
+
+
+def test_list_shows_the_gap_of_a_failing_criterion(site):
+    """The list itself names the failing criterion and its gap, not only the outcome."""
+    client, _ = site
+    row = client.get("/").text.split('data-cluster="TS-SAFETY"')[1].split("</tr>")[0]
+    assert "J7" in row and "还需 9 家企业上云" in row

@@ -74,7 +74,7 @@ def stage(c: TestClient, app_id: int) -> str:
 
 
 def test_whole_flow_ends_recognised(web):
-    """County submits with an attachment, city recommends, province reviews, expert scores, notice, recognised."""
+    """County submits with a file, city recommends, province reviews, expert scores, notice, recognition."""
     app, clock = web
     county, city, prov, expert = (client_as(app, u) for u in ("county_a", "city_a", "province", "expert"))
     app_id = new_application(county)
@@ -151,7 +151,7 @@ def test_concurrent_action_gets_conflict_and_keeps_comment(web):
         data={"version": version, "comment": "请补充材料XYZ", "csrf_token": csrf_of(second)},
     )
     assert late.status_code == 409
-    assert "recommend by city_a" in late.text and "请补充材料XYZ" in late.text
+    assert "city_a 于" in late.text and "推荐" in late.text and "请补充材料XYZ" in late.text
     assert stage(first, app_id) == "recommended"
 
 
@@ -191,7 +191,7 @@ def test_evidence_type_checked_by_content(web):
         data={"csrf_token": csrf_of(county)},
         files={"file": ("report.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")},
     )
-    assert r.status_code == 400 and "checked by content" in r.text
+    assert r.status_code == 400 and "按文件内容检查" in r.text
     assert not (app.state.settings.evidence_dir.exists() and any(app.state.settings.evidence_dir.iterdir()))
 
 
@@ -229,3 +229,52 @@ def test_session_cookie_flags(web):
     r = login(TestClient(app, base_url="https://testserver"), "county_a")
     cookie = [h for h in r.headers.get_list("set-cookie") if h.startswith("sid=")][0].lower()
     assert "httponly" in cookie and "secure" in cookie and "samesite=lax" in cookie
+
+
+def test_members_from_excel_upload(web, tmp_path):
+    """Member credit codes are read from any column of an uploaded .xlsx file."""
+    from openpyxl import Workbook
+
+    app, _ = web
+    county = client_as(app, "county_a")
+    book = Workbook()
+    book.active.append(["序号", "企业名称", "统一社会信用代码"])
+    book.active.append([1, "测试企业0", USCC[0]])
+    book.active.append([2, "测试企业1", USCC[1].lower()])
+    book.save(tmp_path / "members.xlsx")
+    r = county.post(
+        "/applications",
+        data={"name": "Excel集群", "leading_industries": "2614", "csrf_token": csrf_of(county)},
+        files={"members_file": ("成员.xlsx", (tmp_path / "members.xlsx").read_bytes())},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    app_id = int(r.headers["location"].rsplit("/", 1)[1])
+    cluster_id = county.get(f"/api/applications/{app_id}").json()["cluster_id"]
+    page = county.get(f"/clusters/{cluster_id}").text
+    assert USCC[0] in page and USCC[1] in page
+
+
+def test_yearly_report_and_re_review_cycle(web):
+    """After recognition: a yearly report stays recognised; re-review opens only near expiry; keep renews."""
+    app, clock = web
+    county, city, prov, expert = (client_as(app, u) for u in ("county_a", "city_a", "province", "expert"))
+    app_id = new_application(county)
+    do(county, app_id, "submit")
+    do(city, app_id, "recommend")
+    do(prov, app_id, "start_review")
+    prov.post(f"/applications/{app_id}/experts", data={"expert": "expert", "csrf_token": csrf_of(prov)})
+    expert.post(f"/applications/{app_id}/score", data={"score": "90", "csrf_token": csrf_of(expert)})
+    do(prov, app_id, "publish_notice")
+    clock.day += timedelta(days=10)
+    do(prov, app_id, "recognise")
+    first_expiry = county.get(f"/api/applications/{app_id}").json()["valid_until"]
+    assert do(county, app_id, "yearly_report", "2025年度报告").status_code == 303
+    assert stage(county, app_id) == "recognised"
+    early = do(prov, app_id, "start_re_review")
+    assert early.status_code == 400 and "复核自有效期届满" in early.text
+    clock.day = date.fromisoformat(first_expiry) - timedelta(days=30)
+    assert do(prov, app_id, "start_re_review").status_code == 303
+    assert do(prov, app_id, "keep", "三年目标完成").status_code == 303
+    renewed = county.get(f"/api/applications/{app_id}").json()
+    assert renewed["stage"] == "recognised" and renewed["valid_until"] > first_expiry

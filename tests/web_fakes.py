@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from smecluster.accounts.passwords import use_fast_hashing_for_tests
@@ -20,7 +21,29 @@ REGIONS = [
     ("320312", "铜山区", "county", "320300"),
 ]
 use_fast_hashing_for_tests()
-USCC = ["91320581MA1TEST01X", "91320581MA1TEST02X", "91320312MA1TEST03X"]
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request, tmp_path_factory):
+    """A module-wide database URL: a SQLite file, then a fresh PostgreSQL schema (as conftest's fixture)."""
+    from conftest import PG_OK, REQUIRE_PG, drop_pg_schema, pg_schema_url
+
+    if request.param == "sqlite":
+        yield request.param, f"sqlite:///{tmp_path_factory.mktemp('db') / 'demo.db'}"
+        return
+    if not PG_OK:
+        if REQUIRE_PG:
+            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required (SMECLUSTER_REQUIRE_POSTGRES=1)")
+        pytest.skip("PostgreSQL is not available")
+    schema, url = pg_schema_url()
+    yield request.param, url
+    from smecluster.db import get_engine
+
+    get_engine(url).dispose()
+    drop_pg_schema(schema)
+
+
+USCC = ["91320581MA1TEXT01X", "91320581MA1TEXT02X", "91320312MA1TEXT03X"]
 
 
 @dataclass

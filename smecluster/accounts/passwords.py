@@ -7,6 +7,8 @@ import re
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from smecluster.messages import N_, UserError
+
 _hasher = PasswordHasher()
 
 
@@ -22,7 +24,7 @@ def use_fast_hashing_for_tests() -> None:
 _DUMMY = _hasher.hash("not-a-password-0000")
 
 
-class PasswordPolicyError(ValueError):
+class PasswordPolicyError(UserError):
     """A password that the policy refuses, with the reason."""
 
 
@@ -42,11 +44,9 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
 def check_policy(password: str, username: str, min_length: int = 12) -> None:
     """Raise PasswordPolicyError unless the password is long enough, mixed, and not the user name."""
     if len(password) < min_length:
-        raise PasswordPolicyError(f"password must have at least {min_length} characters")
+        raise PasswordPolicyError(N_("password must have at least %(min_length)s characters"), min_length=min_length)
     classes = sum(bool(re.search(p, password)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]"))
     if classes < 3:
-        raise PasswordPolicyError(
-            "password must mix at least three of: lower case, upper case, digits, symbols"
-        )
+        raise PasswordPolicyError(N_("password must mix at least three of: lower case, upper case, digits, symbols"))
     if username and username.lower() in password.lower():
-        raise PasswordPolicyError("password must not contain the user name")
+        raise PasswordPolicyError(N_("password must not contain the user name"))

@@ -67,6 +67,4 @@ def check_role_scope(role: str, region_code: str | None, uscc: str | None) -> No
     if not region_code:
         raise ValueError(f"role {role} needs a {spec.scope} region code (--region)")
     if region_level(region_code) != spec.scope:
-        raise ValueError(
-            f"role {role} needs a {spec.scope} code; {region_code} is a {region_level(region_code)}"
-        )
+        raise ValueError(f"role {role} needs a {spec.scope} code; {region_code} is a {region_level(region_code)}")

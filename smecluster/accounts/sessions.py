@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from smecluster.accounts.models import Account, LoginSession
-from smecluster.accounts.settings import security_settings
+from smecluster.accounts.settings import cached_settings, security_settings
 from smecluster.workflow.audit import utcnow
 
 
@@ -37,9 +38,7 @@ def start_session(session: Session, account: Account) -> tuple[str, str]:
     return token, csrf
 
 
-def resolve_session(
-    session: Session, token: str | None, clock_now=None
-) -> tuple[Account, LoginSession] | None:
+def resolve_session(session: Session, token: str | None, clock_now=None) -> tuple[Account, LoginSession] | None:
     """The account and session behind a token, or None when unknown, expired, idle too long or disabled."""
     if not token:
         return None
@@ -55,6 +54,66 @@ def resolve_session(
     if now - row.last_seen > timedelta(seconds=60):  # write at most once a minute per session
         row.last_seen = now
     return account, row
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """The fields a request needs of its session and account (plain values, no ORM object)."""
+
+    account_id: int
+    username: str
+    display_name: str
+    role: str
+    region_code: str | None
+    uscc: str | None
+    must_change_password: bool
+    csrf_token: str
+
+
+def lookup_session(engine: Engine, token: str | None, now: datetime | None = None) -> SessionView | None:
+    """One joined query per request: the live session behind a token, or None (expired ones are deleted)."""
+    if not token:
+        return None
+    digest = _digest(token)
+    with engine.connect() as c:
+        row = c.execute(
+            select(
+                LoginSession.csrf_token,
+                LoginSession.last_seen,
+                LoginSession.expires_at,
+                Account.id,
+                Account.username,
+                Account.display_name,
+                Account.role,
+                Account.region_code,
+                Account.uscc,
+                Account.must_change_password,
+                Account.active,
+            )
+            .join(Account, Account.id == LoginSession.account_id)
+            .where(LoginSession.token_hash == digest)
+        ).first()
+    if row is None:
+        return None
+    now = now or utcnow()
+    idle = timedelta(minutes=cached_settings(engine)["session_idle_minutes"])
+    if now >= row.expires_at or now - row.last_seen > idle or not row.active:
+        with engine.begin() as c:
+            c.execute(delete(LoginSession).where(LoginSession.token_hash == digest))
+        return None
+    if now - row.last_seen > timedelta(seconds=60):  # write at most once a minute per session
+        with engine.begin() as c:
+            c.execute(update(LoginSession).where(LoginSession.token_hash == digest).values(last_seen=now))
+    return SessionView(
+        row.id,
+        row.username,
+        row.display_name,
+        row.role,
+        row.region_code,
+        row.uscc,
+        bool(row.must_change_password),
+        row.csrf_token,
+    )
 
 
 def end_session(session: Session, token: str | None) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from smecluster.accounts.models import SecuritySetting
@@ -48,3 +49,24 @@ def change_setting(session: Session, key: str, value: Any) -> int:
     else:
         row.value = {"v": number}
     return number
+
+
+_CACHE: dict[str, tuple[float, dict[str, int]]] = {}
+CACHE_SECONDS = 5.0
+
+
+def cached_settings(engine: Engine) -> dict[str, int]:
+    """The settings in force, re-read at most every few seconds (they are read on every request)."""
+    key = str(engine.url)
+    hit = _CACHE.get(key)
+    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    with Session(engine) as s:
+        current = security_settings(s)
+    _CACHE[key] = (time.monotonic(), current)
+    return current
+
+
+def forget_cached_settings() -> None:
+    """Drop the cache (after a change, so this process applies it at once)."""
+    _CACHE.clear()

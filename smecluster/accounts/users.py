@@ -6,18 +6,19 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from smecluster.accounts.models import Account
+from smecluster.accounts.models import Account, LoginSession
 from smecluster.accounts.passwords import check_policy, hash_password, verify_password
 from smecluster.accounts.roles import check_role_scope
 from smecluster.accounts.settings import security_settings
+from smecluster.messages import N_, UserError
 from smecluster.registry.models import Region
 from smecluster.workflow import audit
 
 
-class AccountError(ValueError):
+class AccountError(UserError):
     """An account operation that cannot be done, with the reason."""
 
 
@@ -25,7 +26,7 @@ def find_user(session: Session, username: str) -> Account:
     """An account by user name, or AccountError."""
     user = session.scalars(select(Account).where(Account.username == username)).first()
     if user is None:
-        raise AccountError(f"no account named {username!r}")
+        raise AccountError(N_("no account named %(username)s"), username=username)
     return user
 
 
@@ -45,11 +46,11 @@ def add_user(
         check_role_scope(role, region_code, uscc)
         check_policy(password, username, security_settings(session)["password_min_length"])
     except ValueError as exc:
-        raise AccountError(str(exc)) from None
+        raise AccountError.carry(exc) from None
     if region_code and session.get(Region, region_code) is None:
-        raise AccountError(f"unknown region code {region_code}")
+        raise AccountError(N_("unknown region code %(region_code)s"), region_code=region_code)
     if session.scalars(select(Account.id).where(Account.username == username)).first() is not None:
-        raise AccountError(f"an account named {username!r} exists already")
+        raise AccountError(N_("an account named %(username)s exists already"), username=username)
     user = Account(
         username=username,
         display_name=display_name or username,
@@ -83,11 +84,13 @@ def reset_password(session: Session, username: str, password: str | None = None,
     try:
         check_policy(new, username, security_settings(session)["password_min_length"])
     except ValueError as exc:
-        raise AccountError(str(exc)) from None
+        raise AccountError.carry(exc) from None
     user.password_hash = hash_password(new)
     user.failed_logins = 0
     user.locked_until = None
     user.must_change_password = password is None
+    # whoever held the old password is logged out everywhere
+    session.execute(delete(LoginSession).where(LoginSession.account_id == user.id))
     audit.record(session, actor, "user.reset", f"account:{username}")
     return new
 
@@ -95,11 +98,11 @@ def reset_password(session: Session, username: str, password: str | None = None,
 def change_password(session: Session, user: Account, old: str, new: str) -> None:
     """A user's own password change: the old password first, then the policy."""
     if not verify_password(user.password_hash, old):
-        raise AccountError("the current password is wrong")
+        raise AccountError(N_("the current password is wrong"))
     try:
         check_policy(new, user.username, security_settings(session)["password_min_length"])
     except ValueError as exc:
-        raise AccountError(str(exc)) from None
+        raise AccountError.carry(exc) from None
     user.password_hash = hash_password(new)
     user.must_change_password = False
     audit.record(session, user.username, "user.password", f"account:{user.username}")

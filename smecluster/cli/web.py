@@ -6,9 +6,7 @@ import typer
 
 from smecluster.cli.common import STATE, console, fail
 
-user_app = typer.Typer(
-    help="Accounts (system administrator's job): add, disable, reset.", no_args_is_help=True
-)
+user_app = typer.Typer(help="Accounts (system administrator's job): add, disable, reset.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail (audit administrator's job).", no_args_is_help=True)
 
 
@@ -17,6 +15,9 @@ def serve(
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
     insecure_cookies: bool = typer.Option(
         False, "--insecure-cookies", help="Drop the Secure cookie flag (plain HTTP on a non-loopback host)."
+    ),
+    workers: int = typer.Option(
+        None, "--workers", help="Worker processes (default 1, or $SMECLUSTER_WEB_WORKERS).", min=1, max=64
     ),
 ) -> None:
     """Serve the web application (cluster list at http://HOST:PORT/)."""
@@ -28,7 +29,18 @@ def serve(
 
     if insecure_cookies:
         os.environ["SMECLUSTER_COOKIE_SECURE"] = "0"
+    from smecluster.config import database_url
+
+    workers = workers or int(os.environ.get("SMECLUSTER_WEB_WORKERS", "1"))
+    os.environ.setdefault("SMECLUSTER_WARM_UP", "1")  # verdicts and counts computed in the background
     console.print(f"serving on http://{host}:{port}/")
+    if workers > 1:
+        # several processes need an import string; the database URL travels in the environment
+        os.environ["SMECLUSTER_DATABASE_URL"] = database_url(STATE.db)
+        uvicorn.run(
+            "smecluster.web.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="warning"
+        )
+        return
     uvicorn.run(create_app(STATE.db), host=host, port=port, log_level="warning")
 
 
@@ -75,9 +87,7 @@ def user_disable(username: str = typer.Argument(...)) -> None:
 @user_app.command("reset")
 def user_reset(
     username: str = typer.Argument(...),
-    password: str = typer.Option(
-        None, "--password", help="New password (default: generate one and print it)."
-    ),
+    password: str = typer.Option(None, "--password", help="New password (default: generate one and print it)."),
 ) -> None:
     """Reset a password and unlock the account; a generated password must be changed at next login."""
     from smecluster.accounts.users import AccountError, reset_password
@@ -89,6 +99,26 @@ def user_reset(
     except AccountError as exc:
         fail(str(exc))
     console.print(f"reset {username}" + ("" if password else f"; new password: {new}"))
+
+
+@user_app.command("demo")
+def user_demo() -> None:
+    """Create one demo account per role (Changshu, Suzhou, the province) and print their passwords once."""
+    from rich.table import Table
+
+    from smecluster.accounts.demo import create_demo_accounts
+    from smecluster.accounts.users import AccountError
+    from smecluster.db import open_database, session_scope
+
+    try:
+        with session_scope(open_database(STATE.db)) as s:
+            created = create_demo_accounts(s)
+    except AccountError as exc:
+        fail(f"{exc} (build the demo first: smecluster demo --no-serve)")
+    table = Table("user", "role", "password (shown once)")
+    for row in created:
+        table.add_row(*row)
+    console.print(table if created else "the demo accounts exist already (smecluster user reset NAME)")
 
 
 @audit_app.command("verify")
@@ -104,8 +134,58 @@ def audit_verify() -> None:
     fail(f"audit trail broken at entry {result.first_bad_id}: {result.reason}")
 
 
+def bench_web(
+    enterprises: int = typer.Option(4_000_000, "--enterprises", help="Registry size of the generated demo."),
+    connections: int = typer.Option(32, "--connections", help="Concurrent keep-alive connections."),
+    seconds: float = typer.Option(10.0, "--seconds", help="Load duration per URL."),
+    workers: int = typer.Option(1, "--workers", help="Server worker processes."),
+    db_file: str = typer.Option(None, "--db-file", help="SQLite file to build or reuse (default bench-web-N.db)."),
+) -> None:
+    """Load the provincial overview page and its API from a second process; print p95 and requests/s."""
+    from pathlib import Path
+
+    from rich.table import Table
+
+    from smecluster.benchmarks.web import run
+
+    targets = run(
+        enterprises=enterprises,
+        connections=connections,
+        seconds=seconds,
+        workers=workers,
+        db_file=Path(db_file) if db_file else None,
+        console=console,
+    )
+    table = Table(
+        "URL",
+        "cold first ms",
+        "requests",
+        "errors",
+        "req/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        title=f"{enterprises:,} enterprises, {connections} connections, {workers} worker(s)",
+    )
+    for t in targets:
+        table.add_row(
+            t.path,
+            f"{t.first_ms:,.0f}",
+            f"{t.requests:,}",
+            str(t.errors),
+            f"{t.rps:,.0f}",
+            f"{t.percentile(0.5):.1f}",
+            f"{t.percentile(0.95):.1f}",
+            f"{t.percentile(0.99):.1f}",
+        )
+    console.print(table)
+
+
 def register(app: typer.Typer) -> None:
-    """Add serve, user and audit to the root app."""
+    """Add serve, user and audit to the root app, and `bench web` to the bench sub-app."""
+    from smecluster.cli.bench import bench_app
+
+    bench_app.command("web")(bench_web)
     app.command("serve")(serve)
     app.add_typer(user_app, name="user")
     app.add_typer(audit_app, name="audit")

@@ -15,8 +15,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from smecluster.db import open_database
+from smecluster.web.headers import SecurityHeaders
 from smecluster.web.overview import OverviewCache
-from smecluster.web.security import CSRF_COOKIE, LoginRequired, cookie_kwargs
+from smecluster.web.security import LoginRequired
 from smecluster.web.templating import render
 from smecluster.web.verdicts import Evaluate, VerdictStore
 
@@ -31,6 +32,7 @@ class WebSettings:
     evidence_dir: Path = field(default_factory=lambda: Path("evidence"))
     max_upload_bytes: int = 10 * 1024 * 1024
     today: Callable[[], date] = date.today
+    warm_up: bool = False  # compute aggregates and verdicts in a thread at start (serve does)
 
 
 def create_app(
@@ -42,34 +44,27 @@ def create_app(
     settings = settings or WebSettings(
         secure_cookies=os.environ.get("SMECLUSTER_COOKIE_SECURE", "1") != "0",
         evidence_dir=Path(os.environ.get("SMECLUSTER_EVIDENCE_DIR", "evidence")),
+        warm_up=os.environ.get("SMECLUSTER_WARM_UP", "0") == "1",
     )
     app = FastAPI(
         title="smecluster",
         description="SME characteristic industrial clusters (中小企业特色产业集群): verdicts, workflow.",
         version="0.1.0",
+        # Swagger UI and ReDoc load their scripts from a CDN: not offline, and blocked by our CSP.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.engine = open_database(database_url)
     app.state.settings = settings
     app.state.verdicts = VerdictStore(app.state.engine, evaluate)
     app.state.overview = OverviewCache(app.state.engine, app.state.verdicts)
+    if settings.warm_up:
+        app.state.verdicts.warm_in_background(then=app.state.overview.warm)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next):
-        response = await call_next(request)
-        token = getattr(request.state, "set_csrf_cookie", None)
-        if token:
-            response.set_cookie(CSRF_COOKIE, token, **cookie_kwargs(request))
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'",
-        )
-        return response
+    app.add_middleware(SecurityHeaders, secure_cookies=settings.secure_cookies)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, _exc: LoginRequired):
@@ -87,6 +82,11 @@ def create_app(
 
     app.add_exception_handler(FastAPIHTTPException, _http_error)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for `uvicorn --factory` (several worker processes): database from SMECLUSTER_DATABASE_URL."""
+    return create_app(os.environ.get("SMECLUSTER_DATABASE_URL"))
 
 
 def _wants_json(request: Request) -> bool:

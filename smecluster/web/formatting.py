@@ -16,12 +16,12 @@ def fmt_value(value: Any, unit: str | None = None) -> str:
     if isinstance(value, int | float):
         if unit == "ratio":
             return f"{value * 100:.2f}%"
-        if unit == "count" or (isinstance(value, int)):
-            return f"{int(value):,}"
         if unit == "km2":
             return f"{value:,.2f} km²"
         if unit == "wan_yuan":
             return f"{value:,.0f} 万元"
+        if unit == "count" or isinstance(value, int):
+            return f"{int(value):,}"
         return f"{value:,.4g}"
     return str(value)
 

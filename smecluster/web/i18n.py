@@ -40,3 +40,15 @@ def pick_locale(query: str | None, cookie: str | None, accept: str | None = None
         if candidate in LOCALES:
             return candidate
     return DEFAULT_LOCALE
+
+
+def localize(locale: str, error: Exception) -> str:
+    """An error's message in the locale: a UserError by its template and fields, anything else as is."""
+    from smecluster.messages import UserError
+
+    if not isinstance(error, UserError):
+        return str(error)
+    try:
+        return translations(locale).gettext(error.template) % error.params
+    except (KeyError, ValueError, TypeError):  # a translation with wrong fields: show the English
+        return str(error)

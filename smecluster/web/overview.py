@@ -32,26 +32,41 @@ class OverviewCache:
         self._registry: dict[str, dict[str, int]] | None = None
         self._registry_at = 0.0
         self._by_scope: dict[str, tuple[dict, bytes]] = {}
+        self.rendered: dict[tuple[str, str], str] = {}  # (region, locale) -> page body, cleared with the data
 
     def invalidate(self) -> None:
         """Forget the cluster figures (after a workflow change); registry counts keep their TTL."""
         with self._lock:
             self._by_scope = {}
+            self.rendered = {}
 
     def get(self, region_code: str) -> tuple[dict[str, Any], bytes]:
         """(data, the same as JSON bytes) for a province, city or county."""
         cached = self._by_scope.get(region_code)
-        if cached is not None and time.monotonic() - self._registry_at < REGISTRY_TTL:
+        fresh = time.monotonic() - self._registry_at < REGISTRY_TTL
+        if cached is not None and fresh and (cached[0]["verdicts_ready"] or not self.verdicts.ready):
             return cached
         with self._lock:
+            stale = self._by_scope.get(region_code)
+            if stale is not None and not stale[0]["verdicts_ready"] and self.verdicts.ready:
+                self._by_scope.pop(region_code)  # verdicts arrived since: add the outcomes
+                self.rendered = {k: v for k, v in self.rendered.items() if k[0] != region_code}
             if time.monotonic() - self._registry_at >= REGISTRY_TTL or self._registry is None:
                 self._registry = self._registry_counts()
                 self._registry_at = time.monotonic()
                 self._by_scope = {}
+                self.rendered = {}
             if region_code not in self._by_scope:
                 data = self._build(region_code)
                 self._by_scope[region_code] = (data, json.dumps(data, ensure_ascii=False).encode("utf-8"))
             return self._by_scope[region_code]
+
+    def warm(self) -> None:
+        """Compute the registry counts now (called from the start-up warm-up thread)."""
+        with self._lock:
+            if self._registry is None:
+                self._registry = self._registry_counts()
+                self._registry_at = time.monotonic()
 
     def _registry_counts(self) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {}
@@ -86,7 +101,10 @@ class OverviewCache:
                     .order_by(Cluster.county_code, Cluster.id)
                 )
             )
-        outcomes = {int(v.cluster["id"]): v.outcome for v in self.verdicts.all()}
+        # While the verdicts are still being computed (minutes on a 4,000,000-firm registry) the
+        # overview shows the counts without outcomes rather than keep every request waiting.
+        ready = self.verdicts.ready or not self.verdicts.background
+        outcomes = {int(v.cluster["id"]): v.outcome for v in self.verdicts.all()} if ready else {}
         counties: dict[str, dict[str, Any]] = {}
         for code, r in regions.items():
             if r.level == "county":
@@ -145,6 +163,7 @@ class OverviewCache:
                 "little_giants": sum(r["little_giants"] for r in table),
                 "target": target if me is not None and me.level == "province" else None,
             },
+            "verdicts_ready": ready,
             "by_stage": by_stage,
             "counties": table,
             "clusters": rows,

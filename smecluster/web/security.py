@@ -8,8 +8,7 @@ from collections.abc import Callable
 
 from fastapi import Depends, HTTPException, Request
 
-from smecluster.accounts.sessions import resolve_session
-from smecluster.db import session_scope
+from smecluster.accounts.sessions import SessionView, lookup_session
 from smecluster.web.i18n import LOCALE_COOKIE, pick_locale
 
 SESSION_COOKIE = "sid"
@@ -25,14 +24,14 @@ class LoginRequired(Exception):
 class Viewer:
     """The account behind a request (None when anonymous) as plain values, detached from the session."""
 
-    def __init__(self, account=None) -> None:
-        self.id = account.id if account else None
-        self.username = account.username if account else None
-        self.display_name = account.display_name if account else None
-        self.role = account.role if account else None
-        self.region_code = account.region_code if account else None
-        self.uscc = account.uscc if account else None
-        self.must_change_password = bool(account.must_change_password) if account else False
+    def __init__(self, found: SessionView | None = None) -> None:
+        self.id = found.account_id if found else None
+        self.username = found.username if found else None
+        self.display_name = found.display_name if found else None
+        self.role = found.role if found else None
+        self.region_code = found.region_code if found else None
+        self.uscc = found.uscc if found else None
+        self.must_change_password = found.must_change_password if found else False
 
     @property
     def anonymous(self) -> bool:
@@ -55,15 +54,9 @@ def viewer(request: Request) -> Viewer:
     if hasattr(request.state, "viewer"):
         return request.state.viewer
     request.state.locale = pick_locale(request.query_params.get("lang"), request.cookies.get(LOCALE_COOKIE))
-    token = request.cookies.get(SESSION_COOKIE)
-    account_view = Viewer()
-    csrf = None
-    if token:
-        with session_scope(request.app.state.engine) as s:
-            found = resolve_session(s, token)
-            if found:
-                account_view = Viewer(found[0])
-                csrf = found[1].csrf_token
+    found = lookup_session(request.app.state.engine, request.cookies.get(SESSION_COOKIE))
+    account_view = Viewer(found)
+    csrf = found.csrf_token if found else None
     if csrf is None:
         csrf = request.cookies.get(CSRF_COOKIE)
         if not csrf:

@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from smecluster.web import formatting
 from smecluster.web.i18n import LOCALES, translations
+from smecluster.workflow.definition import load_workflow
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 
@@ -29,7 +30,14 @@ def environment(locale: str) -> Environment:
     env.filters.update(formatting.FILTERS)
     env.globals["locale"] = locale
     env.globals["other_locale"] = "en" if locale == "zh" else "zh"
+    env.globals["stage_label"] = lambda stage: _stage_label(stage, locale)
     return env
+
+
+def _stage_label(stage: str | None, locale: str) -> str:
+    stages = {s.id: s for s in load_workflow().stages}
+    found = stages.get(stage or "")
+    return getattr(found, locale) if found else (stage or "")
 
 
 def render(

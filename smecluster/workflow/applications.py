@@ -15,13 +15,14 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from smecluster.accounts.roles import covers
+from smecluster.messages import N_, UserError
 from smecluster.registry.models import Cluster, ClusterMember, Enterprise, Industry
 from smecluster.workflow import audit
 from smecluster.workflow.definition import DEFAULT_WORKFLOW, Workflow, load_workflow
 from smecluster.workflow.models import Application, ExpertReview, Transition
 
 
-class WorkflowError(ValueError):
+class WorkflowError(UserError):
     """An action refused, with the reason for the person who tried it."""
 
 
@@ -29,13 +30,20 @@ class NotVisible(WorkflowError):
     """The application does not exist or is outside the account's scope (answered as 404)."""
 
 
+class NotPermitted(WorkflowError):
+    """The account's role may not do this (answered as 403)."""
+
+
 class Conflict(WorkflowError):
     """Someone else changed the application since the form was loaded."""
 
-    def __init__(self, message: str, current_version: int, current_stage: str) -> None:
+    def __init__(
+        self, message: str, current_version: int, current_stage: str, by: tuple[str, str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.current_version = current_version
         self.current_stage = current_stage
+        self.by = by  # (action, user name, time) of the latest change, when known
 
 
 @dataclass
@@ -88,16 +96,14 @@ def visible_applications(session: Session, who: Any) -> list[Application]:
     ids = [r.id for r in _refs(session) if may_see_application(who, r)]
     if not ids:
         return []
-    return list(
-        session.scalars(select(Application).where(Application.id.in_(ids)).order_by(Application.id.desc()))
-    )
+    return list(session.scalars(select(Application).where(Application.id.in_(ids)).order_by(Application.id.desc())))
 
 
 def get_visible(session: Session, who: Any, application_id: int) -> Application:
     """One application if the account may see it, else NotVisible."""
     refs = _refs(session, Application.id == application_id)
     if not refs or not may_see_application(who, refs[0]):
-        raise NotVisible(f"no application {application_id}")
+        raise NotVisible(N_("no application %(application_id)s"), application_id=application_id)
     return session.get(Application, application_id)
 
 
@@ -114,24 +120,22 @@ def create_application(
 ) -> Application:
     """A county bureau's new cluster application (a draft), with its cluster and members checked."""
     if who.role != "county_applicant":
-        raise WorkflowError("only a county bureau may create an application")
+        raise NotPermitted(N_("only a county bureau may create an application"))
     name = name.strip()
     if not name:
-        raise WorkflowError("the cluster needs a name")
+        raise WorkflowError(N_("the cluster needs a name"))
     codes = [c.strip() for c in leading_industries if c.strip()]
     if not codes:
-        raise WorkflowError("give at least one leading industry code")
+        raise WorkflowError(N_("give at least one leading industry code"))
     known = set(session.scalars(select(Industry.code).where(Industry.code.in_(codes))))
     if unknown := [c for c in codes if c not in known]:
-        raise WorkflowError(f"unknown industry code(s): {', '.join(unknown)}")
+        raise WorkflowError(N_("unknown industry code(s): %(unknown)s"), unknown=", ".join(unknown))
     usccs = sorted({m.strip().upper() for m in members if m.strip()})
     found = dict(
-        session.execute(
-            select(Enterprise.uscc, Enterprise.county_code).where(Enterprise.uscc.in_(usccs))
-        ).all()
+        session.execute(select(Enterprise.uscc, Enterprise.county_code).where(Enterprise.uscc.in_(usccs))).all()
     )
     if missing := [u for u in usccs if u not in found]:
-        raise WorkflowError(f"enterprise(s) not in the registry: {', '.join(missing[:10])}")
+        raise WorkflowError(N_("enterprise(s) not in the registry: %(missing)s"), missing=", ".join(missing[:10]))
     now = audit.utcnow()
     cluster = Cluster(
         code=f"APP-{who.region_code}-{year}-{uuid.uuid4().hex[:6]}",
@@ -185,16 +189,18 @@ def act(
     wf = load_workflow(application.workflow)
     action = wf.action(action_id)
     if action is None:
-        raise WorkflowError(f"unknown action {action_id!r}")
+        raise WorkflowError(N_("unknown action %(action_id)s"), action_id=action_id)
     if who.role not in action.roles:
-        raise WorkflowError(f"your role may not {action.en.lower()}")
+        raise NotPermitted(N_("your role may not %(en)s"), en=action.en.lower())
     if application.version != expected_version:
         raise _conflict(session, application)
     if application.stage not in action.from_:
-        raise WorkflowError(f"cannot {action.en.lower()} an application in stage {application.stage}")
+        raise WorkflowError(
+            N_("cannot %(en)s an application in stage %(stage)s"), en=action.en.lower(), stage=application.stage
+        )
     comment = (comment or "").strip()
     if action.comment_required and not comment:
-        raise WorkflowError(f"{action.en} needs a comment")
+        raise WorkflowError(N_("%(en)s needs a comment"), en=action.en)
     _check_requirements(session, wf, application, action.requires, today)
     values: dict[str, Any] = {
         "stage": action.to,
@@ -243,22 +249,22 @@ def act(
 def _conflict(session: Session, application: Application) -> Conflict:
     session.refresh(application)
     last = session.scalars(
-        select(Transition)
-        .where(Transition.application_id == application.id)
-        .order_by(Transition.id.desc())
-        .limit(1)
+        select(Transition).where(Transition.application_id == application.id).order_by(Transition.id.desc()).limit(1)
     ).first()
     by = ""
+    who_when = None
     if last is not None:
         from smecluster.accounts.models import Account
 
         account = session.get(Account, last.account_id) if last.account_id else None
-        by = f" ({last.action} by {account.username if account else '?'} at {last.at:%Y-%m-%d %H:%M})"
+        who_when = (last.action, account.username if account else "?", f"{last.at:%Y-%m-%d %H:%M}")
+        by = f" ({who_when[0]} by {who_when[1]} at {who_when[2]})"
     return Conflict(
         f"someone else changed this application since you opened it{by}; it is now in stage "
         f"{application.stage}. Nothing of yours was saved: review it and try again.",
         application.version,
         application.stage,
+        who_when,
     )
 
 
@@ -267,17 +273,21 @@ def _check_requirements(
 ) -> None:
     for check in requires:
         if check == "all_experts_scored":
-            reviews = list(
-                session.scalars(select(ExpertReview).where(ExpertReview.application_id == application.id))
-            )
+            reviews = list(session.scalars(select(ExpertReview).where(ExpertReview.application_id == application.id)))
             if not reviews:
-                raise WorkflowError("assign at least one expert first")
+                raise WorkflowError(N_("assign at least one expert first"))
             if any(r.score is None for r in reviews):
-                raise WorkflowError("wait until every assigned expert has scored")
+                raise WorkflowError(N_("wait until every assigned expert has scored"))
         elif check == "notice_period_over":
             if application.notice_end is None or today <= application.notice_end:
-                raise WorkflowError(f"the public notice runs until {application.notice_end}")
+                raise WorkflowError(
+                    N_("the public notice runs until %(notice_end)s"), notice_end=application.notice_end
+                )
         elif check == "validity_ending":
             window = int(wf.parameters.get("re_review_window_days", 90))
             if application.valid_until and (application.valid_until - today).days > window:
-                raise WorkflowError(f"re-review opens {window} days before {application.valid_until}")
+                raise WorkflowError(
+                    N_("re-review opens %(window)s days before %(valid_until)s"),
+                    window=window,
+                    valid_until=application.valid_until,
+                )

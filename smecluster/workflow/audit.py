@@ -33,9 +33,7 @@ def entry_hash(prev_hash: str, at: datetime, actor: str, action: str, target: st
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def record(
-    session: Session, actor: str, action: str, target: str = "", detail: dict[str, Any] | None = None
-) -> None:
+def record(session: Session, actor: str, action: str, target: str = "", detail: dict[str, Any] | None = None) -> None:
     """Append an entry in the caller's transaction (so it commits or rolls back with the change)."""
     if session.get_bind().dialect.name == "postgresql":
         # serialise appenders so two transactions cannot chain onto the same previous entry

@@ -15,8 +15,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from smecluster.messages import N_
 from smecluster.workflow import audit
-from smecluster.workflow.applications import WorkflowError, get_visible
+from smecluster.workflow.applications import NotPermitted, WorkflowError, get_visible
 from smecluster.workflow.models import Evidence
 
 UPLOAD_ROLES = ("county_applicant", "city_reviewer", "province_admin")
@@ -64,14 +65,14 @@ def store_evidence(
     """Check and store one uploaded file for an application the account may see."""
     get_visible(session, who, application_id)
     if who.role not in UPLOAD_ROLES:
-        raise WorkflowError("your role may not attach evidence")
+        raise NotPermitted(N_("your role may not attach evidence"))
     if not data:
-        raise WorkflowError("the file is empty")
+        raise WorkflowError(N_("the file is empty"))
     if len(data) > max_bytes:
-        raise WorkflowError(f"the file is larger than {max_bytes // (1024 * 1024)} MB")
+        raise WorkflowError(N_("the file is larger than %(max_bytes)s MB"), max_bytes=max_bytes // (1024 * 1024))
     kind = detect_type(data)
     if kind is None:
-        raise WorkflowError("accepted files: PDF, PNG, JPEG, XLSX, DOCX (checked by content)")
+        raise WorkflowError(N_("accepted files: PDF, PNG, JPEG, XLSX, DOCX (checked by content)"))
     media_type, ext = kind
     stored = f"{uuid.uuid4().hex}.{ext}"
     directory.mkdir(parents=True, exist_ok=True)

@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from smecluster.accounts.models import Account
 from smecluster.accounts.roles import roles
-from smecluster.accounts.settings import DEFAULTS, change_setting, security_settings
+from smecluster.accounts.settings import DEFAULTS, change_setting, forget_cached_settings, security_settings
 from smecluster.accounts.users import AccountError, add_user, disable_user, reset_password
 from smecluster.db import session_scope
+from smecluster.web.i18n import localize
 from smecluster.web.security import Viewer, allow, check_csrf
 from smecluster.web.templating import render
 from smecluster.workflow import audit
@@ -56,7 +57,7 @@ def admin_user_add(
                 actor=who.username,
             )
     except AccountError as exc:
-        return _users_page(request, 400, error=str(exc))
+        return _users_page(request, 400, error=localize(request.state.locale, exc))
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -101,9 +102,7 @@ def admin_security(request: Request, who: Viewer = Depends(allow("security_admin
     return render(request, "admin/security.html", {"settings": current, "defaults": DEFAULTS})
 
 
-@router.post(
-    "/security", response_class=HTMLResponse, name="admin_security_change", dependencies=[Depends(check_csrf)]
-)
+@router.post("/security", response_class=HTMLResponse, name="admin_security_change", dependencies=[Depends(check_csrf)])
 def admin_security_change(
     request: Request,
     key: str = Form(..., max_length=64),
@@ -122,9 +121,10 @@ def admin_security_change(
         return render(
             request,
             "admin/security.html",
-            {"settings": current, "defaults": DEFAULTS, "error": str(exc)},
+            {"settings": current, "defaults": DEFAULTS, "error": localize(request.state.locale, exc)},
             400,
         )
+    forget_cached_settings()
     return render(request, "admin/security.html", {"settings": current, "defaults": DEFAULTS, "done": key})
 
 

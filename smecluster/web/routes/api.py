@@ -1,4 +1,4 @@
-"""The JSON API: the same reads and workflow actions as the pages (OpenAPI at /openapi.json, /docs).
+"""The JSON API: the same reads and workflow actions as the pages (OpenAPI document at /openapi.json).
 
 Writes need the session cookie and the CSRF token in the X-CSRF-Token header.
 """
@@ -14,9 +14,11 @@ from pydantic import BaseModel, Field
 from smecluster.db import session_scope
 from smecluster.web.routes.overview import OVERVIEW_ROLES, REGION, scoped_region
 from smecluster.web.security import PUBLIC, Viewer, allow, check_csrf
+from smecluster.web.verdicts import refresh_cluster
 from smecluster.web.visibility import visible_verdicts
 from smecluster.workflow.applications import (
     Conflict,
+    NotPermitted,
     NotVisible,
     WorkflowError,
     act,
@@ -50,9 +52,7 @@ def _app_dict(a) -> dict[str, Any]:
 
 
 @router.get("/clusters", name="api_clusters")
-def api_clusters(
-    request: Request, outcome: str | None = None, who: Viewer = Depends(allow(PUBLIC))
-) -> list[dict]:
+def api_clusters(request: Request, outcome: str | None = None, who: Viewer = Depends(allow(PUBLIC))) -> list[dict]:
     """Every visible cluster's verdict (same as the list page)."""
     verdicts = visible_verdicts(request.app, who)
     return [v.to_dict() for v in verdicts if outcome is None or v.outcome == outcome]
@@ -68,9 +68,7 @@ def api_cluster(request: Request, cluster_id: int, who: Viewer = Depends(allow(P
 
 
 @router.get("/overview", name="api_overview")
-def api_overview(
-    request: Request, region: str | None = REGION, who: Viewer = Depends(allow(*OVERVIEW_ROLES))
-):
+def api_overview(request: Request, region: str | None = REGION, who: Viewer = Depends(allow(*OVERVIEW_ROLES))):
     """Overview figures of the account's region (or a region inside it)."""
     _, body = request.app.state.overview.get(scoped_region(who, region))
     return Response(body, media_type="application/json")
@@ -119,9 +117,12 @@ def api_application_act(
                 today=request.app.state.settings.today(),
                 verdict_for=lambda cid: v.to_dict() if (v := store.get(cid)) is not None else None,
             )
-            result = _app_dict(get_visible(s, who, application_id))
+            found = get_visible(s, who, application_id)
+            result, cluster_id = _app_dict(found), found.cluster_id
     except NotVisible:
         raise HTTPException(status_code=404, detail="no such application") from None
+    except NotPermitted as exc:
+        raise HTTPException(status_code=403, detail=str(exc)) from None
     except Conflict as exc:
         raise HTTPException(
             status_code=409,
@@ -129,6 +130,5 @@ def api_application_act(
         ) from None
     except WorkflowError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
-    store.invalidate()
-    request.app.state.overview.invalidate()
+    refresh_cluster(request.app, cluster_id)
     return result

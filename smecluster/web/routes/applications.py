@@ -9,10 +9,13 @@ from sqlalchemy import select
 from smecluster.accounts.models import Account
 from smecluster.db import session_scope
 from smecluster.registry.models import Cluster, ClusterMember, Region
+from smecluster.web.i18n import localize
 from smecluster.web.security import Viewer, allow, check_csrf
 from smecluster.web.templating import render
+from smecluster.web.verdicts import refresh_cluster
 from smecluster.workflow.applications import (
     Conflict,
+    NotPermitted,
     NotVisible,
     WorkflowError,
     act,
@@ -22,6 +25,8 @@ from smecluster.workflow.applications import (
 )
 from smecluster.workflow.definition import load_workflow
 from smecluster.workflow.evidence import evidence_path, store_evidence
+from smecluster.workflow.member_file import MAX_BYTES as MAX_MEMBER_BYTES
+from smecluster.workflow.member_file import member_codes
 from smecluster.workflow.models import Evidence, Transition
 from smecluster.workflow.reviews import assign_expert, reviews_of, score_application
 
@@ -35,9 +40,7 @@ def application_list(request: Request, who: Viewer = Depends(allow(*VIEWERS))):
     with session_scope(request.app.state.engine) as s:
         apps = visible_applications(s, who)
         names = dict(
-            s.execute(
-                select(Cluster.id, Cluster.name).where(Cluster.id.in_([a.cluster_id for a in apps]))
-            ).all()
+            s.execute(select(Cluster.id, Cluster.name).where(Cluster.id.in_([a.cluster_id for a in apps]))).all()
         )
     return render(request, "applications/list.html", {"apps": apps, "names": names, "wf": load_workflow()})
 
@@ -45,9 +48,7 @@ def application_list(request: Request, who: Viewer = Depends(allow(*VIEWERS))):
 @router.get("/applications/new", response_class=HTMLResponse, name="application_new")
 def application_new(request: Request, who: Viewer = Depends(allow("county_applicant"))):
     """The form of a new cluster application."""
-    return render(
-        request, "applications/new.html", {"form": {}, "year": request.app.state.settings.today().year}
-    )
+    return render(request, "applications/new.html", {"form": {}, "year": request.app.state.settings.today().year})
 
 
 @router.post(
@@ -56,31 +57,38 @@ def application_new(request: Request, who: Viewer = Depends(allow("county_applic
     name="application_create",
     dependencies=[Depends(check_csrf)],
 )
-def application_create(
+async def application_create(
     request: Request,
     name: str = Form(..., max_length=200),
     leading_industries: str = Form(..., max_length=500),
     members: str = Form("", max_length=200_000),
+    members_file: UploadFile | None = File(None),
     who: Viewer = Depends(allow("county_applicant")),
 ):
-    """Create a draft application with its cluster and members."""
+    """Create a draft application with its cluster and members (typed, or from an .xlsx/.csv file)."""
     year = request.app.state.settings.today().year
     try:
+        uploaded = await members_file.read(MAX_MEMBER_BYTES + 1) if members_file and members_file.filename else b""
+        codes = members.replace(",", "\n").split() + member_codes(uploaded)
         with session_scope(request.app.state.engine) as s:
             application = create_application(
                 s,
                 who,
                 name=name,
                 leading_industries=leading_industries.replace("，", ",").split(","),
-                members=members.replace(",", "\n").split(),
+                members=codes,
                 year=year,
             )
-            app_id = application.id
+            app_id, cluster_id = application.id, application.cluster_id
     except WorkflowError as exc:
         form = {"name": name, "leading_industries": leading_industries, "members": members}
-        return render(request, "applications/new.html", {"error": str(exc), "form": form, "year": year}, 400)
-    request.app.state.verdicts.invalidate()
-    request.app.state.overview.invalidate()
+        return render(
+            request,
+            "applications/new.html",
+            {"error": localize(request.state.locale, exc), "form": form, "year": year},
+            400,
+        )
+    refresh_cluster(request.app, cluster_id)
     return RedirectResponse(f"/applications/{app_id}", status_code=303)
 
 
@@ -99,9 +107,7 @@ def _detail_context(request: Request, who: Viewer, application_id: int) -> dict:
             .where(Transition.application_id == application_id)
             .order_by(Transition.id)
         ).all()
-        files = list(
-            s.scalars(select(Evidence).where(Evidence.application_id == application_id).order_by(Evidence.id))
-        )
+        files = list(s.scalars(select(Evidence).where(Evidence.application_id == application_id).order_by(Evidence.id)))
         reviews = reviews_of(s, application_id)
         experts = list(s.scalars(select(Account).where(Account.role == "expert", Account.active.is_(True))))
         wf = load_workflow(application.workflow)
@@ -154,6 +160,7 @@ async def application_act(
 
     try:
         with session_scope(request.app.state.engine) as s:
+            cluster_id = get_visible(s, who, application_id).cluster_id
             transition = act(
                 s,
                 who,
@@ -177,16 +184,17 @@ async def application_act(
                 )
     except NotVisible:
         raise HTTPException(status_code=404, detail="no such application") from None
+    except NotPermitted as exc:
+        raise HTTPException(status_code=403, detail=localize(request.state.locale, exc)) from None
     except Conflict as exc:
         ctx = _detail_context(request, who, application_id)
-        ctx.update(conflict=str(exc), kept_comment=comment, kept_action=action)
+        ctx.update(conflict=str(exc), conflict_obj=exc, kept_comment=comment, kept_action=action)
         return render(request, "applications/detail.html", ctx, 409)
     except WorkflowError as exc:
         ctx = _detail_context(request, who, application_id)
-        ctx.update(error=str(exc), kept_comment=comment, kept_action=action)
+        ctx.update(error=localize(request.state.locale, exc), kept_comment=comment, kept_action=action)
         return render(request, "applications/detail.html", ctx, 400)
-    store.invalidate()
-    request.app.state.overview.invalidate()
+    refresh_cluster(request.app, cluster_id)
     return RedirectResponse(f"/applications/{application_id}", status_code=303)
 
 
@@ -218,9 +226,11 @@ async def evidence_upload(
             )
     except NotVisible:
         raise HTTPException(status_code=404, detail="no such application") from None
+    except NotPermitted as exc:
+        raise HTTPException(status_code=403, detail=localize(request.state.locale, exc)) from None
     except WorkflowError as exc:
         ctx = _detail_context(request, who, application_id)
-        ctx.update(error=str(exc))
+        ctx.update(error=localize(request.state.locale, exc))
         return render(request, "applications/detail.html", ctx, 400)
     return RedirectResponse(f"/applications/{application_id}", status_code=303)
 
@@ -243,9 +253,7 @@ def evidence_download(request: Request, evidence_id: int, who: Viewer = Depends(
     return FileResponse(path, media_type=media_type, filename=name)
 
 
-@router.post(
-    "/applications/{application_id}/experts", name="expert_assign", dependencies=[Depends(check_csrf)]
-)
+@router.post("/applications/{application_id}/experts", name="expert_assign", dependencies=[Depends(check_csrf)])
 def expert_assign(
     request: Request,
     application_id: int,
@@ -276,8 +284,10 @@ def _review_step(request: Request, who: Viewer, application_id: int, step):
             step(s)
     except NotVisible:
         raise HTTPException(status_code=404, detail="no such application") from None
+    except NotPermitted as exc:
+        raise HTTPException(status_code=403, detail=localize(request.state.locale, exc)) from None
     except WorkflowError as exc:
         ctx = _detail_context(request, who, application_id)
-        ctx.update(error=str(exc))
+        ctx.update(error=localize(request.state.locale, exc))
         return render(request, "applications/detail.html", ctx, 400)
     return RedirectResponse(f"/applications/{application_id}", status_code=303)

@@ -9,8 +9,10 @@ from smecluster.accounts.models import Account
 from smecluster.accounts.sessions import end_session, start_session
 from smecluster.accounts.users import AccountError, authenticate, change_password
 from smecluster.db import session_scope
+from smecluster.web.i18n import localize
 from smecluster.web.security import ANY_USER, PUBLIC, SESSION_COOKIE, Viewer, allow, check_csrf, cookie_kwargs
 from smecluster.web.templating import render
+from smecluster.workflow import audit
 
 router = APIRouter()
 
@@ -67,6 +69,7 @@ def logout(request: Request, who: Viewer = Depends(allow(ANY_USER))):
     """End the session."""
     with session_scope(request.app.state.engine) as s:
         end_session(s, request.cookies.get(SESSION_COOKIE))
+        audit.record(s, who.username, "logout", f"account:{who.username}")
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -95,5 +98,5 @@ def password_change(
         with session_scope(request.app.state.engine) as s:
             change_password(s, s.get(Account, who.id), current, new)
     except AccountError as exc:
-        return render(request, "auth/password.html", {"error": str(exc)}, 400)
+        return render(request, "auth/password.html", {"error": localize(request.state.locale, exc)}, 400)
     return render(request, "auth/password.html", {"done": True})

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from smecluster.accounts.roles import covers, region_prefix
 from smecluster.web.geojson import counties_geojson
 from smecluster.web.security import PUBLIC, Viewer, allow
-from smecluster.web.templating import render
+from smecluster.web.templating import environment, render
 
 router = APIRouter()
 OVERVIEW_ROLES = ("province_admin", "city_reviewer", "county_applicant")
@@ -25,13 +25,21 @@ def scoped_region(who: Viewer, region: str | None) -> str:
 
 
 @router.get("/overview", response_class=HTMLResponse, name="overview_page")
-def overview_page(
-    request: Request, region: str | None = REGION, who: Viewer = Depends(allow(*OVERVIEW_ROLES))
-):
+def overview_page(request: Request, region: str | None = REGION, who: Viewer = Depends(allow(*OVERVIEW_ROLES))):
     """The overview of the account's region (or a region inside it)."""
     code = scoped_region(who, region)
-    data, _ = request.app.state.overview.get(code)
-    return render(request, "overview.html", {"o": data, "prefix": region_prefix(code)})
+    cache = request.app.state.overview
+    data, _ = cache.get(code)
+    key = (code, request.state.locale)
+    body = cache.rendered.get(key)
+    if body is None:  # the body is the same for every viewer of this region and language
+        body = (
+            environment(request.state.locale)
+            .get_template("overview_body.html")
+            .render(o=data, prefix=region_prefix(code))
+        )
+        cache.rendered[key] = body
+    return render(request, "overview.html", {"body": body})
 
 
 @router.get("/geo/counties.geojson", name="counties_geojson")

@@ -7,6 +7,8 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from smecluster.db import session_scope
+from smecluster.web.cluster_facts import cluster_facts
 from smecluster.web.i18n import LOCALE_COOKIE, LOCALES
 from smecluster.web.security import PUBLIC, Viewer, allow, cookie_kwargs
 from smecluster.web.templating import render
@@ -33,7 +35,9 @@ def cluster_page(request: Request, cluster_id: int, who: Viewer = Depends(allow(
     found = [v for v in visible_verdicts(request.app, who) if int(v.cluster["id"]) == cluster_id]
     if not found:
         raise HTTPException(status_code=404, detail="no such cluster")
-    return render(request, "clusters/detail.html", {"v": found[0]})
+    with session_scope(request.app.state.engine) as s:
+        facts = cluster_facts(s, cluster_id, who)
+    return render(request, "clusters/detail.html", {"v": found[0], **facts})
 
 
 @router.get("/lang/{code}", name="switch_language")

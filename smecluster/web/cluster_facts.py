@@ -1,0 +1,51 @@
+"""What a cluster page shows beside the verdict: members, platforms, applications and documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from smecluster.registry.models import ClusterMember, Designation, Enterprise, Platform
+from smecluster.workflow.applications import AppRef, may_see_application
+from smecluster.workflow.models import Application, Evidence, ExpertReview, Transition
+
+MEMBER_ROWS = 50
+
+
+def cluster_facts(session: Session, cluster_id: int, who: Any) -> dict[str, Any]:
+    """Members (first rows and count), platforms, and the applications this viewer may see with history."""
+    member_count = session.scalar(select(func.count()).where(ClusterMember.cluster_id == cluster_id))
+    members = session.execute(
+        select(Enterprise.uscc, Enterprise.name, Enterprise.industry_code)
+        .join(ClusterMember, ClusterMember.uscc == Enterprise.uscc)
+        .where(ClusterMember.cluster_id == cluster_id)
+        .order_by(Enterprise.uscc)
+        .limit(MEMBER_ROWS)
+    ).all()
+    tiers: dict[str, list[str]] = {}
+    if members:
+        for uscc, kind in session.execute(
+            select(Designation.uscc, Designation.kind).where(Designation.uscc.in_([m.uscc for m in members]))
+        ):
+            tiers.setdefault(uscc, []).append(kind)
+    # linked to the cluster, or hosted by a member (as the platform indicator counts them)
+    hosted = select(ClusterMember.uscc).where(ClusterMember.cluster_id == cluster_id)
+    platforms = list(
+        session.scalars(
+            select(Platform)
+            .where(or_(Platform.cluster_id == cluster_id, Platform.host_uscc.in_(hosted)))
+            .order_by(Platform.level, Platform.name)
+        )
+    )
+    applications = []
+    for a in session.scalars(select(Application).where(Application.cluster_id == cluster_id)):
+        experts = set(session.scalars(select(ExpertReview.expert_id).where(ExpertReview.application_id == a.id)))
+        if may_see_application(who, AppRef(a.id, a.cluster_id, a.county_code, a.stage, experts)):
+            history = list(session.scalars(
+                select(Transition).where(Transition.application_id == a.id).order_by(Transition.id)))
+            files = list(session.scalars(select(Evidence).where(Evidence.application_id == a.id)))
+            applications.append({"a": a, "history": history, "files": files})
+    return {"member_count": member_count, "members": members, "tiers": tiers, "platforms": platforms,
+            "applications": applications}
