@@ -88,3 +88,15 @@ def test_list_shows_the_gap_of_a_failing_criterion(site):
     client, _ = site
     row = client.get("/").text.split('data-cluster="TS-SAFETY"')[1].split("</tr>")[0]
     assert "J7" in row and "还需 9 家企业上云" in row
+
+
+def test_nul_character_is_refused_with_400(tmp_path):
+    """A NUL character in a form field gets a clear 400, never a database error."""
+    from fastapi.testclient import TestClient
+
+    from smecluster.web.app import create_app
+
+    client = TestClient(create_app(f"sqlite:///{tmp_path / 'nul.db'}"), raise_server_exceptions=False)
+    response = client.post("/login", data={"username": "a\x00b", "password": "x"})
+    assert response.status_code == 400
+    assert "NUL" in response.text

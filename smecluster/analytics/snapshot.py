@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 from sqlalchemy import Engine
 
+from smecluster.analytics.reader import read_frame
 from smecluster.analytics.size_class import size_class_sql
 from smecluster.policy.pack import load_pack
 from smecluster.settings import province
@@ -69,17 +70,32 @@ class Snapshot:
         return size_class_sql(load_pack(province().size_policy))
 
 
-def load_snapshot(engine: Engine, cluster_ids: list[int] | None = None) -> Snapshot:
-    """Read the registry into memory (only the named clusters' rows of cluster tables, if given)."""
-    frames: dict[str, pl.DataFrame] = {}
-    with engine.connect() as conn:
-        for name, query in TABLES.items():
-            frames[name] = pl.read_database(query, conn, infer_schema_length=None)
-    frames = normalise(frames)
-    if cluster_ids is not None:
-        frames["cluster"] = frames["cluster"].filter(pl.col("id").is_in(cluster_ids))
-        frames["cluster_member"] = frames["cluster_member"].filter(pl.col("cluster_id").is_in(cluster_ids))
-    return Snapshot(frames)
+def load_snapshot(engine: Engine, cluster_ids: list[int] | None = None, scope: str = "all") -> Snapshot:
+    """Read the registry into memory.
+
+    `cluster_ids` keeps only those clusters. `scope="clusters"` reads only the firms that cluster
+    indicators look at (those in the clusters' counties, and the members), filtered in the database.
+    """
+    clusters = "SELECT id FROM cluster" + (
+        f" WHERE id IN ({', '.join(str(int(i)) for i in cluster_ids)})" if cluster_ids else ""
+    )
+    if cluster_ids is not None and not cluster_ids:
+        clusters = "SELECT id FROM cluster WHERE 1 = 0"
+    firms = (
+        f"SELECT uscc FROM enterprise WHERE county_code IN (SELECT county_code FROM cluster WHERE id IN ({clusters})) "
+        f"UNION SELECT uscc FROM cluster_member WHERE cluster_id IN ({clusters})"
+    )
+    where = {
+        "cluster": f" WHERE id IN ({clusters})",
+        "cluster_member": f" WHERE cluster_id IN ({clusters})",
+    }
+    if scope == "clusters":
+        for table in ("enterprise", "enterprise_year", "designation"):
+            where[table] = f" WHERE uscc IN ({firms})"
+    elif cluster_ids is None:
+        where = {}
+    frames = {name: read_frame(engine, query + where.get(name, "")) for name, query in TABLES.items()}
+    return Snapshot(normalise(frames))
 
 
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
@@ -88,9 +104,11 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "employees": pl.Int64, "rd_staff": pl.Int64, "total_assets": pl.Float64,
         "total_liabilities": pl.Float64, "cloud": pl.Boolean, "industrial_internet": pl.Boolean,
     },
+    "region": {"area_km2": pl.Float64},
+    "industry": {"level": pl.Int64},
     "enterprise": {"lon": pl.Float64, "lat": pl.Float64},
     "designation": {"year": pl.Int32, "valid_from": pl.Date, "valid_until": pl.Date},
-    "platform": {"host_uscc": pl.Utf8, "cluster_id": pl.Int64, "year": pl.Int32},
+    "platform": {"id": pl.Int64, "host_uscc": pl.Utf8, "cluster_id": pl.Int64, "year": pl.Int32},
     "cluster": {"id": pl.Int64, "boundary_geojson": pl.Utf8, "year": pl.Int32},
     "cluster_member": {"cluster_id": pl.Int64},
 }
@@ -112,7 +130,12 @@ def normalise(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
 
 
 def _cast(frame: pl.DataFrame, column: str, dtype: pl.DataType) -> pl.Expr:
-    # SQLite hands dates back as text.
-    if dtype == pl.Date and frame.schema[column] == pl.Utf8:
-        return pl.col(column).str.to_date(strict=False)
+    # SQLite hands dates back as text; PostgreSQL's CSV gives every column as text, booleans as t/f.
+    if frame.schema[column] == pl.Utf8:
+        if dtype == pl.Date:
+            return pl.col(column).str.to_date(strict=False)
+        if dtype == pl.Boolean:
+            text = pl.col(column).str.to_lowercase()
+            return pl.when(text.is_null()).then(None).otherwise(text.is_in(["t", "true", "1"])).alias(column)
+        return pl.col(column).cast(dtype, strict=False)
     return pl.col(column).cast(dtype, strict=False)

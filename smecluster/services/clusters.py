@@ -55,5 +55,5 @@ def evaluate_clusters(
     year = year or latest_year(engine)
     if year is None:
         return []
-    snapshot = load_snapshot(engine, cluster_ids)
+    snapshot = load_snapshot(engine, cluster_ids, scope="clusters")
     return evaluate_snapshot(snapshot, pack, year)

@@ -19,6 +19,7 @@ from smecluster.web.headers import SecurityHeaders
 from smecluster.web.overview import OverviewCache
 from smecluster.web.security import LoginRequired
 from smecluster.web.templating import render
+from smecluster.web.text_guard import RefuseNul
 from smecluster.web.verdicts import Evaluate, VerdictStore
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -64,6 +65,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
 
+    app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders, secure_cookies=settings.secure_cookies)
 
     @app.exception_handler(LoginRequired)
