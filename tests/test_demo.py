@@ -78,3 +78,26 @@ def test_demo_builds_on_postgresql_too(database_url):
     counts, verdicts = build_demo(open_database(database_url), scale=0.05)
     assert counts["cluster"] == len(SPECS)
     assert sum(v.outcome == "recognised" for v in verdicts) == 5
+
+
+def test_demo_rebuilds_over_workflow_data(database_url):
+    """Building the demo again succeeds after an application points at a demo cluster."""
+    from datetime import datetime
+
+    from sqlalchemy import func, insert, select
+
+    from smecluster.registry.models import Cluster
+    from smecluster.workflow.models import Application
+
+    engine = open_database(database_url)
+    build_demo(engine, scale=0.02)
+    with engine.begin() as conn:
+        cluster = conn.execute(select(Cluster.id, Cluster.county_code)).first()
+        now = datetime(2026, 1, 1)
+        conn.execute(insert(Application), [{"cluster_id": cluster.id, "county_code": cluster.county_code, "year": 2025,
+                                            "workflow": "jiangsu-workflow-2023", "stage": "draft", "version": 1,
+                                            "created_at": now, "updated_at": now}])
+    counts, _ = build_demo(engine, scale=0.02)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Application)).scalar() == 0
+    assert counts["cluster"] == len(SPECS)

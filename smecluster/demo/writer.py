@@ -7,6 +7,8 @@ import json
 import polars as pl
 from sqlalchemy import Engine, delete, func, insert, select
 
+import smecluster.models  # noqa: F401  (every table on Base.metadata, workflow included)
+from smecluster.db import Base
 from smecluster.demo.generator import DemoData
 from smecluster.demo.tier_profiles import tier_profiles
 from smecluster.registry.industries import load_shipped_industries
@@ -28,14 +30,20 @@ class RealDataPresent(RuntimeError):
     """The database holds real (non-fictional) enterprises: the demo will not overwrite them."""
 
 
+# Rebuilding the demo keeps reference data, accounts and the (append-only) audit trail.
+KEEP_TABLES = {"region", "industry", "account", "login_session", "security_setting", "audit_entry"}
+
+
 def clear_demo(engine: Engine) -> None:
-    """Remove the registry's rows, provided every enterprise in it is fictional."""
+    """Remove the registry's and the workflow's rows, provided every enterprise is fictional."""
     with engine.begin() as conn:
         real = conn.execute(select(func.count()).where(Enterprise.fictional.is_(False))).scalar()
         if real:
             raise RealDataPresent(f"the database holds {real} real enterprises; use another --db for the demo")
-        for model in (ClusterMember, Platform, Cluster, Designation, EnterpriseProfile, EnterpriseYear, Enterprise):
-            conn.execute(delete(model))
+        # Children before parents: the reverse of the foreign-key order.
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name not in KEEP_TABLES:
+                conn.execute(delete(table))
 
 
 def _insert(conn, model, frame: pl.DataFrame) -> None:
