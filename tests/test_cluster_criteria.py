@@ -150,3 +150,20 @@ def test_declared_figure_that_differs_is_flagged(builder):
     builder.declared = {"cloud_share": 0.5}
     j7 = _criteria(builder)["J7"]
     assert (j7.value, j7.declared, j7.discrepancy) == (pytest.approx(0.3), 0.5, True)
+
+
+def test_cluster_without_members_or_firms_is_evaluated(database_url):
+    """A new application with no members in a county with no firms gets a verdict, not an error."""
+    from builders import COUNTY, INDUSTRIES, REGIONS
+    from sqlalchemy import insert
+
+    from smecluster.registry.models import Cluster, Industry, Region
+
+    engine = open_database(database_url)
+    with engine.begin() as conn:
+        conn.execute(insert(Region), REGIONS)
+        conn.execute(insert(Industry), INDUSTRIES)
+        conn.execute(insert(Cluster), [{"code": "new", "name": "新集群", "county_code": COUNTY,
+                                        "leading_industries": ["384"], "declared": {}, "status": "draft"}])
+    (verdict,) = evaluate_clusters(engine, year=YEAR)
+    assert verdict.outcome in ("not_recognised", "insufficient_data")

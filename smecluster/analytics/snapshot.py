@@ -98,19 +98,24 @@ def load_snapshot(engine: Engine, cluster_ids: list[int] | None = None, scope: s
     return Snapshot(normalise(frames))
 
 
+# Every column's type. Needed because the bulk readers infer types from values: an empty result
+# from SQLite comes back as integers, PostgreSQL's CSV as text.
+TEXT, INT, FLOAT, BOOL, DATE = pl.Utf8, pl.Int64, pl.Float64, pl.Boolean, pl.Date
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "region": {"code": TEXT, "name": TEXT, "level": TEXT, "parent_code": TEXT, "area_km2": FLOAT},
+    "industry": {"code": TEXT, "name": TEXT, "level": INT, "parent": TEXT, "section": TEXT},
+    "enterprise": {"uscc": TEXT, "name": TEXT, "county_code": TEXT, "industry_code": TEXT, "lon": FLOAT,
+                   "lat": FLOAT},
     "enterprise_year": {
-        "year": pl.Int32, "revenue": pl.Float64, "output": pl.Float64, "rd_spending": pl.Float64,
-        "employees": pl.Int64, "rd_staff": pl.Int64, "total_assets": pl.Float64,
-        "total_liabilities": pl.Float64, "cloud": pl.Boolean, "industrial_internet": pl.Boolean,
+        "uscc": TEXT, "year": pl.Int32, "revenue": FLOAT, "output": FLOAT, "rd_spending": FLOAT, "employees": INT,
+        "rd_staff": INT, "total_assets": FLOAT, "total_liabilities": FLOAT, "cloud": BOOL, "industrial_internet": BOOL,
     },
-    "region": {"area_km2": pl.Float64},
-    "industry": {"level": pl.Int64},
-    "enterprise": {"lon": pl.Float64, "lat": pl.Float64},
-    "designation": {"year": pl.Int32, "valid_from": pl.Date, "valid_until": pl.Date},
-    "platform": {"id": pl.Int64, "host_uscc": pl.Utf8, "cluster_id": pl.Int64, "year": pl.Int32},
-    "cluster": {"id": pl.Int64, "boundary_geojson": pl.Utf8, "year": pl.Int32},
-    "cluster_member": {"cluster_id": pl.Int64},
+    "designation": {"uscc": TEXT, "kind": TEXT, "year": pl.Int32, "valid_from": DATE, "valid_until": DATE},
+    "platform": {"id": INT, "name": TEXT, "level": TEXT, "type": TEXT, "county_code": TEXT, "host_uscc": TEXT,
+                 "cluster_id": INT, "year": pl.Int32},
+    "cluster": {"id": INT, "code": TEXT, "name": TEXT, "county_code": TEXT, "leading_industries": TEXT,
+                "boundary_geojson": TEXT, "declared": TEXT, "status": TEXT, "year": pl.Int32},
+    "cluster_member": {"cluster_id": INT, "uscc": TEXT},
 }
 
 
