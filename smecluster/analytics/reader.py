@@ -1,7 +1,9 @@
-"""Read query results from the registry database straight into Polars, column-wise.
+"""Read query results from the registry database into Polars.
 
-SQLAlchemy's row-by-row fetch takes minutes for a 4-million-firm registry; the bulk paths here
-read Arrow from SQLite through the ADBC driver and CSV from PostgreSQL through COPY.
+PostgreSQL: CSV through COPY, column-wise (a row-by-row fetch takes minutes for a 4-million-firm
+registry). SQLite: the standard sqlite3 driver. Not ADBC's SQLite: a second copy of the SQLite
+library in one process breaks SQLite's POSIX locks for the other copy's open connections (a web
+server's pooled connections got "disk I/O error"); callers keep reads small with `scope`.
 """
 
 from __future__ import annotations
@@ -15,12 +17,6 @@ from sqlalchemy import Engine
 def read_frame(engine: Engine, query: str) -> pl.DataFrame:
     """The result of `query` as a DataFrame (types are settled by the caller's schema)."""
     dialect = engine.dialect.name
-    if dialect == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        import adbc_driver_sqlite.dbapi as adbc
-
-        with adbc.connect(engine.url.database) as conn, conn.cursor() as cur:
-            cur.execute(query)
-            return pl.from_arrow(cur.fetch_arrow_table())
     if dialect == "postgresql":
         raw = engine.raw_connection()
         try:

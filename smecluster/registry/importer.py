@@ -153,9 +153,11 @@ def import_file(
             if conn.dialect.name == "postgresql":  # in the transaction that checked the references
                 result.stored = upsert(conn, kind.table, frame, kind.key, changes)
     if result.written and engine.dialect.name != "postgresql":
-        # SQLite writes on a connection of its own (see store.py); this one must hold no read lock
-        with engine.connect() as conn:
-            result.stored = upsert(conn, kind.table, frame, kind.key, changes)
+        # SQLite writes through ADBC's own copy of the SQLite library (see store.py). POSIX locks
+        # belong to the process, so no sqlite3 connection of this process may stay open meanwhile:
+        # closing one copy's file would silently drop the other's locks.
+        engine.dispose()
+        result.stored = upsert(engine, kind.table, frame, kind.key, changes)
     if result.written:
         lap("store")
     if result.written and result.rejected and not checked.file_level():

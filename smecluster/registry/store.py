@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 COPY_CHUNK = 8 * 1024 * 1024
 STAGE = "_import_stage"
@@ -214,10 +214,13 @@ def _writer(conn: Connection) -> Iterator[_SQLite | _PostgreSQL]:
             raise
 
 
-def upsert(conn: Connection, table: str, frame: pl.DataFrame, key: list[str], update: list[str]) -> Stored:
+def upsert(
+    conn: Connection | Engine, table: str, frame: pl.DataFrame, key: list[str], update: list[str]
+) -> Stored:
     """Insert new rows and update changed ones of `table` (natural key `key`, updatable `update`).
 
-    All or nothing: on PostgreSQL inside the caller's transaction, on SQLite in one of its own.
+    All or nothing: on PostgreSQL inside the caller's transaction (a Connection), on SQLite in one of its
+    own (pass the Engine, with no sqlite3 connection of this process open; see import_file).
     """
     if frame.is_empty():
         return Stored()
