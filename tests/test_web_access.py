@@ -70,6 +70,16 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict | None, set[str]]]] = {
         ("/api/overview", None, OVERVIEW),
         ("/api/overview?region=320581", None, {"province", "city_a", "county_a"}),
     ],
+    ("GET", "/targets"): [
+        ("/targets", None, OVERVIEW),
+        ("/targets?region=320300", None, {"province", "city_b"}),
+    ],
+    ("GET", "/discover"): [("/discover", None, OVERVIEW), ("/discover?industry=26", None, OVERVIEW)],
+    ("GET", "/enterprises/{uscc}/diagnosis"): [
+        (f"/enterprises/{USCC[0]}/diagnosis", None, {"province", "city_a", "county_a", "firm_a"}),
+        (f"/enterprises/{USCC[2]}/diagnosis", None, {"province", "city_b", "county_b"}),
+        ("/enterprises/91320581MA1NOBODYX/diagnosis", None, set()),
+    ],
     ("GET", "/applications"): [("/applications", None, BUSINESS)],
     ("GET", "/api/applications"): [("/api/applications", None, BUSINESS)],
     ("GET", "/applications/new"): [("/applications/new", None, COUNTIES)],

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from smecluster.db import open_database
 from smecluster.web.headers import SecurityHeaders
+from smecluster.web.insight import InsightCache
 from smecluster.web.overview import OverviewCache
 from smecluster.web.security import LoginRequired
 from smecluster.web.templating import render
@@ -59,6 +60,7 @@ def create_app(
     app.state.settings = settings
     app.state.verdicts = VerdictStore(app.state.engine, evaluate)
     app.state.overview = OverviewCache(app.state.engine, app.state.verdicts)
+    app.state.insight = InsightCache(app.state.engine)  # targets and discovery, computed on first use
     if settings.warm_up:
         app.state.verdicts.warm_in_background(then=app.state.overview.warm)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -18,7 +18,7 @@ def cluster_facts(session: Session, cluster_id: int, who: Any) -> dict[str, Any]
     """Members (first rows and count), platforms, and the applications this viewer may see with history."""
     member_count = session.scalar(select(func.count()).where(ClusterMember.cluster_id == cluster_id))
     members = session.execute(
-        select(Enterprise.uscc, Enterprise.name, Enterprise.industry_code)
+        select(Enterprise.uscc, Enterprise.name, Enterprise.industry_code, Enterprise.county_code)
         .join(ClusterMember, ClusterMember.uscc == Enterprise.uscc)
         .where(ClusterMember.cluster_id == cluster_id)
         .order_by(Enterprise.uscc)

@@ -1,13 +1,27 @@
 """Routers by area; the app includes them in this order."""
 
-from smecluster.web.routes import admin, api, applications, auth, enterprise, overview, public
+from smecluster.web.routes import (
+    admin,
+    api,
+    applications,
+    auth,
+    diagnosis,
+    discovery,
+    enterprise,
+    overview,
+    public,
+    targets,
+)
 
 ROUTERS = [
     public.router,
     auth.router,
     applications.router,
     overview.router,
+    targets.router,
+    discovery.router,
     enterprise.router,
+    diagnosis.router,
     admin.router,
     api.router,
 ]

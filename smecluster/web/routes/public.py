@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from smecluster.db import session_scope
 from smecluster.web.cluster_facts import cluster_facts
 from smecluster.web.i18n import LOCALE_COOKIE, LOCALES
+from smecluster.web.routes.diagnosis import may_diagnose
 from smecluster.web.security import PUBLIC, Viewer, allow, cookie_kwargs
 from smecluster.web.templating import render
 from smecluster.web.visibility import visible_verdicts
@@ -37,7 +38,8 @@ def cluster_page(request: Request, cluster_id: int, who: Viewer = Depends(allow(
         raise HTTPException(status_code=404, detail="no such cluster")
     with session_scope(request.app.state.engine) as s:
         facts = cluster_facts(s, cluster_id, who)
-    return render(request, "clusters/detail.html", {"v": found[0], **facts})
+    diagnosable = {m.uscc for m in facts["members"] if not who.anonymous and may_diagnose(who, m.uscc, m.county_code)}
+    return render(request, "clusters/detail.html", {"v": found[0], **facts, "diagnosable": diagnosable})
 
 
 @router.get("/lang/{code}", name="switch_language")

@@ -1,0 +1,44 @@
+"""Free diagnosis (免费诊断) of one enterprise: its tier, the next tier and what it lacks."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi.responses import HTMLResponse
+
+from smecluster.accounts.roles import covers
+from smecluster.db import session_scope
+from smecluster.registry.models import Enterprise
+from smecluster.services.diagnosis import UnknownEnterprise, diagnose
+from smecluster.web.routes.overview import OVERVIEW_ROLES
+from smecluster.web.security import Viewer, allow
+from smecluster.web.templating import render
+
+router = APIRouter()
+DIAGNOSIS_ROLES = ("enterprise_user", *OVERVIEW_ROLES)
+USCC = Path(..., pattern=r"^[0-9A-Za-z]{18}$", description="unified social credit code")
+
+
+def may_diagnose(who: Viewer, uscc: str, county_code: str | None) -> bool:
+    """The enterprise itself, or a province, city or county account whose region holds the firm."""
+    if who.role == "enterprise_user":
+        return (who.uscc or "").upper() == uscc
+    return who.role in OVERVIEW_ROLES and covers(who.region_code, county_code)
+
+
+@router.get("/enterprises/{uscc}/diagnosis", response_class=HTMLResponse, name="diagnosis_page")
+def diagnosis_page(request: Request, uscc: str = USCC, who: Viewer = Depends(allow(*DIAGNOSIS_ROLES))):
+    """The diagnosis of one firm: tiers met, the next tier, the criteria it lacks and how to reach them."""
+    uscc = uscc.upper()
+    with session_scope(request.app.state.engine) as s:
+        firm = s.get(Enterprise, uscc)
+        county = firm.county_code if firm else None
+        name = firm.name if firm else None
+    if firm is None:
+        raise HTTPException(status_code=404, detail="no enterprise with this credit code")
+    if not may_diagnose(who, uscc, county):
+        raise HTTPException(status_code=403, detail="enterprise outside your scope")
+    try:
+        d = diagnose(request.app.state.engine, uscc)
+    except (UnknownEnterprise, ValueError):  # no yearly figures yet: nothing to judge
+        d = None
+    return render(request, "enterprises/diagnosis.html", {"d": d, "uscc": uscc, "name": name})

@@ -1,0 +1,28 @@
+"""Candidate clusters found by discovery (density of firm locations per industry), on the county map."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+
+from smecluster.accounts.roles import region_prefix
+from smecluster.web.routes.overview import OVERVIEW_ROLES
+from smecluster.web.security import Viewer, allow
+from smecluster.web.templating import render
+
+router = APIRouter()
+INDUSTRY = Query(None, pattern=r"^[A-Z]?\d{0,4}$", max_length=5, description="GB/T 4754 industry key")
+
+
+@router.get("/discover", response_class=HTMLResponse, name="discover_page")
+def discover_page(request: Request, industry: str | None = INDUSTRY, who: Viewer = Depends(allow(*OVERVIEW_ROLES))):
+    """Candidates (province: all; city or county: those in its region) with their figures and verdicts."""
+    prefix = region_prefix(who.region_code)
+    features = request.app.state.insight.candidates.get(industry or None)
+    mine = [f for f in features if (f["properties"]["county_code"] or "").startswith(prefix)]
+    return render(
+        request,
+        "discover.html",
+        {"candidates": [f["properties"] for f in mine], "industry": industry or "", "prefix": prefix,
+         "chart_data": {"type": "FeatureCollection", "features": mine}},
+    )
