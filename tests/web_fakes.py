@@ -253,3 +253,21 @@ def login(client, username: str, password: str = PASSWORD):
 
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.fixture(scope="module")
+def demo_url(database):
+    """A module-wide small demo registry (located firms, designations, clusters) with one account per role
+    and `firm_demo`, the enterprise account of a Changshu demo firm."""
+    from smecluster.accounts.users import add_user
+    from smecluster.db import open_database
+    from smecluster.services.demo import build_demo
+
+    _, url = database
+    engine = open_database(url)
+    build_demo(engine, scale=0.05)
+    make_users(engine)
+    with session_scope(engine) as s:
+        firm = s.scalar(select(Enterprise.uscc).where(Enterprise.county_code == "320581").order_by(Enterprise.uscc))
+        add_user(s, "firm_demo", PASSWORD, "enterprise_user", uscc=firm, display_name="firm_demo")
+    return url

@@ -1,0 +1,180 @@
+"""The free diagnosis, targets and discovery pages over a small demo registry."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import polars as pl
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from web_fakes import database, demo_url, fake_evaluate, login  # noqa: F401 (fixtures)
+
+from smecluster.db import open_database, session_scope
+from smecluster.registry.models import Cluster, ClusterMember, Enterprise
+from smecluster.services.diagnosis import diagnose
+from smecluster.services.geography import discover_candidates
+from smecluster.services.targets import targets_pack
+from smecluster.services.tiers import evaluate_enterprises, summary
+from smecluster.web import insight
+from smecluster.web.app import WebSettings, create_app
+from smecluster.web.page_cache import ComputedCache
+
+
+@pytest.fixture(scope="module")
+def app(demo_url, tmp_path_factory):  # noqa: F811
+    """One app over the demo registry for the module (its caches shared by the tests)."""
+    settings = WebSettings(evidence_dir=tmp_path_factory.mktemp("ev"))
+    return create_app(demo_url, evaluate=fake_evaluate, settings=settings)
+
+
+def client_as(app, username: str | None) -> TestClient:
+    """A client logged in as `username` (anonymous for None)."""
+    c = TestClient(app, base_url="https://testserver")
+    if username:
+        assert login(c, username).status_code == 303
+    return c
+
+
+def firm_of(app, username: str = "firm_demo") -> str:
+    """The credit code of the enterprise account."""
+    from smecluster.accounts.models import Account
+
+    with session_scope(app.state.engine) as s:
+        return s.scalar(select(Account.uscc).where(Account.username == username))
+
+
+def page_data(html: str) -> dict:
+    """The JSON block a chart page embeds for its script."""
+    return json.loads(re.search(r'<script type="application/json" id="page-data">(.*?)</script>', html, re.S).group(1))
+
+
+# free diagnosis
+
+
+def test_enterprise_diagnosis_lists_the_next_tiers_gaps(app):
+    """The firm's own diagnosis page shows exactly the criteria the diagnosis service says it lacks."""
+    uscc = firm_of(app)
+    html = client_as(app, "firm_demo").get(f"/enterprises/{uscc}/diagnosis").text
+    d = diagnose(app.state.engine, uscc)
+    shown = re.findall(r'<tr class="gap" data-criterion="([^"]+)"', html)
+    assert shown and shown == [g["id"] for g in (d["next"] or {"gaps": []})["gaps"]]
+
+
+def test_diagnosis_shows_every_tier(app):
+    """Each tier the service judged has a row in the summary table."""
+    uscc = firm_of(app)
+    html = client_as(app, "county_a").get(f"/enterprises/{uscc}/diagnosis").text
+    assert re.findall(r'data-tier="([^"]+)"', html) == [t["tier"] for t in diagnose(app.state.engine, uscc)["tiers"]]
+
+
+def test_diagnosis_in_english_uses_english_tier_names(app):
+    """With ?lang=en the tier names are the English labels of the tier catalogue."""
+    uscc = firm_of(app)
+    d = diagnose(app.state.engine, uscc)
+    html = client_as(app, "province").get(f"/enterprises/{uscc}/diagnosis?lang=en").text
+    assert all(t["label_en"] in html for t in d["tiers"])
+
+
+def test_enterprise_cannot_diagnose_another_firm(app):
+    """An enterprise account asking for another firm's diagnosis is refused."""
+    with session_scope(app.state.engine) as s:
+        other = s.scalar(select(Enterprise.uscc).where(Enterprise.uscc != firm_of(app)).limit(1))
+    assert client_as(app, "firm_demo").get(f"/enterprises/{other}/diagnosis").status_code == 403
+
+
+def test_enterprise_page_links_to_its_diagnosis(app):
+    """The /enterprise page links to the firm's own diagnosis."""
+    html = client_as(app, "firm_demo").get("/enterprise").text
+    assert f'href="/enterprises/{firm_of(app)}/diagnosis"' in html
+
+
+def test_cluster_members_link_to_diagnosis_in_scope_only(app):
+    """A Changshu cluster's members link to their diagnosis for Changshu's county account, not for anonymous."""
+    with session_scope(app.state.engine) as s:
+        cluster_id = s.scalar(
+            select(Cluster.id).join(ClusterMember, ClusterMember.cluster_id == Cluster.id)
+            .join(Enterprise, Enterprise.uscc == ClusterMember.uscc).where(Enterprise.county_code == "320581").limit(1)
+        )
+    assert 'class="diagnosis-link"' in client_as(app, "county_a").get(f"/clusters/{cluster_id}").text
+    assert 'class="diagnosis-link"' not in client_as(app, None).get(f"/clusters/{cluster_id}").text
+
+
+# targets
+
+
+def test_targets_page_lists_every_target_of_the_pack(app):
+    """The province's targets table has one row per target of the targets pack."""
+    html = client_as(app, "province").get("/targets").text
+    assert re.findall(r'<tr data-target="([^"]+)"', html) == [t.id for t in targets_pack().targets]
+
+
+def test_city_targets_map_only_its_counties(app):
+    """Suzhou's bureau gets county figures of Suzhou's counties only."""
+    data = page_data(client_as(app, "city_a").get("/targets").text)
+    codes = {c["name"] for t in data["targets"] for c in t["counties"]}
+    assert codes and all(c.startswith("3205") for c in codes)
+
+
+def test_targets_funnel_counts_designated_firms(app):
+    """The province's funnel shows the designated firms per tier that the tier service counts."""
+    funnel = page_data(client_as(app, "province").get("/targets").text)["funnel"]
+    s = summary(evaluate_enterprises(app.state.engine))
+    assert [d["value"] for d in funnel["series"][0]["data"]] == s["designated"].to_list()
+
+
+# discovery
+
+
+def test_discover_lists_every_candidate_for_the_province(app):
+    """The province's table lists the candidates discovery finds, each with its conditions met."""
+    html = client_as(app, "province").get("/discover").text
+    found = discover_candidates(app.state.engine)
+    assert sorted(int(x) for x in re.findall(r'<tr data-candidate="(\d+)"', html)) == sorted(found["candidate"])
+    first = found.row(0, named=True)
+    assert f"满足 {first['conditions_met']}/{first['conditions']} 项" in html
+
+
+def test_county_discover_shows_only_its_candidates(app):
+    """Tongshan's county account sees only candidates whose county is Tongshan."""
+    data = page_data(client_as(app, "county_b").get("/discover").text)
+    found = discover_candidates(app.state.engine).filter(pl.col("county_code") == "320312")
+    assert found.height and [f["properties"]["candidate"] for f in data["features"]] == found["candidate"].to_list()
+
+
+def test_discover_industry_filter(app):
+    """?industry= keeps the candidates of that industry only."""
+    data = page_data(client_as(app, "province").get("/discover?industry=35").text)
+    assert data["features"] and {f["properties"]["industry"] for f in data["features"]} == {"35"}
+
+
+def test_discovery_runs_once_per_app(demo_url, tmp_path, monkeypatch):  # noqa: F811
+    """Two requests for the discovery page run discovery once."""
+    calls = []
+    real = insight.discover_candidates
+    monkeypatch.setattr(insight, "discover_candidates", lambda *a, **k: calls.append(1) or real(*a, **k))
+    app = create_app(demo_url, evaluate=fake_evaluate, settings=WebSettings(evidence_dir=tmp_path))
+    c = client_as(app, "province")
+    assert c.get("/discover").status_code == 200 and c.get("/discover").status_code == 200
+    assert len(calls) == 1
+
+
+def test_computed_cache_recomputes_after_ttl():
+    """A value older than the cache's ttl is computed again."""
+    calls = []
+    cache = ComputedCache(lambda key: calls.append(key) or len(calls), ttl=0.0)
+    assert cache.get("a") == 1 and cache.get("a") == 2
+
+
+def test_diagnosis_without_yearly_figures_says_so(tmp_path):
+    """A firm with no yearly figures gets a page saying it cannot be diagnosed yet, not an error."""
+    from web_fakes import USCC, make_users, seed
+
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    engine = open_database(url)
+    seed(engine)
+    make_users(engine)
+    app = create_app(url, evaluate=fake_evaluate, settings=WebSettings(evidence_dir=tmp_path))
+    r = client_as(app, "firm_a").get(f"/enterprises/{USCC[0]}/diagnosis")
+    assert r.status_code == 200 and 'id="diagnosis-no-data"' in r.text
