@@ -75,7 +75,8 @@ def targets_view(data: dict[str, Any], prefix: str) -> dict[str, Any]:
     targets = []
     for county_entry, city_entry in zip(data["county"]["targets"], data["city"]["targets"], strict=True):
         counties = [r for r in county_entry["by_region"] if r["code"].startswith(prefix)]
-        cities = [r for r in city_entry["by_region"] if r["code"].startswith(prefix)]
+        # firms registered directly under the province (a code ending 0000) are no city's
+        cities = [r for r in city_entry["by_region"] if r["code"].startswith(prefix) and r["code"][2:4] != "00"]
         entry = {k: v for k, v in county_entry.items() if k != "by_region"}
         targets.append({**entry, "counties": counties, "cities": cities if len(prefix) <= 4 else [],
                         "chart": target_option(county_entry)})

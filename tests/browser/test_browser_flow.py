@@ -225,3 +225,21 @@ def test_whole_flow(browser, server):
     other.goto(base + "/applications")
     assert "常熟市高端装备测试集群" not in other.content()
     shot(other, "80-second-county-cannot-see")
+
+
+def test_targets_discovery_and_diagnosis_pages(browser, server):
+    """The province's targets and discovery maps draw, and a county opens a member firm's free diagnosis."""
+    base = server["base"]
+    province = log_in(browser, base, "province")
+    province.goto(base + "/targets")
+    province.wait_for_selector("#map[data-ready='1']", timeout=15000)
+    assert province.locator("#target-charts canvas").count() >= 1
+    shot(province, "90-province-targets")
+    province.goto(base + "/discover")
+    province.wait_for_selector("#discover-map[data-ready='1']", timeout=15000)
+    assert province.locator("tr[data-candidate]").count() >= 1
+    shot(province, "91-province-discovery-map")
+    county = log_in(browser, base, "county_cs")
+    county.goto(f"{base}/enterprises/{server['members'][0]}/diagnosis")
+    assert county.locator("#diagnosis-summary").is_visible()
+    shot(county, "92-county-free-diagnosis")
