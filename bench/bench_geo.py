@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from smecluster.geo.benchmark import bench_assignment, bench_discovery, peak_memory_mb
+from smecluster.benchmarks.geo import bench_assignment, bench_discovery
+from smecluster.benchmarks.memory import peak_memory_mb
 
 
 def main() -> None:

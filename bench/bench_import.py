@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from smecluster.services.bench_import import bench_import, peak_memory_mb
+from smecluster.benchmarks.imports import bench_import
+from smecluster.benchmarks.memory import peak_memory_mb
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 import json
 import sys
 
-from smecluster.services.tier_bench import run
+from smecluster.benchmarks.tiers import run
 
 if __name__ == "__main__":
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 4_000_000

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from smecluster.services.bench_import import generate_enterprises_csv, run_import_bench
+from smecluster.benchmarks.imports import generate_enterprises_csv, run_import_bench
 
 
 def test_generated_rows_import_without_a_problem(tmp_path):

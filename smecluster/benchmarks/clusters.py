@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from smecluster.benchmarks.memory import peak_rss_mb
+from smecluster.benchmarks.memory import peak_memory_mb
 from smecluster.demo.generator import BASE_FIRMS, generate
 from smecluster.demo.snapshot import snapshot_from_demo
 from smecluster.policy.pack import load_pack
@@ -45,6 +45,6 @@ def run(enterprises: int = 1_000_000, clusters: int = 100, seed: int = 1, consol
         clusters=len(verdicts),
         generate_s=generated,
         evaluate_s=evaluated,
-        peak_mb=peak_rss_mb(),
+        peak_mb=peak_memory_mb(),
         recognised=sum(v.outcome == "recognised" for v in verdicts),
     )

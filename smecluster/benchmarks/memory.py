@@ -3,6 +3,6 @@
 import resource
 
 
-def peak_rss_mb() -> float:
+def peak_memory_mb() -> float:
     """Peak resident memory so far, in MB (Linux reports ru_maxrss in KB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

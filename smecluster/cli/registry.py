@@ -125,7 +125,8 @@ def bench_import_command(
     ),
 ) -> None:
     """Time `import enterprises` of N generated rows from CSV into fresh databases; print rows/s."""
-    from smecluster.services.bench_import import bench_import, peak_memory_mb
+    from smecluster.benchmarks.imports import bench_import
+    from smecluster.benchmarks.memory import peak_memory_mb
 
     with console.status(f"generating {rows:,} rows and importing them"):
         figures, generated, size_mb = bench_import(rows, db or None)

@@ -165,7 +165,7 @@ def bench_tiers(
     repeat: int = typer.Option(3, "--repeat", help="Runs per query (the best is kept)."),
 ) -> None:
     """Time every tier with evidence over N in-memory firms against one hand-written DuckDB query."""
-    from smecluster.services.tier_bench import run
+    from smecluster.benchmarks.tiers import run
 
     with console.status(f"generating {enterprises:,} firms and timing"):
         r = run(enterprises, repeat=repeat)

@@ -6,7 +6,6 @@ path (read, check, reference checks, upsert in one transaction) on a fresh datab
 
 from __future__ import annotations
 
-import resource
 import tempfile
 import time
 import uuid
@@ -18,6 +17,7 @@ import numpy as np
 import polars as pl
 from sqlalchemy import create_engine, insert, text
 
+from smecluster.benchmarks.memory import peak_memory_mb
 from smecluster.db import get_engine, open_database
 from smecluster.registry.importer import import_file
 from smecluster.registry.industries import load_shipped_industries, shipped_industries
@@ -58,9 +58,6 @@ class Figure:
         return self.rows / self.seconds if self.seconds else float("inf")
 
 
-def peak_memory_mb() -> float:
-    """Peak resident memory of this process so far (ru_maxrss is in KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def generate_enterprises_csv(rows: int, path: Path, seed: int = 7) -> Path:

@@ -10,7 +10,6 @@ as they depend less on what else the machine runs.
 
 from __future__ import annotations
 
-import resource
 import time
 from datetime import date
 
@@ -18,6 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from smecluster.analytics.tier_query import compile_tiers
+from smecluster.benchmarks.memory import peak_memory_mb
 from smecluster.demo.tier_profiles import synthetic_facts
 from smecluster.policy.tiers import tier_packs
 
@@ -98,6 +98,6 @@ def run(n: int, repeat: int = 3, seed: int = 20260401) -> dict:
         "hand_sql_s": t_hand, "hand_columns": cols_hand,
         "cpu_all_tiers_s": cpu_all, "cpu_innovative_only_s": cpu_innov, "cpu_hand_sql_s": cpu_hand,
         "cpu_ratio": cpu_all / cpu_hand,
-        "peak_memory_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
+        "peak_memory_gb": peak_memory_mb() / 1024,
         "ratio_innovative_vs_hand": t_innov / t_hand, "ratio": t_all / t_hand,
     }

@@ -7,7 +7,6 @@ so the run also shows whether the demo's national clusters are still found among
 
 from __future__ import annotations
 
-import resource
 import time
 from collections.abc import Callable
 
@@ -37,9 +36,6 @@ def random_points_in(
     return np.concatenate(xs)[:n], np.concatenate(ys)[:n]
 
 
-def peak_memory_mb() -> float:
-    """Peak resident memory of this process so far, in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _timed(fn: Callable, *args, **kwargs) -> tuple[float, object]:
