@@ -178,3 +178,15 @@ def test_diagnosis_without_yearly_figures_says_so(tmp_path):
     app = create_app(url, evaluate=fake_evaluate, settings=WebSettings(evidence_dir=tmp_path))
     r = client_as(app, "firm_a").get(f"/enterprises/{USCC[0]}/diagnosis")
     assert r.status_code == 200 and 'id="diagnosis-no-data"' in r.text
+
+
+def test_targets_recount_after_a_workflow_change(demo_url, tmp_path):  # noqa: F811
+    """A change to a cluster (as after a workflow action) makes the next targets page compute again."""
+    from smecluster.web.verdicts import refresh_cluster
+
+    app = create_app(demo_url, evaluate=fake_evaluate, settings=WebSettings(evidence_dir=tmp_path))
+    first = app.state.insight.targets.get("all")
+    with session_scope(app.state.engine) as s:
+        cluster_id = s.scalar(select(Cluster.id).limit(1))
+    refresh_cluster(app, cluster_id)
+    assert app.state.insight.targets.get("all") is not first

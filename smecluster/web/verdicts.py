@@ -104,7 +104,8 @@ def _field(obj: Any, name: str) -> Any:
 
 
 def refresh_cluster(app: Any, cluster_id: int) -> None:
-    """After a change to one cluster: re-evaluate it alone and let the overview recount."""
+    """After a change to one cluster: re-evaluate it alone and let the overview and targets recount."""
     app.state.verdicts.forget(cluster_id)
     app.state.verdicts.get(cluster_id)
     app.state.overview.invalidate()
+    app.state.insight.targets.invalidate()  # recognised clusters count towards a target

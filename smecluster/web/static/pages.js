@@ -71,6 +71,15 @@
         }},
         geo: {map: "region", roam: true, itemStyle: {areaColor: "#eef4fb", borderColor: "#8aa"}},
         series: [{
+          // a footprint is a few km2, a dot on a province map: a circle sized by members marks it too
+          type: "scatter", coordinateSystem: "geo",
+          data: data.features.map(function (f) {
+            var d = f.properties;
+            return {value: [d.centre_lon, d.centre_lat, d.members], props: d};
+          }),
+          symbolSize: function (v) { return Math.max(6, Math.min(30, Math.sqrt(v[2]) * 1.4)); },
+          itemStyle: {color: "rgba(200,60,40,0.25)", borderColor: "#a33"}
+        }, {
           type: "custom", coordinateSystem: "geo", data: rings,
           renderItem: function (params, api) {
             var ring = rings[params.dataIndex].value;
