@@ -101,7 +101,7 @@ def _layers_for(plan: TierPlan, layers: list[list[str]]) -> None:
                 layers[0].append(f"{leaf_sql(c)} AS {quote(name)}")
             else:
                 kids = [f"{plan.tier}__{k.id}" for k in c.children() if assessed(k)]
-                layers[h].append(f"{compose_sql(c, kids)} AS {quote(name)}")
+                layers[h].append(f"{compose_sql(c, [quote(k) for k in kids])} AS {quote(name)}")
             if not c.verified:
                 plan.unverified.append(c.id)
     for c in pack.criteria:
