@@ -21,7 +21,7 @@ def test_parquet_has_words_and_unverified_flags(tmp_path):
     """Statuses are words, each tier names its UNVERIFIED criteria on every row."""
     frame = pl.read_parquet(write_parquet(_evaluation(), tmp_path / "e.parquet"))
     assert frame["innovative_sme__outcome"].to_list() == ["qualifies", "does_not_qualify"]
-    assert "S-B1" in frame["srdi_sme__unverified"][0]
+    assert "S6-2" in frame["srdi_sme__unverified"][0]
 
 
 def test_xlsx_has_a_sheet_per_list(tmp_path):

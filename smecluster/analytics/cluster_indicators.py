@@ -6,7 +6,8 @@ is one row per cluster. Formulas (also in docs/indicators.md):
 - sme_rd_cagr(n) = (sum R&D_y / sum R&D_{y-n})^(1/n) - 1 over SME members reporting R&D in both
   years (compound annual growth, as 年均增长 is read in Chinese statistics).
 - cloud_share = members on the cloud in y / all members (NULL when no member reported).
-- a designation counts in year y when granted in y or before and not expired before y.
+- a designation counts in year y when it is valid on D = 31 December of y (one rule for every
+  indicator: smecluster.policy.validity; a missing end date is derived from the tier pack's validity).
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ import polars as pl
 from smecluster.analytics.footprints import cluster_geography
 from smecluster.analytics.snapshot import Snapshot
 from smecluster.policy.compile import indicator_column
+from smecluster.policy.validity import cluster_date, held_sql
 
-HELD = (
-    "d.year <= {y} AND (d.valid_until IS NULL OR EXTRACT(YEAR FROM d.valid_until) >= {y})"
-)
+
+def held(y: int) -> str:
+    """SQL: designation `d` counts for data year y (valid on the cluster evaluation date of y)."""
+    return held_sql(cluster_date(y), "d")
+
+
 # Years of history any indicator may look back (sme_rd_cagr and output_cagr use 3 by default).
 MAX_LOOKBACK = 5
 
@@ -55,7 +60,7 @@ def _count_members_holding(kinds: tuple[str, ...], leading_only: bool) -> Callab
         return (
             "SELECT m.cluster_id, COUNT(DISTINCT m.uscc) AS value FROM member m "
             "JOIN designation d ON d.uscc = m.uscc "
-            f"WHERE d.kind IN ({kinds_sql}) AND {HELD.format(y=y)} {leading} GROUP BY m.cluster_id"
+            f"WHERE d.kind IN ({kinds_sql}) AND {held(y)} {leading} GROUP BY m.cluster_id"
         )
 
     return build

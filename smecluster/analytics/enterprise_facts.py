@@ -17,12 +17,13 @@ from sqlalchemy import Engine
 from smecluster.analytics.size_class import size_class_sql
 from smecluster.policy.pack import load_pack
 from smecluster.policy.tiers import tiers
+from smecluster.policy.validity import certificates, held_sql
 from smecluster.settings import province
 
 # Columns of the fact table and their Polars types.
 FACT_SCHEMA: dict[str, pl.DataType] = {
     "uscc": pl.Utf8, "name": pl.Utf8, "county_code": pl.Utf8, "industry_code": pl.Utf8,
-    "revenue": pl.Float64, "revenue_prev": pl.Float64, "rd_spending": pl.Float64,
+    "revenue": pl.Float64, "revenue_prev": pl.Float64, "revenue_prev2": pl.Float64, "rd_spending": pl.Float64,
     "rd_spending_prev": pl.Float64, "employees": pl.Int64, "rd_staff": pl.Int64,
     "total_assets": pl.Float64, "total_liabilities": pl.Float64,
     "main_revenue": pl.Float64, "main_revenue_prev": pl.Float64, "main_revenue_prev2": pl.Float64,
@@ -30,20 +31,27 @@ FACT_SCHEMA: dict[str, pl.DataType] = {
     "ip_class1_high_value": pl.Int32, "ip_class1_own": pl.Int32, "ip_class1": pl.Int32,
     "ip_class2": pl.Int32, "ip_class1_applied": pl.Int32, "digital_level": pl.Int8,
     "quality_award": pl.Boolean, "iso9001": pl.Boolean, "own_brand": pl.Boolean,
-    "drafted_standard": pl.Boolean, "core_business_is": pl.Boolean, "foreign_certification": pl.Boolean,
-    "market_share": pl.Float64, "global_rank": pl.Int32, "equity_2y": pl.Float64, "equity_3y": pl.Float64,
+    "drafted_standard": pl.Boolean, "core_business_is": pl.Boolean, "certification": pl.Boolean,
+    "market_share": pl.Float64, "national_rank": pl.Int32, "srdi_eval_score": pl.Float64,
+    "srdi_eval_score_prev": pl.Float64, "global_rank": pl.Int32, "equity_2y": pl.Float64, "equity_3y": pl.Float64,
     "national_award_rank_3y": pl.Int32, "provincial_award_rank_3y": pl.Int32,
     "maker_china_rank_3y": pl.Int32, "rd_institution_level": pl.Int8, "strategic_emerging": pl.Boolean,
     "product_field_level": pl.Int8, "key_field_product": pl.Boolean, "tech_demo": pl.Boolean,
-    "new_product": pl.Boolean, "high_tech": pl.Boolean, "size_class": pl.Utf8,
+    "new_product": pl.Boolean, "high_tech": pl.Boolean, "tech_sme": pl.Boolean, "size_class": pl.Utf8,
 }
 # Profile fields taken as they stand at the end of the data year.
 PROFILE_NOW = (
     "net_profit", "niche_years", "ip_class1_high_value", "ip_class1_own", "ip_class1", "ip_class2",
     "ip_class1_applied", "digital_level", "quality_award", "iso9001", "own_brand", "drafted_standard",
-    "core_business_is", "foreign_certification", "market_share", "global_rank", "rd_institution_level",
+    "core_business_is", "certification", "market_share", "national_rank", "srdi_eval_score", "global_rank",
+    "rd_institution_level",
     "strategic_emerging", "product_field_level", "key_field_product", "tech_demo", "new_product",
 )
+
+
+def certificate_columns() -> list[str]:
+    """Flag columns of the certificates criteria read (high_tech, tech_sme: certificates.yaml)."""
+    return [c.kind for c in certificates()]
 
 
 def designation_columns() -> list[str]:
@@ -91,23 +99,26 @@ def build_facts(
     held = ", ".join(
         f"COALESCE(BOOL_OR(kind = '{t.kind}'), FALSE) AS designated_{t.kind}" for t in tiers()
     )
+    certs = ", ".join(f"COALESCE(BOOL_OR(kind = '{c}'), FALSE) AS {c}" for c in certificate_columns())
     sql = f"""
     WITH y AS (
       SELECT uscc,
         ANY_VALUE(revenue) FILTER (WHERE year = {year}) AS revenue,
         ANY_VALUE(revenue) FILTER (WHERE year = {year - 1}) AS revenue_prev,
+        ANY_VALUE(revenue) FILTER (WHERE year = {year - 2}) AS revenue_prev2,
         ANY_VALUE(rd_spending) FILTER (WHERE year = {year}) AS rd_spending,
         ANY_VALUE(rd_spending) FILTER (WHERE year = {year - 1}) AS rd_spending_prev,
         ANY_VALUE(employees) FILTER (WHERE year = {year}) AS employees,
         ANY_VALUE(rd_staff) FILTER (WHERE year = {year}) AS rd_staff,
         ANY_VALUE(total_assets) FILTER (WHERE year = {year}) AS total_assets,
         ANY_VALUE(total_liabilities) FILTER (WHERE year = {year}) AS total_liabilities
-      FROM ey WHERE year BETWEEN {year - 1} AND {year} GROUP BY uscc),
+      FROM ey WHERE year BETWEEN {year - 2} AND {year} GROUP BY uscc),
     p AS (
       SELECT uscc,
         ANY_VALUE(main_revenue) FILTER (WHERE year = {year}) AS main_revenue,
         ANY_VALUE(main_revenue) FILTER (WHERE year = {year - 1}) AS main_revenue_prev,
         ANY_VALUE(main_revenue) FILTER (WHERE year = {year - 2}) AS main_revenue_prev2,
+        ANY_VALUE(srdi_eval_score) FILTER (WHERE year = {year - 1}) AS srdi_eval_score_prev,
         {_window_sum("equity_raised", year, 2, "equity_2y")},
         {_window_sum("equity_raised", year, 3, "equity_3y")},
         {_best_rank("national_award_rank", year)},
@@ -116,13 +127,12 @@ def build_facts(
         {now}
       FROM pr WHERE year BETWEEN {year - 2} AND {year} GROUP BY uscc),
     d AS (
-      SELECT uscc, COALESCE(BOOL_OR(kind = 'high_tech'), FALSE) AS high_tech, {held}
+      SELECT uscc, {certs}, {held}
       FROM des
-      WHERE COALESCE(CAST(valid_from AS DATE), MAKE_DATE(year, 1, 1)) <= DATE '{on.isoformat()}'
-        AND COALESCE(CAST(valid_until AS DATE), MAKE_DATE(year + 2, 12, 31)) >= DATE '{on.isoformat()}'
+      WHERE {held_sql(on)}
       GROUP BY uscc)
     SELECT e.uscc, e.name, e.county_code, e.industry_code, y.* EXCLUDE (uscc), p.* EXCLUDE (uscc),
-      COALESCE(d.high_tech, FALSE) AS high_tech,
+      {", ".join(f"COALESCE(d.{c}, FALSE) AS {c}" for c in certificate_columns())},
       {", ".join(f"COALESCE(d.{c}, FALSE) AS {c}" for c in designation_columns())},
       {size_class_sql(load_pack(province().size_policy), "e.industry_code", "s.section")} AS size_class
     FROM ent e LEFT JOIN y USING (uscc) LEFT JOIN p USING (uscc) LEFT JOIN d USING (uscc)

@@ -159,7 +159,11 @@ def _verdict_layers(plan: TierPlan) -> list[list[str]]:
         fourth.append(f"GREATEST({q('score_status')}, {q('direct')}) AS {q('path')}")
     else:
         fourth.append(f"{q('direct') if direct else const(PASS)} AS {q('path')}")
-    fifth = [f"LEAST({q('required')}, {q('path')}) AS {q('outcome')}"]
+    # a required criterion left to a reviewer (market position, six basics) caps the outcome at
+    # "qualifies pending review": it is never a pass by default
+    judged = any(not assessed(c) for c in pack.criteria if c.role in ("condition", "baseline"))
+    cap = f", {const(WARN)}" if judged else ""
+    fifth = [f"LEAST({q('required')}, {q('path')}{cap}) AS {q('outcome')}"]
     return [first, second, third, fourth, fifth]
 
 

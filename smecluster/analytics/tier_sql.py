@@ -23,7 +23,9 @@ from smecluster.policy.compile import (  # noqa: F401  (the shared compiler, re-
 from smecluster.policy.compile import rounding as _rounding
 from smecluster.policy.pack import Criterion
 
-OUTCOME_LABELS = ("does_not_qualify", "unknown", "qualifies", "qualifies")
+# 2 (warn): every rule passes but a required criterion is a reviewer's judgement (or soft), so the
+# firm qualifies only if the reviewer agrees: never a plain pass by default.
+OUTCOME_LABELS = ("does_not_qualify", "unknown", "qualifies_pending_review", "qualifies")
 
 
 def _steps(bands: list) -> list | None:

@@ -14,6 +14,15 @@ from smecluster.cli.common import STATE, console, fail
 from smecluster.policy.pack import PackError
 
 FORMATS_EVAL = ("table", "json", "xlsx", "parquet")
+KINDS = ("new", "review")
+KIND_HELP = ("Kind of evaluation: new (application) or review (re-review); with the date it picks each "
+             "tier's pack (little giants re-reviewed in 2026 still use the 2022 standard).")
+
+
+def _kind(text: str) -> str:
+    if text not in KINDS:
+        fail(f"--kind {text!r}: choose new or review")
+    return text
 
 
 def _engine():
@@ -40,6 +49,7 @@ def evaluate_enterprises(
                            help="Date picking the packs in force (default: today, at most end of year+1)."),
     fmt: str = typer.Option("table", "--format", help="table | json | xlsx | parquet."),
     output: Path = typer.Option(None, "-o", "--output", help="Write to this file (needed for xlsx and parquet)."),
+    kind: str = typer.Option("new", "--kind", help=KIND_HELP),
 ) -> None:
     """Every enterprise against every tier in force, with per-criterion evidence and the three lists."""
     from smecluster.reports import tier_export
@@ -49,11 +59,12 @@ def evaluate_enterprises(
         fail(f"--format {fmt!r}: choose one of {', '.join(FORMATS_EVAL)}")
     if fmt in ("xlsx", "parquet") and output is None:
         fail(f"--format {fmt} writes a file: give -o FILE")
+    kind = _kind(kind)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("starting", total=None)
         try:
-            ev = run(_engine(), year=year, on=_date(on), county=county, tier=tier,
+            ev = run(_engine(), year=year, on=_date(on), county=county, tier=tier, evaluation=kind,
                      progress=lambda msg: bar.update(task, description=msg))
         except (ValueError, PackError) as exc:
             fail(str(exc))
@@ -72,10 +83,13 @@ def evaluate_enterprises(
 
 
 def _print_evaluation(ev) -> None:
-    from smecluster.services.tiers import LISTS, summary, tier_lists
+    from smecluster.services.tiers import LISTS, packs_applied, summary, tier_lists
 
-    console.print(f"[bold]Tier evaluation[/] — data year {ev.year}, packs in force on {ev.on.isoformat()}, "
+    kind = "new applications" if ev.evaluation == "new" else "re-reviews"
+    console.print(f"[bold]Tier evaluation[/] — data year {ev.year}, {kind}, evaluated on {ev.on.isoformat()}, "
                   f"{ev.table.num_rows} enterprises")
+    for a in packs_applied(ev):
+        console.print(f"{a['label_zh']}: pack {a['pack']} — {a['reason_en']}", soft_wrap=True)
     s = summary(ev)
     table = Table(*s.columns)
     for row in s.iter_rows():
@@ -99,6 +113,7 @@ def diagnose(
     output: Path = typer.Option(None, "-o", "--output", help="Output file (default: diagnosis-<code>.<format>)."),
     year: int = typer.Option(None, "--year", help="Data year (default: the newest in the registry)."),
     on: str = typer.Option(None, "--on", help="Evaluation date (YYYY-MM-DD)."),
+    kind: str = typer.Option("new", "--kind", help=KIND_HELP),
 ) -> None:
     """Free diagnosis (免费诊断): current tier, next tier, each unmet criterion and its gap, the scores."""
     from smecluster.reports.diagnosis import render_html, render_pdf
@@ -108,7 +123,7 @@ def diagnose(
     if fmt not in ("html", "pdf", "json"):
         fail(f"--format {fmt!r}: choose html, pdf or json")
     try:
-        d = run(_engine(), credit_code, year=year, on=_date(on))
+        d = run(_engine(), credit_code, year=year, on=_date(on), evaluation=_kind(kind))
     except (UnknownEnterprise, ValueError, PackError) as exc:
         fail(str(exc))
     path = output or Path(f"diagnosis-{d['uscc']}.{fmt}")
@@ -119,6 +134,8 @@ def diagnose(
     else:
         render_pdf(d, path)
     nxt = d["next"]
+    for r in d["tiers"]:
+        console.print(f"{r['label_zh']}: pack {r['pack']['id']} — {r['pack']['reason_en']}", soft_wrap=True)
     console.print(f"{d['name']} ({d['uscc']}): current tier {d['current_tier'] or 'none'}, "
                   f"next {d['next_tier'] or '-'}"
                   + (f", {len(nxt['gaps'])} unmet criteria" if nxt else ""))

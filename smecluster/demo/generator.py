@@ -27,7 +27,7 @@ BASE_FIRMS = 10_000
 DESIGNATION_RATES = {
     "high_tech": 0.06, "innovative_sme": 0.05, "srdi_sme": 0.015, "little_giant": 0.0012,
     "single_champion": 0.0002,
-}
+}  # plus science-and-technology SMEs and the tier ladder (_tier_ladder), from a separate generator
 
 
 @dataclass
@@ -219,7 +219,31 @@ def _background_designations(ent: pl.DataFrame, industrial, revenue, year, rng) 
             continue
         chosen = rng.choice(pool, k, replace=False, p=p)
         out.append(_designation_rows(uscc[chosen], kind, rng.integers(year - 4, year, k)))
-    return pl.concat(out) if out else _designation_rows(np.array([], dtype=str), "high_tech", np.array([]))
+    if not out:
+        return _designation_rows(np.array([], dtype=str), "high_tech", np.array([]))
+    return _tier_ladder(pl.concat(out), uscc[pool], year)
+
+
+def _tier_ladder(designation: pl.DataFrame, pool: np.ndarray, year: int) -> pl.DataFrame:
+    """Background firms climb the tiers in order (the 2026 packs require the tier below): a little giant
+    also holds the SRDI title and an SRDI firm the first-tier title, granted the year before; and a
+    share of firms hold a science-and-technology SME designation of the data year (dates left to the
+    validity rule). A separate generator keeps the rest of the demo (clusters) as it was."""
+    rng = np.random.default_rng(year * 7919)
+    lower = {"little_giant": "srdi_sme", "srdi_sme": "innovative_sme"}
+    extra = []
+    for upper, below in lower.items():
+        held = designation.filter(pl.col("kind") == upper)
+        have = designation.filter(pl.col("kind") == below)["uscc"].implode()
+        need = held.filter(~pl.col("uscc").is_in(have)).unique("uscc")
+        extra.append(_designation_rows(need["uscc"].to_numpy(), below, need["year"].to_numpy() - 1))
+        designation = pl.concat([designation, extra[-1]])
+    tech = rng.choice(pool, int(round(0.08 * len(pool))), replace=False)
+    rows = pl.DataFrame({"uscc": tech, "kind": "tech_sme", "year": year}, schema={"uscc": pl.Utf8, "kind": pl.Utf8,
+                                                                                  "year": pl.Int32})
+    rows = rows.with_columns(pl.lit(None, dtype=pl.Date).alias("valid_from"),
+                             pl.lit(None, dtype=pl.Date).alias("valid_until"))
+    return pl.concat([designation, rows])
 
 
 def _cluster_block(cs: dict, serial: int, year: int, rng, geoms, counties) -> dict:

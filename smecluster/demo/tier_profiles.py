@@ -48,7 +48,7 @@ def _now_fields(rng: np.random.Generator, q: np.ndarray) -> dict[str, np.ndarray
         "own_brand": rng.random(n) < 0.3 + 0.6 * q,
         "drafted_standard": rng.random(n) < 0.05 + 0.5 * q,
         "core_business_is": rng.random(n) < 0.4 + 0.6 * q,
-        "foreign_certification": rng.random(n) < 0.05 + 0.7 * q**2,
+        "certification": rng.random(n) < 0.05 + 0.7 * q**2,
         "market_share": np.round(np.clip(rng.beta(1, 30, n) * (1 + 6 * q**2), 0, 0.9), 4),
         "global_rank": _ranks(rng, q, 0.5, 0.85, 12),
         "rd_institution_level": np.clip(np.round((q - 0.3) * 5 + rng.normal(0, 0.7, n)), 0, 4).astype(np.int8),
@@ -86,6 +86,9 @@ def tier_profiles(
     share = np.clip(0.35 + 0.5 * q + rng.normal(0, 0.12, n), 0.2, 1.0)
     margin = rng.normal(0.02 + 0.08 * q, 0.04, n)
     now = _now_fields(rng, q)
+    # the 2026 fields draw from their own generator so the 2022 fields stay as they were
+    extra = np.random.default_rng(seed + 2026)
+    now["national_rank"] = _ranks(extra, q, 0.6, 0.75, 20)
     revenue = (
         enterprise.select("uscc")
         .join(enterprise_year.select("uscc", "year", "revenue"), on="uscc", how="left")
@@ -102,12 +105,13 @@ def tier_profiles(
             "maker_china_rank": _ranks(rng, q, 0.02, 0.5, 600),
         }
         equity = np.where(rng.random(n) < 0.005 + 0.08 * q**3, np.round(rng.lognormal(6.5, 1.3, n), 1), 0.0)
+        score = np.round(np.clip(20 + 65 * q + extra.normal(0, 8, n), 0, 100), 1)
         fields = {k: (v - back if k == "niche_years" else v) for k, v in now.items()}
         fields["niche_years"] = np.maximum(fields["niche_years"], 0)
         frame = {
             "uscc": uscc, "year": np.full(n, year - back, dtype=np.int32),
             "main_revenue": np.round(rev * drift, 1), "net_profit": np.round(rev * margin, 1),
-            "equity_raised": equity, **rank_cols, **fields,
+            "equity_raised": equity, "srdi_eval_score": score, **rank_cols, **fields,
         }
         frames.append(pl.DataFrame({k: (_blank(rng, v) if k not in ("uscc", "year") else v)
                                     for k, v in frame.items()}))
@@ -129,6 +133,11 @@ def synthetic_facts(n: int, seed: int = 20260401) -> pl.DataFrame:
         "county_code": pl.Series(rng.choice(np.array(["320102", "320205", "320312", "320481", "320582"]), n)),
         "industry_code": pl.Series(rng.choice(np.array(["3411", "3562", "3985", "2665", "6513"]), n)),
         "revenue": revenue, "revenue_prev": np.round(revenue / (1 + growth), 1),
+        "revenue_prev2": np.round(revenue / (1 + growth) / (1 + rng.normal(0.03 + 0.1 * q, 0.08, n)), 1),
+        "national_rank": _ranks(rng, q, 0.6, 0.75, 20),
+        "srdi_eval_score": np.round(np.clip(20 + 65 * q + rng.normal(0, 8, n), 0, 100), 1),
+        "srdi_eval_score_prev": np.round(np.clip(18 + 65 * q + rng.normal(0, 8, n), 0, 100), 1),
+        "tech_sme": rng.random(n) < 0.03 + 0.3 * q**2,
         "rd_spending": np.round(revenue * rd_int, 2),
         "rd_spending_prev": np.round(revenue / (1 + growth) * rd_int * rng.uniform(0.8, 1.1, n), 2),
         "employees": employees.astype(np.int32),

@@ -15,6 +15,7 @@ from smecluster.analytics.catalogue import indicator as indicator_info
 from smecluster.policy.compile import indicator_column, status_sql
 from smecluster.policy.gaps import gap_text
 from smecluster.policy.pack import Criterion, Pack
+from smecluster.policy.validity import cluster_date
 from smecluster.policy.verdict import CriterionResult, Verdict, outcome_of
 
 # A declared figure differing from the registry's by more than this share is flagged.
@@ -115,11 +116,12 @@ def verdicts(
     out = []
     policy = {"id": pack.id, "version": pack.version, "title": pack.title,
               "effective_from": pack.effective_from.isoformat()}
+    on = cluster_date(year).isoformat()  # designations count when valid on this date
     for row, status_row, declared_row, subject in zip(
         rows, status_table.to_dicts(), declared_table.to_dicts(), subjects, strict=True
     ):
         context = {"leading": "/".join(subject.get("leading_industries", []))}
         results = [build_result(c, row, status_row, declared_row, context) for c in pack.criteria]
         outcome, review = outcome_of([r.status for r in results if r.role == "condition"])
-        out.append(Verdict(subject, policy, year, outcome, review, results))
+        out.append(Verdict(subject, policy, year, outcome, review, results, on=on))
     return out

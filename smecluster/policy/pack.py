@@ -21,6 +21,8 @@ from smecluster.policy.extend import ExtendError, extend
 PACK_DIR = Path(__file__).with_name("packs")
 BOUNDARY_WORDS_FILE = Path(__file__).with_name("boundary_words.yaml")
 Comparator = Literal[">=", ">", "<=", "<", "=="]
+Evaluation = Literal["new", "review"]
+EVALUATIONS: tuple[str, ...] = ("new", "review")
 
 
 class PackError(ValueError):
@@ -86,6 +88,11 @@ class Criterion(BaseModel):
     group: str | None = None
     # a scored criterion earning the best of several banded criteria ("500万元以上或10%以上")
     best_of: list[Criterion] | None = None
+    # the kinds of evaluation the criterion is checked in (None: both new applications and re-reviews)
+    evaluations: list[Evaluation] | None = None
+    # bands whose printed ranges share an endpoint ("55%-75%" and "75%以上"): which band takes it
+    endpoint: Literal["better", "worse"] | None = None
+    endpoint_note: str | None = None
     # not (yet) assessable
     assessed: bool = True
     judgement: bool = False
@@ -123,7 +130,22 @@ class Criterion(BaseModel):
             raise ValueError(f"{self.id}: at_least needs of")
         if self.best_of is not None and any(ch.bands is None for ch in self.best_of):
             raise ValueError(f"{self.id}: every criterion of best_of needs bands")
+        if self.bands is not None:
+            _check_endpoints(self)
         return self
+
+    def for_evaluation(self, kind: str) -> Criterion | None:
+        """This criterion as checked in one kind of evaluation (None when not checked in it)."""
+        if self.evaluations is not None and kind not in self.evaluations:
+            return None
+        kids = self.children()
+        if not kids:
+            return self
+        kept = [k for k in (ch.for_evaluation(kind) for ch in kids) if k is not None]
+        if len(kept) == len(kids) and all(a is b for a, b in zip(kept, kids, strict=True)):
+            return self
+        key = "any" if self.any is not None else "all" if self.all is not None else "of" if self.of else "best_of"
+        return self.model_copy(update={key: kept})
 
     def children(self) -> list[Criterion]:
         """The sub-criteria of a composition (empty for a leaf)."""
@@ -134,6 +156,65 @@ class Criterion(BaseModel):
         yield self
         for child in self.children():
             yield from child.walk()
+
+
+def _check_endpoints(c: Criterion) -> None:
+    """Where two bands meet at a number, exactly one takes it, and the one `endpoint` names.
+
+    The texts print bands like "55%-75%" next to "75%以上", both naming 75%: the pack must say which
+    band takes the shared endpoint (better: the band with more points; worse: fewer), and the bands
+    must be written that way (decision 0901).
+    """
+    bands = [b for b in c.bands or [] if b.equals is None]
+    for a in bands:
+        for b in bands:
+            if a is b or a.max is None or b.min is None or a.max != b.min:
+                continue
+            if a.max_inclusive == b.min_inclusive:
+                raise ValueError(f"{c.id}: bands meeting at {a.max} must give it to exactly one of them")
+            if c.endpoint is None:
+                raise ValueError(f"{c.id}: bands share the endpoint {a.max}: say which band takes it (endpoint)")
+            taker, other = (a, b) if a.max_inclusive else (b, a)
+            better = taker.points > other.points
+            if taker.points != other.points and better != (c.endpoint == "better"):
+                raise ValueError(f"{c.id}: endpoint {a.max} goes to the {'better' if better else 'worse'} "
+                                 f"band, but the pack says {c.endpoint}")
+
+
+class Window(BaseModel):
+    """When a pack serves one kind of evaluation, where that differs from its own effective period."""
+
+    model_config = ConfigDict(extra="forbid")
+    effective_from: date | None = None
+    effective_to: date | None = None
+    source: str | None = None
+    note: str | None = None
+
+
+class Selection(BaseModel):
+    """Why a pack was applied: the kind of evaluation, the date and the window that covers it."""
+
+    model_config = ConfigDict(extra="forbid")
+    evaluation: Evaluation
+    on: date
+    effective_from: date
+    effective_to: date | None = None
+    source: str | None = None
+    note: str | None = None
+
+    def reason_en(self) -> str:
+        """The reason in English."""
+        kind = "new application" if self.evaluation == "new" else "re-review"
+        until = f"to {self.effective_to.isoformat()}" if self.effective_to else "on"
+        why = f"{kind} on {self.on.isoformat()}: the pack serves {kind}s from {self.effective_from.isoformat()} {until}"
+        return why + (f" ({self.note})" if self.note else "")
+
+    def reason_zh(self) -> str:
+        """The reason in Chinese."""
+        kind = "新申报" if self.evaluation == "new" else "复核"
+        until = f"至 {self.effective_to.isoformat()}" if self.effective_to else "起"
+        why = f"{kind}，评价日 {self.on.isoformat()}：本标准适用于 {self.effective_from.isoformat()} {until}的{kind}"
+        return why + (f"（{self.note}）" if self.note else "")
 
 
 class PassRule(BaseModel):
@@ -191,6 +272,43 @@ class Pack(BaseModel):
     pass_rule: PassRule | None = None
     extends: str | None = None
     targets: list[Target] = Field(default_factory=list)
+    # the tier's name under this pack (the first tier is renamed in 2026), else tiers.yaml's
+    tier_label_zh: str | None = None
+    tier_label_en: str | None = None
+    # per kind of evaluation: absent = the pack's own period; null = not served; a Window = its dates
+    evaluations: dict[Evaluation, Window | None] = Field(default_factory=dict)
+    # set on the copy a selection returns (tier_pack): why this pack applies
+    selection: Selection | None = None
+
+    def window(self, kind: str) -> Window | None:
+        """The dates this pack serves one kind of evaluation in (None: it does not serve it)."""
+        if kind not in self.evaluations:
+            return Window(effective_from=self.effective_from, effective_to=self.effective_to)
+        w = self.evaluations[kind]
+        if w is None:
+            return None
+        given = w.model_fields_set
+        return Window(
+            effective_from=w.effective_from if "effective_from" in given else self.effective_from,
+            effective_to=w.effective_to if "effective_to" in given else self.effective_to,
+            source=w.source, note=w.note,
+        )
+
+    def serves(self, kind: str, on: date) -> bool:
+        """Whether the pack applies to an evaluation of `kind` on date `on`."""
+        w = self.window(kind)
+        return w is not None and w.effective_from <= on and (w.effective_to is None or on <= w.effective_to)
+
+    def for_evaluation(self, kind: str, on: date) -> Pack:
+        """A copy of the pack as applied to one kind of evaluation on a date: criteria not checked in
+        that kind removed, and `selection` saying why the pack applies."""
+        w = self.window(kind)
+        if w is None:
+            raise PackError(f"{self.id} does not serve {kind} evaluations")
+        kept = [k for k in (c.for_evaluation(kind) for c in self.criteria) if k is not None]
+        why = Selection(evaluation=kind, on=on, effective_from=w.effective_from, effective_to=w.effective_to,
+                        source=w.source, note=w.note)
+        return self.model_copy(update={"criteria": kept, "selection": why})
 
     def all_criteria(self) -> list[Criterion]:
         """Every criterion of the pack, nested ones included."""

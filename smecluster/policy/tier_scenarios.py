@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from smecluster.analytics.enterprise_facts import FACT_SCHEMA, designation_columns
+from smecluster.analytics.enterprise_facts import FACT_SCHEMA, certificate_columns, designation_columns
 from smecluster.analytics.tier_query import OUTCOME_LABELS, STATUS_LABELS
 from smecluster.policy.scenarios import ScenarioFailure
 from smecluster.services.tiers import evaluate_facts
@@ -28,10 +28,11 @@ SCHEMA = {**FACT_SCHEMA, **{c: pl.Boolean for c in designation_columns()}}
 
 
 def facts_frame(*rows: dict) -> pl.DataFrame:
-    """A fact table with one row per dict; fields not given are NULL (not reported)."""
+    """A fact table with one row per dict; fields not given are NULL (not reported), except the
+    designation and certificate flags, which are FALSE (not held) as in a fact table built from data."""
     full = []
     for i, r in enumerate(rows):
-        row = {c: None for c in SCHEMA} | {c: False for c in designation_columns()}
+        row = {c: None for c in SCHEMA} | {c: False for c in [*designation_columns(), *certificate_columns()]}
         row |= {"uscc": f"TEST{i:014d}", "name": f"测试企业{i}", "county_code": "320102", "industry_code": "3411"}
         full.append(row | r)
     return pl.DataFrame(full, schema=SCHEMA)

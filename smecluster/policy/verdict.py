@@ -48,9 +48,11 @@ class Verdict:
     outcome: str
     needs_review: bool
     criteria: list[CriterionResult]
+    # the date D designations are counted on (31 December of `year`: smecluster.policy.validity)
+    on: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON: keys cluster, policy, year, outcome, needs_review, criteria."""
+        """Plain data for JSON: keys cluster, policy, year, outcome, needs_review, criteria, on."""
         return asdict(self)
 
     def failing(self) -> list[CriterionResult]:

@@ -20,13 +20,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from smecluster.db import Base
 
-# Designation kinds an enterprise can hold (tiers plus the high-tech certificate).
+# Designation kinds an enterprise can hold (tiers, plus the certificates of policy/certificates.yaml).
 DESIGNATION_KINDS = (
     "innovative_sme",
     "srdi_sme",
     "little_giant",
     "single_champion",
     "high_tech",
+    "tech_sme",
 )
 PLATFORM_LEVELS = ("national", "provincial", "city")
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from smecluster.db import Base
 
 # Field name -> (label, unit) for templates, docs and the diagnosis (units: wan_yuan, ratio, count,
-# years, code, rank, bool).
+# years, code, rank, bool, points).
 PROFILE_FIELDS: dict[str, tuple[str, str]] = {
     "main_revenue": ("主营业务收入", "wan_yuan"),
     "net_profit": ("净利润", "wan_yuan"),
@@ -31,8 +31,10 @@ PROFILE_FIELDS: dict[str, tuple[str, str]] = {
     "own_brand": ("自主品牌", "bool"),
     "drafted_standard": ("参与制修订标准", "bool"),
     "core_business_is": ("核心业务采用信息系统支撑", "bool"),
-    "foreign_certification": ("发达国家和地区管理体系或产品认证", "bool"),
+    "certification": ("管理体系认证或发达国家和地区产品认证", "bool"),
     "market_share": ("细分市场全国占有率", "ratio"),
+    "national_rank": ("主导产品全国细分市场占有率排名（0 = 非前列）", "rank"),
+    "srdi_eval_score": ("专精特新发展评价得分", "points"),
     "global_rank": ("单项产品全球市场占有率排名（0 = 非前列）", "rank"),
     "national_award_rank": ("当年国家级科技奖励排名（0 = 无）", "rank"),
     "provincial_award_rank": ("当年省级科技奖励排名（0 = 无）", "rank"),
@@ -67,8 +69,10 @@ class EnterpriseProfile(Base):
     own_brand: Mapped[bool | None] = mapped_column(Boolean)
     drafted_standard: Mapped[bool | None] = mapped_column(Boolean)
     core_business_is: Mapped[bool | None] = mapped_column(Boolean)
-    foreign_certification: Mapped[bool | None] = mapped_column(Boolean)
+    certification: Mapped[bool | None] = mapped_column(Boolean)
     market_share: Mapped[float | None] = mapped_column(Float)
+    national_rank: Mapped[int | None] = mapped_column(Integer)
+    srdi_eval_score: Mapped[float | None] = mapped_column(Float)
     global_rank: Mapped[int | None] = mapped_column(Integer)
     national_award_rank: Mapped[int | None] = mapped_column(Integer)
     provincial_award_rank: Mapped[int | None] = mapped_column(Integer)

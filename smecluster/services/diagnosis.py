@@ -15,15 +15,26 @@ from sqlalchemy import Engine
 from smecluster.analytics.enterprise_facts import build_facts, read_registry
 from smecluster.analytics.tier_gaps import criterion_report, unmet
 from smecluster.analytics.tier_query import OUTCOME_LABELS, STATUS_LABELS
-from smecluster.services.tiers import KEYS, TierEvaluation, default_on, evaluate_facts, latest_year, tier_labels
+from smecluster.policy.tiers import tier_label
+from smecluster.services.tiers import (
+    KEYS,
+    TierEvaluation,
+    default_on,
+    evaluate_facts,
+    latest_year,
+    pack_reason,
+    tier_labels,
+)
 
 
 class UnknownEnterprise(LookupError):
     """No enterprise with that credit code in the registry."""
 
 
-def diagnose(engine: Engine, uscc: str, year: int | None = None, on: date | None = None) -> dict:
-    """The diagnosis of one enterprise as a dict (see diagnosis_from_facts for its shape)."""
+def diagnose(engine: Engine, uscc: str, year: int | None = None, on: date | None = None,
+             evaluation: str = "new") -> dict:
+    """The diagnosis of one enterprise as a dict (see diagnosis_from_facts for its shape); `evaluation`
+    is the kind (new application or re-review) that, with the date, picks each tier's pack."""
     uscc = uscc.strip().upper()
     year = year or latest_year(engine)
     if year is None:
@@ -34,13 +45,13 @@ def diagnose(engine: Engine, uscc: str, year: int | None = None, on: date | None
         raise UnknownEnterprise(f"no enterprise with credit code {uscc} in the registry")
     facts = build_facts(frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"],
                         frames["designation"], year, on, frames["industry"])
-    return diagnosis_from_facts(pl.from_arrow(facts), year, on)
+    return diagnosis_from_facts(pl.from_arrow(facts), year, on, evaluation)
 
 
 def _tier_report(evaluation: TierEvaluation, i: int, row: dict, values: dict) -> dict:
     plan = evaluation.tiers[i]
     pack, rule = plan.pack, plan.pack.pass_rule
-    labels = tier_labels()[plan.tier]
+    labels = {"zh": tier_label(pack, "zh"), "en": tier_label(pack, "en")}
     criteria = [criterion_report(c, plan, row, values) for c in pack.criteria]
     outcome = OUTCOME_LABELS[row[plan.col("outcome")]]
     score = None
@@ -60,22 +71,25 @@ def _tier_report(evaluation: TierEvaluation, i: int, row: dict, values: dict) ->
         "designated": bool(row.get(f"designated_{plan.tier}")),
         "pack": {"id": pack.id, "title": pack.title, "version": pack.version,
                  "effective_from": pack.effective_from.isoformat(),
-                 "effective_to": pack.effective_to.isoformat() if pack.effective_to else None},
+                 "effective_to": pack.effective_to.isoformat() if pack.effective_to else None,
+                 "evaluation": evaluation.evaluation, "reason_en": pack_reason(pack, "en"),
+                 "reason_zh": pack_reason(pack, "zh")},
         "score": score, "criteria": criteria, "direct_routes_met": [r["id"] for r in routes if r["status"] == "pass"],
         "gaps": gaps, "one_short": bool(row["one_short_of_next"]) and row["next_rank"] == i,
         "unverified": plan.unverified, "review": plan.review,
     }
 
 
-def diagnosis_from_facts(facts: pl.DataFrame, year: int, on: date) -> dict:
+def diagnosis_from_facts(facts: pl.DataFrame, year: int, on: date, evaluation: str = "new") -> dict:
     """The diagnosis of the single firm in `facts`.
 
     Keys: uscc, name, county_code, industry_code, year, on, current_tier, designated_tier,
-    next_tier (kinds or None), tiers (one report per tier: outcome, score breakdown, criteria with
-    status/value/gap/advice, gaps = the unmet criteria, unverified criteria ids), next (the next
-    tier's report, or None at the top).
+    next_tier (kinds or None), evaluation (new | review), tiers (one report per tier: its name under
+    the pack, outcome, the pack applied and why, score breakdown, criteria with status/value/gap/advice,
+    gaps = the unmet criteria, unverified criteria ids), next (the next tier's report, or None at the top).
     """
-    evaluation = evaluate_facts(facts, year, on, keys=KEYS)
+    kind = evaluation
+    evaluation = evaluate_facts(facts, year, on, keys=KEYS, evaluation=kind)
     row = evaluation.frame().row(0, named=True)
     con = duckdb.connect()
     con.register("facts", facts.to_arrow())
@@ -86,9 +100,10 @@ def diagnosis_from_facts(facts: pl.DataFrame, year: int, on: date) -> dict:
     nxt = row["next_rank"]
     return {
         "uscc": row["uscc"], "name": row["name"], "county_code": row["county_code"],
-        "industry_code": row["industry_code"], "year": year, "on": on.isoformat(),
+        "industry_code": row["industry_code"], "year": year, "on": on.isoformat(), "evaluation": kind,
         "current_tier": pick(row["highest_rank"]), "designated_tier": pick(row["designated_rank"]),
         "next_tier": pick(nxt), "one_short_of_next": bool(row["one_short_of_next"]),
         "tiers": reports, "next": reports[nxt] if nxt is not None else None,
-        "labels": tier_labels(),
+        "labels": {r["tier"]: {**tier_labels()[r["tier"]], "zh": r["label_zh"], "en": r["label_en"]}
+                   for r in reports},
     }

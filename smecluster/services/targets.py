@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from smecluster.policy.pack import Pack, Target, packs_of_kind
 from smecluster.policy.tiers import tier
+from smecluster.policy.validity import held_sql
 
 PROJECTION_METHOD = "least-squares line through the yearly counts, read at the deadline year"
 CLUSTER_STATUSES = ("recognised", "re_review")
@@ -55,8 +56,7 @@ def _yearly(con: duckdb.DuckDBPyConnection, t: Target, years: list[int], by: str
         SELECT y.year, {region} AS region, COUNT(DISTINCT d.uscc) AS count
         FROM (VALUES {yrs}) AS y(year)
         JOIN designation d ON d.kind = '{what}'
-          AND COALESCE(CAST(d.valid_from AS DATE), MAKE_DATE(d.year, 1, 1)) <= MAKE_DATE(y.year, 12, 31)
-          AND COALESCE(CAST(d.valid_until AS DATE), MAKE_DATE(d.year + 2, 12, 31)) >= MAKE_DATE(y.year, 12, 31)
+          AND {held_sql("MAKE_DATE(y.year, 12, 31)", "d")}
         JOIN enterprise e ON e.uscc = d.uscc
         LEFT JOIN region r ON r.code = e.county_code
         WHERE e.county_code LIKE '{t.scope}%'

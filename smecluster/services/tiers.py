@@ -17,7 +17,8 @@ from sqlalchemy import Engine, func, select
 
 from smecluster.analytics.enterprise_facts import build_facts, read_registry
 from smecluster.analytics.tier_query import OUTCOME_LABELS, STATUS_LABELS, QueryPlan, TierPlan, compile_tiers
-from smecluster.policy.tiers import tier_packs, tiers
+from smecluster.policy.pack import Pack
+from smecluster.policy.tiers import tier_label, tier_packs, tiers
 from smecluster.registry.models import EnterpriseYear
 
 KEYS = ("uscc", "name", "county_code", "industry_code")
@@ -37,6 +38,7 @@ class TierEvaluation:
     on: date
     plan: QueryPlan
     table: pa.Table  # one row per firm: keys, per-tier evidence (status codes, points), summary
+    evaluation: str = "new"  # kind of evaluation: new application or re-review
 
     @property
     def tiers(self) -> list[TierPlan]:
@@ -60,22 +62,39 @@ def latest_year(engine: Engine) -> int | None:
         return conn.execute(select(func.max(EnterpriseYear.year))).scalar()
 
 
+def pack_reason(pack: Pack, lang: str = "en") -> str:
+    """Why a selected pack was applied (date rule and kind of evaluation), for tables and pages."""
+    if pack.selection is None:
+        return ""
+    return pack.selection.reason_zh() if lang == "zh" else pack.selection.reason_en()
+
+
+def packs_applied(evaluation: TierEvaluation) -> list[dict]:
+    """Per tier: the tier's name under its pack, the pack applied and why (shown with every result)."""
+    return [{"tier": p.tier, "label_zh": tier_label(p.pack, "zh"), "label_en": tier_label(p.pack, "en"),
+             "pack": p.pack.id, "version": p.pack.version, "evaluation": evaluation.evaluation,
+             "reason_en": pack_reason(p.pack, "en"), "reason_zh": pack_reason(p.pack, "zh")}
+            for p in evaluation.tiers]
+
+
 def evaluate_facts(facts: pa.Table | pl.DataFrame, year: int, on: date, tier: str | None = None,
-                   keys: tuple[str, ...] = KEYS) -> TierEvaluation:
-    """Evaluate an in-memory fact table against the packs in force on `on` (the path benchmarks time)."""
-    plan = compile_tiers(tier_packs(on, tier), keys=keys)
+                   keys: tuple[str, ...] = KEYS, evaluation: str = "new") -> TierEvaluation:
+    """Evaluate an in-memory fact table against the packs applied on `on` to an evaluation of one kind
+    (new application or re-review; the path benchmarks time)."""
+    plan = compile_tiers(tier_packs(on, tier, evaluation), keys=keys)
     con = duckdb.connect()
     con.register("facts", facts.to_arrow() if isinstance(facts, pl.DataFrame) else facts)
     table = con.sql(plan.sql).to_arrow_table()
     con.close()
-    return TierEvaluation(year=year, on=on, plan=plan, table=table)
+    return TierEvaluation(year=year, on=on, plan=plan, table=table, evaluation=evaluation)
 
 
 def evaluate_enterprises(
     engine: Engine, year: int | None = None, on: date | None = None, county: str | None = None,
-    tier: str | None = None, progress: Progress | None = None,
+    tier: str | None = None, progress: Progress | None = None, evaluation: str = "new",
 ) -> TierEvaluation:
-    """Every enterprise (of a county) against every tier (or one) in force on `on`, data year `year`."""
+    """Every enterprise (of a county) against every tier (or one) as applied on `on` to an evaluation of
+    one kind (new application or re-review), data year `year`."""
     step = progress or (lambda _msg: None)
     year = year or latest_year(engine)
     if year is None:
@@ -87,7 +106,7 @@ def evaluate_enterprises(
     facts = build_facts(frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"],
                         frames["designation"], year, on, frames["industry"])
     step("evaluating tiers")
-    return evaluate_facts(facts, year, on, tier)
+    return evaluate_facts(facts, year, on, tier, evaluation=evaluation)
 
 
 def labelled(evaluation: TierEvaluation, rows: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -102,8 +121,11 @@ def labelled(evaluation: TierEvaluation, rows: pl.DataFrame | None = None) -> pl
     rank_cols = [c for c in ("highest_rank", "designated_rank", "next_rank") if c in frame.columns]
     flags = [pl.lit(", ".join(p.unverified) or None, dtype=pl.Utf8).alias(p.col("unverified"))
              for p in evaluation.tiers]
+    applied = [x for p in evaluation.tiers for x in (
+        pl.lit(p.pack.id, dtype=pl.Utf8).alias(p.col("pack")),
+        pl.lit(pack_reason(p.pack), dtype=pl.Utf8).alias(p.col("pack_reason")))]
     return frame.with_columns(
-        *flags,
+        *flags, *applied,
         *[pl.col(c).cast(pl.Int64).replace_strict(list(range(5)), list(STATUS_LABELS), return_dtype=pl.Utf8)
           for c in status_cols],
         *[pl.col(c).cast(pl.Int64).replace_strict(list(range(4)), list(OUTCOME_LABELS), return_dtype=pl.Utf8)
@@ -121,7 +143,8 @@ def summary(evaluation: TierEvaluation) -> pl.DataFrame:
     for i, p in enumerate(evaluation.tiers):
         out, held = pl.col(p.col("outcome")), pl.col(f"designated_{p.tier}")
         rows.append(f.select(
-            pl.lit(p.tier).alias("tier"), pl.lit(p.pack.id).alias("pack"),
+            pl.lit(p.tier).alias("tier"), pl.lit(tier_label(p.pack, "zh")).alias("label"),
+            pl.lit(p.pack.id).alias("pack"), pl.lit(pack_reason(p.pack)).alias("pack_reason"),
             (out >= 2).sum().alias("qualifies"), (out == 1).sum().alias("unknown"),
             held.sum().alias("designated"),
             ((out >= 2) & ~held).sum().alias("eligible_not_designated"),
@@ -140,7 +163,8 @@ def tier_lists(evaluation: TierEvaluation) -> dict[str, pl.DataFrame]:
     for i, p in enumerate(evaluation.tiers):
         o, held = pl.col(p.col("outcome")), pl.col(f"designated_{p.tier}")
         score = pl.col(p.col("score")) if p.col("score") in f.columns else pl.lit(None, dtype=pl.Float32)
-        pick = [*base, pl.lit(p.tier).alias("tier"), pl.lit(p.pack.id).alias("pack"), score.alias("score")]
+        pick = [*base, pl.lit(p.tier).alias("tier"), pl.lit(p.pack.id).alias("pack"), score.alias("score"),
+                pl.lit(pack_reason(p.pack)).alias("pack_reason")]
         out["eligible_not_designated"].append(f.filter((o >= 2) & ~held).select(pick))
         out["designated_not_eligible"].append(f.filter(held & (o == 0)).select(pick))
         out["one_short_of_next"].append(
