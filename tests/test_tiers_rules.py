@@ -62,7 +62,7 @@ def test_little_giant_direct_route_replaces_innovation_group(route):
     assert evaluate_one(base, tier="little_giant")["little_giant__L4"] == "fail"
     out = evaluate_one({**base, **route}, tier="little_giant")
     assert out["little_giant__L4"] == "pass"
-    assert out["little_giant__outcome"] == "qualifies"
+    assert out["little_giant__outcome"] == "qualifies_pending_review"  # L5 is a reviewer's judgement
 
 
 def test_award_ranked_below_the_cut_is_no_route():
@@ -83,7 +83,7 @@ def test_empty_firm_is_never_pass():
 
 def test_missing_required_figure_gives_unknown():
     """The strong firm without its market share is unknown for little giant, not pass."""
-    assert evaluate_one(STRONG, tier="little_giant")["little_giant__outcome"] == "qualifies"
+    assert evaluate_one(STRONG, tier="little_giant")["little_giant__outcome"] == "qualifies_pending_review"
     out = evaluate_one({**STRONG, "market_share": None}, tier="little_giant")
     assert out["little_giant__L3a"] == "unknown"
     assert out["little_giant__outcome"] == "unknown"
@@ -125,24 +125,27 @@ def test_single_champion_scheme_by_date():
     assert tier_pack("single_champion", date(2024, 1, 1)).id == "single-champion-2023"
 
 
-def test_2026_srdi_pack_marks_inherited_criteria_unverified():
-    """Every criterion of the 2026 SRDI pack is UNVERIFIED and named by every verdict of the tier."""
+def test_2026_srdi_pack_has_no_routes_or_score_and_is_unverified():
+    """The 2026 SRDI pack has neither direct routes nor the 13 scored indicators; every criterion is
+    UNVERIFIED (secondary sources) and named by every verdict of the tier."""
     pack = load_pack("srdi-sme-2026")
     assert not any(c.verified for c in pack.all_criteria())
+    assert {c.role for c in pack.criteria} == {"baseline"} and pack.pass_rule is None
     ev = evaluate_facts(facts(STRONG), 2025, date(2026, 6, 30), "srdi_sme")
-    assert "S-S12" in ev.tiers[0].unverified and "S-B1" in ev.tiers[0].unverified
+    assert not ev.tiers[0].points
+    assert "S6-2" in ev.tiers[0].unverified and "S6-9" in ev.tiers[0].unverified
 
 
 def test_2026_srdi_pack_asks_three_years_in_the_niche():
     """Two years in the niche meet the 2022 SRDI baseline but not the 2026 one."""
     row = {**STRONG, "niche_years": 2.0}
     assert evaluate_one(row, date(2025, 6, 30), "srdi_sme")["srdi_sme__S-B1"] == "pass"
-    assert evaluate_one(row, date(2026, 6, 30), "srdi_sme")["srdi_sme__S-B1"] == "fail"
+    assert evaluate_one(row, date(2026, 6, 30), "srdi_sme")["srdi_sme__S6-2"] == "fail"
 
 
 def test_no_tier_pack_before_the_first_text():
     """Asking for tiers before any text was in force is a clear error."""
-    with pytest.raises(PackError, match="no innovative_sme pack in force"):
+    with pytest.raises(PackError, match="no innovative_sme pack serves"):
         tier_packs(date(2010, 1, 1))
 
 

@@ -9,6 +9,8 @@ base firms):
       base: weak                  # a firm of bases.yaml; fields not given are not reported
       input: {main_revenue: 11500.0, main_revenue_prev: 10000.0}
       expected: {pack: innovative-sme-2022, I-S3: {points: 20}, outcome: does_not_qualify}
+
+`evaluation: review` evaluates a re-review (default: new application); with the date it picks the pack.
 """
 
 from __future__ import annotations
@@ -38,9 +40,9 @@ def facts_frame(*rows: dict) -> pl.DataFrame:
     return pl.DataFrame(full, schema=SCHEMA)
 
 
-def evaluate_row(row: dict, on: date, tier: str | None = None) -> dict:
+def evaluate_row(row: dict, on: date, tier: str | None = None, evaluation: str = "new") -> dict:
     """One firm's evaluated row with statuses and outcomes as words; `_plans` maps tier -> plan."""
-    ev = evaluate_facts(facts_frame(row), on.year - 1, on, tier)
+    ev = evaluate_facts(facts_frame(row), on.year - 1, on, tier, evaluation=evaluation)
     out = ev.frame().row(0, named=True)
     for p in ev.tiers:
         for col in [*p.status.values(), p.col("required"), p.col("direct"), p.col("path")]:
@@ -54,7 +56,7 @@ def load_bases(directory: Path) -> dict[str, dict]:
     """Base firms of bases.yaml: `strong`, and the others as changes to it."""
     raw = yaml.safe_load((directory / "bases.yaml").read_text(encoding="utf-8"))
     strong = raw["strong"]
-    return {name: strong if name == "strong" else {**strong, **fields} for name, fields in raw.items()}
+    return {name: strong if name == "strong" else {**strong, **(fields or {})} for name, fields in raw.items()}
 
 
 def case_result(case: dict, bases: dict[str, dict]) -> dict:
@@ -62,7 +64,7 @@ def case_result(case: dict, bases: dict[str, dict]) -> dict:
     base = bases[case.get("base", "strong")]
     period = case["period"] if isinstance(case["period"], date) else date.fromisoformat(str(case["period"]))
     tier = case["tier"]
-    out = evaluate_row({**base, **(case.get("input") or {})}, period, tier)
+    out = evaluate_row({**base, **(case.get("input") or {})}, period, tier, case.get("evaluation", "new"))
     plan = out["_plans"][tier]
     got = {}
     for key, want in case["expected"].items():
