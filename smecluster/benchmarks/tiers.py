@@ -22,7 +22,7 @@ from smecluster.demo.tier_profiles import synthetic_facts
 from smecluster.policy.tiers import tier_packs
 
 BATCH = 122_880
-ON = date(2025, 6, 30)  # the 2022 packs are in force; the same figures hold for the 2026 packs
+ON = date(2026, 6, 30)  # the 2026 packs (new applications), in force since 2026-04-01
 
 HAND_SQL = """
 WITH i AS (

@@ -7,7 +7,8 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 TEMPLATES = Path(__file__).with_name("templates")
-OUTCOME_WORDS = {"qualifies": "符合", "does_not_qualify": "不符合", "unknown": "待补充数据"}
+OUTCOME_WORDS = {"qualifies": "符合", "qualifies_pending_review": "规则条件均满足，待评审判断",
+                 "does_not_qualify": "不符合", "unknown": "待补充数据"}
 STATUS_WORDS = {"pass": "满足", "fail": "不满足", "warn": "需说明", "unknown": "待补充",
                 "not_assessed": "需评审"}
 

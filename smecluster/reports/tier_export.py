@@ -8,7 +8,8 @@ from pathlib import Path
 import polars as pl
 from openpyxl import Workbook
 
-from smecluster.services.tiers import TierEvaluation, labelled, summary, tier_lists, unverified_notes
+from smecluster.policy.tiers import tier_label
+from smecluster.services.tiers import TierEvaluation, labelled, pack_reason, summary, tier_lists, unverified_notes
 
 
 def evaluation_dict(evaluation: TierEvaluation, firms: bool = True) -> dict:
@@ -16,7 +17,10 @@ def evaluation_dict(evaluation: TierEvaluation, firms: bool = True) -> dict:
     out = {
         "year": evaluation.year,
         "on": evaluation.on.isoformat(),
+        "evaluation": evaluation.evaluation,
         "packs": {p.tier: {"id": p.pack.id, "title": p.pack.title, "version": p.pack.version,
+                           "label_zh": tier_label(p.pack, "zh"), "label_en": tier_label(p.pack, "en"),
+                           "reason_en": pack_reason(p.pack, "en"), "reason_zh": pack_reason(p.pack, "zh"),
                            "unverified": p.unverified, "review": p.review} for p in evaluation.tiers},
         "summary": summary(evaluation).to_dicts(),
         "lists": {k: v.to_dicts() for k, v in tier_lists(evaluation).items()},
