@@ -221,22 +221,29 @@ def _background_designations(ent: pl.DataFrame, industrial, revenue, year, rng) 
         out.append(_designation_rows(uscc[chosen], kind, rng.integers(year - 4, year, k)))
     if not out:
         return _designation_rows(np.array([], dtype=str), "high_tech", np.array([]))
-    return _tier_ladder(pl.concat(out), uscc[pool], year)
+    return _tier_ladder(pl.concat(out), uscc[pool], revenue[pool], year)
 
 
-def _tier_ladder(designation: pl.DataFrame, pool: np.ndarray, year: int) -> pl.DataFrame:
+def _tier_ladder(designation: pl.DataFrame, pool: np.ndarray, revenue: np.ndarray, year: int) -> pl.DataFrame:
     """Background firms climb the tiers in order (the 2026 packs require the tier below): a little giant
-    also holds the SRDI title and an SRDI firm the first-tier title, granted the year before; and a
+    also holds the SRDI title and an SRDI firm the first-tier title, (re)granted the year before the
+    data year, so valid when the newest data are evaluated; and a
     share of firms hold a science-and-technology SME designation of the data year (dates left to the
-    validity rule). A separate generator keeps the rest of the demo (clusters) as it was."""
+    validity rule); 3% more firms, the larger more likely, hold a first-tier title granted the year
+    before (candidates for the 2026 SRDI standard). A separate generator keeps the rest of the demo
+    (clusters) as it was."""
     rng = np.random.default_rng(year * 7919)
+    renewed = rng.choice(pool, int(round(0.03 * len(pool))), replace=False, p=revenue / revenue.sum())
+    fresh = np.setdiff1d(renewed, designation.filter((pl.col("kind") == "innovative_sme")
+                                                     & (pl.col("year") == year - 1))["uscc"].to_numpy())
+    designation = pl.concat([designation, _designation_rows(fresh, "innovative_sme", np.full(len(fresh), year - 1))])
     lower = {"little_giant": "srdi_sme", "srdi_sme": "innovative_sme"}
     extra = []
     for upper, below in lower.items():
         held = designation.filter(pl.col("kind") == upper)
-        have = designation.filter(pl.col("kind") == below)["uscc"].implode()
+        have = designation.filter((pl.col("kind") == below) & (pl.col("year") == year - 1))["uscc"].implode()
         need = held.filter(~pl.col("uscc").is_in(have)).unique("uscc")
-        extra.append(_designation_rows(need["uscc"].to_numpy(), below, need["year"].to_numpy() - 1))
+        extra.append(_designation_rows(need["uscc"].to_numpy(), below, np.full(need.height, year - 1)))
         designation = pl.concat([designation, extra[-1]])
     tech = rng.choice(pool, int(round(0.08 * len(pool))), replace=False)
     rows = pl.DataFrame({"uscc": tech, "kind": "tech_sme", "year": year}, schema={"uscc": pl.Utf8, "kind": pl.Utf8,

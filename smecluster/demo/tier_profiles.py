@@ -73,7 +73,7 @@ def tier_profiles(
     enterprise: pl.DataFrame, enterprise_year: pl.DataFrame, designation: pl.DataFrame | None,
     year: int, seed: int = 20260401,
 ) -> pl.DataFrame:
-    """enterprise_profile rows for years year-2..year of every enterprise (one frame, ready to write)."""
+    """enterprise_profile rows for years year-3..year of every enterprise (one frame, ready to write)."""
     rng = np.random.default_rng(seed)
     uscc = enterprise["uscc"]
     n = len(uscc)
@@ -83,7 +83,7 @@ def tier_profiles(
             holders = designation.filter(pl.col("kind") == kind)["uscc"].implode()
             held[kind] = uscc.is_in(holders).to_numpy()
     q = capability(rng, n, held)
-    share = np.clip(0.35 + 0.5 * q + rng.normal(0, 0.12, n), 0.2, 1.0)
+    share = np.clip(0.4 + 0.6 * q + rng.normal(0, 0.12, n), 0.2, 1.0)
     margin = rng.normal(0.02 + 0.08 * q, 0.04, n)
     now = _now_fields(rng, q)
     # the 2026 fields draw from their own generator so the 2022 fields stay as they were
@@ -94,17 +94,16 @@ def tier_profiles(
         .join(enterprise_year.select("uscc", "year", "revenue"), on="uscc", how="left")
         .pivot(on="year", index="uscc", values="revenue")
     )
-    frames = []
-    for back in (2, 1, 0):
+    def one_year(gen: np.random.Generator, back: int) -> pl.DataFrame:
         col = str(year - back)
         rev = (revenue[col].to_numpy() if col in revenue.columns else np.full(n, np.nan))
-        drift = np.clip(share + rng.normal(0, 0.02, n), 0.1, 1.0)
+        drift = np.clip(share + gen.normal(0, 0.02, n), 0.1, 1.0)
         rank_cols = {
-            "national_award_rank": _ranks(rng, q, 0.02, 0.7, 8),
-            "provincial_award_rank": _ranks(rng, q, 0.04, 0.6, 10),
-            "maker_china_rank": _ranks(rng, q, 0.02, 0.5, 600),
+            "national_award_rank": _ranks(gen, q, 0.02, 0.7, 8),
+            "provincial_award_rank": _ranks(gen, q, 0.04, 0.6, 10),
+            "maker_china_rank": _ranks(gen, q, 0.02, 0.5, 600),
         }
-        equity = np.where(rng.random(n) < 0.005 + 0.08 * q**3, np.round(rng.lognormal(6.5, 1.3, n), 1), 0.0)
+        equity = np.where(gen.random(n) < 0.005 + 0.08 * q**3, np.round(gen.lognormal(6.5, 1.3, n), 1), 0.0)
         score = np.round(np.clip(20 + 65 * q + extra.normal(0, 8, n), 0, 100), 1)
         fields = {k: (v - back if k == "niche_years" else v) for k, v in now.items()}
         fields["niche_years"] = np.maximum(fields["niche_years"], 0)
@@ -113,8 +112,12 @@ def tier_profiles(
             "main_revenue": np.round(rev * drift, 1), "net_profit": np.round(rev * margin, 1),
             "equity_raised": equity, "srdi_eval_score": score, **rank_cols, **fields,
         }
-        frames.append(pl.DataFrame({k: (_blank(rng, v) if k not in ("uscc", "year") else v)
-                                    for k, v in frame.items()}))
+        return pl.DataFrame({k: (_blank(gen, v) if k not in ("uscc", "year") else v) for k, v in frame.items()})
+
+    frames = [one_year(rng, back) for back in (2, 1, 0)]
+    # year-3 too, so the year before the newest has its full window (2-year growth); own generator,
+    # so the other years stay as they were
+    frames.append(one_year(np.random.default_rng(seed + 2022), 3))
     return pl.concat(frames).with_columns(pl.col("main_revenue", "net_profit").fill_nan(None))
 
 
