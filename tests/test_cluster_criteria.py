@@ -167,3 +167,41 @@ def test_cluster_without_members_or_firms_is_evaluated(database_url):
                                         "leading_industries": ["384"], "declared": {}, "status": "draft"}])
     (verdict,) = evaluate_clusters(engine, year=YEAR)
     assert verdict.outcome in ("not_recognised", "insufficient_data")
+
+
+def _set_designation_dates(builder: RegistryBuilder, valid_from, valid_until, year: int) -> None:
+    from sqlalchemy import update
+
+    from smecluster.registry.models import Designation
+
+    with builder.engine.begin() as conn:
+        conn.execute(update(Designation).values(valid_from=valid_from, valid_until=valid_until, year=year))
+
+
+def test_designation_ending_in_january_does_not_count_for_the_year(builder):
+    """One rule everywhere (start <= D <= end, D = 31 December of the year): little giants whose title
+    ended on 31 January no longer count for that year, and the verdict states D."""
+    from datetime import date
+
+    builder.designate("little_giant", 3)
+    builder.build()
+    (before,) = evaluate_clusters(builder.engine, year=YEAR)
+    assert [c.status for c in before.criteria if c.id == "J4"] == ["pass"]
+    _set_designation_dates(builder, date(YEAR - 3, 2, 1), date(YEAR, 1, 31), YEAR - 3)
+    (verdict,) = evaluate_clusters(builder.engine, year=YEAR)
+    assert verdict.on == f"{YEAR}-12-31"
+    assert [c.status for c in verdict.criteria if c.id == "J4"] == ["fail"]
+
+
+def test_designation_without_end_date_lasts_the_packs_validity(builder):
+    """No end date: valid for the tier pack's 3 years, not for ever (granted YEAR-3: ended YEAR-1)."""
+    from datetime import date
+
+    builder.designate("little_giant", 3)
+    builder.build()
+    _set_designation_dates(builder, None, None, YEAR - 2)
+    (held,) = evaluate_clusters(builder.engine, year=YEAR)
+    assert [c.status for c in held.criteria if c.id == "J4"] == ["pass"]
+    _set_designation_dates(builder, date(YEAR - 3, 1, 1), None, YEAR - 3)
+    (lapsed,) = evaluate_clusters(builder.engine, year=YEAR)
+    assert [c.status for c in lapsed.criteria if c.id == "J4"] == ["fail"]

@@ -77,6 +77,26 @@ def test_diagnosis_in_english_uses_english_tier_names(app):
     assert all(t["label_en"] in html for t in d["tiers"])
 
 
+def test_diagnosis_page_shows_the_pack_by_year_and_kind(app):
+    """The newest demo year is judged by the 2026 packs, the year before by the 2022 ones; a re-review
+    of a little giant still takes the 2022 pack; each row says why its pack applies."""
+    uscc = firm_of(app)
+    client = client_as(app, "province")
+    newest = diagnose(app.state.engine, uscc)["year"]
+
+    def packs(query: str) -> dict[str, str]:
+        html = client.get(f"/enterprises/{uscc}/diagnosis{query}&lang=en").text
+        rows = re.findall(r'<tr data-tier="([^"]+)">.*?<div class="clause">([a-z0-9-]+),', html, re.S)
+        assert html.count('class="clause pack-reason"') == len(rows) == 4
+        return dict(rows)
+
+    assert packs("?kind=new")["srdi_sme"] == "srdi-sme-2026"
+    assert packs(f"?year={newest - 1}&kind=new")["srdi_sme"] == "srdi-sme-2022"
+    assert packs("?kind=review")["little_giant"] == "little-giant-2022"
+    assert "科技和创新型中小企业" in client.get(f"/enterprises/{uscc}/diagnosis?lang=zh").text
+    assert client.get(f"/enterprises/{uscc}/diagnosis?kind=other").status_code == 422
+
+
 def test_enterprise_cannot_diagnose_another_firm(app):
     """An enterprise account asking for another firm's diagnosis is refused."""
     with session_scope(app.state.engine) as s:

@@ -156,6 +156,8 @@ def _print_verdict(v) -> None:
         f"{v.cluster['county_code']} — {v.policy['id']} {v.year}: "
         f"[{outcome_style[v.outcome]}]{v.outcome}[/]{review}"
     )
+    if v.on:
+        console.print(f"designations counted as valid on {v.on} (start <= {v.on} <= end)")
     table = Table("id", "status", "value", "threshold", "clause", "gap")
     for c in v.criteria:
         _add_rows(table, c, "")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import select
 
 from smecluster.accounts.roles import covers
 from smecluster.db import session_scope
-from smecluster.registry.models import Enterprise
+from smecluster.registry.models import Enterprise, EnterpriseYear
 from smecluster.services.diagnosis import UnknownEnterprise, diagnose
 from smecluster.web.routes.overview import OVERVIEW_ROLES
 from smecluster.web.security import Viewer, allow
@@ -26,19 +29,29 @@ def may_diagnose(who: Viewer, uscc: str, county_code: str | None) -> bool:
 
 
 @router.get("/enterprises/{uscc}/diagnosis", response_class=HTMLResponse, name="diagnosis_page")
-def diagnosis_page(request: Request, uscc: str = USCC, who: Viewer = Depends(allow(*DIAGNOSIS_ROLES))):
-    """The diagnosis of one firm: tiers met, the next tier, the criteria it lacks and how to reach them."""
+def diagnosis_page(
+    request: Request, uscc: str = USCC, who: Viewer = Depends(allow(*DIAGNOSIS_ROLES)),
+    year: int | None = Query(None, ge=1990, le=2100, description="data year (default: the newest)"),
+    kind: Literal["new", "review"] = Query("new", description="kind of evaluation: new application or re-review"),
+):
+    """The diagnosis of one firm: tiers met, the next tier, the criteria it lacks and how to reach them.
+
+    `year` and `kind` pick the data year and the kind of evaluation; with the date they pick each
+    tier's pack (the newest year falls under the 2026 packs, earlier years under the 2022 ones)."""
     uscc = uscc.upper()
     with session_scope(request.app.state.engine) as s:
         firm = s.get(Enterprise, uscc)
         county = firm.county_code if firm else None
         name = firm.name if firm else None
+        years = list(s.scalars(select(EnterpriseYear.year).where(EnterpriseYear.uscc == uscc)
+                               .order_by(EnterpriseYear.year.desc())))
     if firm is None:
         raise HTTPException(status_code=404, detail="no enterprise with this credit code")
     if not may_diagnose(who, uscc, county):
         raise HTTPException(status_code=403, detail="enterprise outside your scope")
     try:
-        d = diagnose(request.app.state.engine, uscc)
+        d = diagnose(request.app.state.engine, uscc, year=year, evaluation=kind)
     except (UnknownEnterprise, ValueError):  # no yearly figures yet: nothing to judge
         d = None
-    return render(request, "enterprises/diagnosis.html", {"d": d, "uscc": uscc, "name": name})
+    return render(request, "enterprises/diagnosis.html",
+                  {"d": d, "uscc": uscc, "name": name, "years": years, "kind": kind})
