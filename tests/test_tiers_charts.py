@@ -30,3 +30,15 @@ def test_target_chart_runs_to_the_deadline():
     assert option["xAxis"]["data"] == ["2022", "2023", "2024", "2025"]
     assert option["series"][1]["data"][-1] == 40
     assert option["series"][2]["data"] == [100] * 4
+
+
+def test_funnel_names_tiers_by_the_pack_applied():
+    """From 2026-04-01 the first tier is shown as 科技和创新型中小企业 in the funnel; before, 创新型中小企业."""
+    from datetime import date
+
+    from smecluster.services.tiers import tier_names_on
+
+    after = funnel_option({"innovative_sme": 5}, labels=tier_names_on(date(2026, 4, 1)))
+    before = funnel_option({"innovative_sme": 5}, labels=tier_names_on(date(2026, 3, 31)))
+    assert after["series"][0]["data"][0]["name"] == "科技和创新型中小企业"
+    assert before["series"][0]["data"][0]["name"] == "创新型中小企业"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from smecluster.policy.tiers import tiers
 
 
 def funnel_option(designated: dict[str, int], qualifying: dict[str, int] | None = None,
-                  title: str = "优质中小企业梯度培育漏斗 / tier funnel") -> dict:
-    """An ECharts funnel: designated firms per tier, and (optional) firms that qualify by rule."""
-    order = list(tiers())
+                  title: str = "优质中小企业梯度培育漏斗 / tier funnel", labels: dict[str, str] | None = None) -> dict:
+    """An ECharts funnel: designated firms per tier, and (optional) firms that qualify by rule.
+
+    `labels` names tiers by the packs applied (科技和创新型中小企业 from 2026-04-01), else tiers.yaml."""
+    order = [replace(t, label_zh=(labels or {}).get(t.kind, t.label_zh)) for t in tiers()]
     series = [{
         "name": "已认定 / designated", "type": "funnel", "sort": "descending", "left": "5%", "width": "42%",
         "label": {"show": True, "position": "inside", "formatter": "{b}\n{c}"},

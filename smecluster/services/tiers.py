@@ -183,10 +183,16 @@ def tier_labels() -> dict[str, dict]:
     return {t.kind: {"zh": t.label_zh, "en": t.label_en, "rank": t.rank} for t in tiers()}
 
 
+def tier_names_on(on: date, lang: str = "zh") -> dict[str, str]:
+    """Tier kind -> its name under the pack applied on a date (科技和创新型中小企业 from 2026-04-01)."""
+    return {p.tier or p.id: tier_label(p, lang) for p in tier_packs(on)}
+
+
 def funnel_chart(evaluation: TierEvaluation) -> dict:
     """ECharts option of the tier funnel: designated and qualifying firms per tier."""
     from smecluster.reports.funnel import funnel_option
 
     s = summary(evaluation)
     return funnel_option(dict(zip(s["tier"], s["designated"], strict=True)),
-                         dict(zip(s["tier"], s["qualifies"], strict=True)))
+                         dict(zip(s["tier"], s["qualifies"], strict=True)),
+                         labels=dict(zip(s["tier"], s["label"], strict=True)))

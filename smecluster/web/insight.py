@@ -6,6 +6,7 @@ this module keeps their results in a ComputedCache and selects the part a viewer
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -15,7 +16,7 @@ from smecluster.registry.models import Region
 from smecluster.reports.funnel import funnel_option, target_option
 from smecluster.services.geography import candidates_geojson, discover_candidates
 from smecluster.services.targets import target_progress
-from smecluster.services.tiers import evaluate_enterprises
+from smecluster.services.tiers import evaluate_enterprises, tier_names_on
 from smecluster.web.page_cache import ComputedCache
 
 
@@ -87,6 +88,6 @@ def targets_view(data: dict[str, Any], prefix: str) -> dict[str, Any]:
         row = mine.row(0, named=True) if mine.height else {}
         designated = {k[2:]: int(v or 0) for k, v in row.items() if k.startswith("d_")}
         qualifying = {k[2:]: int(v or 0) for k, v in row.items() if k.startswith("q_")}
-        funnel = funnel_option(designated, qualifying)
+        funnel = funnel_option(designated, qualifying, labels=tier_names_on(date.today()))
     return {"pack": data["county"]["pack"], "year": data["county"]["year"], "method": data["county"]["method"],
             "targets": targets, "funnel": funnel}
