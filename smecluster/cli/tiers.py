@@ -90,7 +90,7 @@ def _print_evaluation(ev) -> None:
                   f"{ev.table.num_rows} enterprises")
     for a in packs_applied(ev):
         console.print(f"{a['label_zh']}: pack {a['pack']} — {a['reason_en']}", soft_wrap=True)
-    s = summary(ev)
+    s = summary(ev).drop("pack_reason")  # printed above, once per tier
     table = Table(*s.columns)
     for row in s.iter_rows():
         table.add_row(*[str(v) for v in row])

@@ -130,7 +130,8 @@ def generate(seed: int = 20230331, scale: float = 1.0, year: int = 2025) -> Demo
         county, industry, employees, revenue, growth, rd_intensity, rng.normal(0.06, 0.08, n),
         rng.random(n) < 0.3, rng.random(n) < 0.15, np.arange(n), year, rng, geoms,
     )
-    designations = [_background_designations(background["enterprise"], industrial, revenue, year, rng)]
+    designations = [_background_designations(background["enterprise"], industrial, revenue, year, rng,
+                                             background["enterprise_year"])]
     enterprises, years = [background["enterprise"]], [background["enterprise_year"]]
 
     clusters, members, platforms = [], [], []
@@ -207,7 +208,8 @@ def _designation_rows(uscc: np.ndarray, kind: str, granted: np.ndarray) -> pl.Da
     )
 
 
-def _background_designations(ent: pl.DataFrame, industrial, revenue, year, rng) -> pl.DataFrame:
+def _background_designations(ent: pl.DataFrame, industrial, revenue, year, rng,
+                             years: pl.DataFrame | None = None) -> pl.DataFrame:
     uscc = ent["uscc"].to_numpy()
     pool = np.flatnonzero(industrial)
     p = np.sqrt(revenue[pool])
@@ -221,19 +223,25 @@ def _background_designations(ent: pl.DataFrame, industrial, revenue, year, rng) 
         out.append(_designation_rows(uscc[chosen], kind, rng.integers(year - 4, year, k)))
     if not out:
         return _designation_rows(np.array([], dtype=str), "high_tech", np.array([]))
-    return _tier_ladder(pl.concat(out), uscc[pool], revenue[pool], year)
+    weight = revenue[pool].astype(float)
+    if years is not None:  # firms with R&D of 3% and CNY 1 million in each of the last 2 years weigh more
+        recent = years.filter(pl.col("year") >= year - 1).group_by("uscc").agg(
+            (pl.min("rd_spending") >= 100) & ((pl.col("rd_spending") / pl.col("revenue")).min() >= 0.03))
+        strong = ent.select("uscc").join(recent, on="uscc", how="left")["rd_spending"].fill_null(False).to_numpy()
+        weight = weight * np.where(strong[pool], 30.0, 1.0)
+    return _tier_ladder(pl.concat(out), uscc[pool], weight, year)
 
 
-def _tier_ladder(designation: pl.DataFrame, pool: np.ndarray, revenue: np.ndarray, year: int) -> pl.DataFrame:
+def _tier_ladder(designation: pl.DataFrame, pool: np.ndarray, weight: np.ndarray, year: int) -> pl.DataFrame:
     """Background firms climb the tiers in order (the 2026 packs require the tier below): a little giant
     also holds the SRDI title and an SRDI firm the first-tier title, (re)granted the year before the
     data year, so valid when the newest data are evaluated; and a
     share of firms hold a science-and-technology SME designation of the data year (dates left to the
-    validity rule); 3% more firms, the larger more likely, hold a first-tier title granted the year
-    before (candidates for the 2026 SRDI standard). A separate generator keeps the rest of the demo
-    (clusters) as it was."""
+    validity rule); 3% more firms, the larger and more research-intensive more likely (`weight`), hold a
+    first-tier title granted the year before (candidates for the 2026 SRDI standard). A separate
+    generator keeps the rest of the demo (clusters) as it was."""
     rng = np.random.default_rng(year * 7919)
-    renewed = rng.choice(pool, int(round(0.03 * len(pool))), replace=False, p=revenue / revenue.sum())
+    renewed = rng.choice(pool, int(round(0.03 * len(pool))), replace=False, p=weight / weight.sum())
     fresh = np.setdiff1d(renewed, designation.filter((pl.col("kind") == "innovative_sme")
                                                      & (pl.col("year") == year - 1))["uscc"].to_numpy())
     designation = pl.concat([designation, _designation_rows(fresh, "innovative_sme", np.full(len(fresh), year - 1))])
