@@ -131,3 +131,14 @@ def test_tier_facts_use_the_rule_for_a_tech_sme():
     after = pl.from_arrow(build_facts(ent, ey, pr, des, 2025, date(2026, 1, 1)))
     assert inside["tech_sme"][0] is True and after["tech_sme"][0] is False
     assert inside["srdi_eval_score"][0] == 55.0
+
+
+def test_a_window_naming_an_unknown_source_is_refused(tmp_path):
+    """A pack's re-review window must cite one of the pack's sources."""
+    from smecluster.policy.pack import PACK_DIR, load_pack_file
+
+    text = (PACK_DIR / "little-giant-2022.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "p.yaml"
+    path.write_text(text.replace("source: miit-2026-117\n", "source: nowhere\n", 1), encoding="utf-8")
+    with pytest.raises(PackError, match="evaluations.review: unknown source 'nowhere'"):
+        load_pack_file(path)

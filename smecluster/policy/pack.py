@@ -374,6 +374,9 @@ def _check_tier(pack: Pack, where: str) -> None:
             raise PackError(f"{where}: target {t.id}: {t.boundary_word} does not mean {t.comparator}")
         if t.source and pack.sources and t.source not in {s.id for s in pack.sources}:
             raise PackError(f"{where}: target {t.id}: unknown source {t.source!r}")
+    for kind, w in pack.evaluations.items():
+        if w is not None and w.source and w.source not in {s.id for s in pack.sources}:
+            raise PackError(f"{where}: evaluations.{kind}: unknown source {w.source!r}")
     if pack.pass_rule is not None:
         groups = {c.group for c in scored}
         unknown = set(pack.pass_rule.group_minimums) - groups
