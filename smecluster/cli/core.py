@@ -64,6 +64,11 @@ def policy_show(pack_id: str = typer.Argument(..., help="Pack id or path to a pa
     except PackError as exc:
         fail(str(exc))
     console.print(f"[bold]{p.title}[/] ({p.id} v{p.version}, from {p.effective_from}) — {p.issuer}")
+    for kind in ("new", "review"):
+        w = p.window(kind)
+        served = (f"{w.effective_from} to {w.effective_to or 'open'}" + (f" ({w.note})" if w.note else "")
+                  if w else "not served")
+        console.print(f"{'new applications' if kind == 'new' else 're-reviews'}: {served}", soft_wrap=True)
     table = Table("id", "test", "clause", "mark")
     for c in p.all_criteria():
         test = ""
@@ -73,7 +78,9 @@ def policy_show(pack_id: str = typer.Argument(..., help="Pack id or path to a pa
             test = "any of" if c.any else ("all of" if c.all else f"at least {c.at_least} of")
         elif not c.assessed or c.judgement:
             test = "not assessed by rule"
-        flags = (("UNVERIFIED", not c.verified), ("soft", c.soft), (c.role, c.role != "condition"))
+        flags = (("UNVERIFIED", not c.verified), ("soft", c.soft), (c.role, c.role != "condition"),
+                 (f"{'/'.join(c.evaluations or [])} only", c.evaluations is not None),
+                 (f"endpoint to {c.endpoint} band", c.endpoint is not None))
         marks = [m for m, on in flags if on]
         table.add_row(c.id, test, c.clause, ", ".join(marks))
     console.print(table)
