@@ -33,3 +33,22 @@ def test_candidates_as_geojson(database_url):
     feature = collection["features"][0]
     assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
     assert feature["properties"]["industry"] == "38" and feature["properties"]["members"] >= 15
+
+
+def test_candidates_count_only_designations_valid_at_the_years_end(database_url):
+    """The candidates' SRDI and high-tech counts follow the one validity rule: titles that ended
+    before 31 December of the year do not count."""
+    from datetime import date
+
+    from sqlalchemy import update
+
+    from smecluster.registry.models import Designation
+
+    engine = open_database(database_url)
+    build_demo(engine, scale=0.05)
+    before = discover_candidates(engine, year=2025)
+    assert before["srdi"].sum() > 0 and before["high_tech"].sum() > 0
+    with engine.begin() as conn:
+        conn.execute(update(Designation).values(valid_until=date(2025, 12, 30)))
+    after = discover_candidates(engine, year=2025)
+    assert after["srdi"].sum() == 0 and after["high_tech"].sum() == 0

@@ -98,6 +98,19 @@ def held_sql(on: date | str, alias: str = "") -> str:
     return f"({start_sql(alias)} <= {d} AND {end_sql(alias)} >= {d})"
 
 
+def held_rows(designation, on: date):
+    """The rows of a designation frame (Polars or Arrow: kind, year, valid_from, valid_until, ...) that
+    count on date `on` (a Polars frame)."""
+    import duckdb
+    import polars as pl
+
+    con = duckdb.connect()
+    con.register("d", designation.to_arrow() if isinstance(designation, pl.DataFrame) else designation)
+    out = con.sql(f"SELECT * FROM d WHERE {held_sql(on, 'd')}").pl()
+    con.close()
+    return out
+
+
 def cluster_date(year: int) -> date:
     """The date D at which a cluster evaluation for data year Y counts designations: 31 December Y."""
     return date(year, 12, 31)

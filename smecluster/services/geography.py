@@ -17,6 +17,7 @@ from smecluster.geo.footprint import DEFAULT_TOLERANCE_M, containment, read_boun
 from smecluster.geo.locate import LOCATED_COLUMNS, coordinate_problems, locate_frame
 from smecluster.geo.specialisation import location_quotients
 from smecluster.policy.pack import Pack, load_pack
+from smecluster.policy.validity import cluster_date, held_rows
 from smecluster.services.clusters import evaluate_snapshot, latest_year
 from smecluster.settings import province
 
@@ -108,9 +109,12 @@ def discover_candidates(
     lq = None
     if year is not None:
         lq = location_quotients(snap.frames["enterprise"], snap.frames["enterprise_year"], year, params.level)
+    designation = snap.frames["designation"]
+    if year is not None:  # the firms' designations valid on 31 December of the year (policy.validity)
+        designation = held_rows(designation, cluster_date(year))
     found = discover(
         snap.frames["enterprise"],
-        snap.frames["designation"],
+        designation,
         snap.frames["platform"],
         lq,
         params,
