@@ -8,9 +8,16 @@ import typer
 from rich.table import Table
 
 from smecluster.cli.common import STATE, console, fail
-from smecluster.db import open_database
-from smecluster.policy.gaps import format_value
-from smecluster.policy.pack import PackError, load_pack, load_pack_file, pack_files
+
+# Heavy modules (SQLAlchemy, Polars, DuckDB, pydantic packs) are imported inside the commands that
+# need them, so that `smecluster --help` starts fast (docs/decisions/1000-cli-lazy-imports.md).
+
+
+def open_database(url: str | None):
+    """The database engine (imported on use: SQLAlchemy and Alembic are slow to import)."""
+    from smecluster.db import open_database as open_db
+
+    return open_db(url)
 
 policy_app = typer.Typer(help="Policy packs: list, show, validate.", no_args_is_help=True)
 evaluate_app = typer.Typer(help="Evaluate clusters (and enterprises) against policy packs.", no_args_is_help=True)
@@ -48,9 +55,10 @@ def db_industries() -> None:
 @policy_app.command("list")
 def policy_list() -> None:
     """List the shipped policy packs."""
+    from smecluster.policy.listing import pack_headers
+
     table = Table("id", "kind", "version", "effective", "title")
-    for path in pack_files():
-        p = load_pack(path.stem)
+    for p in pack_headers():
         until = p.effective_to.isoformat() if p.effective_to else ""
         table.add_row(p.id, p.kind, p.version, f"{p.effective_from.isoformat()} .. {until}", p.title)
     console.print(table)
@@ -59,6 +67,8 @@ def policy_list() -> None:
 @policy_app.command("show")
 def policy_show(pack_id: str = typer.Argument(..., help="Pack id or path to a pack file.")) -> None:
     """Show a pack's criteria with clause, comparator and threshold."""
+    from smecluster.policy.pack import PackError, load_pack
+
     try:
         p = load_pack(pack_id)
     except PackError as exc:
@@ -84,6 +94,8 @@ def policy_validate(
     paths: list[str] = typer.Argument(None, help="Pack files (default: every shipped pack)."),
 ) -> None:
     """Check pack files: indicators, threshold types, duplicate ids, boundary words."""
+    from smecluster.policy.pack import PackError, load_pack_file, pack_files
+
     targets = paths or [str(p) for p in pack_files()]
     errors = 0
     for path in targets:
@@ -100,6 +112,7 @@ def policy_validate(
 @policy_app.command("test")
 def policy_test(paths: list[str] = typer.Argument(..., help="Scenario YAML files.")) -> None:
     """Run YAML scenario files: cluster packs (indicator values in) or tiers (a firm's fields in)."""
+    from smecluster.policy.pack import PackError
     from smecluster.policy.scenarios import run_scenarios
 
     total, failed = 0, 0
@@ -126,6 +139,7 @@ def evaluate_cluster(
     fmt: str = typer.Option("table", "--format", help="table or json."),
 ) -> None:
     """Evaluate clusters: each criterion's status, value, threshold, clause and gap."""
+    from smecluster.policy.pack import PackError
     from smecluster.services.clusters import evaluate_clusters
 
     if cluster_id is None and not all_:
@@ -163,6 +177,8 @@ def _print_verdict(v) -> None:
 
 
 def _add_rows(table: Table, c, indent: str) -> None:
+    from smecluster.policy.gaps import format_value
+
     value = format_value(c.value, c.unit) if c.unit else ""
     if c.declared is not None:
         value += f" (declared {format_value(c.declared, c.unit)}{' ≠' if c.discrepancy else ''})"

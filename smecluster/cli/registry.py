@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from smecluster.cli.common import STATE, console, err_console, fail
-from smecluster.registry.import_kinds import kinds
-from smecluster.registry.importer import ImportResult
+
+if TYPE_CHECKING:  # Polars and SQLAlchemy are imported by the commands that use them
+    from smecluster.registry.importer import ImportResult
 
 SHOWN_ERRORS = 200
 
 
 def _kind_help() -> str:
+    from smecluster.registry.import_kinds import kinds
+
     return ", ".join(kinds())
 
 
 def _check_kind(kind: str) -> str:
+    from smecluster.registry.import_kinds import kinds
+
     if kind not in kinds():
         fail(f"unknown import kind {kind!r}; known kinds: {_kind_help()}")
     return kind

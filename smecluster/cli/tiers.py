@@ -11,7 +11,6 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from smecluster.cli.common import STATE, console, fail
-from smecluster.policy.pack import PackError
 
 FORMATS_EVAL = ("table", "json", "xlsx", "parquet")
 
@@ -42,6 +41,7 @@ def evaluate_enterprises(
     output: Path = typer.Option(None, "-o", "--output", help="Write to this file (needed for xlsx and parquet)."),
 ) -> None:
     """Every enterprise against every tier in force, with per-criterion evidence and the three lists."""
+    from smecluster.policy.pack import PackError
     from smecluster.reports import tier_export
     from smecluster.services.tiers import evaluate_enterprises as run
 
@@ -101,6 +101,7 @@ def diagnose(
     on: str = typer.Option(None, "--on", help="Evaluation date (YYYY-MM-DD)."),
 ) -> None:
     """Free diagnosis (免费诊断): current tier, next tier, each unmet criterion and its gap, the scores."""
+    from smecluster.policy.pack import PackError
     from smecluster.reports.diagnosis import render_html, render_pdf
     from smecluster.services.diagnosis import UnknownEnterprise
     from smecluster.services.diagnosis import diagnose as run

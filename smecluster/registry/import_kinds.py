@@ -9,8 +9,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from smecluster import yamlio
 
 KINDS_FILE = Path(__file__).with_name("import_kinds.yaml")
 ColumnType = Literal["text", "code", "int", "number", "year", "date", "bool", "uscc", "enum", "code_list"]
@@ -155,7 +156,7 @@ def normalise_value(text: str) -> str:
 @lru_cache(maxsize=1)
 def kinds() -> dict[str, ImportKind]:
     """Every import kind, keyed by name, read from import_kinds.yaml."""
-    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8"))
+    raw = yamlio.safe_load(KINDS_FILE.read_text(encoding="utf-8"))
     return {name: ImportKind(name=name, **spec) for name, spec in raw.items()}
 
 
