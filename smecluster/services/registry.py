@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from smecluster.registry.import_kinds import ImportKind, kinds
 from smecluster.registry.importer import ImportResult, import_file
 from smecluster.registry.template import write_template
+
+if TYPE_CHECKING:
+    from smecluster.registry.folder import FolderResult
 
 
 def import_kinds() -> list[ImportKind]:
@@ -46,3 +50,23 @@ def import_registry_file(
 def write_import_template(kind: str, path: str | Path) -> Path:
     """Write the blank Excel template of `kind` (Chinese headers, cell checks, column notes)."""
     return write_template(kind, path)
+
+
+def import_registry_folder(
+    engine: Engine,
+    directory: str | Path,
+    *,
+    dry_run: bool = False,
+    on_phase: Callable[[str], None] | None = None,
+) -> FolderResult:
+    """Import every registry file of a folder in one transaction, all or nothing (registry.folder)."""
+    from smecluster.registry.folder import import_folder
+
+    return import_folder(engine, directory, dry_run=dry_run, on_phase=on_phase)
+
+
+def export_registry_csv(engine: Engine, directory: str | Path) -> dict[str, int]:
+    """Write the registry as one CSV per import kind into `directory` (registry.export)."""
+    from smecluster.registry.export import export_csv
+
+    return export_csv(engine, directory)
