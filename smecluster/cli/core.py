@@ -170,10 +170,47 @@ def _print_verdict(v) -> None:
         f"{v.cluster['county_code']} — {v.policy['id']} {v.year}: "
         f"[{outcome_style[v.outcome]}]{v.outcome}[/]{review}"
     )
-    table = Table("id", "status", "value", "threshold", "clause", "gap")
+    table = _criteria_table()
     for c in v.criteria:
         _add_rows(table, c, "")
     console.print(table)
+    for c in _walk(v.criteria):
+        if c.areas:
+            console.print(f"{c.id} area: {area_text(c.areas)}", highlight=False)
+
+
+def _walk(criteria):
+    for c in criteria:
+        yield c
+        yield from _walk(c.children)
+
+
+def area_text(areas: dict) -> str:
+    """Every area of a footprint criterion and the one used, in one line."""
+    from smecluster.policy.gaps import format_value
+
+    def km2(x: float | None) -> str:
+        return "none" if x is None else f"{format_value(x, 'km2')} km2"
+
+    names = {"boundary": "the declared boundary", "members_hull": "the members' hull",
+             "declared": "the application's figure", None: "none (unknown)"}
+    return (
+        f"declared boundary {km2(areas['boundary_km2'])}; members' hull {km2(areas['hull_km2'])} "
+        f"({areas['located_members']} located members; a hull needs 3); application declares "
+        f"{km2(areas['declared_km2'])}; used: {names[areas['used']]}"
+    )
+
+
+def _criteria_table() -> Table:
+    """The criteria table: ids, statuses and values never cut; clause and gap fold in a narrow terminal."""
+    table = Table(expand=False, pad_edge=False)
+    table.add_column("id", no_wrap=True, min_width=4)
+    table.add_column("status", no_wrap=True, min_width=7)
+    table.add_column("value", overflow="fold", min_width=8)
+    table.add_column("threshold", overflow="fold", min_width=6)
+    table.add_column("clause", overflow="fold", ratio=2)
+    table.add_column("gap", overflow="fold", ratio=1)
+    return table
 
 
 def _add_rows(table: Table, c, indent: str) -> None:

@@ -226,14 +226,26 @@ def bench_geo(
 
 def boundary(
     file: Path = typer.Argument(..., help="Boundary file: .geojson/.json, .kml/.kmz or a zipped shapefile."),
-    county: str = typer.Option(..., "--county", help="County code (GB/T 2260) the cluster must stay in."),
+    county: str = typer.Option(None, "--county", help="County code (GB/T 2260) the cluster must stay in."),
+    cluster: str = typer.Option(None, "--cluster", help="Cluster code or id (its county is used)."),
+    store: bool = typer.Option(False, "--store", help="Store the boundary as the cluster's declared boundary."),
     crs: str = typer.Option("wgs84", "--crs", help=f"Coordinate system of lon/lat input: {'|'.join(CRS_NAMES)}."),
     tolerance: float = typer.Option(300.0, "--tolerance", help="Metres a boundary may pass the county line."),
 ) -> None:
-    """Area (km2, ellipsoid) of an uploaded cluster boundary and whether it stays inside its county."""
+    """Area (km2, ellipsoid) of a cluster boundary and whether it stays inside its county; --store keeps it."""
     from smecluster.geo.boundary import BoundaryError
     from smecluster.services.geography import check_boundary
 
+    if crs not in CRS_NAMES:
+        fail(f"--crs must be one of {', '.join(CRS_NAMES)}, not {crs!r}")
+    if store and not cluster:
+        fail("--store needs --cluster CODE (the cluster the boundary belongs to)")
+    if not county and not cluster:
+        fail("give --county CODE or --cluster CODE")
+    found = None
+    if cluster:
+        found = _cluster(cluster)
+        county = county or found["county_code"]
     try:
         result = check_boundary(file, county, crs, tolerance)
     except (BoundaryError, KeyError) as exc:
@@ -245,6 +257,24 @@ def boundary(
         f"area {result.area_km2:.3f} km2; {where} county {county} (tolerance {tolerance:g} m; "
         f"{result.outside_km2:.3f} km2 beyond the county line)"
     )
+    if store and found is not None:
+        from smecluster.db import open_database
+        from smecluster.services.registry import store_cluster_boundary
+
+        stored, _ = store_cluster_boundary(open_database(STATE.db), str(found["id"]), file, crs)
+        console.print(f"stored as the declared boundary of cluster {stored['code']} ({stored['name']})")
+
+
+def _cluster(cluster: str) -> dict:
+    """The cluster by code or id (id, code, name, county_code), or exit with a clear error."""
+    from smecluster.db import open_database
+    from smecluster.services.registry import find_cluster
+
+    try:
+        return find_cluster(open_database(STATE.db), cluster)
+    except LookupError as exc:
+        fail(str(exc))
+    return {}
 
 
 def register(app: typer.Typer) -> None:

@@ -33,14 +33,27 @@ def _source(value: str, base: Path) -> tuple[str | Path, str | None]:
     return path, None
 
 
+def boundary_geojson(value: str, base: Path, crs: str | None = None) -> tuple[str, list[str]]:
+    """The GeoJSON to store for a boundary cell (file name or text) and the reader's warnings.
+
+    Raises BoundaryError (or OSError) when the boundary cannot be read.
+    """
+    import shapely
+
+    from smecluster.geo.boundary import read_boundary
+
+    source, given = _source(value, base)
+    geometry, warnings = read_boundary(source, crs or "wgs84")
+    keep = given is not None and (crs or "wgs84") == "wgs84"
+    return (given if keep else shapely.to_geojson(geometry)), warnings
+
+
 def resolve_boundaries(checked: Checked, base: Path) -> None:
     """Replace each boundary cell of `checked` by the GeoJSON to store; errors and notices per row."""
     specs = [c for c in checked.columns if c.type == "boundary"]
     if not specs or checked.file_level() or checked.typed.is_empty():
         return
-    import shapely
-
-    from smecluster.geo.boundary import BoundaryError, read_boundary
+    from smecluster.geo.boundary import BoundaryError
 
     typed = checked.typed
     crs = typed["crs"].to_list() if "crs" in typed.columns else [None] * typed.height
@@ -52,16 +65,14 @@ def resolve_boundaries(checked: Checked, base: Path) -> None:
             if value is None or row in bad:
                 stored.append(None)
                 continue
-            source, given = _source(value, base)
             try:
-                geometry, warnings = read_boundary(source, system or "wgs84")
+                geojson, warnings = boundary_geojson(value, base, system)
             except (BoundaryError, OSError, ValueError) as exc:
                 errors.append((row, spec.header, value[:200], str(exc)))
                 stored.append(None)
                 continue
             notices += [(row, spec.header, value[:200], w) for w in warnings]
-            keep = given is not None and (system or "wgs84") == "wgs84"
-            stored.append(given if keep else shapely.to_geojson(geometry))
+            stored.append(geojson)
         typed = typed.with_columns(pl.Series(spec.field, stored, dtype=pl.String))
         checked.add_errors(error_frame(errors))
         checked.notices = pl.concat([checked.notices, error_frame(notices).cast(ERROR_SCHEMA)])
