@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.table import Table
+from rich.table import Table  # noqa: F401
 
-from smecluster.cli.common import STATE, console, fail
+from smecluster.cli.common import STATE, console, fail, new_table, print_table
 
 # Heavy modules (SQLAlchemy, Polars, DuckDB, pydantic packs) are imported inside the commands that
 # need them, so that `smecluster --help` starts fast (docs/decisions/1000-cli-lazy-imports.md).
@@ -57,11 +57,11 @@ def policy_list() -> None:
     """List the shipped policy packs."""
     from smecluster.policy.listing import pack_headers
 
-    table = Table("id", "kind", "version", "effective", "title")
+    table = new_table("id", "kind", "version", "effective", "title", keep=("id", "version", "effective"))
     for p in pack_headers():
         until = p.effective_to.isoformat() if p.effective_to else ""
         table.add_row(p.id, p.kind, p.version, f"{p.effective_from.isoformat()} .. {until}", p.title)
-    console.print(table)
+    print_table(table)
 
 
 @policy_app.command("show")
@@ -74,7 +74,7 @@ def policy_show(pack_id: str = typer.Argument(..., help="Pack id or path to a pa
     except PackError as exc:
         fail(str(exc))
     console.print(f"[bold]{p.title}[/] ({p.id} v{p.version}, from {p.effective_from}) — {p.issuer}")
-    table = Table("id", "test", "clause", "mark")
+    table = new_table("id", "test", "clause", "mark", keep=("id",))
     for c in p.all_criteria():
         test = ""
         if c.indicator and c.comparator:
@@ -86,7 +86,7 @@ def policy_show(pack_id: str = typer.Argument(..., help="Pack id or path to a pa
         flags = (("UNVERIFIED", not c.verified), ("soft", c.soft), (c.role, c.role != "condition"))
         marks = [m for m, on in flags if on]
         table.add_row(c.id, test, c.clause, ", ".join(marks))
-    console.print(table)
+    print_table(table)
 
 
 @policy_app.command("validate")
@@ -173,7 +173,7 @@ def _print_verdict(v) -> None:
     table = _criteria_table()
     for c in v.criteria:
         _add_rows(table, c, "")
-    console.print(table)
+    print_table(table)
     for c in _walk(v.criteria):
         if c.areas:
             console.print(f"{c.id} area: {area_text(c.areas)}", highlight=False)
@@ -203,14 +203,7 @@ def area_text(areas: dict) -> str:
 
 def _criteria_table() -> Table:
     """The criteria table: ids, statuses and values never cut; clause and gap fold in a narrow terminal."""
-    table = Table(expand=False, pad_edge=False)
-    table.add_column("id", no_wrap=True, min_width=4)
-    table.add_column("status", no_wrap=True, min_width=7)
-    table.add_column("value", overflow="fold", min_width=8)
-    table.add_column("threshold", overflow="fold", min_width=6)
-    table.add_column("clause", overflow="fold", ratio=2)
-    table.add_column("gap", overflow="fold", ratio=1)
-    return table
+    return new_table("id", "status", "value", "threshold", "clause", "gap", keep=("id", "status", "threshold"))
 
 
 def _add_rows(table: Table, c, indent: str) -> None:
@@ -242,11 +235,11 @@ def demo(
     with console.status("building the demo registry ..."):
         counts, results = build_demo(engine, seed=seed, scale=scale, year=year)
     console.print(", ".join(f"{k}: {v:,}" for k, v in counts.items()))
-    table = Table("id", "cluster", "county", "outcome", "failing")
+    table = new_table("id", "cluster", "county", "outcome", "failing", keep=("id", "outcome"))
     for v in results:
         failing = ", ".join(c.id for c in v.criteria if c.status in ("fail", "unknown"))
         table.add_row(str(v.cluster["id"]), v.cluster["name"], v.cluster["county_name"], v.outcome, failing)
-    console.print(table)
+    print_table(table)
     if no_serve:
         return
     import uvicorn

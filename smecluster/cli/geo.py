@@ -6,10 +6,8 @@ import json
 from pathlib import Path
 
 import typer
-from rich import box
-from rich.table import Table
 
-from smecluster.cli.common import STATE, console, fail
+from smecluster.cli.common import STATE, console, fail, new_table, print_table
 
 # The same names as smecluster.geo.crs.CRS_NAMES (a test checks), spelt out so that the CLI need not
 # import NumPy to print its help.
@@ -69,9 +67,8 @@ def discover(
     if fmt == "json":
         print(json.dumps(found.drop("footprint").to_dicts(), ensure_ascii=False, default=str))
         return
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
-    for name in ("#", "ind.", "county", "firms", "km2", "in", "SRDI", "HT", "plat.", "LQ", "met", "missing"):
-        table.add_column(name, no_wrap=True)
+    names = ("#", "ind.", "county", "firms", "km2", "in", "SRDI", "HT", "plat.", "LQ", "met", "missing")
+    table = new_table(*names, keep=names[:-1])
     for r in found.iter_rows(named=True):
         lq = r.get("lq_output")
         met = f"{r['conditions_met']}/{r['conditions']}" if r.get("conditions") is not None else "-"
@@ -89,7 +86,7 @@ def discover(
             met,
             r.get("missing") or "",
         )
-    console.print(table)
+    print_table(table)
     console.print(f"{found.height} candidate(s)")
 
 
@@ -120,9 +117,8 @@ def specialisation(
         table.write_csv(output)
         console.print(f"{table.height} rows written to {output}")
         return
-    shown = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
-    for name in ("county", "ind.", "firms", "LQ firms", "LQ empl.", "LQ output", "output %", "empl. %", "pillar"):
-        shown.add_column(name, no_wrap=True)
+    names = ("county", "ind.", "firms", "LQ firms", "LQ empl.", "LQ output", "output %", "empl. %", "pillar")
+    shown = new_table(*names, keep=names)
     for r in table.sort("lq_output", descending=True, nulls_last=True).head(40).iter_rows(named=True):
         shown.add_row(
             r["county_code"],
@@ -132,7 +128,7 @@ def specialisation(
             *(f"{100 * r[c]:.1f}" if r[c] is not None else "-" for c in ("share_output", "share_employment")),
             ("yes" if r["pillar"] else "no") + ("" if r["pillar_verified"] else "*"),
         )
-    console.print(shown)
+    print_table(shown)
     console.print("* pillar thresholds are UNVERIFIED parameters of the pack")
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from smecluster.cli.common import STATE, console, err_console, fail
+from smecluster.cli.common import STATE, console, err_console, fail, new_table, print_table
 
 if TYPE_CHECKING:  # Polars and SQLAlchemy are imported by the commands that use them
     from smecluster.registry.importer import ImportResult
@@ -33,7 +33,7 @@ def _check_kind(kind: str) -> str:
 def _print_errors(result: ImportResult) -> None:
     """The problems as a table (the first SHOWN_ERRORS; all of them go to a CSV file when more)."""
     errors = result.errors
-    err_console.print(_problem_table(errors, f"{errors.height} problem(s)"))
+    print_table(_problem_table(errors, f"{errors.height} problem(s)"), err_console)
     if errors.height > SHOWN_ERRORS:
         out = result.path.with_name(result.path.name + ".errors.csv")
         with out.open("wb") as fh:
@@ -44,12 +44,7 @@ def _print_errors(result: ImportResult) -> None:
 
 def _problem_table(frame, title: str) -> Table:
     """Rows of a problem or notice frame, full values folded (never cut) in a narrow terminal."""
-    table = Table(title=title, expand=False)
-    table.add_column("file", overflow="fold")
-    table.add_column("row", justify="right", no_wrap=True)
-    table.add_column("column", overflow="fold")
-    table.add_column("value", overflow="fold")
-    table.add_column("reason", overflow="fold", min_width=20)
+    table = new_table("file", "row", "column", "value", "reason", keep=("row",), title=title)
     for file, row, column, value, reason in frame.head(SHOWN_ERRORS).iter_rows():
         table.add_row(Path(file).name, "" if row is None else str(row), column or "", value or "", reason)
     return table
@@ -59,7 +54,7 @@ def _print_notices(notices) -> None:
     """Remarks on accepted rows (dates derived from a year, boundaries re-oriented ...)."""
     if notices.is_empty():
         return
-    err_console.print(_problem_table(notices, f"{notices.height} notice(s): accepted, please check"))
+    print_table(_problem_table(notices, f"{notices.height} notice(s): accepted, please check"), err_console)
     if notices.height > SHOWN_ERRORS:
         err_console.print(f"{notices.height - SHOWN_ERRORS} more notices not shown")
 
@@ -79,7 +74,7 @@ def _import_folder(directory: Path, dry_run: bool) -> None:
     _print_notices(result.notices)
     errors = result.errors
     if not errors.is_empty():
-        err_console.print(_problem_table(errors, f"{errors.height} problem(s)"))
+        print_table(_problem_table(errors, f"{errors.height} problem(s)"), err_console)
         if errors.height > SHOWN_ERRORS:
             out = directory / "import.errors.csv"
             with out.open("wb") as fh:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from smecluster.cli.common import STATE, console, fail
+from smecluster.cli.common import STATE, console, fail, new_table, print_table
 
 user_app = typer.Typer(help="Accounts (system administrator's job): add, disable, reset.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail (audit administrator's job).", no_args_is_help=True)
@@ -104,8 +104,6 @@ def user_reset(
 @user_app.command("demo")
 def user_demo() -> None:
     """Create one demo account per role (Changshu, Suzhou, the province) and print their passwords once."""
-    from rich.table import Table
-
     from smecluster.accounts.demo import create_demo_accounts
     from smecluster.accounts.users import AccountError
     from smecluster.db import open_database, session_scope
@@ -115,10 +113,13 @@ def user_demo() -> None:
             created = create_demo_accounts(s)
     except AccountError as exc:
         fail(f"{exc} (build the demo first: smecluster demo --no-serve)")
-    table = Table("user", "role", "password (shown once)")
+    if not created:
+        console.print("the demo accounts exist already (smecluster user reset NAME)")
+        return
+    table = new_table("user", "role", "password (shown once)", keep=("user", "role", "password (shown once)"))
     for row in created:
         table.add_row(*row)
-    console.print(table if created else "the demo accounts exist already (smecluster user reset NAME)")
+    print_table(table)
 
 
 @audit_app.command("verify")
