@@ -62,3 +62,14 @@ def test_policy_list_shows_what_the_packs_say():
 def test_cli_crs_names_are_the_geo_package_names():
     """The CLI spells out the coordinate systems (no NumPy at start-up); they are the geo package's."""
     assert tuple(cli_geo.CRS_NAMES) == tuple(CRS_NAMES)
+
+
+def test_import_help_names_every_kind():
+    """`smecluster import --help` (and the CLI reference) name every import kind, enterprise_profiles too."""
+    from smecluster.cli.registry import KIND_HELP
+    from smecluster.registry.folder import kind_order
+
+    listed = [k.strip() for k in KIND_HELP.replace(" or ", ", ").split(",")]
+    assert listed == kind_order()  # the help lists them in the order to import them
+    result = CliRunner().invoke(app, ["import", "--help"], env={"COLUMNS": "300"})
+    assert "enterprise_profiles" in result.output and "folder" in result.output
