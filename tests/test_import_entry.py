@@ -142,3 +142,43 @@ def test_boundary_command_stores_on_the_cluster(tmp_path, database_url):
     assert unknown.exit_code == 1 and "no cluster" in unknown.output
 
 
+
+
+def test_verdict_shows_every_area_and_which_was_used(tmp_path, database_url):
+    """With 3 located members the hull overrides the declared area, and the verdict says so; a stored
+    boundary then takes over, and the hull's area is still shown next to it."""
+    from smecluster.geo.footprint import footprint_from_points
+    from smecluster.registry.uscc import make_uscc_one
+    from smecluster.services.clusters import evaluate_clusters
+    from smecluster.services.registry import store_cluster_boundary
+
+    engine = registry_engine(database_url)
+    codes = [make_uscc_one(f"91320481MA1P0001{i}") for i in range(3)]
+    lons, lats = [119.41, 119.44, 119.42], [31.41, 31.41, 31.44]
+    ent = write_csv(tmp_path / "e.csv", ["统一社会信用代码", "企业名称", "所在县区代码", "行业代码", "经度", "纬度"],
+                    [[c, f"企业{i}", "320481", "3841", lons[i], lats[i]] for i, c in enumerate(codes)])
+    years = write_csv(tmp_path / "y.csv", ["统一社会信用代码", "年份", "工业总产值(万元)"],
+                      [[c, "2024", "100"] for c in codes])
+    clusters = write_csv(tmp_path / "c.csv", [*CLUSTER_HEADERS, "申报占地面积(平方公里)"],
+                         [["ly-battery", "溧阳电池", "320481", "3841", "42.5"]])
+    members = write_csv(tmp_path / "m.csv", ["集群编号", "统一社会信用代码"], [["ly-battery", c] for c in codes])
+    for kind, path in (("enterprises", ent), ("enterprise_years", years), ("clusters", clusters),
+                       ("cluster_members", members)):
+        assert import_file(engine, kind, path).ok, kind
+
+    def areas():
+        (v,) = evaluate_clusters(engine, year=2024)
+        found = [c.areas for c in v.criteria if c.areas]
+        assert len(found) == 1
+        return found[0]
+
+    hull = area_km2(footprint_from_points(lons, lats))
+    first = areas()
+    assert first["used"] == "members_hull" and first["declared_km2"] == 42.5 and first["located_members"] == 3
+    assert abs(first["hull_km2"] - hull) < 1e-9 and first["boundary_km2"] is None
+    park = tmp_path / "park.geojson"
+    park.write_text(json.dumps({"type": "Polygon", "coordinates": [SQUARE]}), encoding="utf-8")
+    store_cluster_boundary(engine, "ly-battery", park)
+    second = areas()
+    assert second["used"] == "boundary" and abs(second["boundary_km2"] - area_km2(shapely.Polygon(SQUARE))) < 1e-9
+    assert abs(second["hull_km2"] - hull) < 1e-9
