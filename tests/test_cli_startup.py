@@ -73,3 +73,18 @@ def test_import_help_names_every_kind():
     assert listed == kind_order()  # the help lists them in the order to import them
     result = CliRunner().invoke(app, ["import", "--help"], env={"COLUMNS": "300"})
     assert "enterprise_profiles" in result.output and "folder" in result.output
+
+
+def test_head_revision_read_without_alembic_is_alembics(tmp_path):
+    """The head read from the migration files is Alembic's head; a fresh database is not at it,
+    a migrated one is."""
+    from alembic.script import ScriptDirectory
+
+    from smecluster.db import _head_revisions, alembic_config, at_head, get_engine, open_database
+
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    engine = get_engine(url)
+    assert _head_revisions() == set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+    assert not at_head(engine)
+    open_database(url)
+    assert at_head(engine)

@@ -182,3 +182,23 @@ def test_verdict_shows_every_area_and_which_was_used(tmp_path, database_url):
     second = areas()
     assert second["used"] == "boundary" and abs(second["boundary_km2"] - area_km2(shapely.Polygon(SQUARE))) < 1e-9
     assert abs(second["hull_km2"] - hull) < 1e-9
+
+
+def test_cluster_status_is_set_on_insert_only_and_blank_flags_take_the_default(tmp_path, database_url):
+    """申报状态 sets a new cluster's status; a re-import never changes it (the workflow owns it);
+    a blank 示例数据 cell stores false."""
+    engine = registry_engine(database_url)
+    headers = [*CLUSTER_HEADERS, "申报状态", "示例数据"]
+    first = write_csv(tmp_path / "c.csv", headers, [["ly-battery", "溧阳电池", "320481", "3841", "已申报", ""]])
+    assert import_file(engine, "clusters", first).ok
+    assert _scalar(engine, "SELECT status FROM cluster") == "submitted"
+    assert _scalar(engine, "SELECT fictional FROM cluster") in (False, 0)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE cluster SET status = 'recognised'"))
+    again = write_csv(tmp_path / "c2.csv", headers, [["ly-battery", "溧阳电池产业集群", "320481", "3841", "草稿", "否"]])
+    assert import_file(engine, "clusters", again).ok
+    assert _scalar(engine, "SELECT status FROM cluster") == "recognised"
+    assert _scalar(engine, "SELECT name FROM cluster") == "溧阳电池产业集群"
+    refused = write_csv(tmp_path / "c3.csv", headers, [["x", "x", "320481", "3841", "已认定", ""]])
+    result = import_file(engine, "clusters", refused)
+    assert not result.ok and result.errors["column"].to_list() == ["申报状态"]

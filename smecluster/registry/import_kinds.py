@@ -64,6 +64,7 @@ class ColumnSpec(BaseModel):
     values: dict[str, list[str]] | None = None
     references: Reference | None = None
     store: bool = True  # false: a column that only qualifies another (e.g. a boundary's CRS)
+    updates: bool = True  # false: set when a row is inserted, never changed by a re-import
 
     @model_validator(mode="after")
     def _check(self) -> ColumnSpec:

@@ -77,9 +77,12 @@ def _db_frame(kind: ImportKind, checked: Checked, good: pl.DataFrame) -> tuple[p
         joined = pl.concat_list(pieces).list.drop_nulls().list.join(", ")
         exprs.append(pl.concat_str([pl.lit("{"), joined, pl.lit("}")]).alias("declared"))
     frame = good.select(exprs)
-    update = [c for c in frame.columns if c not in kind.key]
+    fixed = {c.field for c in checked.columns if not c.updates}
+    update = [c for c in frame.columns if c not in kind.key and c not in fixed]
     for name, value in kind.defaults.items():
-        if name not in frame.columns:
+        if name in frame.columns and not isinstance(value, dict | list):  # a blank cell takes the default
+            frame = frame.with_columns(pl.col(name).fill_null(value))
+        elif name not in frame.columns:
             lit = json.dumps(value) if isinstance(value, dict | list) else value
             frame = frame.with_columns(pl.lit(lit).alias(name))
     return frame, update

@@ -10,7 +10,6 @@ from sqlalchemy import Engine
 
 from smecluster.registry.import_kinds import ImportKind, kinds
 from smecluster.registry.importer import ImportResult, import_file
-from smecluster.registry.template import write_template
 
 if TYPE_CHECKING:
     from smecluster.registry.folder import FolderResult
@@ -49,6 +48,8 @@ def import_registry_file(
 
 def write_import_template(kind: str, path: str | Path) -> Path:
     """Write the blank Excel template of `kind` (Chinese headers, cell checks, column notes)."""
+    from smecluster.registry.template import write_template  # openpyxl: only for this command
+
     return write_template(kind, path)
 
 
