@@ -195,7 +195,8 @@ def test_cluster_status_is_set_on_insert_only_and_blank_flags_take_the_default(t
     assert _scalar(engine, "SELECT fictional FROM cluster") in (False, 0)
     with engine.begin() as conn:
         conn.execute(text("UPDATE cluster SET status = 'recognised'"))
-    again = write_csv(tmp_path / "c2.csv", headers, [["ly-battery", "溧阳电池产业集群", "320481", "3841", "草稿", "否"]])
+    renamed = [["ly-battery", "溧阳电池产业集群", "320481", "3841", "草稿", "否"]]
+    again = write_csv(tmp_path / "c2.csv", headers, renamed)
     assert import_file(engine, "clusters", again).ok
     assert _scalar(engine, "SELECT status FROM cluster") == "recognised"
     assert _scalar(engine, "SELECT name FROM cluster") == "溧阳电池产业集群"
