@@ -166,3 +166,18 @@ def test_cli_import_folder_and_export(demo_folder, tmp_path):
     exported = runner.invoke(app, ["--db", str(demo.url), "export", "csv", str(out)])
     assert exported.exit_code == 0, exported.output
     assert {p.name for p in out.glob("*.csv")} == {p.name for p in folder.glob("*.csv")}
+
+
+def test_a_reference_to_a_rejected_row_says_where_the_problem_is(tmp_path, database_url):
+    """A member whose enterprise row in the same folder was rejected is told so, not 'import first'."""
+    engine = registry_engine(database_url)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_csv(folder / "enterprises.csv", ["统一社会信用代码", "企业名称", "所在县区代码", "行业代码"],
+              [[CODE_A, "甲", "320481", "3841"], [CODE_B, "乙", "999999", "3841"]])
+    write_csv(folder / "enterprise_years.csv", ["统一社会信用代码", "年份"], [[CODE_A, "2024"], [CODE_B, "2024"]])
+    result = import_folder(engine, folder)
+    years = result.files[1]
+    assert years.kind == "enterprise_years"
+    assert years.errors["row"].to_list() == [3]
+    assert "its row in enterprises.csv has a problem" in years.errors["reason"][0]

@@ -173,6 +173,7 @@ def import_folder(
         planned.append((kind, path, grid))
     order = {name: i for i, name in enumerate(kind_order())}
     planned.sort(key=lambda t: (order[t[0].name], t[1].name))
+    rejected: dict[tuple[str, str], pl.DataFrame] = {}  # (table, column) -> key values of bad rows, file
     try:
         with transaction(engine) as batch:
             for kind, path, grid in planned:
@@ -180,10 +181,46 @@ def import_folder(
                 file_result = ImportResult(kind.name, path, dry_run=dry_run, staged=True)
                 result.files.append(file_result)
                 checked = read_and_check(kind, path, file_result, grid)
-                if checked is not None:
-                    store_checked(batch, checked, file_result)
+                if checked is None:
+                    continue
+                store_checked(batch, checked, file_result)
+                _explain_missing(file_result, checked.kind, rejected)
+                _remember_rejected(checked, path, rejected)
             if not result.written:
                 raise Rollback
     except Rollback:
         pass
     return result
+
+
+def _remember_rejected(checked, path: Path, rejected: dict[tuple[str, str], pl.DataFrame]) -> None:
+    """Key values of the rows of this file that have a problem (so later files can say why a
+    reference to them is missing)."""
+    kind = checked.kind
+    if len(kind.key) != 1 or checked.typed.is_empty() or kind.on_conflict == "update_only":
+        return
+    field = kind.key[0]
+    bad = checked.typed.filter(pl.col(ROW).is_in(checked.bad_rows().implode()))
+    frame = bad.select(pl.col(field).cast(pl.String).alias("value"), pl.lit(path.name).alias("in_file"))
+    previous = rejected.get((kind.table, field))
+    rejected[(kind.table, field)] = frame if previous is None else pl.concat([previous, frame])
+
+
+def _explain_missing(
+    file_result: ImportResult, kind: ImportKind, rejected: dict[tuple[str, str], pl.DataFrame]
+) -> None:
+    """A reference 'not found' because its row in an earlier file of the folder was rejected says so."""
+    for spec in kind.columns:
+        ref = spec.references
+        if ref is None or (ref.table, ref.column) not in rejected:
+            continue
+        known = rejected[(ref.table, ref.column)].unique("value")
+        errors = file_result.errors.join(known, on="value", how="left", maintain_order="left")
+        hit = (pl.col("reason") == ref.missing) & pl.col("in_file").is_not_null()
+        why = pl.format("{}: its row in {} has a problem (see above)", pl.lit(ref.missing.split(" (")[0]), "in_file")
+        file_result.errors = errors.with_columns(
+            pl.when(hit)
+            .then(why)
+            .otherwise(pl.col("reason"))
+            .alias("reason")
+        ).drop("in_file")
