@@ -212,18 +212,9 @@ def bench_import_command(
     console.print(
         f"generated {rows:,} enterprise rows ({size_mb:.0f} MB CSV) in {generated:.2f} s (not timed)"
     )
-    table = Table(
-        "database",
-        "rows",
-        "seconds",
-        "rows/s",
-        "read",
-        "check",
-        "references",
-        "store",
-        "re-import s",
-        "peak MB",
-    )
+    headers = ("database", "rows", "seconds", "rows/s", "read", "check", "references", "store", "re-import s",
+               "peak MB")
+    table = new_table(*headers, keep=headers)
     for f in figures:
         phases = [f"{f.phases.get(p, 0):.2f}" for p in ("read", "check", "references", "store")]
         table.add_row(
@@ -235,7 +226,7 @@ def bench_import_command(
             f"{f.reimport_seconds:.2f}",
             f"{f.peak_mb:.0f}",
         )
-    console.print(table)
+    print_table(table)
     console.print(f"peak memory of the process: {peak_memory_mb():.0f} MB (ru_maxrss)")
 
 

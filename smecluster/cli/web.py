@@ -145,8 +145,6 @@ def bench_web(
     """Load the provincial overview page and its API from a second process; print p95 and requests/s."""
     from pathlib import Path
 
-    from rich.table import Table
-
     from smecluster.benchmarks.web import run
 
     targets = run(
@@ -157,16 +155,9 @@ def bench_web(
         db_file=Path(db_file) if db_file else None,
         console=console,
     )
-    table = Table(
-        "URL",
-        "cold first ms",
-        "requests",
-        "errors",
-        "req/s",
-        "p50 ms",
-        "p95 ms",
-        "p99 ms",
-        title=f"{enterprises:,} enterprises, {connections} connections, {workers} worker(s)",
+    headers = ("URL", "cold first ms", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms")
+    table = new_table(
+        *headers, keep=headers, title=f"{enterprises:,} enterprises, {connections} connections, {workers} worker(s)"
     )
     for t in targets:
         table.add_row(
@@ -179,7 +170,7 @@ def bench_web(
             f"{t.percentile(0.95):.1f}",
             f"{t.percentile(0.99):.1f}",
         )
-    console.print(table)
+    print_table(table)
 
 
 def register(app: typer.Typer) -> None:

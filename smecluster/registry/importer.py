@@ -125,17 +125,23 @@ def import_file(
     phase = on_phase or (lambda _name: None)
     timer = _Timer(result)
     phase("reading")
-    checked = read_and_check(kind, path, result)
-    timer.lap("read+check")
-    if checked is None:
+    try:
+        grid = read_grid(path)
+    except ReadError as exc:
+        result.errors = _with_file(error_frame([(None, None, None, str(exc))]), path)
         return result
+    timer.lap("read")
+    phase("checking")
+    checked = read_and_check(kind, path, result, grid)
+    timer.lap("check")
     # SQLite writes through ADBC's own copy of the SQLite library (see store.py). POSIX locks belong
     # to the process, so `transaction` closes the engine's sqlite3 connections first.
     try:
         with transaction(engine) as batch:
             phase("checking references")
-            store_checked(batch, checked, result, phase)
-            timer.lap("store")
+            store_checked(batch, checked, result, phase, timer.lap)
+            if result.written:
+                timer.lap("store")
             if not result.written:
                 raise Rollback
     except Rollback:
@@ -174,11 +180,17 @@ def read_and_check(kind: ImportKind, path: Path, result: ImportResult, grid: Gri
 
 
 def store_checked(
-    batch: Batch, checked: Checked, result: ImportResult, phase: Callable[[str], None] | None = None
+    batch: Batch,
+    checked: Checked,
+    result: ImportResult,
+    phase: Callable[[str], None] | None = None,
+    lap: Callable[[str], None] | None = None,
 ) -> None:
     """Check references (seeing the batch's earlier writes) and store the rows the mode allows."""
     kind = checked.kind
     check_references(batch.fetch, checked)
+    if lap:
+        lap("references")
     errors = checked.errors.with_columns(pl.col("column").replace(checked.labels))  # the user's words
     result.errors = _with_file(errors.sort(ROW, nulls_last=False), result.path)
     result.notices = _with_file(checked.notices.sort(ROW), result.path)
