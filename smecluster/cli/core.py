@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.table import Table  # noqa: F401
+from rich.table import Table
 
 from smecluster.cli.common import STATE, console, fail, new_table, print_table
 
