@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from smecluster.config import database_url
@@ -39,16 +38,52 @@ def get_engine(url: str | None = None) -> Engine:
     return engine
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine):
     """An Alembic configuration pointing at the packaged migrations."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
     return cfg
 
 
+_REVISION = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
+
+
+def _head_revisions() -> set[str] | None:
+    """Head revision ids read from the migration files' `revision` / `down_revision` lines, without
+    importing Alembic (None when a file is written otherwise: then Alembic decides)."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict((k, v.strip()) for k, v in _REVISION.findall(path.read_text(encoding="utf-8")))
+        rev = re.fullmatch(r"['\"]([^'\"]+)['\"]", found.get("revision", ""))
+        if rev is None:
+            return None
+        revisions.add(rev.group(1))
+        parents.update(re.findall(r"['\"]([^'\"]+)['\"]", found.get("down_revision", "")))
+    return revisions - parents or None
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database's revision is already the newest, read without running Alembic (whose
+    environment imports every model: most of a short command's start-up)."""
+    heads = _head_revisions()
+    if heads is None:
+        return False
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return False
+        current = {r[0] for r in connection.execute(text("SELECT version_num FROM alembic_version"))}
+    return current == heads
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration."""
+    from alembic import command
+
+    if at_head(engine):
+        return
     with engine.begin() as connection:
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = connection

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from smecluster import yamlio
 
 CATALOGUE_FILE = Path(__file__).with_name("indicators.yaml")
 UNITS = ("count", "ratio", "km2", "wan_yuan", "bool", "years", "points", "code", "rank")
@@ -32,7 +32,7 @@ class IndicatorInfo:
 @lru_cache(maxsize=1)
 def catalogue() -> dict[str, IndicatorInfo]:
     """Every indicator, keyed by name, read from indicators.yaml."""
-    raw = yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    raw = yamlio.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))
     out: dict[str, IndicatorInfo] = {}
     for subject, entries in raw.items():
         for name, spec in entries.items():

@@ -7,10 +7,17 @@ import json
 import typer
 from rich.table import Table
 
-from smecluster.cli.common import STATE, console, fail
-from smecluster.db import open_database
-from smecluster.policy.gaps import format_value
-from smecluster.policy.pack import PackError, load_pack, load_pack_file, pack_files
+from smecluster.cli.common import STATE, console, fail, new_table, print_table
+
+# Heavy modules (SQLAlchemy, Polars, DuckDB, pydantic packs) are imported inside the commands that
+# need them, so that `smecluster --help` starts fast (docs/decisions/1000-cli-lazy-imports.md).
+
+
+def open_database(url: str | None):
+    """The database engine (imported on use: SQLAlchemy and Alembic are slow to import)."""
+    from smecluster.db import open_database as open_db
+
+    return open_db(url)
 
 policy_app = typer.Typer(help="Policy packs: list, show, validate.", no_args_is_help=True)
 evaluate_app = typer.Typer(help="Evaluate clusters (and enterprises) against policy packs.", no_args_is_help=True)
@@ -48,17 +55,20 @@ def db_industries() -> None:
 @policy_app.command("list")
 def policy_list() -> None:
     """List the shipped policy packs."""
-    table = Table("id", "kind", "version", "effective", "title")
-    for path in pack_files():
-        p = load_pack(path.stem)
+    from smecluster.policy.listing import pack_headers
+
+    table = new_table("id", "kind", "version", "effective", "title", keep=("id", "version", "effective"))
+    for p in pack_headers():
         until = p.effective_to.isoformat() if p.effective_to else ""
         table.add_row(p.id, p.kind, p.version, f"{p.effective_from.isoformat()} .. {until}", p.title)
-    console.print(table)
+    print_table(table)
 
 
 @policy_app.command("show")
 def policy_show(pack_id: str = typer.Argument(..., help="Pack id or path to a pack file.")) -> None:
     """Show a pack's criteria with clause, comparator and threshold."""
+    from smecluster.policy.pack import PackError, load_pack
+
     try:
         p = load_pack(pack_id)
     except PackError as exc:
@@ -69,7 +79,7 @@ def policy_show(pack_id: str = typer.Argument(..., help="Pack id or path to a pa
         served = (f"{w.effective_from} to {w.effective_to or 'open'}" + (f" ({w.note})" if w.note else "")
                   if w else "not served")
         console.print(f"{'new applications' if kind == 'new' else 're-reviews'}: {served}", soft_wrap=True)
-    table = Table("id", "test", "clause", "mark")
+    table = new_table("id", "test", "clause", "mark", keep=("id",))
     for c in p.all_criteria():
         test = ""
         if c.indicator and c.comparator:
@@ -83,7 +93,7 @@ def policy_show(pack_id: str = typer.Argument(..., help="Pack id or path to a pa
                  (f"endpoint to {c.endpoint} band", c.endpoint is not None))
         marks = [m for m, on in flags if on]
         table.add_row(c.id, test, c.clause, ", ".join(marks))
-    console.print(table)
+    print_table(table)
 
 
 @policy_app.command("validate")
@@ -91,6 +101,8 @@ def policy_validate(
     paths: list[str] = typer.Argument(None, help="Pack files (default: every shipped pack)."),
 ) -> None:
     """Check pack files: indicators, threshold types, duplicate ids, boundary words."""
+    from smecluster.policy.pack import PackError, load_pack_file, pack_files
+
     targets = paths or [str(p) for p in pack_files()]
     errors = 0
     for path in targets:
@@ -107,6 +119,7 @@ def policy_validate(
 @policy_app.command("test")
 def policy_test(paths: list[str] = typer.Argument(..., help="Scenario YAML files.")) -> None:
     """Run YAML scenario files: cluster packs (indicator values in) or tiers (a firm's fields in)."""
+    from smecluster.policy.pack import PackError
     from smecluster.policy.scenarios import run_scenarios
 
     total, failed = 0, 0
@@ -133,6 +146,7 @@ def evaluate_cluster(
     fmt: str = typer.Option("table", "--format", help="table or json."),
 ) -> None:
     """Evaluate clusters: each criterion's status, value, threshold, clause and gap."""
+    from smecluster.policy.pack import PackError
     from smecluster.services.clusters import evaluate_clusters
 
     if cluster_id is None and not all_:
@@ -165,13 +179,45 @@ def _print_verdict(v) -> None:
     )
     if v.on:
         console.print(f"designations counted as valid on {v.on} (start <= {v.on} <= end)")
-    table = Table("id", "status", "value", "threshold", "clause", "gap")
+    table = _criteria_table()
     for c in v.criteria:
         _add_rows(table, c, "")
-    console.print(table)
+    print_table(table)
+    for c in _walk(v.criteria):
+        if c.areas:
+            console.print(f"{c.id} area: {area_text(c.areas)}", highlight=False)
+
+
+def _walk(criteria):
+    for c in criteria:
+        yield c
+        yield from _walk(c.children)
+
+
+def area_text(areas: dict) -> str:
+    """Every area of a footprint criterion and the one used, in one line."""
+    from smecluster.policy.gaps import format_value
+
+    def km2(x: float | None) -> str:
+        return "none" if x is None else f"{format_value(x, 'km2')} km2"
+
+    names = {"boundary": "the declared boundary", "members_hull": "the members' hull",
+             "declared": "the application's figure", None: "none (unknown)"}
+    return (
+        f"declared boundary {km2(areas['boundary_km2'])}; members' hull {km2(areas['hull_km2'])} "
+        f"({areas['located_members']} located members; a hull needs 3); application declares "
+        f"{km2(areas['declared_km2'])}; used: {names[areas['used']]}"
+    )
+
+
+def _criteria_table() -> Table:
+    """The criteria table: ids, statuses and values never cut; clause and gap fold in a narrow terminal."""
+    return new_table("id", "status", "value", "threshold", "clause", "gap", keep=("id", "status", "threshold"))
 
 
 def _add_rows(table: Table, c, indent: str) -> None:
+    from smecluster.policy.gaps import format_value
+
     value = format_value(c.value, c.unit) if c.unit else ""
     if c.declared is not None:
         value += f" (declared {format_value(c.declared, c.unit)}{' ≠' if c.discrepancy else ''})"
@@ -198,11 +244,11 @@ def demo(
     with console.status("building the demo registry ..."):
         counts, results = build_demo(engine, seed=seed, scale=scale, year=year)
     console.print(", ".join(f"{k}: {v:,}" for k, v in counts.items()))
-    table = Table("id", "cluster", "county", "outcome", "failing")
+    table = new_table("id", "cluster", "county", "outcome", "failing", keep=("id", "outcome"))
     for v in results:
         failing = ", ".join(c.id for c in v.criteria if c.status in ("fail", "unknown"))
         table.add_row(str(v.cluster["id"]), v.cluster["name"], v.cluster["county_name"], v.outcome, failing)
-    console.print(table)
+    print_table(table)
     if no_serve:
         return
     import uvicorn

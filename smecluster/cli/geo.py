@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 import typer
-from rich import box
-from rich.table import Table
 
-from smecluster.cli.common import STATE, console, fail
-from smecluster.geo.crs import CRS_NAMES
+from smecluster.cli.common import STATE, console, fail, new_table, print_table
+
+# The same names as smecluster.geo.crs.CRS_NAMES (a test checks), spelt out so that the CLI need not
+# import NumPy to print its help.
+CRS_NAMES = ("wgs84", "gcj02", "bd09")
 
 MEASURES = ("lq_firms", "lq_employment", "lq_output", "share_output", "share_employment")
 
@@ -66,9 +67,8 @@ def discover(
     if fmt == "json":
         print(json.dumps(found.drop("footprint").to_dicts(), ensure_ascii=False, default=str))
         return
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
-    for name in ("#", "ind.", "county", "firms", "km2", "in", "SRDI", "HT", "plat.", "LQ", "met", "missing"):
-        table.add_column(name, no_wrap=True)
+    names = ("#", "ind.", "county", "firms", "km2", "in", "SRDI", "HT", "plat.", "LQ", "met", "missing")
+    table = new_table(*names, keep=names[:-1])
     for r in found.iter_rows(named=True):
         lq = r.get("lq_output")
         met = f"{r['conditions_met']}/{r['conditions']}" if r.get("conditions") is not None else "-"
@@ -86,7 +86,7 @@ def discover(
             met,
             r.get("missing") or "",
         )
-    console.print(table)
+    print_table(table)
     console.print(f"{found.height} candidate(s)")
 
 
@@ -117,9 +117,8 @@ def specialisation(
         table.write_csv(output)
         console.print(f"{table.height} rows written to {output}")
         return
-    shown = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
-    for name in ("county", "ind.", "firms", "LQ firms", "LQ empl.", "LQ output", "output %", "empl. %", "pillar"):
-        shown.add_column(name, no_wrap=True)
+    names = ("county", "ind.", "firms", "LQ firms", "LQ empl.", "LQ output", "output %", "empl. %", "pillar")
+    shown = new_table(*names, keep=names)
     for r in table.sort("lq_output", descending=True, nulls_last=True).head(40).iter_rows(named=True):
         shown.add_row(
             r["county_code"],
@@ -129,7 +128,7 @@ def specialisation(
             *(f"{100 * r[c]:.1f}" if r[c] is not None else "-" for c in ("share_output", "share_employment")),
             ("yes" if r["pillar"] else "no") + ("" if r["pillar_verified"] else "*"),
         )
-    console.print(shown)
+    print_table(shown)
     console.print("* pillar thresholds are UNVERIFIED parameters of the pack")
 
 
@@ -223,14 +222,26 @@ def bench_geo(
 
 def boundary(
     file: Path = typer.Argument(..., help="Boundary file: .geojson/.json, .kml/.kmz or a zipped shapefile."),
-    county: str = typer.Option(..., "--county", help="County code (GB/T 2260) the cluster must stay in."),
+    county: str = typer.Option(None, "--county", help="County code (GB/T 2260) the cluster must stay in."),
+    cluster: str = typer.Option(None, "--cluster", help="Cluster code or id (its county is used)."),
+    store: bool = typer.Option(False, "--store", help="Store the boundary as the cluster's declared boundary."),
     crs: str = typer.Option("wgs84", "--crs", help=f"Coordinate system of lon/lat input: {'|'.join(CRS_NAMES)}."),
     tolerance: float = typer.Option(300.0, "--tolerance", help="Metres a boundary may pass the county line."),
 ) -> None:
-    """Area (km2, ellipsoid) of an uploaded cluster boundary and whether it stays inside its county."""
+    """Area (km2, ellipsoid) of a cluster boundary and whether it stays inside its county; --store keeps it."""
     from smecluster.geo.boundary import BoundaryError
     from smecluster.services.geography import check_boundary
 
+    if crs not in CRS_NAMES:
+        fail(f"--crs must be one of {', '.join(CRS_NAMES)}, not {crs!r}")
+    if store and not cluster:
+        fail("--store needs --cluster CODE (the cluster the boundary belongs to)")
+    if not county and not cluster:
+        fail("give --county CODE or --cluster CODE")
+    found = None
+    if cluster:
+        found = _cluster(cluster)
+        county = county or found["county_code"]
     try:
         result = check_boundary(file, county, crs, tolerance)
     except (BoundaryError, KeyError) as exc:
@@ -242,6 +253,24 @@ def boundary(
         f"area {result.area_km2:.3f} km2; {where} county {county} (tolerance {tolerance:g} m; "
         f"{result.outside_km2:.3f} km2 beyond the county line)"
     )
+    if store and found is not None:
+        from smecluster.db import open_database
+        from smecluster.services.registry import store_cluster_boundary
+
+        stored, _ = store_cluster_boundary(open_database(STATE.db), str(found["id"]), file, crs)
+        console.print(f"stored as the declared boundary of cluster {stored['code']} ({stored['name']})")
+
+
+def _cluster(cluster: str) -> dict:
+    """The cluster by code or id (id, code, name, county_code), or exit with a clear error."""
+    from smecluster.db import open_database
+    from smecluster.services.registry import find_cluster
+
+    try:
+        return find_cluster(open_database(STATE.db), cluster)
+    except LookupError as exc:
+        fail(str(exc))
+    return {}
 
 
 def register(app: typer.Typer) -> None:

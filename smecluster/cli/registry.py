@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from smecluster.cli.common import STATE, console, err_console, fail
-from smecluster.registry.import_kinds import kinds
-from smecluster.registry.importer import ImportResult
+from smecluster.cli.common import STATE, console, err_console, fail, new_table, print_table
+
+if TYPE_CHECKING:  # Polars and SQLAlchemy are imported by the commands that use them
+    from smecluster.registry.importer import ImportResult
 
 SHOWN_ERRORS = 200
 
 
 def _kind_help() -> str:
+    from smecluster.registry.import_kinds import kinds
+
     return ", ".join(kinds())
 
 
 def _check_kind(kind: str) -> str:
+    from smecluster.registry.import_kinds import kinds
+
     if kind not in kinds():
         fail(f"unknown import kind {kind!r}; known kinds: {_kind_help()}")
     return kind
@@ -27,16 +33,78 @@ def _check_kind(kind: str) -> str:
 def _print_errors(result: ImportResult) -> None:
     """The problems as a table (the first SHOWN_ERRORS; all of them go to a CSV file when more)."""
     errors = result.errors
-    table = Table("file", "row", "column", "value", "reason", title=f"{errors.height} problem(s)")
-    for file, row, column, value, reason in errors.head(SHOWN_ERRORS).iter_rows():
-        table.add_row(Path(file).name, "" if row is None else str(row), column or "", value or "", reason)
-    err_console.print(table)
+    print_table(_problem_table(errors, f"{errors.height} problem(s)"), err_console)
     if errors.height > SHOWN_ERRORS:
         out = result.path.with_name(result.path.name + ".errors.csv")
         with out.open("wb") as fh:
             fh.write(b"\xef\xbb\xbf")  # a BOM so that Excel opens the UTF-8 file correctly
             errors.write_csv(fh)
         err_console.print(f"{errors.height - SHOWN_ERRORS} more problems; all {errors.height} are in {out}")
+
+
+def _problem_table(frame, title: str) -> Table:
+    """Rows of a problem or notice frame, full values folded (never cut) in a narrow terminal."""
+    table = new_table("file", "row", "column", "value", "reason", keep=("row",), title=title)
+    for file, row, column, value, reason in frame.head(SHOWN_ERRORS).iter_rows():
+        table.add_row(Path(file).name, "" if row is None else str(row), column or "", value or "", reason)
+    return table
+
+
+def _print_notices(notices) -> None:
+    """Remarks on accepted rows (dates derived from a year, boundaries re-oriented ...)."""
+    if notices.is_empty():
+        return
+    print_table(_problem_table(notices, f"{notices.height} notice(s): accepted, please check"), err_console)
+    if notices.height > SHOWN_ERRORS:
+        err_console.print(f"{notices.height - SHOWN_ERRORS} more notices not shown")
+
+
+def _import_folder(directory: Path, dry_run: bool) -> None:
+    from smecluster.db import open_database
+    from smecluster.services.registry import import_registry_folder
+
+    engine = open_database(STATE.db)
+    with console.status("importing the folder") as status:
+        result = import_registry_folder(engine, directory, dry_run=dry_run, on_phase=status.update)
+    for note in result.skipped:
+        err_console.print(f"[yellow]skipped:[/] {note}")
+    for r in result.files:
+        for warning in r.warnings:
+            err_console.print(f"[yellow]warning:[/] {r.path.name}: {warning}")
+    _print_notices(result.notices)
+    errors = result.errors
+    if not errors.is_empty():
+        print_table(_problem_table(errors, f"{errors.height} problem(s)"), err_console)
+        if errors.height > SHOWN_ERRORS:
+            out = directory / "import.errors.csv"
+            with out.open("wb") as fh:
+                fh.write(b"\xef\xbb\xbf")
+                errors.write_csv(fh)
+            err_console.print(f"{errors.height - SHOWN_ERRORS} more problems; all {errors.height} are in {out}")
+    for r in result.files:
+        console.print(f"{r.path.name} -> {r.kind}: {r.rows} rows, {r.rejected} with problems", highlight=False)
+    if result.dry_run:
+        verdict = "no problems" if result.ok else f"{errors.height} problem(s)"
+        console.print(f"dry run, nothing stored: {len(result.files)} file(s) checked, {verdict}")
+        if not result.ok:
+            raise typer.Exit(1)
+        return
+    if not result.written:
+        fail(f"nothing stored: fix the {errors.height} problem(s) above (a folder is all-or-nothing)")
+    stored = ", ".join(f"{r.kind} {r.stored.inserted} new, {r.stored.updated} changed" for r in result.files)
+    console.print(f"stored in one transaction: {stored}", highlight=False)
+
+
+def export_csv_command(
+    directory: Path = typer.Argument(..., help="Folder to write (created if missing)."),
+) -> None:
+    """Write the registry as CSV files in the import formats, one per kind (re-importable as a folder)."""
+    from smecluster.db import open_database
+    from smecluster.services.registry import export_registry_csv
+
+    counts = export_registry_csv(open_database(STATE.db), directory)
+    console.print(", ".join(f"{k} {v:,}" for k, v in counts.items()), highlight=False)
+    console.print(f"written to {directory} (import with: smecluster import folder {directory})")
 
 
 def _summary(result: ImportResult) -> str:
@@ -48,13 +116,22 @@ def _summary(result: ImportResult) -> str:
     )
 
 
+# Spelt out (not read from import_kinds.yaml) so that help needs no pydantic; a test checks the list.
+KIND_HELP = (
+    "industries, enterprises, enterprise_years, designations, clusters, platforms, "
+    "cluster_boundaries, cluster_members or enterprise_profiles"
+)
+
+
 def import_command(
     kind: str = typer.Argument(
         ...,
-        help="What the file holds: enterprises, enterprise_years, designations, "
-        "platforms, clusters, cluster_members or industries.",
+        help=f"What the file holds: {KIND_HELP}; or 'folder' for a folder of such files (kinds told by "
+        "file name or header, loaded in dependency order in one transaction).",
     ),
-    file: Path = typer.Argument(..., help="A .csv (UTF-8, UTF-8 with BOM or GB18030) or .xlsx file."),
+    file: Path = typer.Argument(
+        ..., help="A .csv (UTF-8, UTF-8 with BOM or GB18030) or .xlsx file; with 'folder', the folder."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check only; store nothing."),
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Store the good rows, write the rejected ones."
@@ -67,6 +144,11 @@ def import_command(
     from smecluster.db import open_database
     from smecluster.services.registry import import_registry_file
 
+    if kind == "folder":
+        if skip_invalid:
+            fail("a folder is imported all-or-nothing: --skip-invalid applies to one file")
+        _import_folder(file, dry_run)
+        return
     _check_kind(kind)
     engine = open_database(STATE.db)
     with console.status("importing") as status:
@@ -81,6 +163,7 @@ def import_command(
         )
     for warning in result.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}")
+    _print_notices(result.notices)
     if not result.ok:
         _print_errors(result)
     if result.dry_run:
@@ -100,11 +183,7 @@ def import_command(
 
 
 def template_command(
-    kind: str = typer.Argument(
-        ...,
-        help="enterprises, enterprise_years, designations, platforms, clusters, "
-        "cluster_members or industries.",
-    ),
+    kind: str = typer.Argument(..., help=f"{KIND_HELP}."),
     output: Path = typer.Option(..., "-o", "--output", help="The .xlsx file to write."),
 ) -> None:
     """Write a blank Excel template for KIND with Chinese headers, cell checks and column notes."""
@@ -133,18 +212,9 @@ def bench_import_command(
     console.print(
         f"generated {rows:,} enterprise rows ({size_mb:.0f} MB CSV) in {generated:.2f} s (not timed)"
     )
-    table = Table(
-        "database",
-        "rows",
-        "seconds",
-        "rows/s",
-        "read",
-        "check",
-        "references",
-        "store",
-        "re-import s",
-        "peak MB",
-    )
+    headers = ("database", "rows", "seconds", "rows/s", "read", "check", "references", "store", "re-import s",
+               "peak MB")
+    table = new_table(*headers, keep=headers)
     for f in figures:
         phases = [f"{f.phases.get(p, 0):.2f}" for p in ("read", "check", "references", "store")]
         table.add_row(
@@ -156,7 +226,7 @@ def bench_import_command(
             f"{f.reimport_seconds:.2f}",
             f"{f.peak_mb:.0f}",
         )
-    console.print(table)
+    print_table(table)
     console.print(f"peak memory of the process: {peak_memory_mb():.0f} MB (ru_maxrss)")
 
 
@@ -166,4 +236,7 @@ def register(app: typer.Typer) -> None:
 
     app.command("import")(import_command)
     app.command("template")(template_command)
+    export_app = typer.Typer(help="Export the registry (in the import formats).", no_args_is_help=True)
+    export_app.command("csv")(export_csv_command)
+    app.add_typer(export_app, name="export")
     bench_app.command("import")(bench_import_command)

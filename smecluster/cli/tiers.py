@@ -8,10 +8,8 @@ from pathlib import Path
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from smecluster.cli.common import STATE, console, fail
-from smecluster.policy.pack import PackError
+from smecluster.cli.common import STATE, console, fail, new_table, print_table
 
 FORMATS_EVAL = ("table", "json", "xlsx", "parquet")
 KINDS = ("new", "review")
@@ -52,6 +50,7 @@ def evaluate_enterprises(
     kind: str = typer.Option("new", "--kind", help=KIND_HELP),
 ) -> None:
     """Every enterprise against every tier in force, with per-criterion evidence and the three lists."""
+    from smecluster.policy.pack import PackError
     from smecluster.reports import tier_export
     from smecluster.services.tiers import evaluate_enterprises as run
 
@@ -91,20 +90,28 @@ def _print_evaluation(ev) -> None:
     for a in packs_applied(ev):
         console.print(f"{a['label_zh']}: pack {a['pack']} — {a['reason_en']}", soft_wrap=True)
     s = summary(ev).drop("pack_reason")  # printed above, once per tier
-    table = Table(*s.columns)
+    table = new_table(*s.columns, keep=_codes(s.columns))
     for row in s.iter_rows():
         table.add_row(*[str(v) for v in row])
-    console.print(table)
+    print_table(table)
     for p in ev.tiers:
         if p.unverified:
             console.print(f"[yellow]UNVERIFIED[/] {p.pack.id}: {', '.join(p.unverified)} "
                           "(every verdict of this tier uses them)")
     for name, frame in tier_lists(ev).items():
         console.print(f"\n[bold]{LISTS[name]}[/]: {frame.height}")
-        t = Table(*frame.columns)
+        t = new_table(*frame.columns, keep=_codes(frame.columns))
         for row in frame.head(15).iter_rows():
             t.add_row(*["" if v is None else str(v) for v in row])
-        console.print(t)
+        print_table(t)
+
+
+# Columns of free text (fold onto more lines); every other column is a code, number or word kept whole.
+_TEXT_WORDS = ("name", "gap", "reason", "clause", "missing", "title", "unmet", "criteria", "note")
+
+
+def _codes(columns: list[str]) -> tuple[str, ...]:
+    return tuple(c for c in columns if not any(w in c.lower() for w in _TEXT_WORDS))
 
 
 def diagnose(
@@ -116,6 +123,7 @@ def diagnose(
     kind: str = typer.Option("new", "--kind", help=KIND_HELP),
 ) -> None:
     """Free diagnosis (免费诊断): current tier, next tier, each unmet criterion and its gap, the scores."""
+    from smecluster.policy.pack import PackError
     from smecluster.reports.diagnosis import render_html, render_pdf
     from smecluster.services.diagnosis import UnknownEnterprise
     from smecluster.services.diagnosis import diagnose as run
@@ -166,15 +174,15 @@ def targets(
         console.print(f"\n[bold]{t['id']}[/] {t['title']}: {t['comparator']} {t['value']:g} by {t['deadline']} — "
                       f"now {t['current']} ({(t['share_of_target'] or 0) * 100:.1f}%), "
                       f"projected {t['projection']['at_deadline']:.0f} {state}")
-        table = Table("year", "count")
+        table = new_table("year", "count", keep=("year", "count"))
         for row in t["by_year"]:
             table.add_row(str(row["year"]), str(row["count"]))
-        console.print(table)
+        print_table(table)
         if "by_region" in t:
-            regional = Table(progress["by"], "name", "count")
+            regional = new_table(progress["by"], "name", "count", keep=(progress["by"], "count"))
             for r in t["by_region"][:20]:
                 regional.add_row(r["code"], r["name"], str(r["count"]))
-            console.print(regional)
+            print_table(regional)
 
 
 def bench_tiers(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from smecluster.cli.common import STATE, console, fail
+from smecluster.cli.common import STATE, console, fail, new_table, print_table
 
 user_app = typer.Typer(help="Accounts (system administrator's job): add, disable, reset.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail (audit administrator's job).", no_args_is_help=True)
@@ -104,8 +104,6 @@ def user_reset(
 @user_app.command("demo")
 def user_demo() -> None:
     """Create one demo account per role (Changshu, Suzhou, the province) and print their passwords once."""
-    from rich.table import Table
-
     from smecluster.accounts.demo import create_demo_accounts
     from smecluster.accounts.users import AccountError
     from smecluster.db import open_database, session_scope
@@ -115,10 +113,13 @@ def user_demo() -> None:
             created = create_demo_accounts(s)
     except AccountError as exc:
         fail(f"{exc} (build the demo first: smecluster demo --no-serve)")
-    table = Table("user", "role", "password (shown once)")
+    if not created:
+        console.print("the demo accounts exist already (smecluster user reset NAME)")
+        return
+    table = new_table("user", "role", "password (shown once)", keep=("user", "role", "password (shown once)"))
     for row in created:
         table.add_row(*row)
-    console.print(table if created else "the demo accounts exist already (smecluster user reset NAME)")
+    print_table(table)
 
 
 @audit_app.command("verify")
@@ -144,8 +145,6 @@ def bench_web(
     """Load the provincial overview page and its API from a second process; print p95 and requests/s."""
     from pathlib import Path
 
-    from rich.table import Table
-
     from smecluster.benchmarks.web import run
 
     targets = run(
@@ -156,16 +155,9 @@ def bench_web(
         db_file=Path(db_file) if db_file else None,
         console=console,
     )
-    table = Table(
-        "URL",
-        "cold first ms",
-        "requests",
-        "errors",
-        "req/s",
-        "p50 ms",
-        "p95 ms",
-        "p99 ms",
-        title=f"{enterprises:,} enterprises, {connections} connections, {workers} worker(s)",
+    headers = ("URL", "cold first ms", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms")
+    table = new_table(
+        *headers, keep=headers, title=f"{enterprises:,} enterprises, {connections} connections, {workers} worker(s)"
     )
     for t in targets:
         table.add_row(
@@ -178,7 +170,7 @@ def bench_web(
             f"{t.percentile(0.95):.1f}",
             f"{t.percentile(0.99):.1f}",
         )
-    console.print(table)
+    print_table(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import yaml
 
 from smecluster.demo.geometry import park_centre, park_polygon, points_in, points_in_park
 from smecluster.geo.counties import county_geometries
+from smecluster.policy.validity import derived_end
 from smecluster.registry.industries import shipped_industries
 from smecluster.registry.regions import region_rows
 from smecluster.registry.uscc import make_uscc
@@ -256,8 +258,10 @@ def _tier_ladder(designation: pl.DataFrame, pool: np.ndarray, weight: np.ndarray
     tech = rng.choice(pool, int(round(0.08 * len(pool))), replace=False)
     rows = pl.DataFrame({"uscc": tech, "kind": "tech_sme", "year": year}, schema={"uscc": pl.Utf8, "kind": pl.Utf8,
                                                                                   "year": pl.Int32})
-    rows = rows.with_columns(pl.lit(None, dtype=pl.Date).alias("valid_from"),
-                             pl.lit(None, dtype=pl.Date).alias("valid_until"))
+    # Dated as an import of a year-only list would date them (the one validity rule).
+    start = date(year, 1, 1)
+    rows = rows.with_columns(pl.lit(start, dtype=pl.Date).alias("valid_from"),
+                             pl.lit(derived_end("tech_sme", start), dtype=pl.Date).alias("valid_until"))
     return pl.concat([designation, rows])
 
 

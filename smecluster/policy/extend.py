@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
+from smecluster import yamlio
 
 
 class ExtendError(ValueError):
@@ -36,7 +36,7 @@ def extend(raw: dict, directory: Path) -> dict:
     base_path = directory / f"{raw['extends']}.yaml"
     if not base_path.exists():
         raise ExtendError(f"extends unknown pack {raw['extends']!r}")
-    base = yaml.safe_load(base_path.read_text(encoding="utf-8"))
+    base = yamlio.safe_load(base_path.read_text(encoding="utf-8"))
     if base.get("extends"):
         base = extend(base, directory)
     raw = dict(raw)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from smecluster import yamlio
 from smecluster.analytics.catalogue import catalogue
 from smecluster.policy.extend import ExtendError, extend
 
@@ -32,7 +33,7 @@ class PackError(ValueError):
 @lru_cache(maxsize=1)
 def boundary_words() -> dict[str, str]:
     """Boundary word -> the comparator it implies."""
-    raw = yaml.safe_load(BOUNDARY_WORDS_FILE.read_text(encoding="utf-8"))
+    raw = yamlio.safe_load(BOUNDARY_WORDS_FILE.read_text(encoding="utf-8"))
     return {word: comp for comp, words in raw.items() for word in words}
 
 
@@ -391,7 +392,7 @@ def load_pack_file(path: Path | str) -> Pack:
     path = Path(path)
     where = str(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlio.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise PackError(f"{where}: no such pack file") from None
     except yaml.YAMLError as exc:

@@ -7,8 +7,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from smecluster import yamlio
 from smecluster.policy.pack import EVALUATIONS, Pack, PackError, packs_of_kind
 
 TIERS_FILE = Path(__file__).with_name("tiers.yaml")
@@ -29,7 +28,7 @@ class Tier:
 @lru_cache(maxsize=1)
 def tiers() -> tuple[Tier, ...]:
     """Every tier, lowest first."""
-    raw = yaml.safe_load(TIERS_FILE.read_text(encoding="utf-8"))
+    raw = yamlio.safe_load(TIERS_FILE.read_text(encoding="utf-8"))
     return tuple(Tier(rank=i, **entry) for i, entry in enumerate(raw))
 
 

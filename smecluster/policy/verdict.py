@@ -32,6 +32,9 @@ class CriterionResult:
     value_source: str = "registry"  # registry | declared
     note: str | None = None
     children: list[CriterionResult] = field(default_factory=list)
+    # For an area criterion: every area known and the one used (boundary | members_hull | declared);
+    # set by services.clusters so that a hull overriding the declared figure is never silent.
+    areas: dict[str, Any] | None = None
 
     def unverified_anywhere(self) -> bool:
         """True when this criterion or one under it rests on an UNVERIFIED figure."""

@@ -162,6 +162,7 @@ CASTERS = {
     "enum": cast_enum,
     "uscc": cast_uscc,
     "code_list": cast_code_list,
+    "boundary": cast_text,  # a file name or GeoJSON text; read by registry.boundaries after the checks
 }
 
 

@@ -9,11 +9,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from smecluster import yamlio
+
 KINDS_FILE = Path(__file__).with_name("import_kinds.yaml")
-ColumnType = Literal["text", "code", "int", "number", "year", "date", "bool", "uscc", "enum", "code_list"]
+ColumnType = Literal[
+    "text", "code", "int", "number", "year", "date", "bool", "uscc", "enum", "code_list", "boundary"
+]
 # Words a bool column accepts, after normalisation (lower case, full-width folded).
 TRUE_WORDS = ("是", "y", "yes", "1", "true", "t", "有")
 FALSE_WORDS = ("否", "n", "no", "0", "false", "f", "无")
@@ -28,6 +31,7 @@ TYPE_LABELS = {
     "uscc": "统一社会信用代码 credit code",
     "enum": "选项 choice",
     "code_list": "代码列表 list of codes",
+    "boundary": "边界文件 boundary file or GeoJSON",
 }
 
 
@@ -59,6 +63,8 @@ class ColumnSpec(BaseModel):
     max: float | None = None
     values: dict[str, list[str]] | None = None
     references: Reference | None = None
+    store: bool = True  # false: a column that only qualifies another (e.g. a boundary's CRS)
+    updates: bool = True  # false: set when a row is inserted, never changed by a re-import
 
     @model_validator(mode="after")
     def _check(self) -> ColumnSpec:
@@ -100,8 +106,28 @@ class RowRule(BaseModel):
     reason: str
 
 
+class YearValidity(BaseModel):
+    """Dates derived from a year when a row gives only the year (bureau lists often do).
+
+    A blank `from` becomes 1 January of `year`; a blank `until` becomes the day before `from` plus
+    the validity period of the designation's kind, by the one validity rule (policy/validity.py:
+    the tier pack in force on `from`, or certificates.yaml), e.g. an SRDI title of 2023 ->
+    2023-01-01 .. 2025-12-31. Each derived date is a notice in the row report.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    year: str
+    from_: str = Field(alias="from")
+    until: str
+    kind: str
+
+
 class ImportKind(BaseModel):
-    """One kind of import file: its table, natural key and columns."""
+    """One kind of import file: its table, natural key and columns.
+
+    on_conflict: update (upsert), nothing (insert new keys only) or update_only (change rows that
+    exist, e.g. a cluster's boundary; the key must reference an existing row).
+    """
 
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -109,10 +135,11 @@ class ImportKind(BaseModel):
     title_zh: str
     title_en: str
     key: list[str]
-    on_conflict: Literal["update", "nothing"] = "update"
+    on_conflict: Literal["update", "nothing", "update_only"] = "update"
     defaults: dict[str, object] = Field(default_factory=dict)
     columns: list[ColumnSpec]
     rules: list[RowRule] = Field(default_factory=list)
+    year_validity: YearValidity | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ImportKind:
@@ -123,6 +150,9 @@ class ImportKind(BaseModel):
         if len(set(fields)) != len(fields):
             raise ValueError(f"kind {self.name}: a field is listed twice")
         unknown = [f for r in self.rules for f in (r.left, r.right) if f not in fields]
+        if self.year_validity:
+            v = self.year_validity
+            unknown += [f for f in (v.year, v.from_, v.until, v.kind) if f not in fields]
         if unknown:
             raise ValueError(f"kind {self.name}: rules name unknown fields {unknown}")
         return self
@@ -155,7 +185,7 @@ def normalise_value(text: str) -> str:
 @lru_cache(maxsize=1)
 def kinds() -> dict[str, ImportKind]:
     """Every import kind, keyed by name, read from import_kinds.yaml."""
-    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8"))
+    raw = yamlio.safe_load(KINDS_FILE.read_text(encoding="utf-8"))
     return {name: ImportKind(name=name, **spec) for name, spec in raw.items()}
 
 

@@ -16,10 +16,11 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine
 
+from smecluster.registry.boundaries import resolve_boundaries
 from smecluster.registry.import_kinds import ImportKind, get_kind
-from smecluster.registry.readers import ROW, ReadError, read_grid
+from smecluster.registry.readers import ROW, Grid, ReadError, read_grid
 from smecluster.registry.references import check_references
-from smecluster.registry.store import Stored, upsert
+from smecluster.registry.store import Batch, Rollback, Stored, transaction
 from smecluster.registry.validate import Checked, check_grid, error_frame
 
 REASON_COLUMN = "错误原因 reason"
@@ -35,13 +36,15 @@ class ImportResult:
     rows: int = 0  # data rows in the file
     stored: Stored = field(default_factory=Stored)
     rejected: int = 0  # rows not stored because of a problem
-    errors: pl.DataFrame = field(default_factory=lambda: error_frame([]))
+    errors: pl.DataFrame = field(default_factory=lambda: _with_file(error_frame([]), Path()))
+    notices: pl.DataFrame = field(default_factory=lambda: _with_file(error_frame([]), Path()))
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
     skip_invalid: bool = False
     rejected_path: Path | None = None
     encoding: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    staged: bool = False  # folder import: good rows are written in the batch's transaction to check later files
 
     @property
     def ok(self) -> bool:
@@ -61,7 +64,7 @@ class ImportResult:
 
 def _db_frame(kind: ImportKind, checked: Checked, good: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     """Rows ready for the table, and the columns an update may change (those the file carries)."""
-    plain = [c.field for c in checked.columns if not c.declared]
+    plain = [c.field for c in checked.columns if not c.declared and c.store]
     declared = [c.field for c in checked.columns if c.declared]
     exprs = [pl.col(f) for f in plain]
     if declared:
@@ -74,9 +77,12 @@ def _db_frame(kind: ImportKind, checked: Checked, good: pl.DataFrame) -> tuple[p
         joined = pl.concat_list(pieces).list.drop_nulls().list.join(", ")
         exprs.append(pl.concat_str([pl.lit("{"), joined, pl.lit("}")]).alias("declared"))
     frame = good.select(exprs)
-    update = [c for c in frame.columns if c not in kind.key]
+    fixed = {c.field for c in checked.columns if not c.updates}
+    update = [c for c in frame.columns if c not in kind.key and c not in fixed]
     for name, value in kind.defaults.items():
-        if name not in frame.columns:
+        if name in frame.columns and not isinstance(value, dict | list):  # a blank cell takes the default
+            frame = frame.with_columns(pl.col(name).fill_null(value))
+        elif name not in frame.columns:
             lit = json.dumps(value) if isinstance(value, dict | list) else value
             frame = frame.with_columns(pl.lit(lit).alias(name))
     return frame, update
@@ -117,54 +123,86 @@ def import_file(
     path = Path(path)
     result = ImportResult(kind.name, path, dry_run=dry_run, skip_invalid=skip_invalid)
     phase = on_phase or (lambda _name: None)
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        result.seconds[name] = now - clock
-        clock = now
-
+    timer = _Timer(result)
     phase("reading")
     try:
         grid = read_grid(path)
     except ReadError as exc:
         result.errors = _with_file(error_frame([(None, None, None, str(exc))]), path)
         return result
-    result.encoding = grid.encoding
-    lap("read")
+    timer.lap("read")
     phase("checking")
-    checked = check_grid(grid, kind)
-    result.rows, result.warnings = checked.raw.height, checked.warnings
-    lap("check")
-    with engine.begin() as conn:
-        phase("checking references")
-        check_references(conn, checked)
-        lap("references")
-        errors = checked.errors.with_columns(pl.col("column").replace(checked.labels))  # the user's words
-        result.errors = _with_file(errors.sort(ROW, nulls_last=False), path)
-        bad = checked.bad_rows()
-        result.rejected = bad.len() if not checked.file_level() else result.rows
-        if result.written:
-            phase("storing")
-            good = checked.typed.filter(~pl.col(ROW).is_in(bad.implode()))
-            frame, update = _db_frame(kind, checked, good)
-            changes = update if kind.on_conflict == "update" else []
-            if conn.dialect.name == "postgresql":  # in the transaction that checked the references
-                result.stored = upsert(conn, kind.table, frame, kind.key, changes)
-    if result.written and engine.dialect.name != "postgresql":
-        # SQLite writes through ADBC's own copy of the SQLite library (see store.py). POSIX locks
-        # belong to the process, so no sqlite3 connection of this process may stay open meanwhile:
-        # closing one copy's file would silently drop the other's locks.
-        engine.dispose()
-        result.stored = upsert(engine, kind.table, frame, kind.key, changes)
-    if result.written:
-        lap("store")
+    checked = read_and_check(kind, path, result, grid)
+    timer.lap("check")
+    # SQLite writes through ADBC's own copy of the SQLite library (see store.py). POSIX locks belong
+    # to the process, so `transaction` closes the engine's sqlite3 connections first.
+    try:
+        with transaction(engine) as batch:
+            phase("checking references")
+            store_checked(batch, checked, result, phase, timer.lap)
+            if result.written:
+                timer.lap("store")
+            if not result.written:
+                raise Rollback
+    except Rollback:
+        pass
     if result.written and result.rejected and not checked.file_level():
         target = Path(rejected_path) if rejected_path else path.with_name(path.name + ".rejected.csv")
         _write_rejected(checked, target)
         result.rejected_path = target
     return result
+
+
+class _Timer:
+    """Seconds per phase into result.seconds."""
+
+    def __init__(self, result: ImportResult) -> None:
+        self.result, self.clock = result, time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.result.seconds[name] = now - self.clock
+        self.clock = now
+
+
+def read_and_check(kind: ImportKind, path: Path, result: ImportResult, grid: Grid | None = None) -> Checked | None:
+    """Read and check a file (no database); None when it cannot be read (the error is in `result`)."""
+    try:
+        grid = grid or read_grid(path)
+    except ReadError as exc:
+        result.errors = _with_file(error_frame([(None, None, None, str(exc))]), path)
+        return None
+    result.encoding = grid.encoding
+    checked = check_grid(grid, kind)
+    resolve_boundaries(checked, path.parent)
+    result.rows, result.warnings = checked.raw.height, checked.warnings
+    return checked
+
+
+def store_checked(
+    batch: Batch,
+    checked: Checked,
+    result: ImportResult,
+    phase: Callable[[str], None] | None = None,
+    lap: Callable[[str], None] | None = None,
+) -> None:
+    """Check references (seeing the batch's earlier writes) and store the rows the mode allows."""
+    kind = checked.kind
+    check_references(batch.fetch, checked)
+    if lap:
+        lap("references")
+    errors = checked.errors.with_columns(pl.col("column").replace(checked.labels))  # the user's words
+    result.errors = _with_file(errors.sort(ROW, nulls_last=False), result.path)
+    result.notices = _with_file(checked.notices.sort(ROW), result.path)
+    bad = checked.bad_rows()
+    result.rejected = bad.len() if not checked.file_level() else result.rows
+    if not (result.written or result.staged):
+        return
+    if phase:
+        phase("storing")
+    good = checked.typed.filter(~pl.col(ROW).is_in(bad.implode()))
+    frame, update = _db_frame(kind, checked, good)
+    result.stored = batch.upsert(kind.table, frame, kind.key, update, kind.on_conflict)
 
 
 def _with_file(errors: pl.DataFrame, path: Path) -> pl.DataFrame:

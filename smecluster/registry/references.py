@@ -6,6 +6,8 @@ the file that are not found become errors naming row, column and value.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 from sqlalchemy import Connection, text
 
@@ -17,14 +19,17 @@ from smecluster.registry.validate import ERROR_SCHEMA, Checked
 _IDENT = r"^[a-z_][a-z0-9_]*$"
 
 
-def _known(conn: Connection, ref: Reference) -> pl.DataFrame:
+Fetch = Callable[[str], list[tuple]]
+
+
+def _known(conn: Connection | Fetch, ref: Reference) -> pl.DataFrame:
     """The referenced column (as `key`) and, for a look-up, the value to store (as `found`)."""
     for name in (ref.table, ref.column, ref.lookup or ref.column):
         if not pl.Series([name]).str.contains(_IDENT).item():
             raise ValueError(f"bad identifier in import_kinds.yaml: {name!r}")
     cols = f"{ref.column}, {ref.lookup}" if ref.lookup else ref.column
     sql = f"SELECT {cols} FROM {ref.table}" + (f" WHERE {ref.where}" if ref.where else "")
-    rows = conn.execute(text(sql)).fetchall()
+    rows = conn(sql) if callable(conn) else conn.execute(text(sql)).fetchall()
     schema = {"key": pl.String} | ({"found": pl.Int64} if ref.lookup else {})
     frame = pl.DataFrame(rows, schema=schema, orient="row")
     return frame
@@ -43,8 +48,11 @@ def _file_values(checked: Checked, spec: ColumnSpec) -> pl.DataFrame:
     return frame.drop_nulls("key")
 
 
-def check_references(conn: Connection, checked: Checked) -> None:
-    """Add an error for every value whose referenced row does not exist; resolve look-ups (e.g. id)."""
+def check_references(conn: Connection | Fetch, checked: Checked) -> None:
+    """Add an error for every value whose referenced row does not exist; resolve look-ups (e.g. id).
+
+    `conn` is a connection, or a function running a query in the caller's transaction (folder import).
+    """
     if checked.file_level() or checked.typed.is_empty():
         return
     for spec in checked.columns:

@@ -187,7 +187,7 @@ class _PostgreSQL:
 
 
 @contextmanager
-def _writer(conn: Connection) -> Iterator[_SQLite | _PostgreSQL]:
+def _writer(conn: Connection | Engine) -> Iterator[_SQLite | _PostgreSQL]:
     """The dialect's writer; SQLite gets its own ADBC connection and transaction."""
     dialect = conn.dialect.name
     if dialect == "postgresql":
@@ -198,7 +198,7 @@ def _writer(conn: Connection) -> Iterator[_SQLite | _PostgreSQL]:
         raise NotImplementedError(f"import into {dialect} is not supported (SQLite and PostgreSQL are)")
     import adbc_driver_sqlite.dbapi as adbc
 
-    path = conn.engine.url.database
+    path = (conn.engine if isinstance(conn, Connection) else conn).url.database
     if not path or path == ":memory:":
         raise ValueError("bulk import needs a SQLite database file, not an in-memory database")
     with adbc.connect(path, autocommit=True) as raw, raw.cursor() as cur:
@@ -224,30 +224,86 @@ def upsert(
     """
     if frame.is_empty():
         return Stored()
+    with _writer(conn) as w:
+        return _upsert(w, table, frame, key, update)
+
+
+def _upsert(w: _SQLite | _PostgreSQL, table: str, frame: pl.DataFrame, key: list[str], update: list[str]) -> Stored:
+    """The upsert of `upsert` through an open writer, in its transaction."""
     frame = frame.sort(key)  # rows in key order fill the key's B-tree page by page
     cols = ", ".join(frame.columns)
-    with _writer(conn) as w:
-        if frame.height < BULK_ROWS or not w.splits:
-            before = w.scalar(f"SELECT count(*) FROM {table}")
-            w.stage(frame, table)
-            # SQLite needs `WHERE true` to tell the upsert's ON from a join's ON
-            select = f"SELECT {cols} FROM {w.stage_name} WHERE true"
-            written = w.run(
-                f"INSERT INTO {table} ({cols}) {select} {_conflict_sql(w.dialect, table, key, update)}"
-            )
-            w.unstage()
-            inserted = w.scalar(f"SELECT count(*) FROM {table}") - before
-            # the statement's row count is inserted rows plus rows the conflict clause changed
-            return Stored(inserted=inserted, updated=written - inserted)
-        w.lock(table)
-        stored = w.keys(table, key).cast({k: frame.schema[k] for k in key})
-        new = frame.join(stored, on=key, how="anti")
-        known = frame.join(stored, on=key, how="semi")
-        if new.height:
-            w.append(table, new, empty=stored.is_empty())
-        updated = 0
-        if known.height and update:
-            w.stage(known, table)
-            updated = w.run(_update_sql(w.dialect, table, w.stage_name, key, update))
-            w.unstage()
-        return Stored(inserted=new.height, updated=updated)
+    if frame.height < BULK_ROWS or not w.splits:
+        before = w.scalar(f"SELECT count(*) FROM {table}")
+        w.stage(frame, table)
+        # SQLite needs `WHERE true` to tell the upsert's ON from a join's ON
+        select = f"SELECT {cols} FROM {w.stage_name} WHERE true"
+        written = w.run(
+            f"INSERT INTO {table} ({cols}) {select} {_conflict_sql(w.dialect, table, key, update)}"
+        )
+        w.unstage()
+        inserted = w.scalar(f"SELECT count(*) FROM {table}") - before
+        # the statement's row count is inserted rows plus rows the conflict clause changed
+        return Stored(inserted=inserted, updated=written - inserted)
+    w.lock(table)
+    stored = w.keys(table, key).cast({k: frame.schema[k] for k in key})
+    new = frame.join(stored, on=key, how="anti")
+    known = frame.join(stored, on=key, how="semi")
+    if new.height:
+        w.append(table, new, empty=stored.is_empty())
+    updated = 0
+    if known.height and update:
+        w.stage(known, table)
+        updated = w.run(_update_sql(w.dialect, table, w.stage_name, key, update))
+        w.unstage()
+    return Stored(inserted=new.height, updated=updated)
+
+
+def update_only(w: _SQLite | _PostgreSQL, table: str, frame: pl.DataFrame, key: list[str], update: list[str]) -> Stored:
+    """Change the stored rows of `frame`'s keys where a value differs; never insert (see ImportKind)."""
+    if frame.is_empty() or not update:
+        return Stored()
+    w.stage(frame, table)
+    updated = w.run(_update_sql(w.dialect, table, w.stage_name, key, update))
+    w.unstage()
+    return Stored(updated=updated)
+
+
+class Rollback(Exception):  # noqa: N818 - a signal, not an error
+    """Raised inside `transaction` to undo every write of it (a dry run, or a batch with problems)."""
+
+
+class Batch:
+    """Several writes and the reads that check them, in one transaction (see `transaction`)."""
+
+    def __init__(self, writer: _SQLite | _PostgreSQL) -> None:
+        self.writer = writer
+
+    def fetch(self, sql: str) -> list[tuple]:
+        """Rows of a query, seeing this transaction's writes."""
+        self.writer.cur.execute(sql)
+        return self.writer.cur.fetchall()
+
+    def upsert(self, table: str, frame: pl.DataFrame, key: list[str], update: list[str], mode: str) -> Stored:
+        """Write rows by the kind's on_conflict mode: update, nothing or update_only."""
+        if frame.is_empty():
+            return Stored()
+        if mode == "update_only":
+            return update_only(self.writer, table, frame, key, update)
+        return _upsert(self.writer, table, frame, key, update if mode == "update" else [])
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Batch]:
+    """One write transaction over SQLite (ADBC, BEGIN IMMEDIATE) or PostgreSQL (psycopg).
+
+    Everything done through the Batch commits together when the block ends, or not at all when it
+    raises (raise `Rollback` to undo on purpose). On SQLite the engine's pool is closed first, for the
+    reason given in importer.import_file.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn, _writer(conn) as w:
+            yield Batch(w)
+        return
+    engine.dispose()
+    with _writer(engine) as w:
+        yield Batch(w)

@@ -35,6 +35,7 @@ class Checked:
     errors: pl.DataFrame
     warnings: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)  # known header -> the header as in the file
+    notices: pl.DataFrame = field(default_factory=lambda: error_frame([]))  # row remarks, not problems
 
     def add_errors(self, more: pl.DataFrame) -> None:
         """Append problems found later (e.g. by the reference checks)."""
@@ -139,7 +140,73 @@ def check_grid(grid: Grid, kind: ImportKind) -> Checked:
     checked = Checked(kind, raw, typed, columns, errors.cast(ERROR_SCHEMA), warnings, labels)
     checked.add_errors(duplicate_keys(checked))
     checked.add_errors(row_rules(checked))
+    year_validity(checked)
     return checked
+
+
+def year_validity(checked: Checked) -> None:
+    """Fill blank validity dates from the year (the kind's year_validity) and note each row so filled.
+
+    Only blank cells are filled: a bad date stays an error. Notices name the row, the dates and why.
+    """
+    v = checked.kind.year_validity
+    present = {c.field for c in checked.columns}
+    if v is None or v.year not in present or checked.typed.is_empty():
+        return
+    kind, raw = checked.kind, checked.raw
+
+    def blank(field: str) -> pl.Expr:
+        return pl.col(kind.column(field).header).is_null() if field in present else pl.lit(True)
+
+    def given(field: str) -> pl.Expr:
+        return pl.col(field) if field in present else pl.lit(None, dtype=pl.Date)
+
+    flags = raw.select(ROW, blank(v.from_).alias("_bf"), blank(v.until).alias("_bu"))
+    typed = checked.typed.join(flags, on=ROW, how="left", maintain_order="left")
+    year = pl.col(v.year)
+    start = pl.when(pl.col("_bf") & year.is_not_null()).then(pl.date(year, 1, 1)).otherwise(given(v.from_))
+    typed = typed.with_columns(start.alias(v.from_))
+    typed = typed.join(_derived_ends(typed, v), on=[v.kind, v.from_], how="left", maintain_order="left")
+    end = pl.when(pl.col("_bu") & pl.col(v.from_).is_not_null()).then(pl.col("_end")).otherwise(given(v.until))
+    typed = typed.with_columns(end.alias(v.until))
+    derived = (pl.col("_bf") | pl.col("_bu")) & year.is_not_null() & pl.col(v.from_).is_not_null()
+    from_header, until_header = kind.column(v.from_).header, kind.column(v.until).header
+    span = pl.format("{} .. {}", pl.col(v.from_), pl.col(v.until))
+    why = (
+        pl.when(pl.col("_bf") & pl.col("_bu"))
+        .then(pl.format("only the year was given: validity taken as {} ({} years from 1 January of {})",
+                        span, pl.col("_years"), year))
+        .when(pl.col("_bf"))
+        .then(pl.format("no first day given: taken as 1 January of {}", year))
+        .otherwise(pl.format("no last day given: taken as {} ({} years)", span, pl.col("_years")))
+    )
+    notices = typed.filter(derived).select(
+        ROW, pl.lit(f"{from_header} / {until_header}").alias("column"), span.alias("value"), why.alias("reason")
+    )
+    checked.typed = typed.drop("_bf", "_bu", "_end", "_years")
+    for name in (v.from_, v.until):
+        if name not in present:
+            checked.columns.append(kind.column(name))
+    checked.notices = pl.concat([checked.notices, notices.cast(ERROR_SCHEMA)], how="vertical")
+
+
+def _derived_ends(typed: pl.DataFrame, v) -> pl.DataFrame:
+    """Last valid day of each distinct (kind, first day), by the one validity rule (policy/validity.py).
+
+    Computed once per distinct pair (a few dozen), not per row.
+    """
+    from smecluster.policy.validity import derived_end, validity_years
+
+    pairs = typed.select(v.kind, v.from_).unique().drop_nulls()
+    ends, years = [], []
+    for kind, start in pairs.iter_rows():
+        try:
+            ends.append(derived_end(kind, start))
+            years.append(validity_years(kind, start))
+        except ValueError:  # an unknown kind is already a row error
+            ends.append(None)
+            years.append(None)
+    return pairs.with_columns(pl.Series("_end", ends, dtype=pl.Date), pl.Series("_years", years, dtype=pl.Int64))
 
 
 def row_rules(checked: Checked) -> pl.DataFrame:

@@ -10,7 +10,7 @@ from smecluster.analytics.snapshot import Snapshot, load_snapshot
 from smecluster.policy.compile import required_columns
 from smecluster.policy.evaluate import verdicts
 from smecluster.policy.pack import Pack, load_pack
-from smecluster.policy.verdict import Verdict
+from smecluster.policy.verdict import CriterionResult, Verdict
 from smecluster.registry.models import EnterpriseYear
 from smecluster.settings import province
 
@@ -38,7 +38,35 @@ def evaluate_snapshot(snapshot: Snapshot, pack: Pack, year: int) -> list[Verdict
         }
         for r in order.iter_rows(named=True)
     ]
-    return verdicts(table, order["declared"], pack, subjects, year)
+    results = verdicts(table, order["declared"], pack, subjects, year)
+    _show_areas(results, snapshot.extra.get("footprint_detail"))
+    return results
+
+
+def _walk(criteria: list[CriterionResult]):
+    for c in criteria:
+        yield c
+        yield from _walk(c.children)
+
+
+def _show_areas(results: list[Verdict], detail: pl.DataFrame | None) -> None:
+    """Every footprint area on each area criterion: the declared boundary's, the members' hull, the
+    application's figure, and which one the verdict used (docs/import.md, "Declared boundary")."""
+    if detail is None:
+        return
+    by_id = {r["cluster_id"]: r for r in detail.iter_rows(named=True)}
+    for v in results:
+        d = by_id.get(v.cluster["id"])
+        if d is None:
+            continue
+        for c in _walk(v.criteria):
+            if c.indicator != "footprint_km2":
+                continue
+            used = d["footprint_source"] or ("declared" if c.value_source == "declared" else None)
+            c.areas = {
+                "boundary_km2": d["boundary_km2"], "hull_km2": d["hull_km2"], "located_members": d["located"],
+                "declared_km2": c.declared, "used": used,
+            }
 
 
 def evaluate_clusters(
