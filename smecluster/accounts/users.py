@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy import case, delete, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from smecluster.accounts.models import Account, AccountToken, LoginSession
@@ -260,6 +260,16 @@ def change_password(session: Session, user: Account, old: str, new: str, keep_se
     audit.record(session, user.username, "user.password", f"account:{user.username}")
 
 
+def _holds_writes(session: Session) -> bool:
+    """Whether the session's transaction has written (and so holds locks another connection would wait for)."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        return bool(conn.connection.dbapi_connection.in_transaction)
+    if conn.dialect.name == "postgresql":
+        return bool(conn.execute(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")).scalar())
+    return True
+
+
 @dataclass
 class LoginResult:
     """The outcome of a login attempt: the account on success, else a reason (for the audit trail only)."""
@@ -271,13 +281,14 @@ class LoginResult:
 def authenticate(session: Session, username: str, password: str) -> LoginResult:
     """Check a password with an exact lockout, however many attempts arrive at once (decision 0803).
 
-    Each attempt first takes a slot in its own committed transaction: one UPDATE adds 1 to
+    Each attempt first takes a slot, committed at once: one UPDATE adds 1 to
     `failed_logins` unless the account is locked, and the attempt that reaches the threshold locks
     the account in the same statement. So at most `lockout_threshold` passwords are ever checked
     before the lock. Only then is the password checked (outside any transaction: SQLite has one
     write lock). Success clears the count and the lock. Unknown, disabled, locked and not yet
     activated accounts cost the same argon2 work and get the same answer as a wrong password.
-    The caller's session must not hold a write yet (the slot is taken on another connection).
+    The caller's session is committed after the slot unless its transaction had written before
+    (then the slot stays in that transaction, still atomic, and the lock is held a little longer).
     """
     settings = security_settings(session)
     now = audit.utcnow()
@@ -296,8 +307,10 @@ def authenticate(session: Session, username: str, password: str) -> LoginResult:
         )
         .returning(Account.id, Account.password_hash, Account.locked_until)
     )
-    with session.get_bind().begin() as conn:
-        taken = conn.execute(slot).first()
+    had_writes = _holds_writes(session)
+    taken = session.execute(slot, execution_options={"synchronize_session": False}).first()
+    if not had_writes:
+        session.commit()  # the slot stands alone, and no lock is held while argon2 works
     if taken is None:
         verify_password(None, password)  # same work as a real check
         user = session.scalars(select(Account).where(Account.username == username)).first()
