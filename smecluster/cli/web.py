@@ -134,7 +134,10 @@ def user_grant(
 
 @user_app.command("demo")
 def user_demo() -> None:
-    """Create one demo account per role (Changshu, Suzhou, the province) and print their passwords once."""
+    """Create one demo account per role (Changshu, Suzhou, the province) and print their passwords once.
+
+    The command line is where administrator accounts come from (三员分立).
+    """
     from rich.table import Table
 
     from smecluster.accounts.demo import create_demo_accounts
@@ -149,7 +152,14 @@ def user_demo() -> None:
     table = Table("user", "role", "password (shown once)")
     for row in created:
         table.add_row(*row)
-    console.print(table if created else "the demo accounts exist already (smecluster user reset NAME)")
+    if not created:
+        console.print("the demo accounts exist already (smecluster user reset NAME gives a one-time token)")
+        return
+    console.print(table)
+    console.print(
+        "administrators come only from the command line; on the web demo_sysadmin creates accounts "
+        "without a role (one-time token for the owner, at /account/token) and demo_secadmin grants roles"
+    )
 
 
 @audit_app.command("verify")
