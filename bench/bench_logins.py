@@ -70,11 +70,12 @@ def run_one(url: str, requests: int, threads: int) -> dict:
     _prepare(url)
     port = _free_port()
     env = {**os.environ, "SMECLUSTER_WARM_UP": "0"}
+    log = open(Path(tempfile.gettempdir()) / f"bench-logins-{port}.log", "wb")  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "-m", "smecluster.cli.main", "--db", url, "serve", "--port", str(port), "--insecure-cookies"],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -100,6 +101,7 @@ def run_one(url: str, requests: int, threads: int) -> dict:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
     engine = open_database(url)
     check = verify(engine)
     with engine.connect() as c:
