@@ -15,6 +15,7 @@ import argparse
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,7 +29,7 @@ import httpx
 from sqlalchemy import create_engine, select, text
 
 from smecluster.accounts.models import Account
-from smecluster.accounts.users import add_user, authenticate
+from smecluster.accounts.users import add_user, authenticate, disable_user
 from smecluster.db import open_database, session_scope
 from smecluster.registry.models import Region
 from smecluster.workflow.audit import verify
@@ -51,18 +52,41 @@ def _prepare(url: str) -> None:
         for kind, n in (("good", 10), ("attacked", 10), ("locked", 5)):
             for i in range(n):
                 add_user(s, f"{kind}{i}", PASSWORD, "expert", region_code="320000")
+        add_user(s, "disabled0", PASSWORD, "expert", region_code="320000")
+    with session_scope(engine) as s:
+        disable_user(s, "disabled0")
     for i in range(5):
         for _ in range(5):
             with session_scope(engine) as s:
                 authenticate(s, f"locked{i}", "Wrong-Pass-word-0")
 
 
-def _attempt(base: str, username: str, password: str) -> int:
+def _attempt(base: str, username: str, password: str, timing: list[float] | None = None) -> int:
     with httpx.Client(base_url=base, timeout=120) as client:
         page = client.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        start = time.perf_counter()
         r = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+        if timing is not None:
+            timing.append((time.perf_counter() - start) * 1000)
         return r.status_code
+
+
+def _refusal_times(base: str, rounds: int = 10) -> dict[str, float]:
+    """Median ms of one refused login, one at a time, by why it is refused (they should look alike)."""
+    cases = {
+        "wrong password": lambda i: (f"good{i % 10}", "Wrong-Pass-word-x"),
+        "unknown name": lambda i: (f"ghost{i}", PASSWORD),
+        "disabled": lambda i: ("disabled0", PASSWORD),
+        "locked": lambda i: (f"attacked{i % 10}", PASSWORD),
+    }
+    out = {}
+    for name, make in cases.items():
+        times: list[float] = []
+        for i in range(rounds):
+            _attempt(base, *make(i), timing=times)
+        out[name] = statistics.median(times)
+    return out
 
 
 def run_one(url: str, requests: int, threads: int) -> dict:
@@ -98,6 +122,7 @@ def run_one(url: str, requests: int, threads: int) -> dict:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             codes = list(pool.map(lambda j: (j[2], _attempt(base, j[0], j[1])), jobs))
         seconds = time.perf_counter() - start
+        refusals = _refusal_times(base)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -117,6 +142,7 @@ def run_one(url: str, requests: int, threads: int) -> dict:
         "audit_breaks": len(check.breaks),
         "shared_prev_hash": sum(1 for n in prevs.values() if n > 1),
         "wrong_checked_per_attacked": sorted(checked.values()),
+        "refusal_ms": refusals,
         "attacked_locked": sum(1 for u, v in locks.items() if u.startswith("attacked") and v is not None),
     }
 
@@ -155,6 +181,8 @@ def main() -> None:
                 f"attacked account {r['wrong_checked_per_attacked']}, locked {r['attacked_locked']}/10; "
                 f"lockout exact: {exact}"
             )
+            print(f"{name}: median ms of a refused login, one at a time: "
+                  + ", ".join(f"{k} {v:.0f}" for k, v in r["refusal_ms"].items()))
 
 
 def _by_kind(answers: Counter) -> dict[str, Counter]:

@@ -239,3 +239,19 @@ def test_plain_entries_from_before_the_key_still_verify_but_not_after_keyed_ones
     with engine.begin() as c:
         c.execute(AuditEntry.__table__.update().where(AuditEntry.id == ids[2]).values(chain=1, action="x"))
     assert verify(engine).first_bad_id == ids[2]
+
+
+def test_missing_key_is_reported_not_replaced(engine, monkeypatch):
+    """Verifying where the key file is gone names the missing key and does not make a new one."""
+    from smecluster.workflow import audit_key as key_module
+
+    path = key_module.key_path(engine.url)
+    monkeypatch.delenv(key_module.ENV_KEY, raising=False)
+    path.rename(path.with_suffix(".moved"))
+    key_module.forget_cached_keys()
+    try:
+        check = verify(engine)
+        assert not check.ok and "audit key not found" in check.reason and not path.exists()
+    finally:
+        path.with_suffix(".moved").rename(path)
+        key_module.forget_cached_keys()

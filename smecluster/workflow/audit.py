@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from smecluster.workflow.audit_key import audit_key
+from smecluster.workflow.audit_key import audit_key, key_path
 from smecluster.workflow.models import AuditEntry
 
 GENESIS = "0" * 64
@@ -74,6 +74,8 @@ def record(session: Session, actor: str, action: str, target: str = "", detail: 
     """Append an entry in the caller's transaction (so it commits or rolls back with the change)."""
     lock_chain(session)
     key = audit_key(session.get_bind())
+    if key is None:  # cannot happen with create=True; keeps the type honest
+        raise RuntimeError("no audit key")
     last = session.scalars(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
     prev = last or GENESIS
     at = utcnow()
@@ -167,7 +169,7 @@ def verify(engine: Engine, point: Checkpoint | None = None) -> AuditCheck:
     With a checkpoint, the entry it names must still exist with the same hash and the same number of
     entries up to it: a shortened or rewritten tail is a break even if the chain was recomputed.
     """
-    key = audit_key(engine)
+    key = audit_key(engine, create=False)  # verifying never makes a key: a missing one is reported
     prev = GENESIS
     check = AuditCheck(0)
     keyed_seen = False
@@ -190,6 +192,9 @@ def verify(engine: Engine, point: Checkpoint | None = None) -> AuditCheck:
             check.entries += 1
             if row.prev_hash != prev:
                 check.breaks.append(Break(row.id, "previous-hash link broken (entry removed, inserted or reordered)"))
+            if row.chain == CHAIN_KEYED and key is None:
+                check.breaks.append(Break(row.id, f"audit key not found ({key_path(engine.url)}): cannot verify"))
+                break
             if row.chain == CHAIN_KEYED:
                 keyed_seen = True
                 expected = entry_hash(row.prev_hash, row.at, row.actor, row.action, row.target, row.detail, key)

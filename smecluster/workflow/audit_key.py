@@ -72,8 +72,8 @@ def _create(path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def audit_key(engine: Engine) -> bytes:
-    """The HMAC key of the audit chain of this database (created on first use)."""
+def audit_key(engine: Engine, *, create: bool = True) -> bytes | None:
+    """The HMAC key of the audit chain of this database (created on first use; None if missing and not `create`)."""
     if os.environ.get(ENV_KEY):
         return _parse(os.environ[ENV_KEY], ENV_KEY)
     path = key_path(engine.url)
@@ -81,6 +81,8 @@ def audit_key(engine: Engine) -> bytes:
     if cached is not None:
         return cached
     if not path.exists():
+        if not create:
+            return None
         _create(path)
     key = _parse(path.read_text(encoding="ascii"), str(path))
     _CACHE[str(path)] = key
