@@ -174,8 +174,7 @@ def test_over_long_field_renders_the_form_not_json(app):
     assert 'action="/login"' in r.text and 'id="login-error"' in r.text and long_name not in r.text
     secadmin = _client(app, "secadmin")
     r = _post(secadmin, "/admin/security", {"key": "lockout_threshold", "value": "9" * 5000})
-    assert r.status_code in (400, 422) and r.headers["content-type"].startswith("text/html")
-    assert "9" * 5000 not in r.text
+    assert r.status_code == 400 and 'action="/admin/security"' in r.text and "9" * 5000 not in r.text
 
 
 def test_cli_grant_may_give_admin_roles(app):
@@ -183,3 +182,12 @@ def test_cli_grant_may_give_admin_roles(app):
     with session_scope(app.state.engine) as s:
         grant_role(s, "expert", "audit_admin", allow_admin=True)
     assert _account(app, "expert").role == "audit_admin"
+
+
+def test_invalid_api_body_does_not_echo_the_input(app):
+    """A JSON body FastAPI refuses is answered with field and reason, not the input."""
+    client = _client(app, "province")
+    token = csrf_of(client)
+    junk = "J" * 3000
+    r = client.post("/api/applications/1/actions/recommend", json={"version": junk}, headers={"X-CSRF-Token": token})
+    assert r.status_code == 422 and junk not in r.text and r.json()["detail"][0]["field"]

@@ -147,12 +147,14 @@ def admin_security(request: Request, who: Viewer = Depends(allow("security_admin
 @router.post("/security", response_class=HTMLResponse, name="admin_security_change", dependencies=[Depends(check_csrf)])
 def admin_security_change(
     request: Request,
-    key: str = Form(..., max_length=64),
-    value: str = Form(..., max_length=16),
+    key: str = Form(...),
+    value: str = Form(...),
     who: Viewer = Depends(allow("security_admin")),
 ):
     """Change one security setting (range checked)."""
     try:
+        if len(key) > 64 or len(value) > 16:
+            raise ValueError(_text(request, "A field is too long."))
         with session_scope(request.app.state.engine) as s:
             stored = change_setting(s, key, value)
             audit.record(s, who.username, "security.setting", key, {"value": stored})
