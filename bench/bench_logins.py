@@ -61,8 +61,15 @@ def _prepare(url: str) -> None:
                 authenticate(s, f"locked{i}", "Wrong-Pass-word-0")
 
 
-def _attempt(base: str, username: str, password: str, timing: list[float] | None = None) -> int:
-    with httpx.Client(base_url=base, timeout=120) as client:
+def _attempt(base: str, username: str, password: str, timing: list[float] | None = None) -> int | str:
+    try:
+        return _attempt_once(base, username, password, timing)
+    except httpx.HTTPError as exc:  # counted and printed, never hidden
+        return f"error {type(exc).__name__}"
+
+
+def _attempt_once(base: str, username: str, password: str, timing: list[float] | None) -> int:
+    with httpx.Client(base_url=base, timeout=300) as client:
         page = client.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
         start = time.perf_counter()
@@ -124,6 +131,7 @@ def run_one(url: str, requests: int, threads: int) -> dict:
         seconds = time.perf_counter() - start
         refusals = _refusal_times(base)
     finally:
+        exit_code = server.poll()  # None: still running, as it should be
         server.terminate()
         server.wait(timeout=30)
         log.close()
@@ -143,6 +151,7 @@ def run_one(url: str, requests: int, threads: int) -> dict:
         "shared_prev_hash": sum(1 for n in prevs.values() if n > 1),
         "wrong_checked_per_attacked": sorted(checked.values()),
         "refusal_ms": refusals,
+        "server_exit_during_run": exit_code,
         "attacked_locked": sum(1 for u, v in locks.items() if u.startswith("attacked") and v is not None),
     }
 
@@ -179,8 +188,11 @@ def main() -> None:
                 f"({r['requests'] / r['seconds']:.0f}/s); answers {answers}; audit {r['audit_entries']} entries, "
                 f"{r['audit_breaks']} breaks, {r['shared_prev_hash']} shared links; wrong passwords checked per "
                 f"attacked account {r['wrong_checked_per_attacked']}, locked {r['attacked_locked']}/10; "
-                f"lockout exact: {exact}"
+                f"lockout exact: {exact}",
+                flush=True,
             )
+            if r["server_exit_during_run"] is not None:
+                print(f"{name}: the server exited during the run with code {r['server_exit_during_run']}")
             print(f"{name}: median ms of a refused login, one at a time: "
                   + ", ".join(f"{k} {v:.0f}" for k, v in r["refusal_ms"].items()))
 
