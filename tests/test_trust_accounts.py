@@ -96,6 +96,9 @@ def test_reset_gives_a_token_never_a_password_and_spares_administrators(app):
     assert login(TestClient(app), "auditor").status_code == 303
     with pytest.raises(AccountError), session_scope(app.state.engine) as s:
         issue_token(s, "secadmin")
+    # nor can the system administrator silence the auditor
+    assert _post(sysadmin, f"/admin/users/{auditor.id}/disable", {}).status_code == 403
+    assert _account(app, "auditor").active
 
 
 def test_forced_password_change_blocks_every_other_page(app):

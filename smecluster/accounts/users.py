@@ -176,9 +176,14 @@ def grant_role(
     return user
 
 
-def disable_user(session: Session, username: str, actor: str = "cli") -> Account:
-    """Disable an account (it can no longer log in; its history stays)."""
+def disable_user(session: Session, username: str, actor: str = "cli", *, allow_admin: bool = True) -> Account:
+    """Disable an account (it can no longer log in; its history stays); its sessions end.
+
+    The web passes `allow_admin=False`: a system administrator must not silence the auditor.
+    """
     user = find_user(session, username)
+    if not allow_admin and is_admin_role(user.role):
+        raise AccountError(N_("administrator accounts are disabled only from the command line"))
     user.active = False
     session.execute(delete(LoginSession).where(LoginSession.account_id == user.id))
     audit.record(session, actor, "user.disable", f"account:{username}")

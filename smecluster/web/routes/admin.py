@@ -70,8 +70,11 @@ def admin_user_disable(request: Request, account_id: int, who: Viewer = Depends(
     name = _account_name(request, account_id)
     if account_id == who.id:
         return _users_page(request, 400, error="you cannot disable your own account")
-    with session_scope(request.app.state.engine) as s:
-        disable_user(s, name, actor=who.username)
+    try:
+        with session_scope(request.app.state.engine) as s:
+            disable_user(s, name, actor=who.username, allow_admin=False)
+    except AccountError as exc:
+        return _users_page(request, 403, error=localize(request.state.locale, exc))
     return RedirectResponse("/admin/users", status_code=303)
 
 
