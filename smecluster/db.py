@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from smecluster.config import database_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_SECONDS = 30
 
 
 class Base(DeclarativeBase):
@@ -32,7 +33,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def get_engine(url: str | None = None) -> Engine:
     """One engine per database URL (cached)."""
     resolved = database_url(url)
-    engine = create_engine(resolved, future=True)
+    # SQLite has one write lock: under load a writer may wait behind many (audit appends queue on
+    # it, decision 0801); 30 s instead of the driver's 5 s before "database is locked".
+    extra = {"connect_args": {"timeout": SQLITE_BUSY_SECONDS}} if resolved.startswith("sqlite") else {}
+    engine = create_engine(resolved, future=True, **extra)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

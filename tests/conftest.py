@@ -67,3 +67,15 @@ def database_url(request, tmp_path):
 def shared_dir() -> Path:
     """The shared/ folder beside the repository (reference data for tests)."""
     return SHARED
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_data_home(tmp_path_factory):
+    """Audit keys of the tests' PostgreSQL schemas go to a temporary data home, not ~/.local/share."""
+    old = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("data-home"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = old

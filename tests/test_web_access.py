@@ -50,9 +50,11 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict | None, set[str]]]] = {
     ("GET", "/static/{path}"): [("/static/app.css", None, EVERYONE)],
     ("GET", "/geo/counties.geojson"): [("/geo/counties.geojson?prefix=3205", None, EVERYONE)],
     ("GET", "/admin/users"): [("/admin/users", None, {"sysadmin"})],
-    ("POST", "/admin/users"): [
-        ("/admin/users", {"username": "", "role": "expert", "password": "x"}, {"sysadmin"})
-    ],
+    ("POST", "/admin/users"): [("/admin/users", {"username": ""}, {"sysadmin"})],
+    ("GET", "/admin/roles"): [("/admin/roles", None, {"secadmin"})],
+    ("POST", "/admin/roles"): [("/admin/roles", {"username": "", "role": "expert"}, {"secadmin"})],
+    ("GET", "/account/token"): [("/account/token", None, EVERYONE)],
+    ("POST", "/account/token"): [("/account/token", {"token": "x", "new": "y"}, EVERYONE)],
     ("POST", "/admin/users/{account_id}/disable"): [("/admin/users/{victim}/disable", {}, {"sysadmin"})],
     ("POST", "/admin/users/{account_id}/reset"): [("/admin/users/{victim}/reset", {}, {"sysadmin"})],
     ("GET", "/admin/security"): [("/admin/security", None, {"secadmin"})],

@@ -12,7 +12,7 @@ from smecluster.accounts.models import Account, LoginSession
 from smecluster.accounts.passwords import PasswordPolicyError, check_policy
 from smecluster.accounts.roles import check_role_scope, covers, roles
 from smecluster.accounts.sessions import resolve_session, start_session
-from smecluster.accounts.users import AccountError, add_user, authenticate
+from smecluster.accounts.users import AccountError, add_user, authenticate, redeem_token
 from smecluster.cli.main import app as cli
 from smecluster.db import open_database, session_scope
 from smecluster.workflow.audit import utcnow
@@ -79,7 +79,7 @@ def test_session_expires_when_idle(engine):
 
 
 def test_cli_user_add_disable_reset(engine, database_url):
-    """`user add` creates a login, `user reset` prints a new password, `user disable` stops logins."""
+    """`user add` creates a login, `user reset` prints a one-time token for the owner, `user disable` stops logins."""
     runner = CliRunner()
     r = runner.invoke(cli, ["--db", database_url, "user", "add", "newcity", "--role", "city_reviewer",
                             "--region", "320300", "--password", PASSWORD])
@@ -87,10 +87,15 @@ def test_cli_user_add_disable_reset(engine, database_url):
     with session_scope(engine) as s:
         assert authenticate(s, "newcity", PASSWORD).account is not None
     r = runner.invoke(cli, ["--db", database_url, "user", "reset", "newcity"])
-    assert r.exit_code == 0 and "new password:" in r.output
-    new = r.output.rsplit("new password:", 1)[1].strip()
+    assert r.exit_code == 0 and "token:" in r.output
+    token = r.output.rsplit("token:", 1)[1].strip()
     with session_scope(engine) as s:
-        assert authenticate(s, "newcity", new).account.must_change_password
+        assert authenticate(s, "newcity", PASSWORD).account is None  # the old password stopped working
+    new = "Another-Passw0rd"
+    with session_scope(engine) as s:
+        redeem_token(s, token, new)
+    with session_scope(engine) as s:
+        assert authenticate(s, "newcity", new).account is not None
     assert runner.invoke(cli, ["--db", database_url, "user", "disable", "newcity"]).exit_code == 0
     with session_scope(engine) as s:
         assert authenticate(s, "newcity", new).account is None
@@ -121,11 +126,11 @@ def test_cli_user_demo_runs(engine, database_url):
 
 def test_reset_ends_existing_sessions(engine):
     """A password reset logs the account out of every open session."""
-    from smecluster.accounts.users import reset_password
+    from smecluster.accounts.users import issue_token
 
     with session_scope(engine) as s:
         token, _ = start_session(s, authenticate(s, "county_a", PASSWORD).account)
     with session_scope(engine) as s:
-        reset_password(s, "county_a")
+        issue_token(s, "county_a")
     with session_scope(engine) as s:
         assert resolve_session(s, token) is None

@@ -98,10 +98,10 @@ def test_diagnosis_page_shows_the_pack_by_year_and_kind(app):
 
 
 def test_enterprise_cannot_diagnose_another_firm(app):
-    """An enterprise account asking for another firm's diagnosis is refused."""
+    """An enterprise account asking for another firm's diagnosis gets 404, as for an unknown code."""
     with session_scope(app.state.engine) as s:
         other = s.scalar(select(Enterprise.uscc).where(Enterprise.uscc != firm_of(app)).limit(1))
-    assert client_as(app, "firm_demo").get(f"/enterprises/{other}/diagnosis").status_code == 403
+    assert client_as(app, "firm_demo").get(f"/enterprises/{other}/diagnosis").status_code == 404
 
 
 def test_enterprise_page_links_to_its_diagnosis(app):

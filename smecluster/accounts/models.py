@@ -46,3 +46,15 @@ class SecuritySetting(Base):
     __tablename__ = "security_setting"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict] = mapped_column(JSON)
+
+
+class AccountToken(Base):
+    """A one-time token for the account's owner to set a password (new account or reset); only its SHA-256 kept."""
+
+    __tablename__ = "account_token"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # activate | reset
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)

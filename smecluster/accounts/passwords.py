@@ -34,9 +34,10 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
-    """Whether `password` matches `stored_hash` (constant work when the hash is missing)."""
+    """Whether `password` matches `stored_hash` (the same argon2 work when the hash is missing or unusable)."""
+    usable = bool(stored_hash) and stored_hash.startswith("$argon2")
     try:
-        return _hasher.verify(stored_hash or _DUMMY, password) and stored_hash is not None
+        return _hasher.verify(stored_hash if usable else _DUMMY, password) and usable
     except (VerificationError, InvalidHashError):
         return False
 

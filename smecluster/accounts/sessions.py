@@ -19,6 +19,11 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
+def session_digest(token: str) -> str:
+    """The stored form (SHA-256) of a session token, naming a session to keep or end."""
+    return _digest(token)
+
+
 def start_session(session: Session, account: Account) -> tuple[str, str]:
     """Open a session for an account; returns (token for the cookie, CSRF token for forms)."""
     settings = security_settings(session)

@@ -1,4 +1,4 @@
-"""Web and account commands: `serve`, `user add|disable|reset`, `audit verify`."""
+"""Web and account commands: `serve`, `user add|grant|disable|reset|demo`, `audit verify|checkpoint`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import typer
 
 from smecluster.cli.common import STATE, console, fail, new_table, print_table
 
-user_app = typer.Typer(help="Accounts (system administrator's job): add, disable, reset.", no_args_is_help=True)
+user_app = typer.Typer(
+    help="Accounts from the command line (the only way to make administrators): add, grant, disable, reset.",
+    no_args_is_help=True,
+)
 audit_app = typer.Typer(help="The audit trail (audit administrator's job).", no_args_is_help=True)
 
 
@@ -87,23 +90,54 @@ def user_disable(username: str = typer.Argument(...)) -> None:
 @user_app.command("reset")
 def user_reset(
     username: str = typer.Argument(...),
-    password: str = typer.Option(None, "--password", help="New password (default: generate one and print it)."),
+    password: str = typer.Option(
+        None, "--password", help="Set this password instead; the owner must change it at the next login."
+    ),
 ) -> None:
-    """Reset a password and unlock the account; a generated password must be changed at next login."""
-    from smecluster.accounts.users import AccountError, reset_password
+    """Reset an account (administrators too): print a one-time token the owner uses at /account/token."""
+    from smecluster.accounts.users import AccountError, issue_token, reset_password
     from smecluster.db import open_database, session_scope
 
     try:
         with session_scope(open_database(STATE.db)) as s:
-            new = reset_password(s, username, password)
+            if password:
+                reset_password(s, username, password)
+            else:
+                token = issue_token(s, username, allow_admin=True)
     except AccountError as exc:
         fail(str(exc))
-    console.print(f"reset {username}" + ("" if password else f"; new password: {new}"))
+    if password:
+        console.print(f"reset {username}; the password must be changed at the next login")
+        return
+    console.print(f"reset {username}; one-time token for the owner (valid 72 h, at /account/token):")
+    console.print(f"token: {token}", soft_wrap=True, markup=False)
+
+
+@user_app.command("grant")
+def user_grant(
+    username: str = typer.Argument(...),
+    role: str = typer.Option(..., "--role", help="Role to hold (administrator roles only from here)."),
+    region: str = typer.Option(None, "--region", help="GB/T 2260 code of the account's region."),
+    uscc: str = typer.Option(None, "--uscc", help="Enterprise credit code (enterprise_user)."),
+) -> None:
+    """Give an account a role and its scope (its open sessions end)."""
+    from smecluster.accounts.users import AccountError, grant_role
+    from smecluster.db import open_database, session_scope
+
+    try:
+        with session_scope(open_database(STATE.db)) as s:
+            grant_role(s, username, role, region_code=region, uscc=uscc, allow_admin=True)
+    except AccountError as exc:
+        fail(str(exc))
+    console.print(f"{username} is now {role}")
 
 
 @user_app.command("demo")
 def user_demo() -> None:
-    """Create one demo account per role (Changshu, Suzhou, the province) and print their passwords once."""
+    """Create one demo account per role (Changshu, Suzhou, the province) and print their passwords once.
+
+    The command line is where administrator accounts come from (三员分立).
+    """
     from smecluster.accounts.demo import create_demo_accounts
     from smecluster.accounts.users import AccountError
     from smecluster.db import open_database, session_scope
@@ -114,25 +148,63 @@ def user_demo() -> None:
     except AccountError as exc:
         fail(f"{exc} (build the demo first: smecluster demo --no-serve)")
     if not created:
-        console.print("the demo accounts exist already (smecluster user reset NAME)")
+        console.print("the demo accounts exist already (smecluster user reset NAME gives a one-time token)")
         return
     table = new_table("user", "role", "password (shown once)", keep=("user", "role", "password (shown once)"))
     for row in created:
         table.add_row(*row)
     print_table(table)
+    console.print(
+        "administrators come only from the command line; on the web demo_sysadmin creates accounts "
+        "without a role (one-time token for the owner, at /account/token) and demo_secadmin grants roles"
+    )
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the hash chain of the audit trail and report the first tampered entry."""
-    from smecluster.db import open_database
-    from smecluster.workflow.audit import verify
+def audit_verify(
+    checkpoint_file: str = typer.Option(
+        None, "--checkpoint", help="A file written by `audit checkpoint`: the tail must still match it."
+    ),
+) -> None:
+    """Check the keyed hash chain of the audit trail and list every broken entry."""
+    from pathlib import Path
 
-    result = verify(open_database(STATE.db))
+    from smecluster.db import open_database
+    from smecluster.workflow.audit import Checkpoint, verify
+
+    point = None
+    if checkpoint_file:
+        try:
+            point = Checkpoint.from_json(Path(checkpoint_file).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            fail(f"{checkpoint_file}: {exc}")
+    result = verify(open_database(STATE.db), point)
+    plain = f" ({result.plain_entries} from before the audit key, SHA-256 only)" if result.plain_entries else ""
     if result.ok:
-        console.print(f"audit trail intact: {result.entries} entries")
+        against = f"; matches checkpoint at entry {point.last_id}" if point and point.last_id else ""
+        console.print(f"audit trail intact: {result.entries} entries{plain}{against}")
         return
-    fail(f"audit trail broken at entry {result.first_bad_id}: {result.reason}")
+    for b in result.breaks:
+        console.print(f"broken at entry {b.entry_id}: {b.reason}", markup=False)
+    fail(f"audit trail broken: {len(result.breaks)} break(s) in {result.entries} entries")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    output: str = typer.Option(None, "-o", "--output", help="File to write (default: print it)."),
+) -> None:
+    """Write the head hash and entry count for an auditor to keep (then `audit verify --checkpoint FILE`)."""
+    from pathlib import Path
+
+    from smecluster.db import open_database
+    from smecluster.workflow.audit import checkpoint
+
+    point = checkpoint(open_database(STATE.db))
+    if output:
+        Path(output).write_text(point.to_json() + "\n", encoding="utf-8")
+        console.print(f"checkpoint written to {output}: {point.entries} entries, head {point.head_hash}")
+        return
+    print(point.to_json())
 
 
 def bench_web(

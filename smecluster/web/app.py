@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import HTTPException as FastAPIHTTPException
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -18,7 +19,7 @@ from smecluster.db import open_database
 from smecluster.web.headers import SecurityHeaders
 from smecluster.web.insight import InsightCache
 from smecluster.web.overview import OverviewCache
-from smecluster.web.security import LoginRequired
+from smecluster.web.security import LoginRequired, PasswordChangeRequired
 from smecluster.web.templating import render
 from smecluster.web.text_guard import RefuseNul
 from smecluster.web.verdicts import Evaluate, VerdictStore
@@ -75,6 +76,24 @@ def create_app(
         if _wants_json(request):
             return JSONResponse({"detail": "login required"}, status_code=401)
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def _password_change_required(request: Request, _exc: PasswordChangeRequired):
+        if _wants_json(request):
+            return JSONResponse({"detail": "password change required"}, status_code=403)
+        return RedirectResponse("/account/password", status_code=303)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError):
+        # name the fields and reasons, never echo the input back (it may be huge or hostile)
+        problems = [
+            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "reason": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        if _wants_json(request):
+            return JSONResponse({"detail": problems}, status_code=422)
+        detail = "; ".join(f"{p['field']}: {p['reason']}" for p in problems)
+        return render(request, "error.html", {"status": 422, "detail": detail}, 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):

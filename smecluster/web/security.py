@@ -21,6 +21,10 @@ class LoginRequired(Exception):
     """Raised for a page that needs a login when nobody is logged in (HTML: redirect to /login)."""
 
 
+class PasswordChangeRequired(Exception):
+    """Raised for any page but the password form while the account must change its password."""
+
+
 class Viewer:
     """The account behind a request (None when anonymous) as plain values, detached from the session."""
 
@@ -68,11 +72,17 @@ def viewer(request: Request) -> Viewer:
     return account_view
 
 
-def allow(*roles: str) -> Callable[..., Viewer]:
-    """A dependency admitting the given roles (or PUBLIC, or ANY_USER for every logged-in account)."""
+def allow(*roles: str, during_forced_change: bool = False) -> Callable[..., Viewer]:
+    """A dependency admitting the given roles (or PUBLIC, or ANY_USER for every logged-in account).
+
+    While a logged-in account must change its password, every route refuses it (the app sends it to
+    the password form) unless the route is marked `during_forced_change` (password, logout, token).
+    """
     allowed = set(roles)
 
     def _check(request: Request, who: Viewer = Depends(viewer)) -> Viewer:
+        if who.must_change_password and not during_forced_change:
+            raise PasswordChangeRequired()
         if PUBLIC in allowed:
             return who
         if who.anonymous:

@@ -91,3 +91,5 @@ class AuditEntry(Base):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # 1: plain SHA-256 (before the audit key existed), 2: HMAC-SHA-256 under the key (decision 0802)
+    chain: Mapped[int] = mapped_column(Integer, default=2, server_default="1")

@@ -5,7 +5,7 @@ niche market-share rank), and renames foreign_certification to certification (an
 management-system certification counts, not only a foreign one).
 
 Revision ID: 0006_tiers_2026
-Revises: 0002_tiers
+Revises: 0004_accounts_trust
 Create Date: 2026-11-30 05:00:00
 """
 from alembic import op
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0006_tiers_2026'
-down_revision = '0002_tiers'
+down_revision = '0004_accounts_trust'
 branch_labels = None
 depends_on = None
 

@@ -48,7 +48,8 @@ def diagnosis_page(
     if firm is None:
         raise HTTPException(status_code=404, detail="no enterprise with this credit code")
     if not may_diagnose(who, uscc, county):
-        raise HTTPException(status_code=403, detail="enterprise outside your scope")
+        # the same answer as an unknown code: a firm outside the scope is not confirmed to exist
+        raise HTTPException(status_code=404, detail="no enterprise with this credit code")
     try:
         d = diagnose(request.app.state.engine, uscc, year=year, evaluation=kind)
     except (UnknownEnterprise, ValueError):  # no yearly figures yet: nothing to judge
