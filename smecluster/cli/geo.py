@@ -11,6 +11,7 @@ from rich.table import Table
 
 from smecluster.cli.common import STATE, console, fail
 from smecluster.geo.crs import CRS_NAMES
+from smecluster.safe_text import write_csv
 
 MEASURES = ("lq_firms", "lq_employment", "lq_output", "share_output", "share_employment")
 
@@ -114,7 +115,7 @@ def specialisation(
     if industry:
         table = table.filter(pl.col("industry") == industry)
     if output:
-        table.write_csv(output)
+        write_csv(table, output)
         console.print(f"{table.height} rows written to {output}")
         return
     shown = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)

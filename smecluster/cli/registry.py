@@ -10,6 +10,7 @@ from rich.table import Table
 from smecluster.cli.common import STATE, console, err_console, fail
 from smecluster.registry.import_kinds import kinds
 from smecluster.registry.importer import ImportResult
+from smecluster.safe_text import visible, write_csv
 
 SHOWN_ERRORS = 200
 
@@ -29,13 +30,11 @@ def _print_errors(result: ImportResult) -> None:
     errors = result.errors
     table = Table("file", "row", "column", "value", "reason", title=f"{errors.height} problem(s)")
     for file, row, column, value, reason in errors.head(SHOWN_ERRORS).iter_rows():
-        table.add_row(Path(file).name, "" if row is None else str(row), column or "", value or "", reason)
+        table.add_row(Path(file).name, "" if row is None else str(row), visible(column), visible(value), reason)
     err_console.print(table)
     if errors.height > SHOWN_ERRORS:
         out = result.path.with_name(result.path.name + ".errors.csv")
-        with out.open("wb") as fh:
-            fh.write(b"\xef\xbb\xbf")  # a BOM so that Excel opens the UTF-8 file correctly
-            errors.write_csv(fh)
+        write_csv(errors, out, bom=True)  # a BOM so that Excel opens the UTF-8 file correctly
         err_console.print(f"{errors.height - SHOWN_ERRORS} more problems; all {errors.height} are in {out}")
 
 
