@@ -178,6 +178,34 @@ def create_application(
     return application
 
 
+def open_application(session: Session, who: Any, cluster_id: int, year: int) -> Application:
+    """A draft application for a cluster already in the registry (imported, or built by the demo)."""
+    cluster = session.get(Cluster, cluster_id)
+    if cluster is None:
+        raise NotVisible(N_("no cluster %(cluster_id)s"), cluster_id=cluster_id)
+    if who.role != "county_applicant" or not covers(who.region_code, cluster.county_code):
+        raise NotPermitted(N_("only the cluster's county bureau may apply for it"))
+    now = audit.utcnow()
+    application = Application(
+        cluster_id=cluster.id,
+        county_code=cluster.county_code,
+        year=year,
+        workflow=DEFAULT_WORKFLOW,
+        stage="draft",
+        version=1,
+        created_by=who.id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(application)
+    cluster.status = "draft"
+    session.flush()
+    audit.record(
+        session, who.username, "application.create", f"application:{application.id}", {"cluster": cluster.code}
+    )
+    return application
+
+
 def act(
     session: Session,
     who: Any,
