@@ -74,14 +74,26 @@ def read_csv(path: Path) -> Grid:
     if not data[:65536].strip() and not data.strip():
         raise ReadError(f"{path}: the file is empty")
     if data.startswith(codecs.BOM_UTF8):
-        return Grid(path, _finish(_parse_csv(data[len(codecs.BOM_UTF8) :])), "utf-8-sig")
+        return Grid(path, _parse_or_refuse(path, data[len(codecs.BOM_UTF8) :]), "utf-8-sig")
     try:
         return Grid(path, _finish(_parse_csv(data)), "utf-8")
     except pl.exceptions.ComputeError as exc:
         if "utf-8" not in str(exc).lower():
-            raise ReadError(f"{path}: cannot read as CSV ({exc})") from exc
+            raise ReadError(f"{path}: cannot read as CSV ({_first_line(exc)})") from exc
     encoding = detect_encoding(data)
-    return Grid(path, _finish(_parse_csv(data.decode(encoding).encode("utf-8"))), encoding)
+    return Grid(path, _parse_or_refuse(path, data.decode(encoding, "replace").encode("utf-8")), encoding)
+
+
+def _parse_or_refuse(path: Path, data: bytes) -> pl.DataFrame:
+    """Parse UTF-8 CSV bytes; a file Polars cannot parse (bad quoting, bad UTF-8) is a ReadError."""
+    try:
+        return _finish(_parse_csv(data))
+    except pl.exceptions.PolarsError as exc:  # found by fuzzing: a stray quote after a GB18030 guess
+        raise ReadError(f"{path}: cannot read as CSV ({_first_line(exc)})") from exc
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _cell_text(value: object) -> str | None:
