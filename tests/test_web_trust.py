@@ -414,3 +414,16 @@ def test_conflict_shows_the_form_again_with_the_comment(web):
     assert form is not None
     assert "请补充第三季度报表QXZ" in form.group(0)
     assert f'name="version" value="{version + 1}"' in form.group(0)
+
+
+def test_nosniff_on_an_unhandled_error(web):
+    """Even a 500 from an unexpected exception carries the security headers."""
+    app, _, _ = web
+
+    def boom():
+        raise RuntimeError("unexpected")
+
+    app.add_api_route("/boom-for-test", boom)
+    r = TestClient(app, base_url="https://testserver", raise_server_exceptions=False).get("/boom-for-test")
+    assert r.status_code == 500
+    assert r.headers.get("x-content-type-options") == "nosniff" and r.headers.get("x-frame-options") == "DENY"
