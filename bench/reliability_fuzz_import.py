@@ -5,7 +5,7 @@ Targets (each input counts once):
               numbers, dates, codes) in UTF-8, UTF-8 with BOM or GB18030 -> read_grid + check_grid
   xlsx-bytes  a valid workbook with bytes flipped, cut or inserted, and workbooks written from generated
               values -> read_grid (member-list limits) + check_grid, and the web's member_codes
-  row-values  files of 5,000 rows drawn from Hypothesis-generated cell values (each row counts as one
+  row-values  files of --rows-per-file rows drawn from Hypothesis-generated cell values (each row counts as one
               input) -> read_grid + check_grid; a row holding a control character must be a row error
   import-db   generated rows written as CSV and imported into SQLite with import_file: a refused file
               must leave the database exactly as it was; an accepted one adds at most its rows
@@ -246,6 +246,7 @@ def main() -> None:
     parser.add_argument("--inputs", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=7200)
     parser.add_argument("--db-share", type=float, default=0.02, help="share of inputs that are whole DB imports")
+    parser.add_argument("--rows-per-file", type=int, default=5000, help="rows of each row-values file")
     args = parser.parse_args()
     started = last = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
@@ -253,7 +254,7 @@ def main() -> None:
         engine = _registry_database(workdir / "fuzz.db")
         seed_book = _workbook([["91320481MA1P00001X", "甲", "320481", "3841"]])
         while sum(counts.values()) < args.inputs and time.monotonic() - started < args.seconds:
-            fuzz_row_values(workdir)
+            fuzz_row_values(workdir, args.rows_per_file)
             fuzz_csv(workdir)
             fuzz_xlsx(workdir, seed_book)
             if counts["import-db"] < args.db_share * sum(counts.values()):
