@@ -210,3 +210,14 @@ def test_xlsx_import_with_control_character_is_a_row_error(database_url, tmp_pat
     assert not result.written
     bad = result.errors.filter(pl.col("row").is_not_null())
     assert bad["row"].to_list() == [3] and bad["column"].to_list() == ["企业名称"]
+
+
+def test_unparsable_csv_after_encoding_detection_is_a_read_error(tmp_path):
+    """Found by fuzzing: bytes that are not UTF-8 and hold a stray quote were a raw Polars ComputeError;
+    they are a ReadError (a clean file error) now."""
+    from smecluster.registry.readers import ReadError, read_grid
+
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b'"E\xb7\xb4IT\xd9')
+    with pytest.raises(ReadError, match="cannot read as CSV"):
+        read_grid(path)
