@@ -101,3 +101,43 @@ def test_demo_rebuilds_over_workflow_data(database_url):
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Application)).scalar() == 0
     assert counts["cluster"] == len(SPECS)
+
+
+def test_demo_recognises_the_national_clusters_through_the_workflow(database_url):
+    """The national clusters go through every step to recognised (audited, the chain intact); the near
+    misses stay submitted applications; anonymous visitors see exactly the five; logins are returned."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import func, select
+
+    from smecluster.registry.models import Cluster
+    from smecluster.services.demo import stage_demo
+    from smecluster.web.app import create_app
+    from smecluster.workflow.audit import verify
+    from smecluster.workflow.models import Application, Transition
+
+    engine = open_database(database_url)
+    build_demo(engine, scale=0.02)
+    logins = stage_demo(engine)
+    assert {"demo_province", "demo_city", "demo_county"} <= {user for user, _, _ in logins}
+    with engine.connect() as conn:
+        stages = dict(
+            conn.execute(
+                select(Cluster.code, Application.stage).join(Application, Application.cluster_id == Cluster.id)
+            ).all()
+        )
+        steps = conn.execute(select(func.count()).select_from(Transition)).scalar()
+    national = {c for c, s in SPECS.items() if s.get("national")}
+    misses = {c for c, s in SPECS.items() if s.get("fails")}
+    assert {stages[c] for c in national} == {"recognised"} and {stages[c] for c in misses} == {"submitted"}
+    assert steps == 5 * 5 + 6  # submit, recommend, start review, publish notice, recognise; near misses: submit
+    assert verify(engine).ok
+    anonymous = TestClient(create_app(database_url), base_url="https://testserver")
+    shown = {v["cluster"]["code"] for v in anonymous.get("/api/clusters").json()}
+    assert shown == national
+
+
+def test_demo_command_prints_a_login(tmp_path):
+    """`smecluster demo --no-serve` ends with the demo logins (passwords shown once)."""
+    result = CliRunner().invoke(app, ["--db", str(tmp_path / "d.db"), "demo", "--no-serve", "--scale", "0.02"])
+    assert result.exit_code == 0, result.output
+    assert "demo logins" in result.output and "demo_province" in result.output

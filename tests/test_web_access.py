@@ -150,6 +150,8 @@ def _setup(engine, tmp_path) -> dict[str, int]:
         a = create_application(
             s, acc["county_a"], name="A集群", leading_industries=["2614"], members=[USCC[0]], year=2025
         )
+        # evidence goes with the application while it is still the applicant's (draft)
+        ea = store_evidence(s, acc["county_a"], a.id, "a.pdf", PDF, directory=tmp_path, max_bytes=10**6)
         act(s, acc["county_a"], a.id, "submit", 1, today=today)
         act(s, acc["city_a"], a.id, "recommend", 2, today=today)
         act(s, acc["province"], a.id, "start_review", 3, today=today)
@@ -157,9 +159,8 @@ def _setup(engine, tmp_path) -> dict[str, int]:
         b = create_application(
             s, acc["county_b"], name="B集群", leading_industries=["2614"], members=[USCC[2]], year=2025
         )
-        act(s, acc["county_b"], b.id, "submit", 1, today=today)
-        ea = store_evidence(s, acc["county_a"], a.id, "a.pdf", PDF, directory=tmp_path, max_bytes=10**6)
         eb = store_evidence(s, acc["county_b"], b.id, "b.pdf", PDF, directory=tmp_path, max_bytes=10**6)
+        act(s, acc["county_b"], b.id, "submit", 1, today=today)
         return {
             "registry_cluster": ids["changshu"],
             "cluster_a": a.cluster_id,

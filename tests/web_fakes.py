@@ -109,7 +109,7 @@ def seed(engine: Engine) -> dict[str, int]:
             county_code="320581",
             leading_industries=["2614"],
             declared={},
-            status="draft",
+            status="recognised",  # registry clusters already recognised: public
             year=2023,
             fictional=True,
         )
@@ -119,7 +119,7 @@ def seed(engine: Engine) -> dict[str, int]:
             county_code="320312",
             leading_industries=["2614"],
             declared={},
-            status="draft",
+            status="recognised",  # registry clusters already recognised: public
             year=2023,
             fictional=True,
         )

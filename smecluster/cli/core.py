@@ -238,17 +238,23 @@ def demo(
     port: int = typer.Option(8000, "--port"),
 ) -> None:
     """Build the fictional Jiangsu demo registry, evaluate its clusters and serve the web page."""
-    from smecluster.services.demo import build_demo
+    from smecluster.services.demo import build_demo, stage_demo
 
     engine = open_database(STATE.db)
     with console.status("building the demo registry ..."):
         counts, results = build_demo(engine, seed=seed, scale=scale, year=year)
+        accounts = stage_demo(engine, year=year)
     console.print(", ".join(f"{k}: {v:,}" for k, v in counts.items()))
     table = new_table("id", "cluster", "county", "outcome", "failing", keep=("id", "outcome"))
     for v in results:
         failing = ", ".join(c.id for c in v.criteria if c.status in ("fail", "unknown"))
         table.add_row(str(v.cluster["id"]), v.cluster["name"], v.cluster["county_name"], v.outcome, failing)
     print_table(table)
+    console.print(
+        "The five national clusters are recognised and public; the near misses are applications "
+        "(submitted), seen after logging in."
+    )
+    _print_demo_logins(accounts)
     if no_serve:
         return
     import uvicorn
@@ -257,6 +263,17 @@ def demo(
 
     console.print(f"serving http://{host}:{port}  (Ctrl+C to stop)")
     uvicorn.run(create_app(STATE.db), host=host, port=port, log_level="warning")
+
+
+def _print_demo_logins(accounts: list[tuple[str, str, str]]) -> None:
+    """The demo accounts created now, with their passwords (shown this once)."""
+    if not accounts:
+        console.print("demo logins: the demo accounts exist already (smecluster user reset NAME for a new password)")
+        return
+    logins = Table("user", "role", "password (shown once)", title="demo logins: http://127.0.0.1:8000/login")
+    for row in accounts:
+        logins.add_row(*row)
+    console.print(logins)
 
 
 def bench_clusters(

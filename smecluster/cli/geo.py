@@ -114,7 +114,9 @@ def specialisation(
     if industry:
         table = table.filter(pl.col("industry") == industry)
     if output:
-        table.write_csv(output)
+        from smecluster.safe_text import write_csv
+
+        write_csv(table, output)
         console.print(f"{table.height} rows written to {output}")
         return
     names = ("county", "ind.", "firms", "LQ firms", "LQ empl.", "LQ output", "output %", "empl. %", "pillar")

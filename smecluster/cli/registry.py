@@ -36,17 +36,19 @@ def _print_errors(result: ImportResult) -> None:
     print_table(_problem_table(errors, f"{errors.height} problem(s)"), err_console)
     if errors.height > SHOWN_ERRORS:
         out = result.path.with_name(result.path.name + ".errors.csv")
-        with out.open("wb") as fh:
-            fh.write(b"\xef\xbb\xbf")  # a BOM so that Excel opens the UTF-8 file correctly
-            errors.write_csv(fh)
+        from smecluster.safe_text import write_csv
+
+        write_csv(errors, out, bom=True)  # a BOM so that Excel opens the UTF-8 file correctly
         err_console.print(f"{errors.height - SHOWN_ERRORS} more problems; all {errors.height} are in {out}")
 
 
 def _problem_table(frame, title: str) -> Table:
     """Rows of a problem or notice frame, full values folded (never cut) in a narrow terminal."""
+    from smecluster.safe_text import visible
+
     table = new_table("file", "row", "column", "value", "reason", keep=("row",), title=title)
     for file, row, column, value, reason in frame.head(SHOWN_ERRORS).iter_rows():
-        table.add_row(Path(file).name, "" if row is None else str(row), column or "", value or "", reason)
+        table.add_row(Path(file).name, "" if row is None else str(row), visible(column), visible(value), reason)
     return table
 
 
@@ -76,10 +78,10 @@ def _import_folder(directory: Path, dry_run: bool) -> None:
     if not errors.is_empty():
         print_table(_problem_table(errors, f"{errors.height} problem(s)"), err_console)
         if errors.height > SHOWN_ERRORS:
+            from smecluster.safe_text import write_csv
+
             out = directory / "import.errors.csv"
-            with out.open("wb") as fh:
-                fh.write(b"\xef\xbb\xbf")
-                errors.write_csv(fh)
+            write_csv(errors, out, bom=True)
             err_console.print(f"{errors.height - SHOWN_ERRORS} more problems; all {errors.height} are in {out}")
     for r in result.files:
         console.print(f"{r.path.name} -> {r.kind}: {r.rows} rows, {r.rejected} with problems", highlight=False)

@@ -11,12 +11,14 @@ import polars as pl
 
 from smecluster.registry import uscc
 from smecluster.registry.import_kinds import FALSE_WORDS, TRUE_WORDS, ColumnSpec, normalise_value
+from smecluster.safe_text import CONTROL_CLASS
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d")  # after / . 年 月 are made - and 日 dropped
 YEAR_RANGE = (1900, 2100)
 LIST_SEPARATORS = r"[;；,，、\s]+"
 
 Cast = tuple[pl.Series, pl.Series]
+CONTROL_REASON = "contains a control character (NUL, BEL, ESC, ...): remove it"
 
 
 def _reasons(s: pl.Series, *pairs: tuple[pl.Series, str]) -> pl.Series:
@@ -111,8 +113,13 @@ def cast_enum(spec: ColumnSpec, s: pl.Series) -> Cast:
 
 
 def cast_text(spec: ColumnSpec, s: pl.Series) -> Cast:
-    """Free text (max_length) or a code (pattern; letters upper-cased)."""
+    """Free text (max_length) or a code (pattern; letters upper-cased).
+
+    A leading apostrophe before a formula trigger (= + - @) is the quote our own exports add
+    (safe_text) and spreadsheets hide: it is dropped, so an export imports back unchanged.
+    """
     values = s.str.to_uppercase() if spec.type == "code" else s
+    values = values.str.replace(r"^'([=+\-@\t\r])", "$1")
     checks = []
     if spec.max_length:
         checks.append((values.str.len_chars() > spec.max_length, f"longer than {spec.max_length} characters"))
@@ -169,6 +176,10 @@ CASTERS = {
 def cast_column(spec: ColumnSpec, s: pl.Series) -> Cast:
     """Typed values and reasons for one column; a blank required value is a reason too."""
     values, reasons = CASTERS[spec.type](spec, s)
+    control = s.str.contains(CONTROL_CLASS)
+    if control.any():  # NUL cannot be stored by PostgreSQL, ESC/BEL cannot be written to .xlsx
+        reasons = _reasons(s, (control, CONTROL_REASON)).fill_null(reasons)
+        values = values.set(control.fill_null(False), None)
     if spec.required and s.null_count():
         missing = _reasons(s, (s.is_null(), "required value is missing"))
         reasons = missing.fill_null(reasons)

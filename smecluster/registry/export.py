@@ -20,6 +20,7 @@ from sqlalchemy import Engine, text
 
 from smecluster.registry.folder import kind_order
 from smecluster.registry.import_kinds import ColumnSpec, ImportKind, kinds
+from smecluster.safe_text import write_csv
 
 BOUNDARY_DIR = "boundaries"
 _SAFE = re.compile(r"[^\w.-]+")
@@ -83,9 +84,9 @@ def _as_csv_text(kind: ImportKind, frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _write(frame: pl.DataFrame, path: Path) -> None:
-    with path.open("wb") as out:
-        out.write(b"\xef\xbb\xbf")  # a BOM so that Excel opens the UTF-8 file correctly
-        frame.write_csv(out)
+    # Cells made safe for a spreadsheet (formula triggers quoted; the import drops the quote), and a
+    # BOM so that Excel opens the UTF-8 file correctly.
+    write_csv(frame, path, bom=True)
 
 
 def _boundary_files(frame: pl.DataFrame, kind: ImportKind, directory: Path) -> pl.DataFrame:

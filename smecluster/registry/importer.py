@@ -22,6 +22,7 @@ from smecluster.registry.readers import ROW, Grid, ReadError, read_grid
 from smecluster.registry.references import check_references
 from smecluster.registry.store import Batch, Rollback, Stored, transaction
 from smecluster.registry.validate import Checked, check_grid, error_frame
+from smecluster.safe_text import write_csv
 
 REASON_COLUMN = "错误原因 reason"
 ROW_COLUMN = "行号 row"
@@ -102,9 +103,7 @@ def _write_rejected(checked: Checked, path: Path) -> int:
     rejected = checked.raw.join(reasons, on=ROW, how="inner").sort(ROW)
     rejected = rejected.rename({ROW: ROW_COLUMN, **checked.labels})  # headers as in the file
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as out:
-        out.write(b"\xef\xbb\xbf")  # a BOM so that Excel opens the UTF-8 file correctly
-        rejected.write_csv(out)
+    write_csv(rejected, path, bom=True)  # a BOM so that Excel opens the UTF-8 file correctly
     return rejected.height
 
 

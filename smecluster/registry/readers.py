@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from charset_normalizer import from_bytes
 
 ROW = "_row"
 SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
+XLSX_MAX_ROWS = 1_048_576  # Excel's own limit
+XLSX_MAX_COLUMNS = 256  # far more than any import kind has; Excel allows 16,384
 
 
 class ReadError(ValueError):
@@ -71,14 +74,26 @@ def read_csv(path: Path) -> Grid:
     if not data[:65536].strip() and not data.strip():
         raise ReadError(f"{path}: the file is empty")
     if data.startswith(codecs.BOM_UTF8):
-        return Grid(path, _finish(_parse_csv(data[len(codecs.BOM_UTF8) :])), "utf-8-sig")
+        return Grid(path, _parse_or_refuse(path, data[len(codecs.BOM_UTF8) :]), "utf-8-sig")
     try:
         return Grid(path, _finish(_parse_csv(data)), "utf-8")
     except pl.exceptions.ComputeError as exc:
         if "utf-8" not in str(exc).lower():
-            raise ReadError(f"{path}: cannot read as CSV ({exc})") from exc
+            raise ReadError(f"{path}: cannot read as CSV ({_first_line(exc)})") from exc
     encoding = detect_encoding(data)
-    return Grid(path, _finish(_parse_csv(data.decode(encoding).encode("utf-8"))), encoding)
+    return Grid(path, _parse_or_refuse(path, data.decode(encoding, "replace").encode("utf-8")), encoding)
+
+
+def _parse_or_refuse(path: Path, data: bytes) -> pl.DataFrame:
+    """Parse UTF-8 CSV bytes; a file Polars cannot parse (bad quoting, bad UTF-8) is a ReadError."""
+    try:
+        return _finish(_parse_csv(data))
+    except pl.exceptions.PolarsError as exc:  # found by fuzzing: a stray quote after a GB18030 guess
+        raise ReadError(f"{path}: cannot read as CSV ({_first_line(exc)})") from exc
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _cell_text(value: object) -> str | None:
@@ -98,17 +113,49 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def read_xlsx(path: Path) -> Grid:
-    """The first sheet of a workbook as a grid of strings (openpyxl in read-only mode)."""
+@dataclass(frozen=True)
+class XlsxLimits:
+    """Caps on reading one worksheet: a small file can declare or (zipped) hold a huge sheet."""
+
+    max_rows: int = XLSX_MAX_ROWS
+    max_columns: int = XLSX_MAX_COLUMNS
+    max_seconds: float | None = None
+
+
+def read_xlsx(path: Path, limits: XlsxLimits | None = None) -> Grid:
+    """The first sheet of a workbook as a grid of strings (openpyxl in read-only mode).
+
+    The sheet's declared `<dimension>` is ignored (a 4.8 KB file declaring A1:XFD2000 would otherwise
+    be padded to 32 million cells); rows, columns and time are capped by `limits` with a clear error.
+    """
     from openpyxl import load_workbook
 
+    limits = limits or XlsxLimits()
+    deadline = None if limits.max_seconds is None else time.monotonic() + limits.max_seconds
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several kinds for a damaged file
         raise ReadError(f"{path}: not a readable .xlsx workbook ({exc})") from exc
+    rows: list[list[str | None]] = []
     try:
         sheet = book.worksheets[0]
-        rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        if hasattr(sheet, "reset_dimensions"):
+            sheet.reset_dimensions()  # read the cells that are there, not the range the file claims
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if number > limits.max_rows:
+                raise ReadError(f"{path}: more than {limits.max_rows:,} rows")
+            end = len(row)
+            while end and row[end - 1] is None:  # trailing empty cells
+                end -= 1
+            if end > limits.max_columns:
+                raise ReadError(f"{path}: row {number} has more than {limits.max_columns} columns")
+            rows.append([_cell_text(v) for v in row[:end]])
+            if deadline is not None and number % 256 == 0 and time.monotonic() > deadline:
+                raise ReadError(f"{path}: reading took longer than {limits.max_seconds:g} s; is the sheet that big?")
+    except ReadError:
+        raise
+    except Exception as exc:  # a damaged sheet (bad XML, illegal characters) fails while rows are read
+        raise ReadError(f"{path}: not a readable .xlsx workbook ({exc})") from exc
     finally:
         book.close()
     width = max((len(r) for r in rows), default=0)
@@ -131,7 +178,7 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
     return frame if filled.all() else frame.filter(filled)
 
 
-def read_grid(path: str | Path) -> Grid:
+def read_grid(path: str | Path, xlsx_limits: XlsxLimits | None = None) -> Grid:
     """Any supported file as a grid of strings; a clear error for a missing, empty or unknown file."""
     path = Path(path)
     if not path.exists():
@@ -142,5 +189,5 @@ def read_grid(path: str | Path) -> Grid:
     if suffix in (".csv", ".txt"):
         return read_csv(path)
     if suffix in (".xlsx", ".xlsm"):
-        return read_xlsx(path)
+        return read_xlsx(path, xlsx_limits)
     raise ReadError(f"{path}: unsupported file type {suffix or '(none)'}; use .csv or .xlsx")

@@ -11,6 +11,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from smecluster.registry.import_kinds import TYPE_LABELS, ColumnSpec, ImportKind, get_kind
+from smecluster.safe_text import safe_cell
 
 DATA_SHEET = "数据 data"
 NOTES_SHEET = "填写说明 columns"
@@ -109,7 +110,7 @@ def build_template(kind: ImportKind) -> Workbook:
     sheet = book.active
     sheet.title = DATA_SHEET
     for i, spec in enumerate(kind.columns, start=1):
-        cell = sheet.cell(row=1, column=i, value=spec.header)
+        cell = sheet.cell(row=1, column=i, value=safe_cell(spec.header))
         cell.font = Font(bold=True)
         cell.fill = REQUIRED_FILL if spec.required else OPTIONAL_FILL
         cell.alignment = Alignment(horizontal="center")
@@ -141,7 +142,7 @@ def build_template(kind: ImportKind) -> Workbook:
     for cell in notes[1]:
         cell.font = Font(bold=True)
     for spec in kind.columns:
-        notes.append(_notes_row(spec))
+        notes.append([safe_cell(v) for v in _notes_row(spec)])  # "-5 - 100" would be a formula
     notes.append([])
     notes.append(
         [

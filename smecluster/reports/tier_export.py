@@ -9,6 +9,7 @@ import polars as pl
 from openpyxl import Workbook
 
 from smecluster.policy.tiers import tier_label
+from smecluster.safe_text import safe_cell, safe_frame
 from smecluster.services.tiers import TierEvaluation, labelled, pack_reason, summary, tier_lists, unverified_notes
 
 
@@ -45,10 +46,12 @@ def write_parquet(evaluation: TierEvaluation, path: Path) -> Path:
 
 
 def _sheet(wb: Workbook, title: str, frame: pl.DataFrame) -> None:
+    # names come from registry imports: no text may start a formula or hold a character XML refuses
+    safe = safe_frame(frame)
     ws = wb.create_sheet(title)
-    ws.append(frame.columns)
-    for row in frame.iter_rows():
-        ws.append(list(row))
+    ws.append(safe.columns)
+    for row in safe.iter_rows():
+        ws.append([safe_cell(v) if isinstance(v, str) else v for v in row])
 
 
 def write_xlsx(evaluation: TierEvaluation, path: Path) -> Path:

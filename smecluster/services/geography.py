@@ -18,6 +18,7 @@ from smecluster.geo.locate import LOCATED_COLUMNS, coordinate_problems, locate_f
 from smecluster.geo.specialisation import location_quotients
 from smecluster.policy.pack import Pack, load_pack
 from smecluster.policy.validity import cluster_date, held_rows
+from smecluster.safe_text import write_csv
 from smecluster.services.clusters import evaluate_snapshot, latest_year
 from smecluster.settings import province
 
@@ -44,7 +45,7 @@ def locate_csv(
     clash = any(c in frame.columns for c in LOCATED_COLUMNS)
     out = locate_frame(frame, lon, lat, crs, prefix, output_prefix="located_" if clash else "", crs_column=crs_column)
     key = ("located_" if clash else "") + "county_code"
-    out.write_csv(target)
+    write_csv(out, target)  # the user's own columns pass through: neutralise formulas
     return out.height, out.height - out[key].null_count(), coordinate_problems(frame, lon, lat)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import HTTPException as FastAPIHTTPException
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -21,7 +21,7 @@ from smecluster.web.insight import InsightCache
 from smecluster.web.overview import OverviewCache
 from smecluster.web.security import LoginRequired, PasswordChangeRequired
 from smecluster.web.templating import render
-from smecluster.web.text_guard import RefuseNul
+from smecluster.web.text_guard import RequestLimits, refuse_control_characters
 from smecluster.web.verdicts import Evaluate, VerdictStore
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -33,7 +33,9 @@ class WebSettings:
 
     secure_cookies: bool = True
     evidence_dir: Path = field(default_factory=lambda: Path("evidence"))
-    max_upload_bytes: int = 10 * 1024 * 1024
+    max_upload_bytes: int = 10 * 1024 * 1024  # one evidence file
+    max_body_bytes: int = 1024 * 1024  # any request body without files (JSON, plain forms)
+    upload_overhead_bytes: int = 1024 * 1024  # a multipart body: the file plus its form fields
     today: Callable[[], date] = date.today
     warm_up: bool = False  # compute aggregates and verdicts in a thread at start (serve does)
 
@@ -56,6 +58,7 @@ def create_app(
         # Swagger UI and ReDoc load their scripts from a CDN: not offline, and blocked by our CSP.
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(refuse_control_characters)],
     )
     app.state.engine = open_database(database_url)
     app.state.settings = settings
@@ -68,7 +71,11 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
 
-    app.add_middleware(RefuseNul)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes + settings.upload_overhead_bytes,
+    )
     app.add_middleware(SecurityHeaders, secure_cookies=settings.secure_cookies)
 
     @app.exception_handler(LoginRequired)

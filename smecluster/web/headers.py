@@ -28,8 +28,12 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
                 headers += [(k, v) for k, v in HEADERS if k not in present]
@@ -39,7 +43,21 @@ class SecurityHeaders:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # an unhandled error: answer 500 here, with the headers, before Starlette's bare error page
+            if not started:
+                body = b"Internal Server Error"
+                await send_with_headers(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"21")],
+                    }
+                )
+                await send_with_headers({"type": "http.response.body", "body": body})
+            raise
 
     def _cookie(self, token: str) -> bytes:
         cookie = SimpleCookie()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -17,6 +18,10 @@ from smecluster.accounts.roles import region_prefix
 from smecluster.policy.pack import PackError, load_pack
 from smecluster.registry.models import Cluster, Designation, Enterprise, Region
 from smecluster.web.verdicts import VerdictStore
+from smecluster.workflow.applications import AppRef
+from smecluster.workflow.models import Application
+
+Visible = Callable[[AppRef], bool]
 
 REGISTRY_TTL = 600.0
 TARGET_PACK = "jiangsu-cluster-2023"
@@ -31,8 +36,9 @@ class OverviewCache:
         self._lock = threading.Lock()
         self._registry: dict[str, dict[str, int]] | None = None
         self._registry_at = 0.0
-        self._by_scope: dict[str, tuple[dict, bytes]] = {}
-        self.rendered: dict[tuple[str, str], str] = {}  # (region, locale) -> page body, cleared with the data
+        # (region, audience) -> data: viewers of one region with one audience see the same clusters
+        self._by_scope: dict[tuple[str, str], tuple[dict, bytes]] = {}
+        self.rendered: dict[tuple[str, str, str], str] = {}  # (region, audience, locale) -> page body
 
     def invalidate(self) -> None:
         """Forget the cluster figures (after a workflow change); registry counts keep their TTL."""
@@ -40,26 +46,28 @@ class OverviewCache:
             self._by_scope = {}
             self.rendered = {}
 
-    def get(self, region_code: str) -> tuple[dict[str, Any], bytes]:
-        """(data, the same as JSON bytes) for a province, city or county."""
-        cached = self._by_scope.get(region_code)
+    def get(self, region_code: str, audience: str, visible: Visible) -> tuple[dict[str, Any], bytes]:
+        """(data, the same as JSON bytes) for a province, city or county, holding only the clusters
+        `visible` admits; `audience` names the viewers who see the same (web/visibility.py)."""
+        key = (region_code, audience)
+        cached = self._by_scope.get(key)
         fresh = time.monotonic() - self._registry_at < REGISTRY_TTL
         if cached is not None and fresh and (cached[0]["verdicts_ready"] or not self.verdicts.ready):
             return cached
         with self._lock:
-            stale = self._by_scope.get(region_code)
+            stale = self._by_scope.get(key)
             if stale is not None and not stale[0]["verdicts_ready"] and self.verdicts.ready:
-                self._by_scope.pop(region_code)  # verdicts arrived since: add the outcomes
-                self.rendered = {k: v for k, v in self.rendered.items() if k[0] != region_code}
+                self._by_scope.pop(key)  # verdicts arrived since: add the outcomes
+                self.rendered = {k: v for k, v in self.rendered.items() if k[:2] != key}
             if time.monotonic() - self._registry_at >= REGISTRY_TTL or self._registry is None:
                 self._registry = self._registry_counts()
                 self._registry_at = time.monotonic()
                 self._by_scope = {}
                 self.rendered = {}
-            if region_code not in self._by_scope:
-                data = self._build(region_code)
-                self._by_scope[region_code] = (data, json.dumps(data, ensure_ascii=False).encode("utf-8"))
-            return self._by_scope[region_code]
+            if key not in self._by_scope:
+                data = self._build(region_code, visible)
+                self._by_scope[key] = (data, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+            return self._by_scope[key]
 
     def warm(self) -> None:
         """Compute the registry counts now (called from the start-up warm-up thread)."""
@@ -85,7 +93,7 @@ class OverviewCache:
                 counts.setdefault(code, {})[kind] = n
         return counts
 
-    def _build(self, region_code: str) -> dict[str, Any]:
+    def _build(self, region_code: str, visible: Visible) -> dict[str, Any]:
         prefix = region_prefix(region_code)
         with self.engine.connect() as c:
             regions = {
@@ -94,13 +102,16 @@ class OverviewCache:
                     select(Region.code, Region.name, Region.level).where(Region.code.like(f"{prefix}%"))
                 )
             }
-            clusters = list(
-                c.execute(
-                    select(Cluster.id, Cluster.name, Cluster.county_code, Cluster.status)
-                    .where(Cluster.county_code.like(f"{prefix}%"))
-                    .order_by(Cluster.county_code, Cluster.id)
-                )
+            found = c.execute(
+                select(Cluster.id, Cluster.name, Cluster.county_code, Cluster.status, Application.stage)
+                .outerjoin(Application, Application.cluster_id == Cluster.id)
+                .where(Cluster.county_code.like(f"{prefix}%"))
+                .order_by(Cluster.county_code, Cluster.id)
             )
+            # the same rule as the cluster page: a county's draft is not listed to the city or province
+            clusters = [
+                r for r in found if visible(AppRef(0, r.id, r.county_code, r.stage or r.status or "draft"))
+            ]
         # While the verdicts are still being computed (minutes on a 4,000,000-firm registry) the
         # overview shows the counts without outcomes rather than keep every request waiting.
         ready = self.verdicts.ready or not self.verdicts.background

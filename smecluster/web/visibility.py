@@ -1,23 +1,58 @@
-"""Which clusters a viewer may see: registry clusters and public stages for all, private stages in scope."""
+"""Which clusters a viewer may see: one rule for the list, the cluster page, the API and the overviews.
+
+A cluster's stage is its application's stage, or for a registry cluster without one its `status`.
+Everybody, anonymous visitors included, sees the clusters in a stage the workflow pack marks public
+(public notice, recognised, re-review, revoked), whatever their origin. Any other stage is seen only
+by accounts that may see an application in it (`may_see_application`: business roles in scope,
+drafts only by their county, experts when assigned).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from smecluster.registry.models import Cluster
 from smecluster.web.security import Viewer
-from smecluster.workflow.applications import may_see_application, private_applications
+from smecluster.workflow.applications import AppRef, may_see_application, private_applications
+from smecluster.workflow.definition import Workflow, load_workflow
+
+
+def may_see_cluster(who: Any, ref: AppRef, workflow: Workflow | None = None) -> bool:
+    """Whether `who` (a Viewer, or None for anonymous) may see a cluster whose stage is `ref.stage`."""
+    wf = workflow or load_workflow()
+    if ref.stage in wf.public_stages:
+        return True
+    if who is None or getattr(who, "id", None) is None:
+        return False
+    return may_see_application(who, ref)
+
+
+def cluster_refs(engine: Engine, workflow: Workflow | None = None) -> dict[int, AppRef]:
+    """Cluster id -> what visibility needs: the application's ref, or the registry cluster's status."""
+    wf = workflow or load_workflow()
+    applications = private_applications(engine, wf, every_stage=True)
+    with Session(engine) as s:
+        rows = s.execute(select(Cluster.id, Cluster.county_code, Cluster.status)).all()
+    return {r.id: applications.get(r.id) or AppRef(0, r.id, r.county_code, r.status or "draft") for r in rows}
 
 
 def visible_verdicts(app: FastAPI, who: Viewer) -> list[Any]:
-    """Verdicts of the clusters this viewer may see (an application in a private stage only in scope)."""
+    """Verdicts of the clusters this viewer may see."""
     verdicts = app.state.verdicts.all()
-    private = private_applications(app.state.engine)
-    if not private:
-        return verdicts
+    wf = load_workflow()
+    refs = cluster_refs(app.state.engine, wf)
     return [
         v
         for v in verdicts
-        if int(v.cluster["id"]) not in private or may_see_application(who, private[int(v.cluster["id"])])
+        if (ref := refs.get(int(v.cluster["id"]))) is not None and may_see_cluster(who, ref, wf)
     ]
+
+
+def audience(who: Viewer) -> str:
+    """The part of a viewer that decides which clusters of a region inside its scope it sees (its role):
+    two viewers of one region with the same audience see the same clusters, so overviews are cached by it."""
+    return who.role or "anonymous"

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from smecluster.accounts.roles import covers
 from smecluster.messages import N_, UserError
 from smecluster.registry.models import Cluster, ClusterMember, Enterprise, Industry
+from smecluster.safe_text import control_character
 from smecluster.workflow import audit
 from smecluster.workflow.definition import DEFAULT_WORKFLOW, Workflow, load_workflow
 from smecluster.workflow.models import Application, ExpertReview, Transition
@@ -84,11 +85,14 @@ def _refs(session: Session, where=None) -> list[AppRef]:
     return list(refs.values())
 
 
-def private_applications(engine: Engine, workflow: Workflow | None = None) -> dict[int, AppRef]:
-    """Cluster id -> its application, for applications in a stage not open to the public."""
+def private_applications(
+    engine: Engine, workflow: Workflow | None = None, every_stage: bool = False
+) -> dict[int, AppRef]:
+    """Cluster id -> its application, for applications in a stage not open to the public (or all)."""
     wf = workflow or load_workflow()
     with Session(engine) as s:
-        return {r.cluster_id: r for r in _refs(s, Application.stage.in_(wf.private_stages))}
+        where = None if every_stage else Application.stage.in_(wf.private_stages)
+        return {r.cluster_id: r for r in _refs(s, where)}
 
 
 def visible_applications(session: Session, who: Any) -> list[Application]:
@@ -124,6 +128,7 @@ def create_application(
     name = name.strip()
     if not name:
         raise WorkflowError(N_("the cluster needs a name"))
+    _refuse_control(name)
     codes = [c.strip() for c in leading_industries if c.strip()]
     if not codes:
         raise WorkflowError(N_("give at least one leading industry code"))
@@ -173,6 +178,34 @@ def create_application(
     return application
 
 
+def open_application(session: Session, who: Any, cluster_id: int, year: int) -> Application:
+    """A draft application for a cluster already in the registry (imported, or built by the demo)."""
+    cluster = session.get(Cluster, cluster_id)
+    if cluster is None:
+        raise NotVisible(N_("no cluster %(cluster_id)s"), cluster_id=cluster_id)
+    if who.role != "county_applicant" or not covers(who.region_code, cluster.county_code):
+        raise NotPermitted(N_("only the cluster's county bureau may apply for it"))
+    now = audit.utcnow()
+    application = Application(
+        cluster_id=cluster.id,
+        county_code=cluster.county_code,
+        year=year,
+        workflow=DEFAULT_WORKFLOW,
+        stage="draft",
+        version=1,
+        created_by=who.id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(application)
+    cluster.status = "draft"
+    session.flush()
+    audit.record(
+        session, who.username, "application.create", f"application:{application.id}", {"cluster": cluster.code}
+    )
+    return application
+
+
 def act(
     session: Session,
     who: Any,
@@ -199,6 +232,7 @@ def act(
             N_("cannot %(en)s an application in stage %(stage)s"), en=action.en.lower(), stage=application.stage
         )
     comment = (comment or "").strip()
+    _refuse_control(comment)
     if action.comment_required and not comment:
         raise WorkflowError(N_("%(en)s needs a comment"), en=action.en)
     _check_requirements(session, wf, application, action.requires, today)
@@ -244,6 +278,12 @@ def act(
     )
     session.expire(application)
     return transition
+
+
+def _refuse_control(text: str) -> None:
+    """PostgreSQL cannot store NUL and no text here needs a control character: refuse them for every caller."""
+    if code := control_character(text):
+        raise WorkflowError(N_("control character %(code)s is not allowed in text"), code=code)
 
 
 def _conflict(session: Session, application: Application) -> Conflict:

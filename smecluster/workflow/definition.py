@@ -16,13 +16,15 @@ CHECKS = ("all_experts_scored", "notice_period_over", "validity_ending")
 
 
 class Stage(BaseModel):
-    """A stage an application can be in; `public` stages are visible to everybody."""
+    """A stage an application can be in; `public` stages are visible to everybody, `evidence` stages
+    (the applicant's) take new evidence files."""
 
     model_config = ConfigDict(extra="forbid")
     id: str
     zh: str
     en: str
     public: bool = False
+    evidence: bool = False
 
 
 class Action(BaseModel):
@@ -67,6 +69,15 @@ class Workflow(BaseModel):
     def private_stages(self) -> set[str]:
         """Stages seen only by accounts in scope."""
         return {s.id for s in self.stages if not s.public}
+
+    @property
+    def public_stages(self) -> set[str]:
+        """Stages everybody may see, anonymous visitors included."""
+        return {s.id for s in self.stages if s.public}
+
+    def takes_evidence(self, stage_id: str) -> bool:
+        """Whether an application in this stage takes new evidence files."""
+        return any(s.id == stage_id and s.evidence for s in self.stages)
 
     def notice_end(self, start: date) -> date:
         """The last day of the public notice: N working days (Monday-Friday) from the day after start.

@@ -1,7 +1,11 @@
 """Evidence files: type recognised from content (not the name), size capped, stored under generated names.
 
 No part of a user's file name ever reaches the file system: the stored name is a random hex string
-plus the extension of the detected type, inside the configured evidence directory.
+plus the extension of the detected type, inside the configured evidence directory. The name shown
+and offered on download keeps the user's stem but always ends in the detected type's extension, so
+a PDF uploaded as `申报证明.bat` downloads as `申报证明.pdf`. New files are taken only while the
+application is in one of the applicant's stages (the workflow pack's `evidence` stages); later ones
+come only as the attachment of a recorded action.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from sqlalchemy.orm import Session
 from smecluster.messages import N_
 from smecluster.workflow import audit
 from smecluster.workflow.applications import NotPermitted, WorkflowError, get_visible
+from smecluster.workflow.definition import load_workflow
 from smecluster.workflow.models import Evidence
 
 UPLOAD_ROLES = ("county_applicant", "city_reviewer", "province_admin")
@@ -51,6 +56,18 @@ def display_name(name: str | None) -> str:
     return cleaned[:120]
 
 
+def typed_name(name: str | None, ext: str) -> str:
+    """The display name with its extension replaced by the detected type's (`a.bat` -> `a.pdf`)."""
+    shown = display_name(name)
+    stem = shown.rsplit(".", 1)[0].strip(" .") if "." in shown else shown
+    return f"{(stem or 'file')[:110]}.{ext}"
+
+
+def download_name(evidence: Evidence) -> str:
+    """The name a stored file is offered under: its stem, the extension of its stored (detected) type."""
+    return typed_name(evidence.original_name, Path(evidence.stored_name).suffix.lstrip(".") or "bin")
+
+
 def store_evidence(
     session: Session,
     who: Any,
@@ -63,9 +80,14 @@ def store_evidence(
     transition_id: int | None = None,
 ) -> Evidence:
     """Check and store one uploaded file for an application the account may see."""
-    get_visible(session, who, application_id)
+    application = get_visible(session, who, application_id)
     if who.role not in UPLOAD_ROLES:
         raise NotPermitted(N_("your role may not attach evidence"))
+    if transition_id is None and not load_workflow(application.workflow).takes_evidence(application.stage):
+        raise WorkflowError(
+            N_("evidence can no longer be added: the application has left the applicant's stage (%(stage)s)"),
+            stage=application.stage,
+        )
     if not data:
         raise WorkflowError(N_("the file is empty"))
     if len(data) > max_bytes:
@@ -80,7 +102,7 @@ def store_evidence(
     evidence = Evidence(
         application_id=application_id,
         transition_id=transition_id,
-        original_name=display_name(filename),
+        original_name=typed_name(filename, ext),
         stored_name=stored,
         media_type=media_type,
         size=len(data),

@@ -8,16 +8,21 @@ from pathlib import Path
 import polars as pl
 
 from smecluster.messages import N_
-from smecluster.registry.readers import ROW, ReadError, read_grid
+from smecluster.registry.readers import ROW, ReadError, XlsxLimits, read_grid
 from smecluster.workflow.applications import WorkflowError
 from smecluster.workflow.evidence import detect_type
 
 USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 MAX_BYTES = 5 * 1024 * 1024
+# A member list is a few thousand firms in a few columns; the caps stop a hostile sheet early.
+LIMITS = XlsxLimits(max_rows=100_000, max_columns=64, max_seconds=10.0)
 
 
-def member_codes(data: bytes) -> list[str]:
-    """The distinct unified social credit codes in any cell of an uploaded .xlsx or .csv (type by content)."""
+def member_codes(data: bytes, limits: XlsxLimits = LIMITS) -> list[str]:
+    """The distinct unified social credit codes in any cell of an uploaded .xlsx or .csv (type by content).
+
+    Blocking work (seconds for a big sheet): the web calls it in a worker thread, never on the event loop.
+    """
     if not data:
         return []
     if len(data) > MAX_BYTES:
@@ -30,7 +35,7 @@ def member_codes(data: bytes) -> list[str]:
         path = Path(tmp) / f"members{suffix}"
         path.write_bytes(data)
         try:
-            frame = read_grid(path).frame
+            frame = read_grid(path, limits).frame
         except ReadError as exc:
             raise WorkflowError(N_("member file: %(reason)s"), reason=str(exc).split(": ", 1)[-1]) from None
     cells = [c for c in frame.columns if c != ROW]

@@ -12,8 +12,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from smecluster.db import session_scope
-from smecluster.web.routes.overview import OVERVIEW_ROLES, REGION, scoped_region
+from smecluster.web.routes.overview import OVERVIEW_ROLES, REGION, overview_for, scoped_region
 from smecluster.web.security import PUBLIC, Viewer, allow, check_csrf
+from smecluster.web.text_guard import Text
 from smecluster.web.verdicts import refresh_cluster
 from smecluster.web.visibility import visible_verdicts
 from smecluster.workflow.applications import (
@@ -34,7 +35,7 @@ class ActionRequest(BaseModel):
     """A workflow action: the version the client saw, and an optional comment."""
 
     version: int = Field(..., ge=1, le=2**31 - 1)
-    comment: str = Field("", max_length=5000)
+    comment: Text = Field("", max_length=5000)
 
 
 def _app_dict(a) -> dict[str, Any]:
@@ -70,7 +71,7 @@ def api_cluster(request: Request, cluster_id: int, who: Viewer = Depends(allow(P
 @router.get("/overview", name="api_overview")
 def api_overview(request: Request, region: str | None = REGION, who: Viewer = Depends(allow(*OVERVIEW_ROLES))):
     """Overview figures of the account's region (or a region inside it)."""
-    _, body = request.app.state.overview.get(scoped_region(who, region))
+    _, body = overview_for(request, who, scoped_region(who, region))
     return Response(body, media_type="application/json")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
@@ -24,7 +25,7 @@ from smecluster.workflow.applications import (
     visible_applications,
 )
 from smecluster.workflow.definition import load_workflow
-from smecluster.workflow.evidence import evidence_path, store_evidence
+from smecluster.workflow.evidence import download_name, evidence_path, store_evidence
 from smecluster.workflow.member_file import MAX_BYTES as MAX_MEMBER_BYTES
 from smecluster.workflow.member_file import member_codes
 from smecluster.workflow.models import Evidence, Transition
@@ -69,7 +70,8 @@ async def application_create(
     year = request.app.state.settings.today().year
     try:
         uploaded = await members_file.read(MAX_MEMBER_BYTES + 1) if members_file and members_file.filename else b""
-        codes = members.replace(",", "\n").split() + member_codes(uploaded)
+        # parsing a workbook is blocking work: in a worker thread, so other requests go on meanwhile
+        codes = members.replace(",", "\n").split() + (await run_in_threadpool(member_codes, uploaded))
         with session_scope(request.app.state.engine) as s:
             application = create_application(
                 s,
@@ -126,6 +128,18 @@ def _detail_context(request: Request, who: Viewer, application_id: int) -> dict:
             "my_review": next((r for r, _ in reviews if r.expert_id == who.id), None),
             "today": request.app.state.settings.today(),
         }
+
+
+def _kept_form(request: Request, who: Viewer, application_id: int, action: str, comment: str) -> dict:
+    """The page again after a refused action, its form filled with the comment as typed: shown even
+    when the action is no longer possible in the current stage (someone else moved it), so no text is lost."""
+    ctx = _detail_context(request, who, application_id)
+    ctx.update(kept_comment=comment, kept_action=action)
+    kept = ctx["wf"].action(action)
+    if kept is not None and who.role in kept.roles and all(a.id != action for a in ctx["actions"]):
+        ctx["actions"] = [*ctx["actions"], kept]
+        ctx["stale_action"] = action
+    return ctx
 
 
 @router.get("/applications/{application_id}", response_class=HTMLResponse, name="application_page")
@@ -187,12 +201,12 @@ async def application_act(
     except NotPermitted as exc:
         raise HTTPException(status_code=403, detail=localize(request.state.locale, exc)) from None
     except Conflict as exc:
-        ctx = _detail_context(request, who, application_id)
-        ctx.update(conflict=str(exc), conflict_obj=exc, kept_comment=comment, kept_action=action)
+        ctx = _kept_form(request, who, application_id, action, comment)
+        ctx.update(conflict=str(exc), conflict_obj=exc)
         return render(request, "applications/detail.html", ctx, 409)
     except WorkflowError as exc:
-        ctx = _detail_context(request, who, application_id)
-        ctx.update(error=localize(request.state.locale, exc), kept_comment=comment, kept_action=action)
+        ctx = _kept_form(request, who, application_id, action, comment)
+        ctx.update(error=localize(request.state.locale, exc))
         return render(request, "applications/detail.html", ctx, 400)
     refresh_cluster(request.app, cluster_id)
     return RedirectResponse(f"/applications/{application_id}", status_code=303)
@@ -247,10 +261,13 @@ def evidence_download(request: Request, evidence_id: int, who: Viewer = Depends(
         except NotVisible:
             raise HTTPException(status_code=404, detail="no such file") from None
         path = evidence_path(request.app.state.settings.evidence_dir, evidence)
-        name, media_type = evidence.original_name, evidence.media_type
+        name, media_type = download_name(evidence), evidence.media_type
     if not path.exists():
         raise HTTPException(status_code=404, detail="file missing from storage")
-    return FileResponse(path, media_type=media_type, filename=name)
+    # always a download (never shown inline), under the extension of the detected type
+    return FileResponse(
+        path, media_type=media_type, filename=name, headers={"X-Content-Type-Options": "nosniff"}
+    )
 
 
 @router.post("/applications/{application_id}/experts", name="expert_assign", dependencies=[Depends(check_csrf)])

@@ -9,6 +9,7 @@ from smecluster.accounts.roles import covers, region_prefix
 from smecluster.web.geojson import counties_geojson
 from smecluster.web.security import PUBLIC, Viewer, allow
 from smecluster.web.templating import environment, render
+from smecluster.web.visibility import audience, may_see_cluster
 
 router = APIRouter()
 OVERVIEW_ROLES = ("province_admin", "city_reviewer", "county_applicant")
@@ -24,13 +25,18 @@ def scoped_region(who: Viewer, region: str | None) -> str:
     return region
 
 
+def overview_for(request: Request, who: Viewer, code: str) -> tuple[dict, bytes]:
+    """The overview data of region `code` holding only the clusters `who` may see."""
+    return request.app.state.overview.get(code, audience(who), lambda ref: may_see_cluster(who, ref))
+
+
 @router.get("/overview", response_class=HTMLResponse, name="overview_page")
 def overview_page(request: Request, region: str | None = REGION, who: Viewer = Depends(allow(*OVERVIEW_ROLES))):
     """The overview of the account's region (or a region inside it)."""
     code = scoped_region(who, region)
     cache = request.app.state.overview
-    data, _ = cache.get(code)
-    key = (code, request.state.locale)
+    data, _ = overview_for(request, who, code)
+    key = (code, audience(who), request.state.locale)
     body = cache.rendered.get(key)
     if body is None:  # the body is the same for every viewer of this region and language
         body = (
