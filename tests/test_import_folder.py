@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 
@@ -181,3 +182,29 @@ def test_a_reference_to_a_rejected_row_says_where_the_problem_is(tmp_path, datab
     assert years.kind == "enterprise_years"
     assert years.errors["row"].to_list() == [3]
     assert "its row in enterprises.csv has a problem" in years.errors["reason"][0]
+
+
+def test_export_quotes_formula_names_and_the_import_reads_them_back(tmp_path, database_url):
+    """A name Excel would run as a formula is written with a leading apostrophe; importing the export
+    gives back the name as stored (the quote is the export's, not the firm's)."""
+    engine = registry_engine(database_url)
+    hostile = "=HYPERLINK(\"http://x\",\"甲\")"
+    src = tmp_path / "src"
+    src.mkdir()
+    write_csv(src / "enterprises.csv", ["统一社会信用代码", "企业名称", "所在县区代码", "行业代码"],
+              [[CODE_A, hostile, "320481", "3841"], [CODE_B, "-乙", "320481", "3841"]])
+    assert import_folder(engine, src).written
+    out = tmp_path / "out"
+    export_csv(engine, out)
+    with (out / "enterprises.csv").open(encoding="utf-8-sig", newline="") as fh:
+        names = {row["企业名称"] for row in csv.DictReader(fh)}
+    assert names == {"'" + hostile, "'-乙"}
+    fresh = registry_engine(database_url.replace("test.db", "fresh.db")) if "sqlite" in database_url else None
+    if fresh is None:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM enterprise"))
+        fresh = engine
+    assert import_folder(fresh, out).written
+    with fresh.connect() as conn:
+        stored = {r[0] for r in conn.execute(text("SELECT name FROM enterprise"))}
+    assert stored == {hostile, "-乙"}

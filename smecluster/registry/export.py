@@ -72,7 +72,7 @@ def _as_csv_text(kind: ImportKind, frame: pl.DataFrame) -> pl.DataFrame:
             labels = {code: words[0] for code, words in (c.values or {}).items()}
             col = col.cast(pl.String).replace_strict(labels, default=col.cast(pl.String))
         elif c.type == "code_list":
-            col = col.str.json_decode(pl.List(pl.String)).list.join(";")
+            col = col.cast(pl.String).str.json_decode(pl.List(pl.String)).list.join(";")
         elif c.type in ("int", "year"):
             col = col.cast(pl.Float64).cast(pl.Int64)
         elif c.type == "number":
@@ -107,7 +107,10 @@ def _boundary_files(frame: pl.DataFrame, kind: ImportKind, directory: Path) -> p
 
 
 def export_csv(engine: Engine, directory: str | Path) -> dict[str, int]:
-    """Write every import kind's rows to DIRECTORY/<kind>.csv; returns rows written per kind."""
+    """Write every import kind's rows to DIRECTORY/<kind>.csv; returns rows written per kind.
+
+    A kind with no rows gets no file (the import refuses a file with a header and no rows).
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     counts = {}
@@ -116,7 +119,9 @@ def export_csv(engine: Engine, directory: str | Path) -> dict[str, int]:
         frame = _frame(engine, kind)
         if any(c.type == "boundary" for c in kind.columns):
             frame = _boundary_files(frame, kind, directory)
+        counts[kind.name] = frame.height
+        if frame.is_empty():  # no file for an empty table: the import refuses a file with no rows
+            continue
         frame = frame.sort([c for c in kind.key if c in frame.columns])
         _write(_as_csv_text(kind, frame), directory / f"{kind.name}.csv")
-        counts[kind.name] = frame.height
     return counts

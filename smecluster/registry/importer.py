@@ -197,6 +197,9 @@ def store_checked(
     result.rejected = bad.len() if not checked.file_level() else result.rows
     if not (result.written or result.staged):
         return
+    if checked.typed.is_empty():  # a header-only file (an export of an empty table) stores nothing
+        result.stored = 0
+        return
     if phase:
         phase("storing")
     good = checked.typed.filter(~pl.col(ROW).is_in(bad.implode()))
