@@ -36,6 +36,9 @@ def get_engine(url: str | None = None) -> Engine:
     engine = create_engine(resolved, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    from smecluster.registry.version import track_writes
+
+    track_writes(engine)
     return engine
 
 
@@ -50,6 +53,8 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration."""
     with engine.begin() as connection:
+        # no version bumps while migrating: the registry_version table appears half-way through
+        connection = connection.execution_options(no_registry_bump=True)
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")

@@ -15,7 +15,8 @@ import polars as pl
 import pyarrow as pa
 from sqlalchemy import Engine, func, select
 
-from smecluster.analytics.enterprise_facts import build_facts, read_registry
+from smecluster.analytics.enterprise_facts import build_facts, facts_from_snapshot, read_registry
+from smecluster.analytics.stored_snapshot import current_snapshot
 from smecluster.analytics.tier_query import OUTCOME_LABELS, STATUS_LABELS, QueryPlan, TierPlan, compile_tiers
 from smecluster.policy.tiers import tier_packs, tiers
 from smecluster.registry.models import EnterpriseYear
@@ -82,12 +83,24 @@ def evaluate_enterprises(
         raise ValueError("the registry has no yearly enterprise data: import or generate some first")
     on = on or default_on(year)
     step("reading the registry")
-    frames = read_registry(engine, year, county)
-    step("building enterprise facts")
-    facts = build_facts(frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"],
-                        frames["designation"], year, on, frames["industry"])
+    facts = enterprise_facts(engine, year, on, county)
     step("evaluating tiers")
     return evaluate_facts(facts, year, on, tier)
+
+
+def enterprise_facts(engine: Engine, year: int, on: date, county: str | None = None) -> pa.Table:
+    """The fact table of every firm (or one county's), from the columnar snapshot when the registry is
+    province-sized, else from the database with the county and years in the SQL.
+
+    A county question takes the snapshot only if it is already current: rebuilding it after an edit
+    costs the province, reading the county from the database costs the county.
+    """
+    snapshot = current_snapshot(engine, refresh=county is None)
+    if snapshot is not None:
+        return facts_from_snapshot(snapshot, year, on, county)
+    frames = read_registry(engine, year, county)
+    return build_facts(frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"],
+                       frames["designation"], year, on, frames["industry"])
 
 
 def labelled(evaluation: TierEvaluation, rows: pl.DataFrame | None = None) -> pl.DataFrame:

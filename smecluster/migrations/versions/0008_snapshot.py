@@ -1,0 +1,29 @@
+"""snapshot: registry_version (the counter a columnar snapshot is checked against)
+
+Revision ID: 0008_snapshot
+Revises: 0002_tiers
+"""
+import uuid
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0008_snapshot'
+down_revision = '0002_tiers'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    table = op.create_table(
+        'registry_version',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('registry_id', sa.String(length=32), nullable=False),
+        sa.Column('version', sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.bulk_insert(table, [{'id': 1, 'registry_id': uuid.uuid4().hex, 'version': 1}])
+
+
+def downgrade() -> None:
+    op.drop_table('registry_version')
