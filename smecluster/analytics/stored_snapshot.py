@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,9 +62,21 @@ class StoredSnapshot:
         """The Parquet file of a registry table."""
         return self.path / f"{table}.parquet"
 
+    def cached(self, name: str, compute: Callable[[], pa.Table]) -> pa.Table:
+        """A table derived from this snapshot alone (e.g. a year's facts), computed once and kept beside it."""
+        path = self.path / f"{name}.parquet"
+        if path.exists():
+            return pq.read_table(path)
+        table = compute()
+        part = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+        pq.write_table(table, part, compression="zstd")
+        os.replace(part, path)  # readers see the whole file or none
+        return table
+
     def connect(self, memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with one view per registry table, named as the table."""
         con = duckdb.connect(config={"memory_limit": memory_limit})
+        con.execute("SET enable_progress_bar = false")
         for table in REGISTRY_TABLES:
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{self.file(table)}')")
         return con

@@ -24,7 +24,7 @@ class RealDataPresent(RuntimeError):
 
 
 # Rebuilding the demo keeps reference data, accounts and the (append-only) audit trail.
-KEEP_TABLES = {"region", "industry", "account", "login_session", "security_setting", "audit_entry"}
+KEEP_TABLES = {"region", "industry", "account", "login_session", "security_setting", "audit_entry", "registry_version"}
 
 
 def _columns(table: str, frame: pl.DataFrame) -> pl.DataFrame:

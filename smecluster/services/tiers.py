@@ -97,6 +97,8 @@ def enterprise_facts(engine: Engine, year: int, on: date, county: str | None = N
     """
     snapshot = current_snapshot(engine, refresh=county is None)
     if snapshot is not None:
+        if county is None:  # the province's facts, kept beside the snapshot they come from
+            return snapshot.cached(f"facts-{year}-{on.isoformat()}", lambda: facts_from_snapshot(snapshot, year, on))
         return facts_from_snapshot(snapshot, year, on, county)
     frames = read_registry(engine, year, county)
     return build_facts(frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"],
