@@ -38,7 +38,8 @@ def diagnosis_page(request: Request, uscc: str = USCC, who: Viewer = Depends(all
     if not may_diagnose(who, uscc, county):
         raise HTTPException(status_code=403, detail="enterprise outside your scope")
     try:
-        d = diagnose(request.app.state.engine, uscc)
+        with request.app.state.heavy.slot():
+            d = diagnose(request.app.state.engine, uscc)
     except (UnknownEnterprise, ValueError):  # no yearly figures yet: nothing to judge
         d = None
     return render(request, "enterprises/diagnosis.html", {"d": d, "uscc": uscc, "name": name})
