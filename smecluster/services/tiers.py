@@ -64,12 +64,28 @@ def latest_year(engine: Engine) -> int | None:
 def evaluate_facts(facts: pa.Table | pl.DataFrame, year: int, on: date, tier: str | None = None,
                    keys: tuple[str, ...] = KEYS) -> TierEvaluation:
     """Evaluate an in-memory fact table against the packs in force on `on` (the path benchmarks time)."""
-    plan = compile_tiers(tier_packs(on, tier), keys=keys)
+    plan = _plan(on, tier, keys)
     con = duckdb.connect()
     con.register("facts", facts.to_arrow() if isinstance(facts, pl.DataFrame) else facts)
     table = con.sql(plan.sql).to_arrow_table()
     con.close()
     return TierEvaluation(year=year, on=on, plan=plan, table=table)
+
+
+_PLANS: dict[tuple, tuple[list, QueryPlan]] = {}
+
+
+def _plan(on: date, tier: str | None, keys: tuple[str, ...]) -> QueryPlan:
+    """The compiled plan of the packs in force, reused while the same pack objects are (a diagnosis
+    costs less than compiling every pack; packs reloaded from disk are new objects, compiled anew)."""
+    packs = tier_packs(on, tier)
+    key = (tuple(id(p) for p in packs), keys)
+    found = _PLANS.get(key)
+    if found is None:
+        if len(_PLANS) >= 64:
+            _PLANS.clear()
+        found = _PLANS[key] = (packs, compile_tiers(packs, keys=keys))  # the packs kept: their ids stay theirs
+    return found[1]
 
 
 def evaluate_enterprises(

@@ -1,4 +1,4 @@
-"""snapshot: registry_version (the counter a columnar snapshot is checked against)
+"""snapshot: registry_version (the counter a columnar snapshot is checked against), index on enterprise_year.year
 
 Revision ID: 0008_snapshot
 Revises: 0002_tiers
@@ -23,7 +23,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.bulk_insert(table, [{'id': 1, 'registry_id': uuid.uuid4().hex, 'version': 1}])
+    # the newest data year (asked by every diagnosis) as an index probe instead of a scan
+    op.create_index('ix_enterprise_year_year', 'enterprise_year', ['year'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_enterprise_year_year', table_name='enterprise_year')
     op.drop_table('registry_version')
