@@ -2,9 +2,9 @@
 
 The columnar snapshot (smecluster.analytics.stored_snapshot) records the version it was read at and
 is used only while the database still holds that version, so a verdict never comes from stale
-columns. Writes through SQLAlchemy (web edits, workflow, demo) are caught by an engine event that
-bumps the counter just before the statement, in its transaction; the bulk loader (ADBC, COPY) bumps
-it itself on its own connection. `registry_id` is drawn once per database, so a snapshot of a
+columns. Writes through SQLAlchemy (web edits, workflow, demo) are noted by an engine event and the
+counter bumped just before their transaction commits; the bulk loader (ADBC, COPY) bumps it itself
+in its own transaction. `registry_id` is drawn once per database, so a snapshot of a
 deleted and re-created database (version counting from 1 again) is never taken for a current one.
 """
 
@@ -24,6 +24,7 @@ REGISTRY_TABLES = frozenset({
     "platform", "cluster", "cluster_member",
 })
 BUMP_SQL = "UPDATE registry_version SET version = version + 1 WHERE id = 1"
+DIRTY = "registry_written"  # Connection.info flag: this transaction wrote registry rows
 _WRITE = re.compile(r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
 
 
@@ -47,9 +48,9 @@ def writes_registry(statement: str) -> bool:
     return bool(m) and m.group(1).lower() in REGISTRY_TABLES
 
 
-def bump(cursor) -> None:
-    """Bump the version on a DB-API cursor's connection, inside its current transaction."""
-    cur = cursor.connection.cursor()
+def bump(dbapi_connection) -> None:
+    """Bump the version on a DB-API connection, inside its current transaction."""
+    cur = dbapi_connection.cursor()
     try:
         cur.execute(BUMP_SQL)
     finally:
@@ -66,16 +67,26 @@ def current_version(engine: Engine) -> tuple[str, int] | None:
 
 
 def track_writes(engine: Engine) -> None:
-    """Bump the version before every SQLAlchemy statement that writes registry rows on `engine`.
+    """Bump the version at the commit of every SQLAlchemy transaction that wrote registry rows on `engine`.
 
-    Skipped on a connection with the execution option `no_registry_bump` (the migrations run there,
-    and the table appears only half-way through them).
+    The statement is noted before it runs and the counter bumped just before COMMIT, in the same
+    transaction: the version row is locked only for the commit itself (no waits, no lock-order
+    deadlocks with the rows a workflow locks first). Skipped on a connection with the execution
+    option `no_registry_bump` (the migrations run there; the table appears only half-way through).
     """
     if engine.dialect.name not in ("sqlite", "postgresql"):
         return
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _bump(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        if conn.get_execution_options().get("no_registry_bump") or not writes_registry(statement):
-            return
-        bump(cursor)
+    def _note(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        if not conn.get_execution_options().get("no_registry_bump") and writes_registry(statement):
+            conn.info[DIRTY] = True
+
+    @event.listens_for(engine, "commit")
+    def _bump(conn) -> None:  # noqa: ANN001
+        if conn.info.pop(DIRTY, False):  # the DB-API connection: the Connection is mid-commit
+            bump(conn.connection.dbapi_connection)
+
+    @event.listens_for(engine, "rollback")
+    def _clean(conn) -> None:  # noqa: ANN001
+        conn.info.pop(DIRTY, None)
