@@ -270,7 +270,8 @@ def load_pack_file(path: Path | str) -> Pack:
     path = Path(path)
     where = str(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's loader when built in: the packs in force parse 5-10x faster (every diagnosis process loads them)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except FileNotFoundError:
         raise PackError(f"{where}: no such pack file") from None
     except yaml.YAMLError as exc:
