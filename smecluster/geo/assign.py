@@ -179,10 +179,14 @@ def _file_hash(path: str, _size: int, _mtime_ns: int) -> str:
     return digest.hexdigest()[:16]
 
 
+def cache_root() -> Path:
+    """The on-disk cache of geographic indexes (SMECLUSTER_CACHE_DIR, else ~/.cache/smecluster)."""
+    return Path(os.environ.get("SMECLUSTER_CACHE_DIR") or Path.home() / ".cache" / "smecluster")
+
+
 def _cache_path(prefix: str | None, cell: float) -> Path:
     """Where the index for (prefix, cell) is cached: keyed by the boundary data's version (its hash)."""
-    root = Path(os.environ.get("SMECLUSTER_CACHE_DIR") or Path.home() / ".cache" / "smecluster")
-    return root / f"county-index-v{CACHE_VERSION}-{prefix or 'all'}-{cell:g}-{boundary_version()}"
+    return cache_root() / f"county-index-v{CACHE_VERSION}-{prefix or 'all'}-{cell:g}-{boundary_version()}"
 
 
 ARRAYS = ("codes", "origin", "grid", "piece_start", "piece_county", "wkb", "wkb_ends")
