@@ -39,6 +39,9 @@ def get_engine(url: str | None = None) -> Engine:
     engine = create_engine(resolved, future=True, **extra)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    from smecluster.registry.version import track_writes
+
+    track_writes(engine)
     return engine
 
 
@@ -89,6 +92,8 @@ def upgrade(engine: Engine) -> None:
     if at_head(engine):
         return
     with engine.begin() as connection:
+        # no version bumps while migrating: the registry_version table appears half-way through
+        connection = connection.execution_options(no_registry_bump=True)
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")

@@ -14,7 +14,9 @@ import polars as pl
 import pyarrow as pa
 from sqlalchemy import Engine
 
+from smecluster.analytics.reader import read_frame
 from smecluster.analytics.size_class import size_class_sql
+from smecluster.analytics.stored_snapshot import StoredSnapshot, arrow_schema
 from smecluster.policy.pack import load_pack
 from smecluster.policy.tiers import tiers
 from smecluster.policy.validity import certificates, held_sql
@@ -73,34 +75,14 @@ def _window_sum(col: str, year: int, years: int, alias: str) -> str:
             f"THEN SUM({col}) FILTER (WHERE {window}) END AS {alias}")
 
 
-def build_facts(
-    enterprise: pa.Table | pl.DataFrame,
-    enterprise_year: pa.Table | pl.DataFrame,
-    profile: pa.Table | pl.DataFrame,
-    designation: pa.Table | pl.DataFrame,
-    year: int,
-    on: date,
-    industry: pa.Table | pl.DataFrame | None = None,
-) -> pa.Table:
-    """The fact table for data year `year`, designations as held on date `on`.
-
-    `industry` (code, level, section) gives each firm's GB/T 4754 section for its size class (the
-    province's size pack, e.g. sme-size-2011); without it the section is read from the shipped table.
-    """
-    if industry is None:
-        from smecluster.registry.industries import shipped_industries
-
-        industry = pl.DataFrame(shipped_industries()).select("code", "level", "section")
-    con = duckdb.connect()
-    for name, frame in (("ent", enterprise), ("ey", enterprise_year), ("pr", profile), ("des", designation),
-                        ("ind", industry)):
-        con.register(name, frame.to_arrow() if isinstance(frame, pl.DataFrame) else frame)
+def facts_sql(year: int, on: date) -> str:
+    """The fact table's SQL over relations ent, ey, pr, des and ind (industry level 2 rows)."""
     now = ", ".join(f"ANY_VALUE({c}) FILTER (WHERE year = {year}) AS {c}" for c in PROFILE_NOW)
     held = ", ".join(
         f"COALESCE(BOOL_OR(kind = '{t.kind}'), FALSE) AS designated_{t.kind}" for t in tiers()
     )
     certs = ", ".join(f"COALESCE(BOOL_OR(kind = '{c}'), FALSE) AS {c}" for c in certificate_columns())
-    sql = f"""
+    return f"""
     WITH y AS (
       SELECT uscc,
         ANY_VALUE(revenue) FILTER (WHERE year = {year}) AS revenue,
@@ -139,37 +121,111 @@ def build_facts(
     LEFT JOIN (SELECT code, section FROM ind WHERE level = 2) s ON s.code = LEFT(e.industry_code, 2)
     ORDER BY e.uscc
     """
-    return con.sql(sql).to_arrow_table()
+
+
+def build_facts(
+    enterprise: pa.Table | pl.DataFrame,
+    enterprise_year: pa.Table | pl.DataFrame,
+    profile: pa.Table | pl.DataFrame,
+    designation: pa.Table | pl.DataFrame,
+    year: int,
+    on: date,
+    industry: pa.Table | pl.DataFrame | None = None,
+) -> pa.Table:
+    """The fact table for data year `year`, designations as held on date `on`.
+
+    `industry` (code, level, section) gives each firm's GB/T 4754 section for its size class (the
+    province's size pack, e.g. sme-size-2011); without it the section is read from the shipped table.
+    """
+    if industry is None:
+        from smecluster.registry.industries import shipped_industries
+
+        industry = pl.DataFrame(shipped_industries()).select("code", "level", "section")
+    con = duckdb.connect()
+    for name, frame in (("ent", enterprise), ("ey", enterprise_year), ("pr", profile), ("des", designation),
+                        ("ind", industry)):
+        con.register(name, frame.to_arrow() if isinstance(frame, pl.DataFrame) else frame)
+    return con.sql(facts_sql(year, on)).to_arrow_table()
+
+
+def facts_from_snapshot(snapshot: StoredSnapshot, year: int, on: date, county: str | None = None) -> pa.Table:
+    """The fact table straight from the snapshot's Parquet columns (all firms, or one county's)."""
+    con = snapshot.connect()
+    where = f" WHERE county_code = {_literal(county)}" if county else ""
+    con.execute(f"CREATE TEMP VIEW ent AS SELECT uscc, name, county_code, industry_code FROM enterprise{where}")
+    firms = " AND uscc IN (SELECT uscc FROM ent)" if county else ""
+    for view, table, lo in (("ey", "enterprise_year", year - 2), ("pr", "enterprise_profile", year - 2),
+                            ("des", "designation", None)):
+        window = f"year BETWEEN {lo} AND {year}" if lo is not None else f"year <= {year}"
+        con.execute(f"CREATE TEMP VIEW {view} AS SELECT * FROM {table} WHERE {window}{firms}")
+    con.execute("CREATE TEMP VIEW ind AS SELECT code, level, section FROM industry WHERE level = 2")
+    table = con.sql(facts_sql(year, on)).to_arrow_table()
+    con.close()
+    return table
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def registry_queries(
+    year: int, county: str | None = None, uscc: str | None = None
+) -> dict[str, tuple[str, dict]]:
+    """Per table, the SQL (and parameters) reading what a fact table needs: years year-2..year, and
+    only the county's or the firm's rows when one is given (the filter is in the SQL)."""
+    params = {k: v for k, v in (("county", county), ("uscc", uscc)) if v}
+    if uscc:
+        firms = " AND uscc = :uscc"
+    elif county:
+        firms = " AND uscc IN (SELECT uscc FROM enterprise WHERE county_code = :county)"
+    else:
+        firms = ""
+    ent_tests = [t for t, v in (("county_code = :county", county), ("uscc = :uscc", uscc)) if v]
+    ent_where = f" WHERE {' AND '.join(ent_tests)}" if ent_tests else ""
+    window = {"lo": year - 2, "hi": year}
+    return {
+        "enterprise": (f"SELECT uscc, name, county_code, industry_code FROM enterprise{ent_where}", params),
+        "enterprise_year": ("SELECT uscc, year, revenue, rd_spending, employees, rd_staff, total_assets, "
+                            f"total_liabilities FROM enterprise_year WHERE year BETWEEN :lo AND :hi{firms}",
+                            {**params, **window}),
+        "enterprise_profile": (f"SELECT * FROM enterprise_profile WHERE year BETWEEN :lo AND :hi{firms}",
+                               {**params, **window}),
+        "designation": (f"SELECT uscc, kind, year, valid_from, valid_until FROM designation WHERE year <= :hi{firms}",
+                        {**params, "hi": year}),
+        "industry": ("SELECT code, level, section FROM industry WHERE level = 2", {}),
+    }
 
 
 def read_registry(
     engine: Engine, year: int, county: str | None = None, uscc: str | None = None
 ) -> dict[str, pl.DataFrame]:
-    """The registry tables a fact table needs, for years year-2..year (optionally one county or firm)."""
-    tests = [t for t, v in (("county_code = :county", county), ("uscc = :uscc", uscc)) if v]
-    where = f" WHERE {' AND '.join(tests)}" if tests else ""
-    params = {k: v for k, v in (("county", county), ("uscc", uscc)) if v}
-    with engine.connect() as conn:
-        ent = pl.read_database(
-            f"SELECT uscc, name, county_code, industry_code FROM enterprise{where}", conn,
-            execute_options={"parameters": params},
-            schema_overrides={"uscc": pl.Utf8, "name": pl.Utf8, "county_code": pl.Utf8, "industry_code": pl.Utf8},
-        )
-        frames = {"enterprise": ent}
-        for table, cols in (
-            ("enterprise_year", "uscc, year, revenue, rd_spending, employees, rd_staff, total_assets, "
-                                "total_liabilities"),
-            ("enterprise_profile", "*"),
-            ("designation", "uscc, kind, year, valid_from, valid_until"),
-            ("industry", "code, level, section"),
-        ):
-            if table == "industry":
-                frames[table] = pl.read_database(f"SELECT {cols} FROM industry WHERE level = 2", conn)
-                continue
-            lo = year - 2 if table != "designation" else 0
-            frame = pl.read_database(
-                f"SELECT {cols} FROM {table} WHERE year BETWEEN :lo AND :hi", conn,
-                execute_options={"parameters": {"lo": lo, "hi": year}}, infer_schema_length=None,
-            )
-            frames[table] = frame.filter(pl.col("uscc").is_in(ent["uscc"].implode())) if tests else frame
+    """The registry tables a fact table needs, for years year-2..year (optionally one county or firm).
+
+    The firm, county and year filters run in the database: one firm's question reads that firm's rows.
+    """
+    frames = {}
+    for table, (sql, params) in registry_queries(year, county, uscc).items():
+        frame = read_frame(engine, sql, params)
+        frames[table] = typed(frame, arrow_schema(table))
     return frames
+
+
+def typed(frame: pl.DataFrame, schema: pa.Schema) -> pl.DataFrame:
+    """A read frame with the registry's column types (PostgreSQL's CSV is text, SQLite's dates are text)."""
+    target = pl.from_arrow(schema.empty_table()).schema
+    casts = []
+    for name in frame.columns:
+        dtype = target.get(name)
+        if dtype is None:
+            continue
+        col = pl.col(name)
+        if frame.schema[name] == pl.Utf8 and dtype == pl.Boolean:
+            low = col.str.to_lowercase()
+            casts.append(pl.when(low.is_null()).then(None).otherwise(low.is_in(["t", "true", "1"])).alias(name))
+        elif frame.schema[name] == pl.Utf8 and dtype == pl.Date:
+            casts.append(col.str.to_date(strict=False))
+        else:
+            casts.append(col.cast(dtype, strict=False))
+    if frame.width == 0:  # an empty COPY result has no columns: give it the table's
+        return pl.DataFrame(schema=target)
+    return frame.with_columns(casts)

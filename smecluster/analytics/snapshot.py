@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from smecluster.analytics.reader import read_frame
 from smecluster.analytics.size_class import size_class_sql
+from smecluster.analytics.stored_snapshot import current_snapshot
 from smecluster.policy.pack import load_pack
 from smecluster.settings import province
 
@@ -94,7 +95,15 @@ def load_snapshot(engine: Engine, cluster_ids: list[int] | None = None, scope: s
             where[table] = f" WHERE uscc IN ({firms})"
     elif cluster_ids is None:
         where = {}
-    frames = {name: read_frame(engine, query + where.get(name, "")) for name, query in TABLES.items()}
+    # Province-wide reads come from the columnar snapshot when the registry is province-sized; a few
+    # clusters' reads take it only if it is already current (else the database, filtered in the SQL).
+    stored = current_snapshot(engine, refresh=not cluster_ids)
+    if stored is not None:
+        con = stored.connect()
+        frames = {name: con.sql(query + where.get(name, "")).pl() for name, query in TABLES.items()}
+        con.close()
+    else:
+        frames = {name: read_frame(engine, query + where.get(name, "")) for name, query in TABLES.items()}
     return Snapshot(normalise(frames))
 
 

@@ -12,16 +12,9 @@ from smecluster.db import Base
 from smecluster.demo.generator import DemoData
 from smecluster.demo.tier_profiles import tier_profiles
 from smecluster.registry.industries import load_shipped_industries
-from smecluster.registry.models import (
-    Cluster,
-    ClusterMember,
-    Designation,
-    Enterprise,
-    EnterpriseYear,
-    Platform,
-)
-from smecluster.registry.profile import EnterpriseProfile
+from smecluster.registry.models import Cluster, ClusterMember, Enterprise, Platform
 from smecluster.registry.regions import load_regions
+from smecluster.registry.store import upsert
 
 CHUNK = 20_000
 
@@ -31,7 +24,13 @@ class RealDataPresent(RuntimeError):
 
 
 # Rebuilding the demo keeps reference data, accounts and the (append-only) audit trail.
-KEEP_TABLES = {"region", "industry", "account", "login_session", "security_setting", "audit_entry"}
+KEEP_TABLES = {"region", "industry", "account", "login_session", "security_setting", "audit_entry", "registry_version"}
+
+
+def _columns(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame's columns that the table has (the generator's helper columns left out)."""
+    names = set(Base.metadata.tables[table].columns.keys())
+    return frame.select([c for c in frame.columns if c in names])
 
 
 def clear_demo(engine: Engine) -> None:
@@ -51,17 +50,32 @@ def _insert(conn, model, frame: pl.DataFrame) -> None:
         conn.execute(insert(model), frame.slice(start, CHUNK).to_dicts())
 
 
+# The big tables and their natural keys: written by the import's bulk loader (Arrow/COPY), not row by row.
+BULK = (("enterprise", ["uscc"]), ("enterprise_year", ["uscc", "year"]), ("designation", ["uscc", "kind", "year"]),
+        ("enterprise_profile", ["uscc", "year"]))
+
+
 def write_demo(engine: Engine, data: DemoData) -> dict[str, int]:
-    """Reference data, then the demo registry; returns row counts per table."""
+    """Reference data, then the demo registry; returns row counts per table.
+
+    Firms, their years, designations and profiles go through the import's bulk loader
+    (smecluster.registry.store.upsert): on PostgreSQL in the one transaction of the whole write, on
+    SQLite in one transaction per table (ADBC's own connection), clusters and platforms after them.
+    """
     load_regions(engine, "32")
     load_shipped_industries(engine)
     clear_demo(engine)
+    profiles = tier_profiles(data.enterprise, data.enterprise_year, data.designation, data.year)
+    frames = {"enterprise": data.enterprise, "enterprise_year": data.enterprise_year,
+              "designation": data.designation, "enterprise_profile": profiles}
+    if engine.dialect.name == "sqlite":
+        engine.dispose()  # no sqlite3 connection open while ADBC's SQLite writes (see importer.import_file)
+        for table, key in BULK:
+            upsert(engine, table, _columns(table, frames[table]), key, [])
     with engine.begin() as conn:
-        _insert(conn, Enterprise, data.enterprise)
-        _insert(conn, EnterpriseYear, data.enterprise_year)
-        _insert(conn, Designation, data.designation)
-        profiles = tier_profiles(data.enterprise, data.enterprise_year, data.designation, data.year)
-        _insert(conn, EnterpriseProfile, profiles)
+        if engine.dialect.name != "sqlite":
+            for table, key in BULK:
+                upsert(conn, table, _columns(table, frames[table]), key, [])
         clusters = data.cluster.with_columns(
             pl.col("leading_industries").str.json_decode(pl.List(pl.Utf8)),
             pl.lit(True).alias("fictional"),

@@ -13,7 +13,9 @@ Coordinates are WGS-84 lon/lat, the system of the county boundaries.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import shutil
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -39,7 +41,7 @@ class CountyIndex:
     grid: NDArray[np.int32]  # (ny, nx): county id >= 0, NONE, or -(2 + border-cell id)
     piece_start: NDArray[np.int64]  # border-cell id -> first piece; length n_border + 1
     piece_county: NDArray[np.int32]  # county id of each piece
-    pieces: NDArray[np.object_]  # county polygon clipped to its border cell
+    pieces: NDArray[np.object_] | LazyPieces  # county polygon clipped to its border cell
 
     @property
     def border_cells(self) -> int:
@@ -131,58 +133,106 @@ def build_county_index(geometries: dict[str, shapely.Geometry], cell: float = DE
     return CountyIndex(codes, float(x0), float(y0), cell, grid, piece_start, county, pieces)
 
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+
+
+class LazyPieces:
+    """Border pieces kept as WKB and parsed only when a point falls in their cell (then kept).
+
+    Loading the all-China index then reads a few arrays (memory-mapped) instead of parsing about a
+    million polygons, so a lookup of a hundred points costs what those points touch.
+    """
+
+    def __init__(self, blob: NDArray[np.uint8], starts: NDArray[np.int64], ends: NDArray[np.int64]) -> None:
+        self.blob, self.starts, self.ends = blob, starts, ends
+        self.parsed = np.empty(len(starts), dtype=object)
+        self.done = np.zeros(len(starts), dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, index: NDArray[np.int64]) -> NDArray[np.object_]:
+        index = np.asarray(index)
+        need = np.unique(index[~self.done[index]])
+        if need.size:
+            raw = [bytes(self.blob[a:b]) for a, b in zip(self.starts[need], self.ends[need], strict=True)]
+            geoms = shapely.from_wkb(raw)
+            shapely.prepare(geoms)
+            self.parsed[need] = geoms
+            self.done[need] = True
+        return self.parsed[index]
+
+
+def boundary_version() -> str:
+    """The version of the boundary data: a hash of the county boundary file's bytes."""
+    path = district_geojson_path()
+    stat = path.stat()
+    return _file_hash(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _file_hash(path: str, _size: int, _mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def cache_root() -> Path:
+    """The on-disk cache of geographic indexes (SMECLUSTER_CACHE_DIR, else ~/.cache/smecluster)."""
+    return Path(os.environ.get("SMECLUSTER_CACHE_DIR") or Path.home() / ".cache" / "smecluster")
 
 
 def _cache_path(prefix: str | None, cell: float) -> Path:
-    """Where the index for (prefix, cell) is cached: keyed by the boundary file's size and time."""
-    stat = district_geojson_path().stat()
-    root = Path(os.environ.get("SMECLUSTER_CACHE_DIR") or Path.home() / ".cache" / "smecluster")
-    name = f"county-index-v{CACHE_VERSION}-{prefix or 'all'}-{cell:g}-{stat.st_size}-{int(stat.st_mtime)}.npz"
-    return root / name
+    """Where the index for (prefix, cell) is cached: keyed by the boundary data's version (its hash)."""
+    return cache_root() / f"county-index-v{CACHE_VERSION}-{prefix or 'all'}-{cell:g}-{boundary_version()}"
+
+
+ARRAYS = ("codes", "origin", "grid", "piece_start", "piece_county", "wkb", "wkb_ends")
 
 
 def save_index(index: CountyIndex, path: Path) -> None:
-    """Write an index to an .npz file (pieces as WKB)."""
-    wkb = shapely.to_wkb(index.pieces)
-    sizes = np.fromiter((len(b) for b in wkb), dtype=np.int64, count=len(wkb))
+    """Write an index to directory `path`, one .npy file per array (pieces as WKB), so it loads mapped."""
+    wkb = shapely.to_wkb(np.asarray(index.pieces[np.arange(len(index.pieces))]) if isinstance(
+        index.pieces, LazyPieces) else index.pieces)
+    ends = np.cumsum(np.fromiter((len(b) for b in wkb), dtype=np.int64, count=len(wkb)))
+    arrays = {
+        "codes": index.codes.astype("U6"), "origin": np.array([index.x0, index.y0, index.cell]), "grid": index.grid,
+        "piece_start": index.piece_start, "piece_county": index.piece_county,
+        "wkb": np.frombuffer(b"".join(wkb), dtype=np.uint8), "wkb_ends": ends,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(
-        tmp,
-        codes=index.codes,
-        origin=np.array([index.x0, index.y0, index.cell]),
-        grid=index.grid,
-        piece_start=index.piece_start,
-        piece_county=index.piece_county,
-        wkb=np.frombuffer(b"".join(wkb), dtype=np.uint8),
-        wkb_sizes=sizes,
-    )
-    tmp.replace(path)  # readers never see a half-written file
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    for name, array in arrays.items():
+        np.save(tmp / f"{name}.npy", array)
+    if path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+    tmp.rename(path)  # readers never see a half-written index
 
 
 def load_index(path: Path) -> CountyIndex:
-    """Read an index written by `save_index`."""
-    with np.load(path) as data:
-        blob = data["wkb"].tobytes()
-        ends = np.cumsum(data["wkb_sizes"])
-        starts = ends - data["wkb_sizes"]
-        pieces = shapely.from_wkb([blob[a:b] for a, b in zip(starts, ends, strict=True)])
-        shapely.prepare(pieces)
-        x0, y0, cell = (float(v) for v in data["origin"])
-        return CountyIndex(data["codes"], x0, y0, cell, data["grid"], data["piece_start"], data["piece_county"], pieces)
+    """Read an index written by `save_index` (arrays memory-mapped, pieces parsed when first hit)."""
+    data = {name: np.load(path / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
+    ends = np.asarray(data["wkb_ends"])
+    starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+    x0, y0, cell = (float(v) for v in data["origin"])
+    return CountyIndex(np.asarray(data["codes"]), x0, y0, cell, data["grid"], np.asarray(data["piece_start"]),
+                       np.asarray(data["piece_county"]), LazyPieces(data["wkb"], starts, ends))
 
 
 @lru_cache(maxsize=4)
 def county_index(prefix: str | None = None, cell: float = DEFAULT_CELL_DEG) -> CountyIndex:
     """The grid index of the counties whose code starts with `prefix` (all China if None).
 
-    Cached in the process and on disk (SMECLUSTER_CACHE_DIR, else ~/.cache/smecluster): building
-    all of China takes about 20 s, loading it well under a second. A cache that cannot be read or
+    Cached in the process and on disk (SMECLUSTER_CACHE_DIR, else ~/.cache/smecluster), keyed by the
+    boundary data's hash: building all of China takes a minute or more, loading it well under a second
+    (arrays memory-mapped, border pieces parsed only where points fall). A cache that cannot be read or
     written is rebuilt or skipped, never an error.
     """
     path = _cache_path(prefix, cell)
-    if path.exists():
+    if path.is_dir():
         try:
             return load_index(path)
         except (OSError, ValueError, KeyError, shapely.errors.ShapelyError):

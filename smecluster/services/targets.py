@@ -14,6 +14,9 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Engine
 
+from smecluster.analytics.enterprise_facts import typed
+from smecluster.analytics.reader import read_frame
+from smecluster.analytics.stored_snapshot import arrow_schema, current_snapshot
 from smecluster.policy.pack import Pack, Target, packs_of_kind
 from smecluster.policy.tiers import tier
 from smecluster.policy.validity import held_sql
@@ -41,8 +44,13 @@ def _frames(engine: Engine) -> dict[str, pl.DataFrame]:
         "region": "SELECT code, name, level, parent_code FROM region",
         "cluster": "SELECT county_code, status, year FROM cluster",
     }
-    with engine.connect() as conn:
-        return {k: pl.read_database(q, conn, infer_schema_length=None) for k, q in queries.items()}
+    stored = current_snapshot(engine)
+    if stored is not None:  # province-sized: the snapshot's columns
+        con = stored.connect()
+        frames = {k: con.sql(q).pl() for k, q in queries.items()}
+        con.close()
+        return frames
+    return {k: typed(read_frame(engine, q), arrow_schema(k)) for k, q in queries.items()}
 
 
 def _yearly(con: duckdb.DuckDBPyConnection, t: Target, years: list[int], by: str | None) -> pl.DataFrame:
@@ -97,11 +105,13 @@ def target_progress(engine: Engine, by: str | None = None, pack: Pack | None = N
     for name, frame in frames.items():
         con.register(name, frame.to_arrow())
     names = dict(zip(frames["region"]["code"].to_list(), frames["region"]["name"].to_list(), strict=True))
-    data_years = [y for y in frames["designation"]["year"].to_list() + frames["cluster"]["year"].to_list() if y]
-    last = until or (max(data_years) if data_years else date.today().year)
+    years_seen = pl.concat([frames["designation"]["year"].cast(pl.Int64), frames["cluster"]["year"].cast(pl.Int64)])
+    years_seen = years_seen.filter(years_seen.is_not_null() & (years_seen != 0))
+    last = until or (int(years_seen.max()) if years_seen.len() else date.today().year)
+    earliest = int(years_seen.min()) if years_seen.len() else last
     out = []
     for t in pack.targets:
-        first = t.period_from.year if t.period_from else max(min(data_years, default=last), last - 4)
+        first = t.period_from.year if t.period_from else max(earliest, last - 4)
         years = list(range(min(first, last), last + 1))
         per_year = _yearly(con, t, years, None)
         counts = dict(zip(per_year["year"].to_list(), per_year["count"].to_list(), strict=True))

@@ -15,7 +15,8 @@ import polars as pl
 import pyarrow as pa
 from sqlalchemy import Engine, func, select
 
-from smecluster.analytics.enterprise_facts import build_facts, read_registry
+from smecluster.analytics.enterprise_facts import build_facts, facts_from_snapshot, read_registry
+from smecluster.analytics.stored_snapshot import current_snapshot
 from smecluster.analytics.tier_query import OUTCOME_LABELS, STATUS_LABELS, QueryPlan, TierPlan, compile_tiers
 from smecluster.policy.pack import Pack
 from smecluster.policy.tiers import tier_label, tier_packs, tiers
@@ -81,12 +82,28 @@ def evaluate_facts(facts: pa.Table | pl.DataFrame, year: int, on: date, tier: st
                    keys: tuple[str, ...] = KEYS, evaluation: str = "new") -> TierEvaluation:
     """Evaluate an in-memory fact table against the packs applied on `on` to an evaluation of one kind
     (new application or re-review; the path benchmarks time)."""
-    plan = compile_tiers(tier_packs(on, tier, evaluation), keys=keys)
+    plan = _plan(on, tier, keys, evaluation)
     con = duckdb.connect()
     con.register("facts", facts.to_arrow() if isinstance(facts, pl.DataFrame) else facts)
     table = con.sql(plan.sql).to_arrow_table()
     con.close()
     return TierEvaluation(year=year, on=on, plan=plan, table=table, evaluation=evaluation)
+
+
+_PLANS: dict[tuple, tuple[list, QueryPlan]] = {}
+
+
+def _plan(on: date, tier: str | None, keys: tuple[str, ...], evaluation: str = "new") -> QueryPlan:
+    """The compiled plan of the packs in force, reused while the same pack objects are (a diagnosis
+    costs less than compiling every pack; packs reloaded from disk are new objects, compiled anew)."""
+    packs = tier_packs(on, tier, evaluation)
+    key = (tuple(id(p) for p in packs), keys)
+    found = _PLANS.get(key)
+    if found is None:
+        if len(_PLANS) >= 64:
+            _PLANS.clear()
+        found = _PLANS[key] = (packs, compile_tiers(packs, keys=keys))  # the packs kept: their ids stay theirs
+    return found[1]
 
 
 def evaluate_enterprises(
@@ -101,12 +118,26 @@ def evaluate_enterprises(
         raise ValueError("the registry has no yearly enterprise data: import or generate some first")
     on = on or default_on(year)
     step("reading the registry")
-    frames = read_registry(engine, year, county)
-    step("building enterprise facts")
-    facts = build_facts(frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"],
-                        frames["designation"], year, on, frames["industry"])
+    facts = enterprise_facts(engine, year, on, county)
     step("evaluating tiers")
     return evaluate_facts(facts, year, on, tier, evaluation=evaluation)
+
+
+def enterprise_facts(engine: Engine, year: int, on: date, county: str | None = None) -> pa.Table:
+    """The fact table of every firm (or one county's), from the columnar snapshot when the registry is
+    province-sized, else from the database with the county and years in the SQL.
+
+    A county question takes the snapshot only if it is already current: rebuilding it after an edit
+    costs the province, reading the county from the database costs the county.
+    """
+    snapshot = current_snapshot(engine, refresh=county is None)
+    if snapshot is not None:
+        if county is None:  # the province's facts, kept beside the snapshot they come from
+            return snapshot.cached(f"facts-{year}-{on.isoformat()}", lambda: facts_from_snapshot(snapshot, year, on))
+        return facts_from_snapshot(snapshot, year, on, county)
+    frames = read_registry(engine, year, county)
+    return build_facts(frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"],
+                       frames["designation"], year, on, frames["industry"])
 
 
 def labelled(evaluation: TierEvaluation, rows: pl.DataFrame | None = None) -> pl.DataFrame:

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from smecluster.db import open_database
 from smecluster.web.headers import SecurityHeaders
+from smecluster.web.heavy import HeavyWork
 from smecluster.web.insight import InsightCache
 from smecluster.web.overview import OverviewCache
 from smecluster.web.security import LoginRequired, PasswordChangeRequired
@@ -65,6 +66,7 @@ def create_app(
     app.state.verdicts = VerdictStore(app.state.engine, evaluate)
     app.state.overview = OverviewCache(app.state.engine, app.state.verdicts)
     app.state.insight = InsightCache(app.state.engine)  # targets and discovery, computed on first use
+    app.state.heavy = HeavyWork()  # a few heavy computations at a time, 503 beyond
     if settings.warm_up:
         app.state.verdicts.warm_in_background(then=app.state.overview.warm)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -106,9 +108,11 @@ def create_app(
     async def _http_error(request: Request, exc: StarletteHTTPException):
         if _wants_json(request):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-        return render(
+        response = render(
             request, "error.html", {"status": exc.status_code, "detail": exc.detail}, exc.status_code
         )
+        response.headers.update(exc.headers or {})  # e.g. Retry-After of a 503
+        return response
 
     app.add_exception_handler(FastAPIHTTPException, _http_error)
     return app

@@ -51,7 +51,8 @@ def diagnosis_page(
         # the same answer as an unknown code: a firm outside the scope is not confirmed to exist
         raise HTTPException(status_code=404, detail="no enterprise with this credit code")
     try:
-        d = diagnose(request.app.state.engine, uscc, year=year, evaluation=kind)
+        with request.app.state.heavy.slot():
+            d = diagnose(request.app.state.engine, uscc, year=year, evaluation=kind)
     except (UnknownEnterprise, ValueError):  # no yearly figures yet: nothing to judge
         d = None
     return render(request, "enterprises/diagnosis.html",

@@ -18,7 +18,8 @@ INDUSTRY = Query(None, pattern=r"^[A-Z]?\d{0,4}$", max_length=5, description="GB
 def discover_page(request: Request, industry: str | None = INDUSTRY, who: Viewer = Depends(allow(*OVERVIEW_ROLES))):
     """Candidates (province: all; city or county: those in its region) with their figures and verdicts."""
     prefix = region_prefix(who.region_code)
-    features = request.app.state.insight.candidates.get(industry or None)
+    with request.app.state.heavy.slot():
+        features = request.app.state.insight.candidates.get(industry or None)
     mine = [f for f in features if (f["properties"]["county_code"] or "").startswith(prefix)]
     return render(
         request,

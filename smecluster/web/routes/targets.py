@@ -19,7 +19,9 @@ def targets_page(request: Request, region: str | None = REGION, who: Viewer = De
     """Progress towards each target of the targets pack, with the regional split cut to the viewer's region."""
     code = scoped_region(who, region)
     prefix = region_prefix(code)
-    view = targets_view(request.app.state.insight.targets.get("all"), prefix)
+    with request.app.state.heavy.slot():
+        data = request.app.state.insight.targets.get("all")
+    view = targets_view(data, prefix)
     chart_data = {
         "targets": [
             {"title": t["title"], "chart": t["chart"],

@@ -1,0 +1,261 @@
+"""The versioned columnar snapshot of the registry: one Parquet file per registry table on disk.
+
+Province-wide questions (every firm's tiers, every cluster, targets, discovery) read these columns
+through DuckDB instead of reading millions of rows from the database. The snapshot records the
+registry's (registry_id, version) it was read at (smecluster.registry.version); `current_snapshot`
+uses it only while the database still holds that version, and otherwise rebuilds it first, so a
+verdict never comes from stale columns. Questions about one firm read the database directly, with
+the firm's key in the SQL.
+
+Building reads each table in bulk and streams it into Parquet in a child process: SQLite through ADBC
+(Arrow record batches; in a process of its own because a second SQLite library in a process breaks
+the other's POSIX locks), PostgreSQL through COPY to a temporary CSV file read back by Arrow's
+streaming CSV reader. The parent's memory stays that of a small process.
+
+Layout: `<root>/<registry_id>-<version>-<random>/<table>.parquet` plus `meta.json`, and
+`<root>/CURRENT` naming the live directory (replaced atomically; older directories are removed).
+Root: `SMECLUSTER_SNAPSHOT_DIR/<hash of the URL>` if set, else beside a SQLite file
+(`registry.db.snapshot/`), else `~/.cache/smecluster/snapshots/<hash of the URL>`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from sqlalchemy import BigInteger, Boolean, Date, Engine, Float, Integer, SmallInteger, func, select
+from sqlalchemy.engine import make_url
+
+from smecluster.registry.version import REGISTRY_TABLES, current_version
+
+FORMAT = 1
+# Below this many enterprises the database answers every question directly and fast; no snapshot.
+MIN_FIRMS_ENV = "SMECLUSTER_SNAPSHOT_MIN_FIRMS"
+DEFAULT_MIN_FIRMS = 100_000
+BATCH_ROWS = 262_144
+
+
+@dataclass(frozen=True)
+class StoredSnapshot:
+    """A snapshot directory known to match the registry's version when it was checked."""
+
+    path: Path
+    registry_id: str
+    version: int
+
+    def file(self, table: str) -> Path:
+        """The Parquet file of a registry table."""
+        return self.path / f"{table}.parquet"
+
+    def cached(self, name: str, compute: Callable[[], pa.Table]) -> pa.Table:
+        """A table derived from this snapshot alone (e.g. a year's facts), computed once and kept beside it."""
+        path = self.path / f"{name}.parquet"
+        if path.exists():
+            return pq.read_table(path)
+        table = compute()
+        part = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+        pq.write_table(table, part, compression="zstd")
+        os.replace(part, path)  # readers see the whole file or none
+        return table
+
+    def connect(self, memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with one view per registry table, named as the table."""
+        con = duckdb.connect(config={"memory_limit": memory_limit})
+        con.execute("SET enable_progress_bar = false")
+        for table in REGISTRY_TABLES:
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{self.file(table)}')")
+        return con
+
+
+def arrow_schema(table: str) -> pa.Schema:
+    """The Arrow schema of a registry table, from its SQLAlchemy columns (new columns included)."""
+    import smecluster.models  # noqa: F401  (every table on Base.metadata)
+    from smecluster.db import Base
+
+    fields = []
+    for col in Base.metadata.tables[table].columns:
+        t = col.type
+        if isinstance(t, Boolean):
+            typ = pa.bool_()
+        elif isinstance(t, Date):
+            typ = pa.date32()
+        elif isinstance(t, Float):
+            typ = pa.float64()
+        elif isinstance(t, SmallInteger):
+            typ = pa.int16()
+        elif isinstance(t, BigInteger):
+            typ = pa.int64()
+        elif isinstance(t, Integer):
+            typ = pa.int32() if col.name == "year" else pa.int64()
+        else:  # strings, text and JSON (kept as its text)
+            typ = pa.string()
+        fields.append(pa.field(col.name, typ))
+    return pa.schema(fields)
+
+
+def snapshot_root(engine: Engine) -> Path:
+    """Where the snapshots of this database live."""
+    url = engine.url
+    key = hashlib.sha256(url.render_as_string(hide_password=False).encode()).hexdigest()[:16]
+    if os.environ.get("SMECLUSTER_SNAPSHOT_DIR"):
+        return Path(os.environ["SMECLUSTER_SNAPSHOT_DIR"]) / key
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).resolve().with_name(Path(url.database).name + ".snapshot")
+    return Path.home() / ".cache" / "smecluster" / "snapshots" / key
+
+
+def min_firms() -> int:
+    """The registry size from which province-wide questions use the snapshot."""
+    return int(os.environ.get(MIN_FIRMS_ENV, DEFAULT_MIN_FIRMS))
+
+
+def _live(root: Path) -> tuple[Path, dict] | None:
+    try:
+        name = (root / "CURRENT").read_text().strip()
+        meta = json.loads((root / name / "meta.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return root / name, meta
+
+
+def current_snapshot(engine: Engine, refresh: bool = True, force: bool = False) -> StoredSnapshot | None:
+    """The snapshot at the registry's current version, rebuilt first if it is older (or `refresh=False`: None).
+
+    None too when the registry is small (below `min_firms()`, unless `force`) or not migrated: the
+    caller then reads the database directly, filters in the SQL.
+    """
+    version = current_version(engine)
+    if version is None:
+        return None
+    root = snapshot_root(engine)
+    live = _live(root)
+    if live and (live[1]["registry_id"], live[1]["version"]) == version and live[1].get("format") == FORMAT:
+        return StoredSnapshot(live[0], *version)
+    if not force:
+        with engine.connect() as conn:
+            # a bounded count: the question is only whether there are at least min_firms() firms
+            from smecluster.registry.models import Enterprise
+
+            few = select(Enterprise.uscc).limit(min_firms()).subquery()
+            if conn.execute(select(func.count()).select_from(few)).scalar() < min_firms():
+                return None
+    if not refresh:
+        return None
+    return build_snapshot(engine)
+
+
+def build_snapshot(engine: Engine) -> StoredSnapshot:
+    """Write a snapshot of the registry now (in a child process) and make it the live one."""
+    root = snapshot_root(engine)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder at a time; the others then find it current
+        version = current_version(engine)
+        live = _live(root)
+        if live and version and (live[1]["registry_id"], live[1]["version"]) == version:
+            return StoredSnapshot(live[0], *version)
+        url = engine.url.render_as_string(hide_password=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "smecluster.analytics.stored_snapshot", url, str(root)],
+            capture_output=True, text=True,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"building the registry snapshot failed: {done.stderr.strip()[-2000:]}")
+        live = _live(root)
+        if live is None:
+            raise RuntimeError(f"building the registry snapshot left no snapshot in {root}")
+        return StoredSnapshot(live[0], live[1]["registry_id"], live[1]["version"])
+
+
+def _sqlite_batches(path: str, table: str, schema: pa.Schema):
+    import adbc_driver_sqlite.dbapi as adbc
+
+    with adbc.connect(path) as raw, raw.cursor() as cur:
+        cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
+        cur.execute(f"SELECT {', '.join(schema.names)} FROM {table}")
+        for batch in cur.fetch_record_batch():
+            yield pa.Table.from_batches([batch]).cast(schema, safe=False)
+
+
+def _postgres_batches(url: str, table: str, schema: pa.Schema, tmp: Path):
+    import psycopg
+
+    csv_path = tmp / f"{table}.csv"
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur, open(csv_path, "wb") as out, cur.copy(
+        f"COPY (SELECT {', '.join(schema.names)} FROM {table}) TO STDOUT (FORMAT csv)"
+    ) as copy:
+        for chunk in copy:
+            out.write(chunk)
+    reader = pacsv.open_csv(
+        csv_path,
+        read_options=pacsv.ReadOptions(column_names=schema.names, block_size=32 << 20),
+        convert_options=pacsv.ConvertOptions(
+            column_types=schema, true_values=["t"], false_values=["f"], strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    for batch in reader:
+        yield pa.Table.from_batches([batch]).cast(schema)
+    csv_path.unlink()
+
+
+def write_snapshot(url: str, root: Path) -> Path:
+    """Read every registry table of `url` into a new snapshot directory under `root` and make it live.
+
+    The version is read before the tables: rows written meanwhile can only make the snapshot newer
+    than its label, and the next check then finds it stale and rebuilds it.
+    """
+    from smecluster.db import get_engine
+
+    engine = get_engine(url)
+    version = current_version(engine)
+    if version is None:
+        raise RuntimeError("the database has no registry_version table: run `smecluster db upgrade`")
+    registry_id, number = version
+    target = root / f"{registry_id}-{number}-{uuid.uuid4().hex[:8]}"
+    target.mkdir(parents=True)
+    started = time.perf_counter()
+    rows = {}
+    with tempfile.TemporaryDirectory(dir=root) as tmp:
+        for table in sorted(REGISTRY_TABLES):
+            schema = arrow_schema(table)
+            if engine.dialect.name == "sqlite":
+                batches = _sqlite_batches(engine.url.database, table, schema)
+            else:
+                batches = _postgres_batches(url, table, schema, Path(tmp))
+            rows[table] = 0
+            with pq.ParquetWriter(target / f"{table}.parquet", schema, compression="zstd") as writer:
+                for part in batches:
+                    writer.write_table(part, row_group_size=BATCH_ROWS)
+                    rows[table] += part.num_rows
+    meta = {"format": FORMAT, "registry_id": registry_id, "version": number, "rows": rows,
+            "seconds": round(time.perf_counter() - started, 2)}
+    (target / "meta.json").write_text(json.dumps(meta))
+    pointer = root / f".CURRENT.{uuid.uuid4().hex[:8]}"
+    pointer.write_text(target.name)
+    os.replace(pointer, root / "CURRENT")
+    for old in root.iterdir():  # keep the live one, and any a reader may have opened in the last minute
+        stale = old.is_dir() and old != target and old.name.count("-") == 2
+        if stale and old.stat().st_mtime < target.stat().st_mtime - 60:
+            shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+if __name__ == "__main__":
+    write_snapshot(sys.argv[1], Path(sys.argv[2]))
