@@ -1,0 +1,285 @@
+"""What-if simulation: a baseline and a reformed pack evaluated in one pass over the same facts.
+
+Nothing here writes: the registry is read, both packs are compiled into one query (analytics.
+simulate_query), and the winners and losers are counted in DuckDB. Verdicts, tiers and workflow
+tables are never touched (tests/test_simulate.py compares them before and after).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+from sqlalchemy import Engine
+
+from smecluster.analytics.simulate_query import SIM_KEYS, compile_cluster_pair, compile_tier_pairs, outcome_col
+from smecluster.analytics.snapshot import Snapshot
+from smecluster.policy.diff import diff_packs
+from smecluster.policy.pack import Pack, PackError, load_pack
+from smecluster.policy.reform import Reform, ReformError, apply_reform
+from smecluster.policy.tiers import tier_label
+
+CLUSTER_OUTCOMES = {0: "not_recognised", 1: "insufficient_data", 2: "recognised", 3: "recognised"}
+QUALIFIES = 2  # a tier outcome code >= 2 qualifies (pending review included), as in services.tiers
+
+
+@dataclass
+class Scenario:
+    """What is compared: a baseline pack and a reformed (or other) pack of the same kind."""
+
+    base: Pack
+    reformed: Pack
+    label: str  # the reform's id and title, or "A vs B"
+    changes: list[str] = field(default_factory=list)
+
+    def diff(self) -> dict:
+        """The criteria the scenario changes (policy.diff)."""
+        return diff_packs(self.base, self.reformed)
+
+
+def scenario_from_reform(reform: Reform, where: str = "reform") -> Scenario:
+    """The base pack of a reform and the reformed pack."""
+    try:
+        base = load_pack(reform.base)
+    except PackError as exc:
+        raise ReformError(f"{where}: base pack: {exc}") from None
+    reformed = apply_reform(reform, base, where)
+    label = reform.id + (f" — {reform.title}" if reform.title else "")
+    return Scenario(base, reformed, label, [c.describe() for c in reform.changes])
+
+
+def scenario_from_packs(a: str, b: str) -> Scenario:
+    """Two shipped packs (or pack files) compared: a is the baseline, b the alternative."""
+    pa_, pb = load_pack(a), load_pack(b)
+    if pa_.kind != pb.kind or pa_.tier != pb.tier:
+        raise ReformError(f"cannot compare {pa_.id} ({pa_.kind} {pa_.tier or ''}) with {pb.id} "
+                          f"({pb.kind} {pb.tier or ''}): choose two packs of the same kind and tier")
+    return Scenario(pa_, pb, f"{pa_.id} vs {pb.id}")
+
+
+# ---------------------------------------------------------------- clusters
+
+
+@dataclass
+class ClusterSimulation:
+    """Per cluster the baseline and reformed outcome, the criteria whose status changed, and counts."""
+
+    scenario: Scenario
+    year: int
+    clusters: pl.DataFrame  # cluster_id, code, name, county_code, city_code, city_name, baseline, reformed, ...
+    by_city: pl.DataFrame  # city_code, city_name, clusters, recognised_baseline, recognised_reformed, gained, lost
+
+    def to_dict(self) -> dict:
+        """JSON-ready result."""
+        return {"scenario": self.scenario.label, "base": self.scenario.base.id,
+                "reformed_version": self.scenario.reformed.version, "changes": self.scenario.changes,
+                "year": self.year, "clusters": self.clusters.to_dicts(), "by_city": self.by_city.to_dicts(),
+                "gained": int(self.clusters["gained"].sum()), "lost": int(self.clusters["lost"].sum())}
+
+
+def simulate_cluster_snapshot(snapshot: Snapshot, scenario: Scenario, year: int) -> ClusterSimulation:
+    """Both packs over the clusters of a snapshot: indicators computed once, statuses in one query."""
+    from smecluster.analytics.cluster_indicators import compute_cluster_indicators
+    from smecluster.policy.compile import required_columns
+    from smecluster.policy.evaluate import apply_declared
+
+    base, reformed = scenario.base, scenario.reformed
+    if base.kind != "cluster_recognition" or reformed.kind != "cluster_recognition":
+        raise ReformError(f"{base.id} is a {base.kind} pack: simulate clusters needs a cluster recognition pack")
+    needed = required_columns(base.criteria) | required_columns(reformed.criteria)
+    table = compute_cluster_indicators(snapshot, year, needed)
+    info = snapshot.frames["cluster"].rename({"id": "cluster_id"})
+    order = table.select("cluster_id").join(info, on="cluster_id", how="left", maintain_order="left")
+    # the application's declared figures fill what the registry lacks, as in a real evaluation
+    filled, _ = apply_declared(table, order["declared"], base)
+    filled, _ = apply_declared(filled, order["declared"], reformed)
+    con = duckdb.connect()
+    con.register("indicators", filled.to_arrow())
+    codes = con.sql(compile_cluster_pair(base, reformed)).pl()
+    con.close()
+    ids = list(dict.fromkeys([c.id for c in base.all_criteria()] + [c.id for c in reformed.all_criteria()]))
+
+    def differs(cid: str) -> pl.Expr:
+        a, b = f"a__{cid}", f"b__{cid}"
+        if a in codes.columns and b in codes.columns:
+            return pl.when(pl.col(a) != pl.col(b)).then(pl.lit(cid))
+        return pl.lit(cid)  # added or removed: its status changed from none, or to none
+
+    regions = snapshot.frames["region"]
+    counties = regions.select(pl.col("code").alias("county_code"), pl.col("name").alias("county_name"),
+                              pl.coalesce("parent_code", "code").alias("city_code"))
+    cities = regions.select(pl.col("code").alias("city_code"), pl.col("name").alias("city_name"))
+    outcome = lambda col: pl.col(col).cast(pl.Int64).replace_strict(CLUSTER_OUTCOMES, return_dtype=pl.Utf8)  # noqa: E731
+    frame = (
+        codes.select(
+            "cluster_id",
+            outcome("a__outcome").alias("baseline"), outcome("b__outcome").alias("reformed"),
+            pl.concat_list([differs(c) for c in ids]).list.drop_nulls().list.join(", ").alias("criteria_changed"),
+        )
+        .join(order.select("cluster_id", "code", "name", "county_code"), on="cluster_id", how="left",
+              maintain_order="left")
+        .join(counties, on="county_code", how="left", maintain_order="left")
+        .join(cities, on="city_code", how="left", maintain_order="left")
+        .with_columns(
+            ((pl.col("baseline") != "recognised") & (pl.col("reformed") == "recognised")).alias("gained"),
+            ((pl.col("baseline") == "recognised") & (pl.col("reformed") != "recognised")).alias("lost"),
+        )
+        .select("cluster_id", "code", "name", "county_code", "county_name", "city_code", "city_name",
+                "baseline", "reformed", "gained", "lost", "criteria_changed")
+    )
+    by_city = (
+        frame.group_by("city_code", "city_name")
+        .agg(pl.len().alias("clusters"),
+             (pl.col("baseline") == "recognised").sum().alias("recognised_baseline"),
+             (pl.col("reformed") == "recognised").sum().alias("recognised_reformed"),
+             pl.col("gained").sum().alias("gained"), pl.col("lost").sum().alias("lost"))
+        .sort("city_code")
+    )
+    return ClusterSimulation(scenario, year, frame, by_city)
+
+
+def simulate_clusters(engine: Engine, scenario: Scenario, year: int | None = None,
+                      region: str | None = None) -> ClusterSimulation:
+    """Both packs over the registry's clusters as of a year (default: the newest with data); `region`
+    (a city or county code) keeps that region's clusters only."""
+    from smecluster.analytics.snapshot import load_snapshot
+    from smecluster.services.clusters import latest_year
+
+    year = year or latest_year(engine)
+    if year is None:
+        raise ValueError("the registry has no yearly enterprise data: import or generate some first")
+    sim = simulate_cluster_snapshot(load_snapshot(engine, None, scope="clusters"), scenario, year)
+    if region:
+        sim.clusters = sim.clusters.filter(pl.col("county_code").str.starts_with(region))
+        sim.by_city = sim.by_city.filter(pl.col("city_code").str.starts_with(region[:4]))
+    return sim
+
+
+# ---------------------------------------------------------------- enterprises
+
+
+@dataclass
+class EnterpriseSimulation:
+    """Per tier the firms that gain or lose it, counted by county and industry, and the targets' view."""
+
+    scenario: Scenario
+    year: int
+    on: date
+    tier: str
+    summary: dict  # firms, qualifying baseline / reformed, gained, lost (+ among holders / non-holders)
+    by_county: pl.DataFrame
+    by_industry: pl.DataFrame
+    firms: pl.DataFrame  # the firms whose verdict changes: uscc, county_code, industry_code, designated, change
+    targets: list[dict] = field(default_factory=list)
+
+    def to_dict(self, firms: int | None = None) -> dict:
+        """JSON-ready result (the first `firms` changed firms, all if None)."""
+        listed = self.firms if firms is None else self.firms.head(firms)
+        return {"scenario": self.scenario.label, "base": self.scenario.base.id,
+                "reformed": self.scenario.reformed.id, "reformed_version": self.scenario.reformed.version,
+                "changes": self.scenario.changes, "tier": self.tier,
+                "tier_label": tier_label(self.scenario.base, "zh"), "year": self.year, "on": self.on.isoformat(),
+                "summary": self.summary, "by_county": self.by_county.to_dicts(),
+                "by_industry": self.by_industry.to_dicts(), "firms": listed.to_dicts(), "targets": self.targets}
+
+
+def _as_applied(pack: Pack, evaluation: str, on: date) -> Pack:
+    """The pack as applied to one kind of evaluation (criteria of the other kind dropped); a pack that
+    does not serve that kind is simulated as written."""
+    try:
+        return pack.for_evaluation(evaluation, on)
+    except PackError:
+        return pack
+
+
+def simulate_tier_facts(facts: pa.Table | pl.DataFrame, scenario: Scenario, year: int, on: date,
+                        evaluation: str = "new") -> EnterpriseSimulation:
+    """Both packs of one tier over an in-memory fact table: one compiled pass, then counts in DuckDB
+    over the materialised outcome codes (the path benchmarks time)."""
+    base, reformed = scenario.base, scenario.reformed
+    if base.kind != "enterprise_tier" or not base.tier:
+        raise ReformError(f"{base.id} is a {base.kind} pack: simulate enterprises needs an enterprise tier pack")
+    t = base.tier
+    sql = compile_tier_pairs([(_as_applied(base, evaluation, on), _as_applied(reformed, evaluation, on))])
+    con = duckdb.connect()
+    con.register("facts", facts.to_arrow() if isinstance(facts, pl.DataFrame) else facts)
+    a, b, held = (f'"{outcome_col("a", t)}"', f'"{outcome_col("b", t)}"', f'"designated_{t}"')
+    con.execute(f"""CREATE TEMP TABLE sim AS SELECT uscc, county_code, industry_code,
+        COALESCE({held}, FALSE) AS designated, {a} >= {QUALIFIES} AS qa, {b} >= {QUALIFIES} AS qb
+        FROM ({sql}) AS s""")
+    counts = """COUNT(*) AS firms, COUNT(*) FILTER (qa) AS qualifies_baseline,
+        COUNT(*) FILTER (qb) AS qualifies_reformed, COUNT(*) FILTER (qb AND NOT qa) AS gained,
+        COUNT(*) FILTER (qa AND NOT qb) AS lost,
+        COUNT(*) FILTER (qb AND NOT qa AND NOT designated) AS gained_not_designated,
+        COUNT(*) FILTER (qa AND NOT qb AND designated) AS lost_designated"""
+    total = con.sql(f"SELECT {counts} FROM sim").pl().to_dicts()[0]
+    moved = "HAVING COUNT(*) FILTER (qa <> qb) > 0 ORDER BY gained + lost DESC, 1"
+    by_county = con.sql(f"SELECT county_code, {counts} FROM sim GROUP BY county_code {moved}").pl()
+    by_industry = con.sql(f"SELECT industry_code, {counts} FROM sim GROUP BY industry_code {moved}").pl()
+    firms = con.sql("""SELECT uscc, county_code, industry_code, designated,
+        CASE WHEN qb THEN 'gains' ELSE 'loses' END AS change FROM sim WHERE qa <> qb ORDER BY change, uscc""").pl()
+    con.close()
+    summary = {k: int(v) for k, v in total.items()}
+    return EnterpriseSimulation(scenario, year, on, t, summary, by_county, by_industry, firms)
+
+
+def target_effects(progress: dict, sim: EnterpriseSimulation) -> list[dict]:
+    """Each target counting holders of the simulated tier, with and without the reform.
+
+    The firms whose eligibility changes move the count: reformed = baseline + gained - lost within the
+    target's scope (holders that lose eligibility leave the stock at their re-review; firms that gain
+    it are new candidates), and the projection at the deadline moves by the same amount (decision 1203).
+    """
+    out = []
+    for t in progress["targets"]:
+        if t["measure"] != f"designated:{sim.tier}":
+            continue
+        scope = t["scope"]
+        inside = sim.firms.filter(pl.col("county_code").str.starts_with(scope))
+        gained = int((inside["change"] == "gains").sum())
+        lost = int((inside["change"] == "loses").sum())
+        delta = gained - lost
+        at_deadline = t["projection"]["at_deadline"]
+        out.append({
+            "id": t["id"], "title": t["title"], "value": t["value"], "deadline": t["deadline"], "scope": scope,
+            "current": t["current"], "current_reformed": t["current"] + delta, "gained": gained, "lost": lost,
+            "lost_designated": int(((inside["change"] == "loses") & inside["designated"]).sum()),
+            "projection": at_deadline, "projection_reformed": at_deadline + delta,
+            "met": t["met"], "on_track": t["on_track"],
+            "share_of_target": t["share_of_target"],
+            "share_of_target_reformed": (t["current"] + delta) / t["value"] if t["value"] else None,
+            "on_track_reformed": _meets(t["comparator"], at_deadline + delta, t["value"]),
+        })
+    return out
+
+
+def _meets(comparator: str, value: float, target: float) -> bool:
+    return {">": value > target, ">=": value >= target, "<": value < target, "<=": value <= target,
+            "==": value == target}[comparator]
+
+
+def simulate_enterprises(engine: Engine, scenario: Scenario, year: int | None = None, on: date | None = None,
+                         county: str | None = None, evaluation: str = "new",
+                         with_targets: bool = True) -> EnterpriseSimulation:
+    """Both packs of a tier over the registry's firms (of a county, if given), and the targets' view."""
+    from smecluster.analytics.enterprise_facts import build_facts, read_registry
+    from smecluster.services.targets import target_progress
+    from smecluster.services.tiers import default_on, latest_year
+
+    year = year or latest_year(engine)
+    if year is None:
+        raise ValueError("the registry has no yearly enterprise data: import or generate some first")
+    on = on or default_on(year)
+    frames = read_registry(engine, year, county)
+    facts = build_facts(frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"],
+                        frames["designation"], year, on, frames["industry"])
+    sim = simulate_tier_facts(facts, scenario, year, on, evaluation)
+    if with_targets:
+        try:
+            sim.targets = target_effects(target_progress(engine, until=year), sim)
+        except LookupError:
+            sim.targets = []
+    return sim
