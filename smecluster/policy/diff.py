@@ -1,6 +1,7 @@
 """The difference between two packs (or a pack and its reform): criteria added, removed and changed.
 
-Criteria are matched by id. A criterion is changed when any of its tests differ (indicator, params,
+Criteria are matched by id, then a leaf renumbered between editions by its indicator (when exactly one
+test on each side reads it). A criterion is changed when any of its tests differ (indicator, params,
 comparator, threshold, boundary word, bands, role, soft, at_least, the ids of its sub-criteria, the
 kinds of evaluation it is checked in); each row carries both clauses so a reader sees the texts.
 Pack parameters and the pass rule are compared too.
@@ -43,23 +44,23 @@ def diff_packs(a: Pack, b: Pack) -> dict:
     changes (parameters, pass rule)."""
     old = {c.id: c for c in a.all_criteria()}
     new = {c.id: c for c in b.all_criteria()}
+    pairs = [(old[cid], new[cid]) for cid in old if cid in new] + _matched_by_indicator(old, new)
+    paired_a, paired_b = {x.id for x, _ in pairs}, {y.id for _, y in pairs}
     rows: list[dict] = []
     for cid, c in old.items():
-        if cid not in new:
+        if cid not in paired_a:
             rows.append({"id": cid, "change": "removed", "fields": [], "test_a": _test(c), "test_b": None,
                          "clause_a": c.clause, "clause_b": None})
     for cid, c in new.items():
-        if cid not in old:
+        if cid not in paired_b:
             rows.append({"id": cid, "change": "added", "fields": [], "test_a": None, "test_b": _test(c),
                          "clause_a": None, "clause_b": c.clause})
-            continue
-        before = old.get(cid)
-        if before is None:
-            continue
+    for before, c in pairs:
         fields = [f for f in COMPARED if _value(before, f) != _value(c, f)]
-        if [k.id for k in before.children()] != [k.id for k in c.children()]:
+        if before.id == c.id and [k.id for k in before.children()] != [k.id for k in c.children()]:
             fields.append("children")
         if fields:
+            cid = c.id if before.id == c.id else f"{before.id} → {c.id}"
             rows.append({"id": cid, "change": "changed", "fields": fields, "test_a": _test(before),
                          "test_b": _test(c), "clause_a": before.clause, "clause_b": c.clause,
                          "a": {f: _value(before, f) for f in fields if f != "children"},
@@ -75,6 +76,23 @@ def diff_packs(a: Pack, b: Pack) -> dict:
         "pass_rule": None if rule_a == rule_b else {"a": rule_a, "b": rule_b},
         "counts": {k: sum(r["change"] == k for r in rows) for k in ("added", "removed", "changed")},
     }
+
+
+def _matched_by_indicator(old: dict[str, Criterion], new: dict[str, Criterion]) -> list[tuple[Criterion, Criterion]]:
+    """Leaf tests renumbered between editions (S-B1 in 2022, S6-2 in 2026) paired when exactly one
+    unmatched test on each side reads the same indicator with the same parameters and role."""
+    def key(c: Criterion):
+        return (c.indicator, tuple(sorted(c.params.items())), c.bands is not None) if c.indicator else None
+
+    gone = [c for cid, c in old.items() if cid not in new and key(c)]
+    came = [c for cid, c in new.items() if cid not in old and key(c)]
+    out = []
+    for c in gone:
+        same_a = [x for x in gone if key(x) == key(c)]
+        same_b = [y for y in came if key(y) == key(c)]
+        if len(same_a) == 1 and len(same_b) == 1:
+            out.append((c, same_b[0]))
+    return out
 
 
 def changed_criteria(a: Pack, b: Pack) -> list[str]:

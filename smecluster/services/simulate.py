@@ -15,7 +15,7 @@ import polars as pl
 import pyarrow as pa
 from sqlalchemy import Engine
 
-from smecluster.analytics.simulate_query import SIM_KEYS, compile_cluster_pair, compile_tier_pairs, outcome_col
+from smecluster.analytics.simulate_query import compile_cluster_pair, compile_tier_pairs, outcome_col
 from smecluster.analytics.snapshot import Snapshot
 from smecluster.policy.diff import diff_packs
 from smecluster.policy.pack import Pack, PackError, load_pack
