@@ -130,7 +130,12 @@ def simulate_cluster_snapshot(snapshot: Snapshot, scenario: Scenario, year: int)
         .select("cluster_id", "code", "name", "county_code", "county_name", "city_code", "city_name",
                 "baseline", "reformed", "gained", "lost", "criteria_changed")
     )
-    by_city = (
+    return ClusterSimulation(scenario, year, frame, _by_city(frame))
+
+
+def _by_city(frame: pl.DataFrame) -> pl.DataFrame:
+    """Clusters, recognised before and after, gained and lost, per city."""
+    return (
         frame.group_by("city_code", "city_name")
         .agg(pl.len().alias("clusters"),
              (pl.col("baseline") == "recognised").sum().alias("recognised_baseline"),
@@ -138,13 +143,12 @@ def simulate_cluster_snapshot(snapshot: Snapshot, scenario: Scenario, year: int)
              pl.col("gained").sum().alias("gained"), pl.col("lost").sum().alias("lost"))
         .sort("city_code")
     )
-    return ClusterSimulation(scenario, year, frame, by_city)
 
 
 def simulate_clusters(engine: Engine, scenario: Scenario, year: int | None = None,
                       region: str | None = None) -> ClusterSimulation:
     """Both packs over the registry's clusters as of a year (default: the newest with data); `region`
-    (a city or county code) keeps that region's clusters only."""
+    (a region code prefix: 3205, 320581) keeps that region's clusters only."""
     from smecluster.analytics.snapshot import load_snapshot
     from smecluster.services.clusters import latest_year
 
@@ -152,9 +156,9 @@ def simulate_clusters(engine: Engine, scenario: Scenario, year: int | None = Non
     if year is None:
         raise ValueError("the registry has no yearly enterprise data: import or generate some first")
     sim = simulate_cluster_snapshot(load_snapshot(engine, None, scope="clusters"), scenario, year)
-    if region:
+    if region:  # a city or county account sees its own clusters only, the city counts cut to them
         sim.clusters = sim.clusters.filter(pl.col("county_code").str.starts_with(region))
-        sim.by_city = sim.by_city.filter(pl.col("city_code").str.starts_with(region[:4]))
+        sim.by_city = _by_city(sim.clusters)
     return sim
 
 
@@ -196,9 +200,10 @@ def _as_applied(pack: Pack, evaluation: str, on: date) -> Pack:
 
 
 def simulate_tier_facts(facts: pa.Table | pl.DataFrame, scenario: Scenario, year: int, on: date,
-                        evaluation: str = "new") -> EnterpriseSimulation:
+                        evaluation: str = "new", region: str | None = None) -> EnterpriseSimulation:
     """Both packs of one tier over an in-memory fact table: one compiled pass, then counts in DuckDB
-    over the materialised outcome codes (the path benchmarks time)."""
+    over the materialised outcome codes (the path benchmarks time). `region` (a code prefix) keeps the
+    firms of that region only."""
     base, reformed = scenario.base, scenario.reformed
     if base.kind != "enterprise_tier" or not base.tier:
         raise ReformError(f"{base.id} is a {base.kind} pack: simulate enterprises needs an enterprise tier pack")
@@ -209,14 +214,14 @@ def simulate_tier_facts(facts: pa.Table | pl.DataFrame, scenario: Scenario, year
     a, b, held = (f'"{outcome_col("a", t)}"', f'"{outcome_col("b", t)}"', f'"designated_{t}"')
     con.execute(f"""CREATE TEMP TABLE sim AS SELECT uscc, county_code, industry_code,
         COALESCE({held}, FALSE) AS designated, {a} >= {QUALIFIES} AS qa, {b} >= {QUALIFIES} AS qb
-        FROM ({sql}) AS s""")
+        FROM ({sql}) AS s WHERE county_code LIKE $prefix""", {"prefix": f"{region or ''}%"})
     counts = """COUNT(*) AS firms, COUNT(*) FILTER (qa) AS qualifies_baseline,
         COUNT(*) FILTER (qb) AS qualifies_reformed, COUNT(*) FILTER (qb AND NOT qa) AS gained,
         COUNT(*) FILTER (qa AND NOT qb) AS lost,
         COUNT(*) FILTER (qb AND NOT qa AND NOT designated) AS gained_not_designated,
         COUNT(*) FILTER (qa AND NOT qb AND designated) AS lost_designated"""
     total = con.sql(f"SELECT {counts} FROM sim").pl().to_dicts()[0]
-    moved = "HAVING COUNT(*) FILTER (qa <> qb) > 0 ORDER BY gained + lost DESC, 1"
+    moved = "ORDER BY gained + lost DESC, 1"  # every county and industry, the most moved first
     by_county = con.sql(f"SELECT county_code, {counts} FROM sim GROUP BY county_code {moved}").pl()
     by_industry = con.sql(f"SELECT industry_code, {counts} FROM sim GROUP BY industry_code {moved}").pl()
     firms = con.sql("""SELECT uscc, county_code, industry_code, designated,
@@ -263,8 +268,9 @@ def _meets(comparator: str, value: float, target: float) -> bool:
 
 def simulate_enterprises(engine: Engine, scenario: Scenario, year: int | None = None, on: date | None = None,
                          county: str | None = None, evaluation: str = "new",
-                         with_targets: bool = True) -> EnterpriseSimulation:
-    """Both packs of a tier over the registry's firms (of a county, if given), and the targets' view."""
+                         with_targets: bool = True, region: str | None = None) -> EnterpriseSimulation:
+    """Both packs of a tier over the registry's firms (of a county, or a region code prefix, if given),
+    and the targets' view (within the region: its share of each target's change)."""
     from smecluster.analytics.enterprise_facts import build_facts, read_registry
     from smecluster.services.targets import target_progress
     from smecluster.services.tiers import default_on, latest_year
@@ -276,7 +282,7 @@ def simulate_enterprises(engine: Engine, scenario: Scenario, year: int | None = 
     frames = read_registry(engine, year, county)
     facts = build_facts(frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"],
                         frames["designation"], year, on, frames["industry"])
-    sim = simulate_tier_facts(facts, scenario, year, on, evaluation)
+    sim = simulate_tier_facts(facts, scenario, year, on, evaluation, region)
     if with_targets:
         try:
             sim.targets = target_effects(target_progress(engine, until=year), sim)
