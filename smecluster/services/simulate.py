@@ -90,7 +90,13 @@ def simulate_cluster_snapshot(snapshot: Snapshot, scenario: Scenario, year: int)
     if base.kind != "cluster_recognition" or reformed.kind != "cluster_recognition":
         raise ReformError(f"{base.id} is a {base.kind} pack: simulate clusters needs a cluster recognition pack")
     needed = required_columns(base.criteria) | required_columns(reformed.criteria)
-    table = compute_cluster_indicators(snapshot, year, needed)
+    # The indicator table depends on the facts and the columns only, never on thresholds: kept on the
+    # snapshot, so the next reform of the same session reuses it (decision 1201).
+    cache = snapshot.extra.setdefault("simulation_indicators", {})
+    key = (year, tuple(sorted(needed)))
+    table = cache.get(key)
+    if table is None:
+        table = cache[key] = compute_cluster_indicators(snapshot, year, needed)
     info = snapshot.frames["cluster"].rename({"id": "cluster_id"})
     order = table.select("cluster_id").join(info, on="cluster_id", how="left", maintain_order="left")
     # the application's declared figures fill what the registry lacks, as in a real evaluation
