@@ -19,7 +19,7 @@ from smecluster.analytics.simulate_query import compile_cluster_pair, compile_ti
 from smecluster.analytics.snapshot import Snapshot
 from smecluster.policy.diff import diff_packs
 from smecluster.policy.pack import Pack, PackError, load_pack
-from smecluster.policy.reform import Reform, ReformError, apply_reform
+from smecluster.policy.reform import Reform, ReformError, apply_reform, reform_from_sets
 from smecluster.policy.tiers import tier_label
 
 CLUSTER_OUTCOMES = {0: "not_recognised", 1: "insufficient_data", 2: "recognised", 3: "recognised"}
@@ -295,3 +295,66 @@ def simulate_enterprises(engine: Engine, scenario: Scenario, year: int | None = 
         except LookupError:
             sim.targets = []
     return sim
+
+
+# ---------------------------------------------------------------- one call for the web page and API
+
+SIMULATED_KINDS = ("cluster_recognition", "enterprise_tier")
+
+
+def simulatable_packs() -> list[Pack]:
+    """Shipped packs a reform can be simulated on: cluster recognition and enterprise tier packs."""
+    from smecluster.policy.pack import packs_of_kind
+
+    return [p for kind in SIMULATED_KINDS for p in packs_of_kind(kind)]
+
+
+def editable_thresholds(pack: Pack) -> list[dict]:
+    """The numeric leaf tests of a pack, whose thresholds a form may change."""
+    return [{"id": c.id, "title": c.title, "clause": c.clause, "indicator": c.indicator,
+             "comparator": c.comparator, "threshold": c.threshold, "boundary_word": c.boundary_word}
+            for c in pack.all_criteria()
+            if c.indicator and c.comparator and not isinstance(c.threshold, bool) and c.assessed and not c.judgement]
+
+
+def run_scenario(engine: Engine, pack_id: str, sets: list[str], region: str = "", year: int | None = None,
+                 snapshot: Snapshot | None = None) -> dict:
+    """Simulate `sets` on a shipped pack for a region (code prefix; '' for the province): JSON-ready.
+
+    Cluster packs: per cluster and per city; tier packs: per county, per industry and per city (from the
+    counties), the changed firms (first 200) and the targets. ReformError for a bad reform."""
+    known = {p.id: p for p in simulatable_packs()}
+    if pack_id not in known:
+        raise ReformError(f"unknown pack {pack_id!r} for a simulation; choose one of {', '.join(known)}")
+    scenario = scenario_from_reform(reform_from_sets(pack_id, sets))
+    base = {"pack": pack_id, "kind": known[pack_id].kind, "changes": scenario.changes, "region": region,
+            "diff": scenario.diff()["criteria"]}
+    if known[pack_id].kind == "cluster_recognition":
+        if snapshot is None:
+            sim = simulate_clusters(engine, scenario, year, region or None)
+        else:
+            year = year or _latest(engine)
+            sim = simulate_cluster_snapshot(snapshot, scenario, year)
+            if region:
+                sim.clusters = sim.clusters.filter(pl.col("county_code").str.starts_with(region))
+                sim.by_city = _by_city(sim.clusters)
+        out = sim.to_dict()
+        out["by_city_chart"] = [{"name": r["city_name"] or r["city_code"], "gained": r["gained"], "lost": r["lost"]}
+                                for r in out["by_city"]]
+        return {**base, **out}
+    sim = simulate_enterprises(engine, scenario, year, region=region or None)
+    by_city = (sim.by_county.with_columns(pl.col("county_code").str.slice(0, 4).alias("city"))
+               .group_by("city").agg(pl.col("gained").sum(), pl.col("lost").sum()).sort("city"))
+    out = sim.to_dict(firms=200)
+    out["by_city_chart"] = [{"name": f"{r['city']}00", "gained": r["gained"], "lost": r["lost"]}
+                            for r in by_city.to_dicts()]
+    return {**base, **out}
+
+
+def _latest(engine: Engine) -> int:
+    from smecluster.services.clusters import latest_year
+
+    year = latest_year(engine)
+    if year is None:
+        raise ValueError("the registry has no yearly enterprise data: import or generate some first")
+    return year
