@@ -7,6 +7,7 @@ tables are never touched (tests/test_simulate.py compares them before and after)
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -22,6 +23,8 @@ from smecluster.policy.pack import Pack, PackError, load_pack
 from smecluster.policy.reform import Reform, ReformError, apply_reform, reform_from_sets
 from smecluster.policy.tiers import tier_label
 
+# id(snapshot) -> {(year, columns): indicator table}: kept while the snapshot lives (decision 1201)
+_INDICATORS: dict[int, dict[tuple, pl.DataFrame]] = {}
 CLUSTER_OUTCOMES = {0: "not_recognised", 1: "insufficient_data", 2: "recognised", 3: "recognised"}
 QUALIFIES = 2  # a tier outcome code >= 2 qualifies (pending review included), as in services.tiers
 
@@ -92,7 +95,9 @@ def simulate_cluster_snapshot(snapshot: Snapshot, scenario: Scenario, year: int)
     needed = required_columns(base.criteria) | required_columns(reformed.criteria)
     # The indicator table depends on the facts and the columns only, never on thresholds: kept on the
     # snapshot, so the next reform of the same session reuses it (decision 1201).
-    cache = snapshot.extra.setdefault("simulation_indicators", {})
+    cache = _INDICATORS.setdefault(id(snapshot), {})
+    if not cache:  # forget the tables when the snapshot goes
+        weakref.finalize(snapshot, _INDICATORS.pop, id(snapshot), None)
     key = (year, tuple(sorted(needed)))
     table = cache.get(key)
     if table is None:
@@ -358,3 +363,8 @@ def _latest(engine: Engine) -> int:
     if year is None:
         raise ValueError("the registry has no yearly enterprise data: import or generate some first")
     return year
+
+
+def forget_indicators(snapshot: Snapshot) -> None:
+    """Drop the indicator tables kept for a snapshot (the next simulation computes them again)."""
+    _INDICATORS.pop(id(snapshot), None)
