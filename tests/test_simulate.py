@@ -288,3 +288,50 @@ def test_cli_policy_diff_json():
     assert r.exit_code == 0, r.output
     rows = {x["id"]: x for x in json.loads(r.output)["criteria"]}
     assert rows["S-B3a → S6-3a"]["test_a"] == "revenue >= 1000" and rows["S-B3a → S6-3a"]["test_b"] == "revenue >= 1500"
+
+
+def test_shipped_reform_examples_apply():
+    """Every example reform shipped with the product applies to its base pack and changes something."""
+    from smecluster.policy.reform import REFORM_DIR
+
+    files = sorted(REFORM_DIR.glob("*.yaml"))
+    assert files
+    for path in files:
+        reform = load_reform(path)
+        reformed = apply_reform(reform)
+        assert diff_packs(load_pack(reform.base), reformed)["criteria"], path
+
+
+def test_cli_reform_file_and_compare(cluster_registry, tmp_path):
+    """`simulate clusters --reform` runs a reform file (a different --pack is refused); `simulate
+    enterprises --compare` compares two editions; xlsx writes the sheets."""
+    from openpyxl import load_workbook
+
+    from smecluster.policy.reform import REFORM_DIR
+
+    url = cluster_registry.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    reform = str(REFORM_DIR / "cloud-25.yaml")
+    r = runner.invoke(app, ["--db", url, "simulate", "clusters", "--reform", reform, "--year", str(YEAR),
+                            "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["changes"] == ["J7: threshold=0.25"]
+    r = runner.invoke(app, ["--db", url, "simulate", "clusters", "--reform", reform, "--pack", "miit-cluster-2022"])
+    assert r.exit_code == 1 and "base is jiangsu-cluster-2023, not --pack" in " ".join(r.output.split())
+    out = tmp_path / "sim.xlsx"
+    r = runner.invoke(app, ["--db", url, "simulate", "enterprises", "--compare", "srdi-sme-2022", "--compare",
+                            "srdi-sme-2026", "--year", str(YEAR), "--on", "2026-06-30", "--format", "xlsx",
+                            "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert {"summary", "by_county", "by_industry", "firms", "targets"} <= set(load_workbook(out).sheetnames)
+
+
+def test_xlsx_text_is_never_a_formula(tmp_path):
+    """A text starting with = is written as text (a leading apostrophe), not run as a formula."""
+    from openpyxl import load_workbook
+
+    from smecluster.reports.simulate_export import write_xlsx
+
+    path = write_xlsx(tmp_path / "x.xlsx", {"s": pl.DataFrame({"name": ["=HYPERLINK(\"x\")", "ok"]})})
+    cells = [c.value for c in load_workbook(path)["s"]["A"]]
+    assert cells == ["name", "'=HYPERLINK(\"x\")", "ok"]

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from smecluster import yamlio
 from smecluster.policy.pack import Band, Comparator, Pack, PackError, load_pack, pack_from_dict
 
+REFORM_DIR = Path(__file__).with_name("reforms")  # example reforms shipped with the product
 CHILD_KEYS = ("any", "all", "of", "best_of")
 # What a change may set on a criterion (the rest of a criterion is edited by removing and adding it).
 CRITERION_FIELDS = ("threshold", "comparator", "boundary_word", "bands", "soft", "params", "at_least")
