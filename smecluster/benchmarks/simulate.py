@@ -3,7 +3,9 @@
 Tiers: N fictional firms generated in memory outside the timing; timed side by side, alternating, best
 of `repeat`: (1) ONE evaluation of the registry (every tier in force, full evidence, the compiled query
 the `evaluate enterprises` command runs) and (2) a tier reform simulated over the same facts (baseline
-and reformed SRDI packs in one pass, gained/lost counted by county and industry, changed firms listed).
+and reformed SRDI packs in one pass, gained/lost counted by county and industry, changed firms listed);
+also the SRDI tier evaluated alone (the simulation compiles only the tier a reform touches, so this is
+its like-for-like) and the 2022-vs-2026 SRDI comparison.
 Clusters: a generated registry (not timed), then a cluster reform over every cluster (indicators once,
 both packs in one query) cold (indicators computed in the timing) and warm (a further reform of the
 same session: indicators kept on the snapshot), next to one evaluation of every cluster with evidence.
@@ -23,6 +25,7 @@ from smecluster.policy.reform import reform_from_sets
 from smecluster.policy.tiers import tier_packs
 from smecluster.services.simulate import (
     forget_indicators,
+    scenario_from_packs,
     scenario_from_reform,
     simulate_cluster_snapshot,
     simulate_tier_facts,
@@ -48,22 +51,24 @@ def run_tiers(n: int, repeat: int = 3, seed: int = 20260401) -> dict:
     facts = pa.Table.from_batches(synthetic_facts(n, seed).to_arrow().to_batches(max_chunksize=BATCH))
     generated = time.perf_counter() - start
     scenario = scenario_from_reform(reform_from_sets(*TIER_REFORM))
+    editions = scenario_from_packs("srdi-sme-2022", "srdi-sme-2026")
     plan = compile_tiers(tier_packs(ON))
+    one_tier = compile_tiers(tier_packs(ON, "srdi_sme"))
 
-    def evaluate():
+    def evaluate(sql: str):
         con = duckdb.connect()
         con.register("facts", facts)
-        table = con.sql(plan.sql).to_arrow_table()
+        table = con.sql(sql).to_arrow_table()
         con.close()
         return table.num_rows
 
-    def simulate():
-        return simulate_tier_facts(facts, scenario, 2025, ON)
-
-    best = {"evaluate": [float("inf"), float("inf")], "simulate": [float("inf"), float("inf")]}
+    runs = {"evaluate": lambda: evaluate(plan.sql), "evaluate_tier": lambda: evaluate(one_tier.sql),
+            "simulate": lambda: simulate_tier_facts(facts, scenario, 2025, ON),
+            "compare": lambda: simulate_tier_facts(facts, editions, 2025, ON)}
+    best = {name: [float("inf"), float("inf")] for name in runs}
     sim = None
     for _ in range(repeat):
-        for name, fn in (("evaluate", evaluate), ("simulate", simulate)):
+        for name, fn in runs.items():
             wall, cpu, out = _timed(fn)
             best[name] = [min(best[name][0], wall), min(best[name][1], cpu)]
             if name == "simulate":
@@ -75,6 +80,9 @@ def run_tiers(n: int, repeat: int = 3, seed: int = 20260401) -> dict:
         "ratio": best["simulate"][0] / best["evaluate"][0],
         "cpu_evaluation_s": best["evaluate"][1], "cpu_simulation_s": best["simulate"][1],
         "cpu_ratio": best["simulate"][1] / best["evaluate"][1],
+        "evaluation_srdi_only_s": best["evaluate_tier"][0],
+        "ratio_vs_srdi_only": best["simulate"][0] / best["evaluate_tier"][0],
+        "compare_2022_vs_2026_s": best["compare"][0], "ratio_compare": best["compare"][0] / best["evaluate"][0],
         "gained": sim.summary["gained"], "lost": sim.summary["lost"],
         "qualifies_baseline": sim.summary["qualifies_baseline"], "peak_memory_gb": peak_memory_mb() / 1024,
     }
