@@ -88,7 +88,7 @@ def _form_sets(request: Request, pack_id: str) -> list[str]:
         except ValueError:
             raise HTTPException(status_code=400, detail=f"{c['id']}: {raw[:20]!r} is not a number") from None
         if value != float(c["threshold"]):
-            out.append(f"{c['id']}.threshold={value:g}")
+            out.append(f"{c['id']}.threshold={value!r}")
     return out
 
 
