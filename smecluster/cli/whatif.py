@@ -113,7 +113,7 @@ def simulate_clusters(
         return
     console.print(f"[bold]Simulation[/] {scenario.label} on {scenario.base.id}, year {sim.year}: "
                   f"{'; '.join(scenario.changes) or 'no change'}", soft_wrap=True)
-    _print_frame(sim.clusters.drop("cluster_id", "city_code"))
+    _print_frame(sim.clusters.select("code", "county_name", "baseline", "reformed", "criteria_changed"))
     console.print("\n[bold]By city[/]")
     _print_frame(sim.by_city)
 
@@ -168,10 +168,11 @@ def simulate_enterprises(
     console.print(f"{s['firms']:,} firms: qualifying {s['qualifies_baseline']:,} → {s['qualifies_reformed']:,}; "
                   f"gain {s['gained']:,} ({s['gained_not_designated']:,} not yet designated), "
                   f"lose {s['lost']:,} ({s['lost_designated']:,} now designated)")
-    console.print("\n[bold]By county[/]")
-    _print_frame(sim.by_county.head(20))
-    console.print("\n[bold]By industry[/]")
-    _print_frame(sim.by_industry.head(20))
+    moved = lambda f: f.filter((f["gained"] > 0) | (f["lost"] > 0)).head(20)  # noqa: E731
+    console.print("\n[bold]By county[/] (where firms gain or lose)")
+    _print_frame(moved(sim.by_county))
+    console.print("\n[bold]By industry[/] (where firms gain or lose)")
+    _print_frame(moved(sim.by_industry))
     for t in sim.targets:
         console.print(f"\ntarget {t['id']} {t['title']} ({t['value']:,.0f} by {t['deadline']}): now {t['current']:,} → "
                       f"{t['current_reformed']:,}; projected {t['projection']:,.0f} → {t['projection_reformed']:,.0f} "
