@@ -13,6 +13,7 @@ from smecluster.registry.models import (  # noqa: F401
 )
 from smecluster.registry.profile import EnterpriseProfile  # noqa: F401
 from smecluster.registry.version import RegistryVersion  # noqa: F401
+from smecluster.scenarios import SavedScenario  # noqa: F401
 from smecluster.workflow.models import (  # noqa: F401
     Application,
     AuditEntry,

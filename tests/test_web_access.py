@@ -76,6 +76,25 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict | None, set[str]]]] = {
         ("/targets", None, OVERVIEW),
         ("/targets?region=320300", None, {"province", "city_b"}),
     ],
+    ("GET", "/whatif"): [
+        ("/whatif", None, OVERVIEW),
+        ("/whatif?pack=jiangsu-cluster-2023", None, OVERVIEW),
+        ("/whatif?region=320581", None, {"province", "city_a", "county_a"}),
+    ],
+    ("POST", "/whatif/scenarios"): [
+        ("/whatif/scenarios", {"name": "m", "pack": "jiangsu-cluster-2023", "changes": "J7.threshold=0.25"},
+         {"province"}),
+    ],
+    ("GET", "/api/whatif/simulate"): [
+        ("/api/whatif/simulate?pack=jiangsu-cluster-2023&set=J7.threshold=0.25", None, OVERVIEW),
+        ("/api/whatif/simulate?pack=jiangsu-cluster-2023&set=J7.threshold=0.25&region=320312", None,
+         {"province", "city_b", "county_b"}),
+    ],
+    ("GET", "/api/whatif/scenarios"): [("/api/whatif/scenarios", None, OVERVIEW)],
+    ("POST", "/api/whatif/scenarios"): [
+        ("/api/whatif/scenarios", {"json": {"name": "api", "pack": "jiangsu-cluster-2023",
+                                            "changes": ["J7.threshold=0.2"]}}, {"province"}),
+    ],
     ("GET", "/discover"): [("/discover", None, OVERVIEW), ("/discover?industry=26", None, OVERVIEW)],
     ("GET", "/enterprises/{uscc}/diagnosis"): [
         (f"/enterprises/{USCC[0]}/diagnosis", None, {"province", "city_a", "county_a", "firm_a"}),

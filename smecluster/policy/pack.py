@@ -404,6 +404,13 @@ def load_pack_file(path: Path | str) -> Pack:
             raw = extend(raw, path.parent)
         except ExtendError as exc:
             raise PackError(f"{where}: {exc}") from None
+    return pack_from_dict(raw, where)
+
+
+def pack_from_dict(raw: dict, where: str) -> Pack:
+    """A pack from its mapping, checked exactly as a pack file is (PackError names `where`).
+
+    Reforms (policy.reform) use it to check a pack changed in memory with the same rules."""
     try:
         pack = Pack.model_validate(raw)
     except ValidationError as exc:

@@ -11,6 +11,7 @@ from smecluster.web.routes import (
     overview,
     public,
     targets,
+    whatif,
 )
 
 ROUTERS = [
@@ -19,6 +20,7 @@ ROUTERS = [
     applications.router,
     overview.router,
     targets.router,
+    whatif.router,
     discovery.router,
     enterprise.router,
     diagnosis.router,
