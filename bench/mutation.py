@@ -57,6 +57,9 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
     ),
 }
 COPY = ["smecluster", "tests", "docs", "scripts"]
+PRELOAD = ["pytest", "sqlalchemy", "sqlalchemy.orm", "alembic", "fastapi", "fastapi.testclient", "starlette",
+           "pydantic", "polars", "pyarrow", "duckdb", "numpy", "jinja2", "yaml", "typer", "rich", "argon2",
+           "babel", "shapely", "pyproj", "httpx", "openpyxl", "psycopg"]
 
 
 def _toml_list(items: list[str]) -> str:
@@ -79,12 +82,16 @@ only_mutate = {_toml_list(files)}
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-k", "not postgresql", "-W", "ignore::DeprecationWarning"]
 pytest_add_cli_args_test_selection = {_toml_list(tests)}
 use_git_change_detection = false
-# a fresh import per mutant: route dependencies like allow("role") run at import time, and a mutant of
-# such a function only shows when the modules are imported after the mutant is chosen
+# a fresh import of smecluster per mutant: route dependencies like allow("role") run at import time,
+# and a mutant of such a function only shows when the modules are imported after the mutant is chosen;
+# the third-party libraries are imported once, before the forks
 process_isolation = "forkserver"
-forkserver_warmup = "none"
+forkserver_warmup = "import"
+preload_modules_file = "preload.txt"
+timeout_constant = 30.0
 """
     (work / "pyproject.toml").write_text(config, encoding="utf-8")
+    (work / "preload.txt").write_text("\n".join(PRELOAD) + "\n", encoding="utf-8")
     return work
 
 

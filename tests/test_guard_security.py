@@ -291,3 +291,103 @@ def test_setting_change_is_audited(web):  # noqa: F811
         entries = s.scalars(select(AuditEntry).where(AuditEntry.actor == "secadmin")).all()
         changes = [e for e in entries if "lockout_minutes" in f"{e.target} {e.detail}" and "45" in str(e.detail)]
         assert len(changes) == 1
+
+
+# cookies, the anonymous CSRF token and the header/form choice
+
+
+def test_anonymous_csrf_cookie_flags_and_reuse(web):  # noqa: F811
+    """A new visitor gets an HttpOnly, Secure, SameSite=Lax csrf cookie for path /; the login form carries
+    that cookie's value, the same on the next page, and another visitor gets another one."""
+    app, _ = web
+    c = _client(app)
+    first = c.get("/login")
+    header = [h for h in first.headers.get_list("set-cookie") if h.startswith("csrf=")][0].lower()
+    assert "httponly" in header and "secure" in header and "samesite=lax" in header and "path=/" in header
+    token = csrf_of(c)
+    assert token == c.cookies.get("csrf")
+    assert csrf_of(c) == token
+    assert not [h for h in c.get("/login").headers.get_list("set-cookie") if h.startswith("csrf=")]
+    assert csrf_of(_client(app)) != token
+
+
+def test_session_cookie_path_is_root(web):  # noqa: F811
+    """The session cookie is sent for every path."""
+    app, _ = web
+    r = login(_client(app), "county_a")
+    cookie = [h for h in r.headers.get_list("set-cookie") if h.startswith("sid=")][0].lower()
+    assert "path=/" in cookie and "path=/login" not in cookie
+
+
+def test_wrong_header_wins_over_a_right_form_field(web):  # noqa: F811
+    """When the X-CSRF-Token header is sent it is the token checked: a wrong header fails a right form field."""
+    app, _ = web
+    county = client_as(app, "county_a")
+    app_id = new_application(county)
+    version = county.get(f"/api/applications/{app_id}").json()["version"]
+    r = county.post(f"/applications/{app_id}/actions/submit",
+                    data={"version": str(version), "comment": "", "csrf_token": csrf_of(county)},
+                    headers={"X-CSRF-Token": "not-the-token"}, follow_redirects=False)
+    assert r.status_code == 403 and stage(county, app_id) == "draft"
+
+
+def test_right_header_on_a_form_post_is_accepted(web):  # noqa: F811
+    """A form post whose token comes in the header alone passes."""
+    app, _ = web
+    county = client_as(app, "county_a")
+    app_id = new_application(county)
+    version = county.get(f"/api/applications/{app_id}").json()["version"]
+    r = county.post(f"/applications/{app_id}/actions/submit", data={"version": str(version), "comment": ""},
+                    headers={"X-CSRF-Token": csrf_of(county)}, follow_redirects=False)
+    assert r.status_code == 303 and stage(county, app_id) == "submitted"
+
+
+def test_token_inside_a_json_body_does_not_count(web):  # noqa: F811
+    """A JSON body is not a form: a csrf_token field inside it is ignored and the request refused."""
+    app, _ = web
+    county = client_as(app, "county_a")
+    app_id = new_application(county)
+    r = county.post(f"/api/applications/{app_id}/actions/submit",
+                    json={"version": 1, "csrf_token": csrf_of(county)})
+    assert r.status_code == 403 and stage(county, app_id) == "draft"
+
+
+def test_login_needed_for_any_user_pages(web):  # noqa: F811
+    """Pages for any logged-in account send an anonymous visitor to /login?next=..., JSON gets 401."""
+    app, _ = web
+    c = _client(app)
+    r = c.get("/account/password", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/account/password"
+    assert c.get("/api/applications/1", headers={"accept": "application/json"}).status_code == 401
+
+
+@pytest.mark.parametrize("user", ["county_a", "expert", "auditor", "firm_a"])
+def test_any_role_reaches_its_own_account_page(web, user):  # noqa: F811
+    """Every role may open its own password page (allowed for any logged-in account)."""
+    app, _ = web
+    assert client_as(app, user).get("/account/password").status_code == 200
+
+
+# what a viewer sees of drafts in the cluster list
+
+
+def test_draft_in_the_cluster_list_only_for_its_county(web):  # noqa: F811
+    """A new application's cluster shows in its own county's list, not to the city, the other county or
+    anonymous visitors; once in public notice everybody sees it."""
+    app, clock = web
+    county = client_as(app, "county_a")
+    app_id = new_application(county)
+    name = "常熟市测试集群"
+    assert name in county.get("/").text
+    for viewer in (client_as(app, "city_a"), client_as(app, "county_b"), _client(app)):
+        assert name not in viewer.get("/").text
+    prov, city, expert = client_as(app, "province"), client_as(app, "city_a"), client_as(app, "expert")
+    from test_web_workflow import do
+
+    do(county, app_id, "submit")
+    do(city, app_id, "recommend")
+    do(prov, app_id, "start_review")
+    prov.post(f"/applications/{app_id}/experts", data={"expert": "expert", "csrf_token": csrf_of(prov)})
+    expert.post(f"/applications/{app_id}/score", data={"score": "80", "csrf_token": csrf_of(expert)})
+    assert do(prov, app_id, "publish_notice").status_code == 303
+    assert name in _client(app).get("/").text
