@@ -18,6 +18,14 @@ from smecluster.workflow.audit import utcnow
 WRONG = "wrong-Password-1"
 
 
+@pytest.fixture
+def database_url(tmp_path):
+    """SQLite only: these guards are HTTP and Python rules that the database engine does not change, and CI
+    time is short; the same code paths run on PostgreSQL in test_web_workflow, test_web_accounts and
+    test_web_audit."""
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
 def _client(app) -> TestClient:
     return TestClient(app, base_url="https://testserver")
 

@@ -14,6 +14,14 @@ from smecluster.workflow.applications import WorkflowError
 from smecluster.workflow.reviews import score_application
 
 
+@pytest.fixture
+def database_url(tmp_path):
+    """SQLite only: these guards are HTTP and Python rules that the database engine does not change, and CI
+    time is short; the same code paths run on PostgreSQL in test_web_workflow, test_web_accounts and
+    test_web_audit."""
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
 def _to_review(app) -> tuple[int, dict]:
     """A Changshu application taken to 'under review'; returns its id and the clients by role."""
     c = {u: client_as(app, u) for u in ("county_a", "city_a", "province", "expert")}
