@@ -57,9 +57,31 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
     ),
 }
 COPY = ["smecluster", "tests", "docs", "scripts"]
-PRELOAD = ["pytest", "sqlalchemy", "sqlalchemy.orm", "alembic", "fastapi", "fastapi.testclient", "starlette",
-           "pydantic", "polars", "pyarrow", "duckdb", "numpy", "jinja2", "yaml", "typer", "rich", "argon2",
-           "babel", "shapely", "pyproj", "httpx", "openpyxl", "psycopg"]
+# A pytest plugin for the copies only. mutmut links a mutant to the tests that called the mutated function
+# while it collected its statistics, and runs the mutant in a fork of that process. Two kinds of call hide
+# from it: route dependencies such as allow("role") run once, when the routes are imported, and cached
+# functions (packs, workflow, catalogue) run once, on the first call. Before each test the plugin drops the
+# route modules (create_app imports them again) and empties smecluster's caches, so every test calls these
+# functions itself: the statistics name every test that relies on them, and a mutant's code is what runs.
+FRESH_STATE = '''"""Fresh smecluster state before each test (mutation runs only; see bench/mutation.py)."""
+
+import sys
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _fresh_smecluster_state():
+    for name in [n for n in sys.modules if n.startswith("smecluster.web.routes")]:
+        del sys.modules[name]
+    for name, module in list(sys.modules.items()):
+        if name.startswith("smecluster") and module is not None:
+            for obj in list(vars(module).values()):
+                clear = getattr(obj, "cache_clear", None)
+                if callable(clear):
+                    clear()
+    yield
+'''
 
 
 def _toml_list(items: list[str]) -> str:
@@ -79,19 +101,14 @@ def prepare(name: str) -> Path:
 [tool.mutmut]
 source_paths = ["smecluster"]
 only_mutate = {_toml_list(files)}
-pytest_add_cli_args = ["-p", "no:cacheprovider", "-k", "not postgresql", "-W", "ignore::DeprecationWarning"]
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "mutation_fresh_state", "-k", "not postgresql",
+                       "-W", "ignore::DeprecationWarning"]
 pytest_add_cli_args_test_selection = {_toml_list(tests)}
 use_git_change_detection = false
-# a fresh import of smecluster per mutant: route dependencies like allow("role") run at import time,
-# and a mutant of such a function only shows when the modules are imported after the mutant is chosen;
-# the third-party libraries are imported once, before the forks
-process_isolation = "forkserver"
-forkserver_warmup = "import"
-preload_modules_file = "preload.txt"
-timeout_constant = 30.0
+timeout_constant = 10.0
 """
     (work / "pyproject.toml").write_text(config, encoding="utf-8")
-    (work / "preload.txt").write_text("\n".join(PRELOAD) + "\n", encoding="utf-8")
+    (work / "tests" / "mutation_fresh_state.py").write_text(FRESH_STATE, encoding="utf-8")
     return work
 
 
