@@ -106,6 +106,8 @@ pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "mutation_fresh_state", "
 pytest_add_cli_args_test_selection = {_toml_list(tests)}
 use_git_change_detection = false
 timeout_constant = 10.0
+# a mutant that hangs a request (e.g. reading the form twice) is a timeout, i.e. caught: do not wait 15x
+timeout_multiplier = 3.0
 """
     (work / "pyproject.toml").write_text(config, encoding="utf-8")
     (work / "tests" / "mutation_fresh_state.py").write_text(FRESH_STATE, encoding="utf-8")
