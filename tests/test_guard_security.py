@@ -399,3 +399,22 @@ def test_draft_in_the_cluster_list_only_for_its_county(web):  # noqa: F811
     expert.post(f"/applications/{app_id}/score", data={"score": "80", "csrf_token": csrf_of(expert)})
     assert do(prov, app_id, "publish_notice").status_code == 303
     assert name in _client(app).get("/").text
+
+
+def test_multipart_form_token_is_read(web):  # noqa: F811
+    """A multipart form (a file attached) carries its token in a form field: the right one passes, a wrong
+    one is refused."""
+    from web_fakes import PDF
+
+    app, _ = web
+    county = client_as(app, "county_a")
+    app_id = new_application(county)
+    version = county.get(f"/api/applications/{app_id}").json()["version"]
+    files = {"attachment": ("材料.pdf", PDF, "application/pdf")}
+    url = f"/applications/{app_id}/actions/submit"
+    bad = county.post(url, data={"version": str(version), "comment": "", "csrf_token": "x" * 43}, files=files,
+                      follow_redirects=False)
+    assert bad.status_code == 403 and stage(county, app_id) == "draft"
+    good = county.post(url, data={"version": str(version), "comment": "", "csrf_token": csrf_of(county)},
+                       files=files, follow_redirects=False)
+    assert good.status_code == 303 and stage(county, app_id) == "submitted"
