@@ -164,8 +164,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         took = f" in {seconds:.0f} s" if seconds is not None else ""
         score = f"{r['score']:.1%}" if r["score"] is not None else "n/a"
-        print(f"{name}: {r['killed'] + r['timeout']} killed of {r['total']} mutants = {score}{took} "
-              f"(survived {r['survived']}, no tests {r['no_tests']}, timeout {r['timeout']}, "
+        checked = r["killed"] + r["survived"] + r["no_tests"] + r["timeout"] + r["suspicious"] + r["skipped"]
+        print(f"{name}: {r['killed'] + r['timeout']} killed of {checked} checked = {score}{took} "
+              f"(of {r['total']} mutants; not checked {r['total'] - checked}; survived {r['survived']}, "
+              f"no tests {r['no_tests']}, timeout {r['timeout']} (counted as killed: read their diffs), "
               f"suspicious {r['suspicious']}, skipped {r['skipped']})")
         for s in r["survivors"]:
             print(f"  survived  {s}")
