@@ -3,13 +3,19 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+# The lock is resolved against PyPI alone (no machine-local pip config, wheel folders or mirrors),
+# so that it installs on any machine with plain pip.
+PYPI_ONLY := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CONFIG_FILE=/dev/null
 
-.PHONY: demo test setup lint bench clean
+.PHONY: demo test setup lint bench clean lock
 
-$(STAMP): pyproject.toml
+# Installs exactly the locked versions (with hashes), then the project itself without resolving again.
+$(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check || (echo "requirements.lock does not match pyproject.toml: run 'make lock'" >&2; exit 1)
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -27,6 +33,16 @@ bench: $(STAMP)
 	$(BIN)/smecluster bench clusters --enterprises 1000000
 	$(BIN)/smecluster bench geo --points 4000000
 	$(BIN)/smecluster bench tiers --enterprises 4000000
+
+# After adding or changing a dependency in pyproject.toml: `make lock`, then commit requirements.lock.
+# (Not through $(STAMP): a stale lock is what this target repairs.)
+lock:
+	test -x $(BIN)/pip-compile || ($(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet 'pip-tools>=7.4,<8')
+	$(PYPI_ONLY) $(BIN)/pip-compile --quiet --resolver=backtracking --extra test --extra dev --generate-hashes \
+	  --allow-unsafe --strip-extras --no-emit-index-url --index-url https://pypi.org/simple \
+	  --output-file $(LOCK) pyproject.toml
+	rm -f $(STAMP)
+	$(MAKE) setup
 
 clean:
 	rm -rf $(VENV) smecluster.db

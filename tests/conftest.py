@@ -12,6 +12,8 @@ from sqlalchemy import create_engine, text
 PG_SERVER = os.environ.get("SMECLUSTER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("SMECLUSTER_REQUIRE_POSTGRES") == "1"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+# CI (.ci/run) lays shared/ beside the clone: there a missing reference table is a failure, not a skip.
+REQUIRE_SHARED = os.environ.get("SMECLUSTER_REQUIRE_SHARED") == "1"
 
 
 def _pg_available() -> bool:
@@ -79,3 +81,13 @@ def _private_data_home(tmp_path_factory):
         os.environ.pop("XDG_DATA_HOME", None)
     else:
         os.environ["XDG_DATA_HOME"] = old
+
+
+def shared_file(relative: str) -> Path:
+    """A reference file under ../shared; skips when absent, fails when SMECLUSTER_REQUIRE_SHARED=1 (CI)."""
+    path = SHARED / relative
+    if not path.exists():
+        if REQUIRE_SHARED:
+            pytest.fail(f"{path} is required (SMECLUSTER_REQUIRE_SHARED=1): shared/ must lie beside the repository")
+        pytest.skip(f"{path} not present (shared/ reference data)")
+    return path

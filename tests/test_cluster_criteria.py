@@ -108,10 +108,12 @@ def test_members_located_in_county_pass(builder):
     assert 0 < c["J2"].value < 1
 
 
-def test_four_platforms_fail_five_pass(builder):
-    """J5 needs at least 5 provincial-or-above platforms."""
-    builder.platforms = 4
-    assert _criteria(builder)["J5"].status == "fail"
+@pytest.mark.parametrize(("platforms", "status"), [(4, "fail"), (5, "pass")])
+def test_four_platforms_fail_five_pass(builder, platforms, status):
+    """J5 needs at least 5 provincial-or-above platforms: 4 fail, 5 pass."""
+    builder.platforms = platforms
+    j5 = _criteria(builder)["J5"]
+    assert (j5.status, j5.value) == (status, platforms)
 
 
 def test_declared_footprint_of_100_km2_passes(builder):
@@ -166,7 +168,11 @@ def test_cluster_without_members_or_firms_is_evaluated(database_url):
         conn.execute(insert(Cluster), [{"code": "new", "name": "新集群", "county_code": COUNTY,
                                         "leading_industries": ["384"], "declared": {}, "status": "draft"}])
     (verdict,) = evaluate_clusters(engine, year=YEAR)
-    assert verdict.outcome in ("not_recognised", "insufficient_data")
+    status = {c.id: c.status for c in verdict.criteria}
+    # no platforms and no quality firms are counted failures (0 < 5), not missing data: any fail -> not recognised
+    assert (status["J4"], status["J5"]) == ("fail", "fail")
+    assert status["J6"] == "unknown"  # no R&D figures: unknown, never a pass
+    assert verdict.outcome == "not_recognised"
 
 
 def _set_designation_dates(builder: RegistryBuilder, valid_from, valid_until, year: int) -> None:

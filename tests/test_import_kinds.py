@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from conftest import shared_file
 from import_support import CODE_A, CODE_B, count, good_enterprises, registry_engine, snapshot, write_csv
 from sqlalchemy import select
 
@@ -180,11 +181,9 @@ def test_cluster_reimport_keeps_declared_figures_as_json(engine, tmp_path):
         assert conn.execute(select(Cluster.leading_industries)).scalar_one() == ["3841", "3849"]
 
 
-def test_full_industry_table_loads(database_url, shared_dir):
+def test_full_industry_table_loads(database_url):
     """The full four-level GB/T 4754-2017 table (shared copy) loads with its English headers."""
-    source = shared_dir / "data" / "gbt4754-2017-codes.csv"
-    if not source.exists():
-        pytest.skip("shared GB/T 4754 table not present")
+    source = shared_file("data/gbt4754-2017-codes.csv")
     engine = registry_engine(database_url)
     result = import_registry_file(engine, "industries", source)
     assert result.ok, result.errors

@@ -20,9 +20,13 @@ def demo():
 
 
 def test_same_seed_same_profiles(demo):
-    """Generating twice with the same seed gives the same rows."""
+    """A second registry generated afresh with the same seed gives the same profile rows; another seed does not."""
     data, profiles = demo
-    assert profiles.equals(tier_profiles(data.enterprise, data.enterprise_year, data.designation, data.year))
+    again = generate(scale=0.3)  # a new registry, not the fixture's frames
+    assert again.enterprise is not data.enterprise
+    assert profiles.equals(tier_profiles(again.enterprise, again.enterprise_year, again.designation, again.year))
+    other = tier_profiles(again.enterprise, again.enterprise_year, again.designation, again.year, seed=1)
+    assert other.shape == profiles.shape and not other.equals(profiles)
 
 
 def test_profiles_cover_four_years(demo):

@@ -141,3 +141,26 @@ def test_cli_evaluate_and_diagnose(stored, database_url, tmp_path):
                                  "-o", str(tmp_path / "d.json"), "--year", str(YEAR)])
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "d.json").read_text(encoding="utf-8"))["uscc"] == SMALL_FIRM
+
+
+def test_diagnosis_pdf_text(stored, database_url, tmp_path):
+    """`diagnose --format pdf` writes a PDF whose text (pdftotext) names the firm, its code, the tier and the gap."""
+    import os
+    import shutil
+    import subprocess
+
+    if not shutil.which("pdftotext"):
+        if os.environ.get("CI") or os.environ.get("SMECLUSTER_REQUIRE_SHARED") == "1":
+            pytest.fail("pdftotext (poppler-utils) is required: scripts/system-deps.sh installs it")
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    out = tmp_path / "d.pdf"
+    result = CliRunner().invoke(app, ["--db", database_url, "diagnose", SMALL_FIRM, "--format", "pdf",
+                                      "--year", str(YEAR), "--on", ON.isoformat(), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF-")
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(out), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    flat = "".join(text.split())
+    assert "测试企业1" in flat and SMALL_FIRM in flat
+    assert "专精特新" in flat  # the little giant tier's Chinese name
+    assert "10.00%" in flat  # the market-share gap's target (L3a: 不低于10%)

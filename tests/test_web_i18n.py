@@ -31,5 +31,26 @@ def test_every_message_has_a_chinese_translation():
 
 
 def test_english_is_the_message_id():
-    """English needs no catalogue: the message ids are English."""
-    assert translations("en").gettext("Clusters") == "Clusters"
+    """English shows every message id as is, although the same ids have a Chinese translation (so the
+    English result is not the identity of a missing catalogue standing in for both)."""
+    ids = _message_ids()
+    en, zh = translations("en"), translations("zh")
+    assert ids and all(en.gettext(m) == m for m in ids)
+    assert zh.gettext("Clusters") != "Clusters"
+    assert sum(zh.gettext(m) != m for m in ids) == len(ids)
+
+
+def test_english_page_after_switch_and_chinese_by_default(tmp_path):
+    """The login page's header link is Chinese by default and English with ?lang=en (the catalogue is applied)."""
+    from fastapi.testclient import TestClient
+    from web_fakes import fake_evaluate
+
+    from smecluster.web.app import WebSettings, create_app
+
+    settings = WebSettings(secure_cookies=False, evidence_dir=tmp_path / "ev")
+    app = create_app(f"sqlite:///{tmp_path / 'i18n.db'}", evaluate=fake_evaluate, settings=settings)
+    c = TestClient(app)
+    link_zh = f'<a href="/">{translations("zh").gettext("Clusters")}</a>'
+    default, english = c.get("/login").text, c.get("/login?lang=en").text
+    assert link_zh in default and '<a href="/">Clusters</a>' not in default
+    assert '<a href="/">Clusters</a>' in english and link_zh not in english

@@ -210,3 +210,67 @@ def test_targets_recount_after_a_workflow_change(demo_url, tmp_path):  # noqa: F
         cluster_id = s.scalar(select(Cluster.id).limit(1))
     refresh_cluster(app, cluster_id)
     assert app.state.insight.targets.get("all") is not first
+
+
+# independently computed values (not the services' own output)
+
+
+def _cell_after(html: str, label: str) -> str:
+    """The <dd> that follows the <dt> of `label` on the diagnosis page."""
+    return re.search(rf"<dt>{re.escape(label)}</dt><dd>([^<]*)</dd>", html).group(1)
+
+
+def test_diagnosis_page_facts_from_the_registry(app):
+    """Credit code, county and data year on the page are the firm's stored row and the registry's newest year,
+    read straight from the tables; the tiers run up the ladder of the 2022 Measures in order."""
+    from sqlalchemy import func
+
+    from smecluster.registry.models import EnterpriseYear
+
+    uscc = firm_of(app)
+    with session_scope(app.state.engine) as s:
+        county = s.scalar(select(Enterprise.county_code).where(Enterprise.uscc == uscc))
+        newest = s.scalar(select(func.max(EnterpriseYear.year)))
+    html = client_as(app, "firm_demo").get(f"/enterprises/{uscc}/diagnosis?lang=en").text
+    assert (_cell_after(html, "Credit code"), _cell_after(html, "County")) == (uscc, county)
+    assert _cell_after(html, "Data year") == str(newest)
+    tiers = re.findall(r'data-tier="([^"]+)"', html)
+    ladder = ["innovative_sme", "srdi_sme", "little_giant"]  # 创新型 → 专精特新 → 小巨人 (POLICY.md 3)
+    assert tiers[:3] == ladder
+
+
+def test_targets_page_cluster_count_from_the_cluster_table(app):
+    """The 'now' figure of T-CLUSTERS is the count of clusters recognised (or under re-review) in the province
+    from 2021 up to the data year, counted here from the cluster table."""
+    from smecluster.registry.models import Cluster as C
+
+    html = client_as(app, "province").get("/targets?lang=en").text
+    year = int(re.search(r"data up to (\d{4})", html).group(1))
+    with session_scope(app.state.engine) as s:
+        rows = s.execute(select(C.status, C.year, C.county_code)).all()
+    expected = sum(st in ("recognised", "re_review") and y is not None and 2021 <= y <= year and cc.startswith("32")
+                   for st, y, cc in rows)
+    row = re.search(r'<tr data-target="T-CLUSTERS">(.*?)</tr>', html, re.S).group(1)
+    cells = re.findall(r'<td class="num">([^<]*)</td>', row)
+    assert cells[1] == f"{expected:,}"  # goal, now, share, projection
+
+
+def test_discover_page_location_quotient_by_hand(app):
+    """Each candidate's LQ (firms) is (county's firms of the industry / county's firms) over the province's
+    same share, counted here from the enterprise table."""
+    with session_scope(app.state.engine) as s:
+        firms = s.execute(select(Enterprise.county_code, Enterprise.industry_code)).all()
+    html = client_as(app, "province").get("/discover").text
+    found = discover_candidates(app.state.engine)
+    assert found.height
+    checked = 0
+    for cand in found.iter_rows(named=True):
+        county, ind = cand["county_code"], cand["industry"]
+        in_county = [i for c, i in firms if c == county]
+        share_county = sum(i.startswith(ind) for i in in_county) / len(in_county)
+        share_province = sum(i.startswith(ind) for _, i in firms) / len(firms)
+        row = re.search(rf'<tr data-candidate="{cand["candidate"]}">(.*?)</tr>', html, re.S).group(1)
+        nums = re.findall(r'<td class="num">([^<]*)</td>', row)
+        assert nums[2] == f"{share_county / share_province:.2f}"  # members, area, LQ (firms), SRDI, high-tech
+        checked += 1
+    assert checked == found.height

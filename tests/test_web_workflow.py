@@ -220,7 +220,8 @@ def test_lockout_after_five_failures(web):
     for _ in range(5):
         assert login(c, "county_a", "wrong-Password-1").status_code == 401
     r = login(c, "county_a")
-    assert r.status_code == 401 and "locked" in r.text.lower() or "锁定" in r.text
+    assert r.status_code == 401
+    assert "locked" in r.text.lower() or "锁定" in r.text
 
 
 def test_session_cookie_flags(web):

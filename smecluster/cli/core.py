@@ -118,22 +118,32 @@ def policy_validate(
 
 @policy_app.command("test")
 def policy_test(paths: list[str] = typer.Argument(..., help="Scenario YAML files.")) -> None:
-    """Run YAML scenario files: cluster packs (indicator values in) or tiers (a firm's fields in)."""
-    from smecluster.policy.pack import PackError
-    from smecluster.policy.scenarios import run_scenarios
+    """Run YAML scenario files: cluster packs (indicator values in) or tiers (a firm's fields in).
 
-    total, failed = 0, 0
+    The tiers' base-firm file (bases.yaml) is skipped; any other file that is not a scenario file is an
+    error (named with its reason) and the exit code is non-zero."""
+    from smecluster.cli.common import err_console
+    from smecluster.policy.pack import PackError
+    from smecluster.policy.scenarios import ScenarioFileError, is_bases_file, run_scenarios
+
+    total, failed, bad = 0, 0, 0
     for path in paths:
+        if is_bases_file(path):
+            console.print(f"[dim]skipped {path} (base firms of the tier scenarios)[/]", highlight=False)
+            continue
         try:
             ran, failures = run_scenarios(path)
-        except (PackError, OSError, KeyError, ValueError) as exc:
-            fail(f"{path}: {exc}")
+        except (ScenarioFileError, PackError, OSError, KeyError, ValueError, TypeError, AttributeError) as exc:
+            bad += 1
+            reason = str(exc) if isinstance(exc, ScenarioFileError) else f"{path}: {type(exc).__name__}: {exc}"
+            err_console.print(f"[bold red]error:[/] {reason}", highlight=False)
+            continue
         total += ran
         failed += len({f.case for f in failures})
         for f in failures:
             console.print(f"[red]FAIL[/] {f.file}: {f.case}: {f.check} expected {f.expected}, got {f.got}")
-    console.print(f"{total - failed} passed, {failed} failed")
-    if failed:
+    console.print(f"{total - failed} passed, {failed} failed" + (f", {bad} bad files" if bad else ""))
+    if failed or bad:
         raise typer.Exit(1)
 
 

@@ -25,6 +25,13 @@ from smecluster.policy.pack import load_pack
 from smecluster.policy.verdict import outcome_of
 
 
+class ScenarioFileError(ValueError):
+    """A file given as a scenario file that is not one (wrong shape), named with the reason."""
+
+
+BASES_FILE = "bases.yaml"  # base firms of the tier scenarios: data for them, not a scenario file
+
+
 @dataclass
 class ScenarioFailure:
     """A case whose statuses differ from what it expects."""
@@ -60,12 +67,26 @@ def run_scenario_file(path: Path | str) -> tuple[int, list[ScenarioFailure]]:
     return len(cases), failures
 
 
+def is_bases_file(path: Path | str) -> bool:
+    """True for the tier scenarios' base-firm file, which a glob of the scenario folder picks up."""
+    return Path(path).name == BASES_FILE
+
+
 def run_scenarios(path: Path | str) -> tuple[int, list[ScenarioFailure]]:
     """Run a scenario file of either form: cluster packs (a mapping with `pack` and `cases`) or
-    enterprise tiers (a list of cases; see policy.tier_scenarios)."""
+    enterprise tiers (a list of cases; see policy.tier_scenarios).
+
+    Raises ScenarioFileError when the file has neither form."""
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     if isinstance(raw, dict) and "pack" in raw:
+        if not isinstance(raw.get("cases"), list) or not all(isinstance(c, dict) for c in raw["cases"]):
+            raise ScenarioFileError(f"{path}: not a scenario file: 'cases' must be a list of cases")
         return run_scenario_file(path)
+    if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):
+        raise ScenarioFileError(
+            f"{path}: not a scenario file: expected a mapping with 'pack' and 'cases' (cluster packs) "
+            "or a list of cases (tiers)"
+        )
     from smecluster.policy.tier_scenarios import run_tier_scenarios
 
     return run_tier_scenarios(path)

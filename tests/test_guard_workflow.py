@@ -1,0 +1,244 @@
+"""Workflow guards through the web: comments required, expert scores, the notice's last day, region scope
+of drafts, and the actions no other test takes (reject, revoke, objection, site_check, return/resubmit)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from test_web_workflow import client_as, do, new_application, stage, web  # noqa: F401 (web: a fixture)
+from web_fakes import csrf_of
+
+from smecluster.db import session_scope
+from smecluster.workflow.applications import WorkflowError
+from smecluster.workflow.reviews import score_application
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """SQLite only: these guards are HTTP and Python rules that the database engine does not change, and CI
+    time is short; the same code paths run on PostgreSQL in test_web_workflow, test_web_accounts and
+    test_web_audit."""
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+def _to_review(app) -> tuple[int, dict]:
+    """A Changshu application taken to 'under review'; returns its id and the clients by role."""
+    c = {u: client_as(app, u) for u in ("county_a", "city_a", "province", "expert")}
+    app_id = new_application(c["county_a"])
+    assert do(c["county_a"], app_id, "submit").status_code == 303
+    assert do(c["city_a"], app_id, "recommend").status_code == 303
+    assert do(c["province"], app_id, "start_review").status_code == 303
+    return app_id, c
+
+
+def _assign(c: dict, app_id: int) -> None:
+    r = c["province"].post(f"/applications/{app_id}/experts",
+                           data={"expert": "expert", "csrf_token": csrf_of(c["province"])}, follow_redirects=False)
+    assert r.status_code == 303
+
+
+def _score(c: dict, app_id: int, score: str):
+    return c["expert"].post(f"/applications/{app_id}/score",
+                            data={"score": score, "csrf_token": csrf_of(c["expert"])}, follow_redirects=False)
+
+
+def _to_notice(app) -> tuple[int, dict]:
+    app_id, c = _to_review(app)
+    _assign(c, app_id)
+    assert _score(c, app_id, "80").status_code == 303
+    assert do(c["province"], app_id, "publish_notice").status_code == 303
+    return app_id, c
+
+
+# comments required
+
+
+@pytest.mark.parametrize("action", ["reject", "site_check"])
+def test_comment_required_under_review(web, action):  # noqa: F811
+    """Reject and the on-site check record need a comment: without one, 400 and the stage stays."""
+    app, _ = web
+    app_id, c = _to_review(app)
+    r = do(c["province"], app_id, action, "")
+    assert r.status_code == 400
+    assert stage(c["province"], app_id) == "under_review"
+    assert do(c["province"], app_id, action, "现场核查：厂区与申报一致").status_code == 303
+
+
+def test_reject_moves_to_rejected_with_its_comment(web):  # noqa: F811
+    """Reject with a comment ends in 'rejected', and the county sees the reason."""
+    app, _ = web
+    app_id, c = _to_review(app)
+    assert do(c["province"], app_id, "reject", "主导产业占比不足").status_code == 303
+    assert stage(c["county_a"], app_id) == "rejected"
+    assert "主导产业占比不足" in c["county_a"].get(f"/applications/{app_id}").text
+
+
+def test_site_check_is_recorded_in_place(web):  # noqa: F811
+    """The on-site check keeps the stage, raises the version and shows its comment."""
+    app, _ = web
+    app_id, c = _to_review(app)
+    before = c["province"].get(f"/api/applications/{app_id}").json()["version"]
+    assert do(c["province"], app_id, "site_check", "现场核查完成XYZ").status_code == 303
+    after = c["province"].get(f"/api/applications/{app_id}").json()
+    assert (after["stage"], after["version"]) == ("under_review", before + 1)
+    assert "现场核查完成XYZ" in c["province"].get(f"/applications/{app_id}").text
+
+
+def test_objection_needs_comment_and_keeps_the_notice(web):  # noqa: F811
+    """An objection during the notice needs a comment and leaves the application in public notice."""
+    app, _ = web
+    app_id, c = _to_notice(app)
+    assert do(c["province"], app_id, "objection", "").status_code == 400
+    assert do(c["province"], app_id, "objection", "收到异议一件").status_code == 303
+    assert stage(c["province"], app_id) == "public_notice"
+    assert "收到异议一件" in c["province"].get(f"/applications/{app_id}").text
+
+
+def test_return_needs_comment_then_resubmit(web):  # noqa: F811
+    """Return needs a comment; a returned application can be submitted again and recommended."""
+    app, _ = web
+    county, city = client_as(app, "county_a"), client_as(app, "city_a")
+    app_id = new_application(county)
+    do(county, app_id, "submit")
+    assert do(city, app_id, "return", "").status_code == 400
+    assert stage(city, app_id) == "submitted"
+    assert do(city, app_id, "return", "请补充平台证明").status_code == 303
+    assert stage(county, app_id) == "returned"
+    assert do(county, app_id, "submit").status_code == 303
+    assert stage(county, app_id) == "submitted"
+    assert do(city, app_id, "recommend").status_code == 303
+    assert stage(city, app_id) == "recommended"
+
+
+def test_revoke_needs_comment(web):  # noqa: F811
+    """A recognised cluster is revoked only with a comment, and then it is 'revoked'."""
+    app, clock = web
+    app_id, c = _to_notice(app)
+    clock.day += timedelta(days=14)
+    assert do(c["province"], app_id, "recognise").status_code == 303
+    assert do(c["province"], app_id, "revoke", "").status_code == 400
+    assert stage(c["province"], app_id) == "recognised"
+    assert do(c["province"], app_id, "revoke", "弄虚作假").status_code == 303
+    assert stage(c["province"], app_id) == "revoked"
+
+
+def test_only_the_province_rejects(web):  # noqa: F811
+    """The city reviewer may not reject (403) and the stage stays."""
+    app, _ = web
+    app_id, c = _to_review(app)
+    assert do(c["city_a"], app_id, "reject", "不行").status_code == 403
+    assert stage(c["province"], app_id) == "under_review"
+
+
+# expert scores and publishing the notice
+
+
+def test_notice_needs_an_assigned_expert(web):  # noqa: F811
+    """Publishing the notice with no expert assigned is refused."""
+    app, _ = web
+    app_id, c = _to_review(app)
+    assert do(c["province"], app_id, "publish_notice").status_code == 400
+    assert stage(c["province"], app_id) == "under_review"
+
+
+def test_notice_needs_every_expert_score(web):  # noqa: F811
+    """With an expert assigned but no score yet, publishing is refused; after the score it is allowed."""
+    app, _ = web
+    app_id, c = _to_review(app)
+    _assign(c, app_id)
+    r = do(c["province"], app_id, "publish_notice")
+    assert r.status_code == 400
+    assert stage(c["province"], app_id) == "under_review"
+    assert _score(c, app_id, "75").status_code == 303
+    assert do(c["province"], app_id, "publish_notice").status_code == 303
+
+
+@pytest.mark.parametrize("score", ["100.5", "-1", "101"])
+def test_score_outside_0_to_100_is_refused(web, score):  # noqa: F811
+    """A score outside 0..100 is refused and the application still waits for a score."""
+    app, _ = web
+    app_id, c = _to_review(app)
+    _assign(c, app_id)
+    assert _score(c, app_id, score).status_code == 422  # the form refuses it before the service
+    assert do(c["province"], app_id, "publish_notice").status_code == 400  # still unscored
+
+
+@pytest.mark.parametrize("score", ["0", "100"])
+def test_score_at_the_range_ends_is_accepted(web, score):  # noqa: F811
+    """0 and 100 are inside the range."""
+    app, _ = web
+    app_id, c = _to_review(app)
+    _assign(c, app_id)
+    assert _score(c, app_id, score).status_code == 303
+
+
+def test_expert_scores_once(web):  # noqa: F811
+    """A second score by the same expert is refused; the first stays."""
+    app, _ = web
+    app_id, c = _to_review(app)
+    _assign(c, app_id)
+    assert _score(c, app_id, "61").status_code == 303
+    again = _score(c, app_id, "99")
+    assert again.status_code == 400
+    page = c["province"].get(f"/applications/{app_id}").text
+    assert "61" in page and ">99<" not in page
+
+
+@pytest.mark.parametrize(("score", "ok"), [(-0.5, False), (0, True), (100, True), (100.01, False)])
+def test_score_range_in_the_service(web, score, ok):  # noqa: F811
+    """The review service itself keeps scores in 0..100 (the form is not the only guard)."""
+    from sqlalchemy import select
+
+    from smecluster.accounts.models import Account
+    from smecluster.workflow.models import ExpertReview
+
+    app, _ = web
+    app_id, c = _to_review(app)
+    _assign(c, app_id)
+    with session_scope(app.state.engine) as s:
+        expert = s.scalars(select(Account).where(Account.username == "expert")).one()
+        who = type("Who", (), {"id": expert.id, "username": "expert", "role": "expert",
+                               "region_code": expert.region_code, "uscc": None})()
+        if ok:
+            score_application(s, who, app_id, score)
+        else:
+            with pytest.raises(WorkflowError):
+                score_application(s, who, app_id, score)
+    with session_scope(app.state.engine) as s:
+        stored = s.scalars(select(ExpertReview.score).where(ExpertReview.application_id == app_id)).one()
+    assert stored == (score if ok else None)
+
+
+# the notice's last day
+
+
+def test_recognise_refused_on_the_last_day_of_notice_allowed_the_day_after(web):  # noqa: F811
+    """Published Monday 2025-03-03: 5 working days end Monday 2025-03-10; recognising that day is refused,
+    on Tuesday 2025-03-11 it is allowed."""
+    app, clock = web
+    assert clock.day == date(2025, 3, 3)
+    app_id, c = _to_notice(app)
+    assert c["province"].get(f"/api/applications/{app_id}").json()["notice_end"] == "2025-03-10"
+    clock.day = date(2025, 3, 10)
+    assert do(c["province"], app_id, "recognise").status_code == 400
+    assert stage(c["province"], app_id) == "public_notice"
+    clock.day = date(2025, 3, 11)
+    assert do(c["province"], app_id, "recognise").status_code == 303
+    assert stage(c["province"], app_id) == "recognised"
+
+
+# region scope of drafts
+
+
+def test_city_and_province_do_not_see_a_county_draft(web):  # noqa: F811
+    """A draft is the county's own: its city and the province get 404 until it is submitted."""
+    app, _ = web
+    county, city, prov = (client_as(app, u) for u in ("county_a", "city_a", "province"))
+    app_id = new_application(county)
+    for viewer in (city, prov):
+        assert viewer.get(f"/api/applications/{app_id}").status_code == 404
+        assert "常熟市测试集群" not in viewer.get("/applications").text
+    do(county, app_id, "submit")
+    for viewer in (city, prov):
+        assert viewer.get(f"/api/applications/{app_id}").status_code == 200
