@@ -105,14 +105,14 @@ SRDI_2022 = [
 
 # 3d SRDI SME 2026: thresholds of the baseline conditions (status, not points)
 SRDI_2026 = [
-    ("S-B1", {"niche_years": 3.0}, "pass"),  # at least 3 years in the niche
-    ("S-B1", {"niche_years": 2.9}, "fail"),
-    ("S-B4", {"revenue": 1000.0, "main_revenue": 800.0}, "pass"),  # main-business share at least 80%
-    ("S-B4", {"revenue": 1000.0, "main_revenue": 799.0}, "fail"),
-    ("S-B5", {"total_assets": 1000.0, "total_liabilities": 800.0}, "pass"),  # debt ratio at most 80%
-    ("S-B5", {"total_assets": 1000.0, "total_liabilities": 801.0}, "fail"),
-    ("S-B3a", {"revenue": 1500.0}, "pass"),  # revenue at least CNY 15 million (1500 万元)
-    ("S-B3a", {"revenue": 1499.0}, "fail"),
+    ("S6-2", {"niche_years": 3.0}, "pass"),  # at least 3 years in the niche
+    ("S6-2", {"niche_years": 2.9}, "fail"),
+    ("S6-4", {"revenue": 1000.0, "main_revenue": 800.0}, "pass"),  # main-business share at least 80%
+    ("S6-4", {"revenue": 1000.0, "main_revenue": 799.0}, "fail"),
+    ("S6-5", {"total_assets": 1000.0, "total_liabilities": 800.0}, "pass"),  # debt ratio at most 80%
+    ("S6-5", {"total_assets": 1000.0, "total_liabilities": 801.0}, "fail"),
+    ("S6-3a", {"revenue": 1500.0}, "pass"),  # revenue at least CNY 15 million (1500 万元)
+    ("S6-3a", {"revenue": 1499.0}, "fail"),
 ]
 
 
