@@ -104,6 +104,25 @@ def test_parallel_wrong_passwords_check_at_most_the_threshold(engine, monkeypatc
     assert verify(engine).ok
 
 
+def test_parallel_right_passwords_all_log_in(engine, monkeypatch):
+    """12 logins with the right password at once (one account, several browsers): every one succeeds,
+    none is refused for want of a slot, and the account is left unlocked with no failures."""
+    real = users_module.verify_password
+
+    def slow(stored, password):
+        threading.Event().wait(0.05)  # every attempt is in flight at once
+        return real(stored, password)
+
+    monkeypatch.setattr(users_module, "verify_password", slow)
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda _: _attempt(engine, "province", PASSWORD), range(12)))
+    assert answers == ["ok"] * 12
+    with session_scope(engine) as s:
+        account = s.scalars(select(Account).where(Account.username == "province")).one()
+        assert (account.failed_logins, account.locked_until) == (0, None)
+    assert verify(engine).ok
+
+
 def test_lockout_counts_each_failure_in_a_row(engine):
     """Four wrong passwords leave the count at 4; a right one clears it; five in a row lock."""
     for _ in range(4):

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import case, delete, or_, select, text, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from smecluster.accounts.models import Account, AccountToken, LoginSession
@@ -283,39 +284,50 @@ class LoginResult:
     reason: str = ""
 
 
+BUSY_WAIT_SECONDS = 5.0  # how long an attempt waits for the slots of attempts still being checked
+
+
 def authenticate(session: Session, username: str, password: str) -> LoginResult:
     """Check a password with an exact lockout, however many attempts arrive at once (decision 0803).
 
-    Each attempt first takes a slot, committed at once: one UPDATE adds 1 to
-    `failed_logins` unless the account is locked, and the attempt that reaches the threshold locks
-    the account in the same statement. So at most `lockout_threshold` passwords are ever checked
-    before the lock. Only then is the password checked (outside any transaction: SQLite has one
-    write lock). Success clears the count and the lock. Unknown, disabled, locked and not yet
-    activated accounts cost the same argon2 work and get the same answer as a wrong password.
-    The caller's session is committed after the slot unless its transaction had written before
-    (then the slot stays in that transaction, still atomic, and the lock is held a little longer).
+    Each attempt first takes a slot, committed at once: one UPDATE adds 1 to `failed_logins` while
+    it is below the threshold and the account is not locked. So at most `lockout_threshold` passwords
+    are ever being checked, or checked and wrong, before the lock. A wrong password that leaves the
+    count at the threshold locks the account; a correct one clears count and lock. An attempt that
+    finds every slot taken by attempts still being checked waits for them (concurrent correct logins
+    all succeed) and is refused if the account is then locked. The password is checked outside any
+    transaction (SQLite has one write lock). Unknown, disabled, locked and not yet activated accounts
+    cost the same argon2 work and get the same answer as a wrong password. The caller's session is
+    committed after the slot unless its transaction had written before (then the slot stays in that
+    transaction, still atomic, and such an attempt does not wait).
     """
     settings = security_settings(session)
-    now = audit.utcnow()
     threshold = settings["lockout_threshold"]
-    reaches = Account.failed_logins + 1 >= threshold
-    slot = (
-        update(Account)
-        .where(
-            Account.username == username,
-            Account.active.is_(True),
-            or_(Account.locked_until.is_(None), Account.locked_until <= now),
-        )
-        .values(
-            failed_logins=case((reaches, 0), else_=Account.failed_logins + 1),
-            locked_until=case((reaches, now + timedelta(minutes=settings["lockout_minutes"])), else_=None),
-        )
-        .returning(Account.id, Account.password_hash, Account.locked_until)
-    )
     had_writes = _holds_writes(session)
-    taken = session.execute(slot, execution_options={"synchronize_session": False}).first()
-    if not had_writes:
-        session.commit()  # the slot stands alone, and no lock is held while argon2 works
+    deadline = time.monotonic() + BUSY_WAIT_SECONDS
+    while True:
+        now = audit.utcnow()
+        slot = (
+            update(Account)
+            .where(
+                Account.username == username,
+                Account.active.is_(True),
+                or_(Account.locked_until.is_(None), Account.locked_until <= now),
+                Account.failed_logins < threshold,
+            )
+            .values(failed_logins=Account.failed_logins + 1, locked_until=None)
+            .returning(Account.id, Account.password_hash)
+        )
+        taken = session.execute(slot, execution_options={"synchronize_session": False}).first()
+        if not had_writes:
+            session.commit()  # the slot stands alone, and no lock is held while argon2 works
+        if taken is not None or had_writes or not _busy(session, username, threshold):
+            break
+        if time.monotonic() >= deadline:
+            # slots held this long belong to a check that died: count them as failures (lock)
+            _lock(session, username, threshold, settings["lockout_minutes"])
+            break
+        time.sleep(0.05)
     if taken is None:
         verify_password(None, password)  # same work as a real check
         user = session.scalars(select(Account).where(Account.username == username)).first()
@@ -324,7 +336,7 @@ def authenticate(session: Session, username: str, password: str) -> LoginResult:
         audit.record(session, username[:64], "login.fail", target, {"reason": reason})
         return LoginResult(None, reason)
     if not verify_password(taken.password_hash, password):
-        locked = taken.locked_until is not None
+        locked = _lock(session, username, threshold, settings["lockout_minutes"])
         audit.record(
             session, username, "login.fail", f"account:{username}", {"reason": "bad password", "locked": locked}
         )
@@ -334,3 +346,29 @@ def authenticate(session: Session, username: str, password: str) -> LoginResult:
     session.refresh(user)
     audit.record(session, username, "login.ok", f"account:{username}")
     return LoginResult(user)
+
+
+def _busy(session: Session, username: str, threshold: int) -> bool:
+    """Every slot is held (count at the threshold, no lock): attempts are still being checked."""
+    now = audit.utcnow()
+    row = session.execute(
+        select(Account.id).where(
+            Account.username == username,
+            Account.active.is_(True),
+            or_(Account.locked_until.is_(None), Account.locked_until <= now),
+            Account.failed_logins >= threshold,
+        )
+    ).first()
+    return row is not None
+
+
+def _lock(session: Session, username: str, threshold: int, minutes: int) -> bool:
+    """Lock the account if its count stands at the threshold (one UPDATE: concurrent callers lock once)."""
+    now = audit.utcnow()
+    locked = session.execute(
+        update(Account)
+        .where(Account.username == username, Account.failed_logins >= threshold)
+        .values(failed_logins=0, locked_until=now + timedelta(minutes=minutes)),
+        execution_options={"synchronize_session": False},
+    )
+    return locked.rowcount > 0
