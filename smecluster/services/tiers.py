@@ -10,12 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-import duckdb
 import polars as pl
 import pyarrow as pa
 from sqlalchemy import Engine, func, select
 
 from smecluster.analytics.enterprise_facts import build_facts, facts_from_snapshot, read_registry
+from smecluster.analytics.prepared import run_small
 from smecluster.analytics.stored_snapshot import current_snapshot
 from smecluster.analytics.tier_query import OUTCOME_LABELS, STATUS_LABELS, QueryPlan, TierPlan, compile_tiers
 from smecluster.policy.pack import Pack
@@ -83,10 +83,7 @@ def evaluate_facts(facts: pa.Table | pl.DataFrame, year: int, on: date, tier: st
     """Evaluate an in-memory fact table against the packs applied on `on` to an evaluation of one kind
     (new application or re-review; the path benchmarks time)."""
     plan = _plan(on, tier, keys, evaluation)
-    con = duckdb.connect()
-    con.register("facts", facts.to_arrow() if isinstance(facts, pl.DataFrame) else facts)
-    table = con.sql(plan.sql).to_arrow_table()
-    con.close()
+    table = run_small(plan.sql, {"facts": facts.to_arrow() if isinstance(facts, pl.DataFrame) else facts})
     return TierEvaluation(year=year, on=on, plan=plan, table=table, evaluation=evaluation)
 
 
