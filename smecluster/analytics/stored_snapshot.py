@@ -69,9 +69,19 @@ class StoredSnapshot:
             return pq.read_table(path)
         table = compute()
         part = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-        pq.write_table(table, part, compression="zstd")
+        # row groups of 64Ki rows: a county's rows (credit codes carry the county code, so sorted by
+        # code they lie together) are read by skipping the other groups on their statistics
+        pq.write_table(table, part, compression="zstd", row_group_size=65_536)
         os.replace(part, path)  # readers see the whole file or none
         return table
+
+    def kept(self, name: str, filters: list[tuple] | None = None) -> pa.Table | None:
+        """A table `cached` kept (only the rows passing `filters`, in their order), or None if none is."""
+        path = self.path / f"{name}.parquet"
+        try:
+            return pq.read_table(path, filters=filters)
+        except FileNotFoundError:
+            return None
 
     def connect(self, memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with one view per registry table, named as the table."""

@@ -129,9 +129,13 @@ def enterprise_facts(engine: Engine, year: int, on: date, county: str | None = N
     """
     snapshot = current_snapshot(engine, refresh=county is None)
     if snapshot is not None:
+        name = f"facts-{year}-{on.isoformat()}"
         if county is None:  # the province's facts, kept beside the snapshot they come from
-            return snapshot.cached(f"facts-{year}-{on.isoformat()}", lambda: facts_from_snapshot(snapshot, year, on))
-        return facts_from_snapshot(snapshot, year, on, county)
+            return snapshot.cached(name, lambda: facts_from_snapshot(snapshot, year, on))
+        # A firm's fact row depends on its own rows alone: the county's rows of the province's kept
+        # facts (same order, uscc) are the county's facts, read without aggregating the registry.
+        kept = snapshot.kept(name, filters=[("county_code", "=", county)])
+        return kept if kept is not None else facts_from_snapshot(snapshot, year, on, county)
     frames = read_registry(engine, year, county)
     return build_facts(frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"],
                        frames["designation"], year, on, frames["industry"])
