@@ -32,6 +32,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -134,6 +135,15 @@ def min_firms() -> int:
     return int(os.environ.get(MIN_FIRMS_ENV, DEFAULT_MIN_FIRMS))
 
 
+@lru_cache(maxsize=1)
+def schema_key() -> str:
+    """A hash of the registry tables' columns as this code reads them: a migration that adds or renames
+    a column changes it, and a snapshot written before must not be read (its files lack the column,
+    while the registry's version, counting registry writes, did not move)."""
+    text = ";".join(f"{table}:{arrow_schema(table)}" for table in sorted(REGISTRY_TABLES))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _live(root: Path) -> tuple[Path, dict] | None:
     try:
         name = (root / "CURRENT").read_text().strip()
@@ -141,6 +151,12 @@ def _live(root: Path) -> tuple[Path, dict] | None:
     except (OSError, ValueError):
         return None
     return root / name, meta
+
+
+def _matches(meta: dict, version: tuple[str, int] | None) -> bool:
+    """Whether a snapshot's meta says it holds this registry version, in this format and schema."""
+    return (version is not None and (meta["registry_id"], meta["version"]) == version
+            and meta.get("format") == FORMAT and meta.get("schema") == schema_key())
 
 
 def current_snapshot(engine: Engine, refresh: bool = True, force: bool = False) -> StoredSnapshot | None:
@@ -154,7 +170,7 @@ def current_snapshot(engine: Engine, refresh: bool = True, force: bool = False) 
         return None
     root = snapshot_root(engine)
     live = _live(root)
-    if live and (live[1]["registry_id"], live[1]["version"]) == version and live[1].get("format") == FORMAT:
+    if live and _matches(live[1], version):
         return StoredSnapshot(live[0], *version)
     if not force:
         with engine.connect() as conn:
@@ -177,7 +193,7 @@ def build_snapshot(engine: Engine) -> StoredSnapshot:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one builder at a time; the others then find it current
         version = current_version(engine)
         live = _live(root)
-        if live and version and (live[1]["registry_id"], live[1]["version"]) == version:
+        if live and _matches(live[1], version):
             return StoredSnapshot(live[0], *version)
         url = engine.url.render_as_string(hide_password=False)
         done = subprocess.run(
@@ -254,7 +270,7 @@ def write_snapshot(url: str, root: Path) -> Path:
                 for part in batches:
                     writer.write_table(part, row_group_size=BATCH_ROWS)
                     rows[table] += part.num_rows
-    meta = {"format": FORMAT, "registry_id": registry_id, "version": number, "rows": rows,
+    meta = {"format": FORMAT, "schema": schema_key(), "registry_id": registry_id, "version": number, "rows": rows,
             "seconds": round(time.perf_counter() - started, 2)}
     (target / "meta.json").write_text(json.dumps(meta))
     pointer = root / f".CURRENT.{uuid.uuid4().hex[:8]}"
