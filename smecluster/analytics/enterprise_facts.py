@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
 import polars as pl
 import pyarrow as pa
 from sqlalchemy import Engine
 
+from smecluster.analytics.prepared import run_small
 from smecluster.analytics.reader import read_frame
 from smecluster.analytics.size_class import size_class_sql
 from smecluster.analytics.stored_snapshot import StoredSnapshot, arrow_schema
@@ -141,11 +141,10 @@ def build_facts(
         from smecluster.registry.industries import shipped_industries
 
         industry = pl.DataFrame(shipped_industries()).select("code", "level", "section")
-    con = duckdb.connect()
-    for name, frame in (("ent", enterprise), ("ey", enterprise_year), ("pr", profile), ("des", designation),
-                        ("ind", industry)):
-        con.register(name, frame.to_arrow() if isinstance(frame, pl.DataFrame) else frame)
-    return con.sql(facts_sql(year, on)).to_arrow_table()
+    inputs = {name: frame.to_arrow() if isinstance(frame, pl.DataFrame) else frame
+              for name, frame in (("ent", enterprise), ("ey", enterprise_year), ("pr", profile),
+                                  ("des", designation), ("ind", industry))}
+    return run_small(facts_sql(year, on), inputs)  # one firm's facts: the statement prepared once
 
 
 def facts_from_snapshot(snapshot: StoredSnapshot, year: int, on: date, county: str | None = None) -> pa.Table:

@@ -32,6 +32,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -69,9 +70,19 @@ class StoredSnapshot:
             return pq.read_table(path)
         table = compute()
         part = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-        pq.write_table(table, part, compression="zstd")
+        # row groups of 64Ki rows: a county's rows (credit codes carry the county code, so sorted by
+        # code they lie together) are read by skipping the other groups on their statistics
+        pq.write_table(table, part, compression="zstd", row_group_size=65_536)
         os.replace(part, path)  # readers see the whole file or none
         return table
+
+    def kept(self, name: str, filters: list[tuple] | None = None) -> pa.Table | None:
+        """A table `cached` kept (only the rows passing `filters`, in their order), or None if none is."""
+        path = self.path / f"{name}.parquet"
+        try:
+            return pq.read_table(path, filters=filters)
+        except FileNotFoundError:
+            return None
 
     def connect(self, memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with one view per registry table, named as the table."""
@@ -124,6 +135,15 @@ def min_firms() -> int:
     return int(os.environ.get(MIN_FIRMS_ENV, DEFAULT_MIN_FIRMS))
 
 
+@lru_cache(maxsize=1)
+def schema_key() -> str:
+    """A hash of the registry tables' columns as this code reads them: a migration that adds or renames
+    a column changes it, and a snapshot written before must not be read (its files lack the column,
+    while the registry's version, counting registry writes, did not move)."""
+    text = ";".join(f"{table}:{arrow_schema(table)}" for table in sorted(REGISTRY_TABLES))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _live(root: Path) -> tuple[Path, dict] | None:
     try:
         name = (root / "CURRENT").read_text().strip()
@@ -131,6 +151,12 @@ def _live(root: Path) -> tuple[Path, dict] | None:
     except (OSError, ValueError):
         return None
     return root / name, meta
+
+
+def _matches(meta: dict, version: tuple[str, int] | None) -> bool:
+    """Whether a snapshot's meta says it holds this registry version, in this format and schema."""
+    return (version is not None and (meta["registry_id"], meta["version"]) == version
+            and meta.get("format") == FORMAT and meta.get("schema") == schema_key())
 
 
 def current_snapshot(engine: Engine, refresh: bool = True, force: bool = False) -> StoredSnapshot | None:
@@ -144,7 +170,7 @@ def current_snapshot(engine: Engine, refresh: bool = True, force: bool = False) 
         return None
     root = snapshot_root(engine)
     live = _live(root)
-    if live and (live[1]["registry_id"], live[1]["version"]) == version and live[1].get("format") == FORMAT:
+    if live and _matches(live[1], version):
         return StoredSnapshot(live[0], *version)
     if not force:
         with engine.connect() as conn:
@@ -167,7 +193,7 @@ def build_snapshot(engine: Engine) -> StoredSnapshot:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one builder at a time; the others then find it current
         version = current_version(engine)
         live = _live(root)
-        if live and version and (live[1]["registry_id"], live[1]["version"]) == version:
+        if live and _matches(live[1], version):
             return StoredSnapshot(live[0], *version)
         url = engine.url.render_as_string(hide_password=False)
         done = subprocess.run(
@@ -244,7 +270,7 @@ def write_snapshot(url: str, root: Path) -> Path:
                 for part in batches:
                     writer.write_table(part, row_group_size=BATCH_ROWS)
                     rows[table] += part.num_rows
-    meta = {"format": FORMAT, "registry_id": registry_id, "version": number, "rows": rows,
+    meta = {"format": FORMAT, "schema": schema_key(), "registry_id": registry_id, "version": number, "rows": rows,
             "seconds": round(time.perf_counter() - started, 2)}
     (target / "meta.json").write_text(json.dumps(meta))
     pointer = root / f".CURRENT.{uuid.uuid4().hex[:8]}"

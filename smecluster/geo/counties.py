@@ -6,11 +6,16 @@ installed package; the product ships no copy.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 
+import numpy as np
+import shapely
+import shapely.errors
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
@@ -45,7 +50,33 @@ def county_names(prefix: str | None = None) -> dict[str, str]:
 
 @lru_cache(maxsize=8)
 def county_geometries(prefix: str | None = None) -> dict[str, BaseGeometry]:
-    """County code -> shapely geometry (WGS-84 lon/lat), optionally only codes starting with prefix."""
-    return {
+    """County code -> shapely geometry (WGS-84 lon/lat), optionally only codes starting with prefix.
+
+    Kept on disk as WKB beside the county index (keyed by the boundary file's hash): parsing the
+    10 MB GeoJSON of all China costs about a second of every command that checks a footprint.
+    """
+    from smecluster.geo.assign import boundary_version, cache_root
+
+    path = cache_root() / f"county-geometries-v1-{prefix or 'all'}-{boundary_version()}.npz"
+    with contextlib.suppress(OSError, ValueError, KeyError, shapely.errors.ShapelyError), np.load(path) as data:
+        wkb, ends = data["wkb"].tobytes(), data["ends"]
+        starts = np.concatenate([[0], ends[:-1]])
+        return dict(zip(data["codes"].tolist(),
+                        shapely.from_wkb([wkb[a:b] for a, b in zip(starts, ends, strict=True)]),
+                        strict=True))
+    geometries = {
         code: shape(geom) for code, _name, geom in _features() if not prefix or code.startswith(prefix)
     }
+    with contextlib.suppress(OSError):
+        _save(path, geometries)
+    return geometries
+
+
+def _save(path: Path, geometries: dict[str, BaseGeometry]) -> None:
+    blobs = shapely.to_wkb(list(geometries.values()))  # WKB keeps every coordinate bit for bit
+    ends = np.cumsum([len(b) for b in blobs], dtype=np.int64)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f".{path.name}.{os.getpid()}.npz")
+    np.savez(part, codes=np.array(list(geometries), dtype="U6"),
+             wkb=np.frombuffer(b"".join(blobs), dtype=np.uint8), ends=ends)
+    os.replace(part, path)  # readers see the whole file or none

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
-from openpyxl import Workbook
 
 from smecluster.policy.tiers import tier_label
 from smecluster.safe_text import safe_cell, safe_frame
 from smecluster.services.tiers import TierEvaluation, labelled, pack_reason, summary, tier_lists, unverified_notes
+
+if TYPE_CHECKING:  # openpyxl costs ~0.25 s of start-up; only the xlsx writer needs it
+    from openpyxl import Workbook
 
 
 def evaluation_dict(evaluation: TierEvaluation, firms: bool = True) -> dict:
@@ -56,6 +59,8 @@ def _sheet(wb: Workbook, title: str, frame: pl.DataFrame) -> None:
 
 def write_xlsx(evaluation: TierEvaluation, path: Path) -> Path:
     """A workbook: summary, one sheet per list, every firm's evidence, and the UNVERIFIED notes."""
+    from openpyxl import Workbook
+
     wb = Workbook(write_only=True)
     _sheet(wb, "summary", summary(evaluation))
     for name, frame in tier_lists(evaluation).items():

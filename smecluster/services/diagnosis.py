@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
 import polars as pl
 from sqlalchemy import Engine
 
 from smecluster.analytics.enterprise_facts import build_facts, read_registry
+from smecluster.analytics.prepared import run_small
 from smecluster.analytics.tier_gaps import criterion_report, unmet
 from smecluster.analytics.tier_query import OUTCOME_LABELS, STATUS_LABELS
 from smecluster.policy.tiers import tier_label
@@ -91,9 +91,7 @@ def diagnosis_from_facts(facts: pl.DataFrame, year: int, on: date, evaluation: s
     kind = evaluation
     evaluation = evaluate_facts(facts, year, on, keys=KEYS, evaluation=kind)
     row = evaluation.frame().row(0, named=True)
-    con = duckdb.connect()
-    con.register("facts", facts.to_arrow())
-    values = con.sql(evaluation.plan.indicator_sql).pl().row(0, named=True)
+    values = pl.from_arrow(run_small(evaluation.plan.indicator_sql, {"facts": facts.to_arrow()})).row(0, named=True)
     kinds = [p.tier for p in evaluation.tiers]
     reports = [_tier_report(evaluation, i, row, values) for i in range(len(kinds))]
     pick = lambda r: kinds[r] if r is not None and r >= 0 else None  # noqa: E731

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-import duckdb
 import polars as pl
 import pyarrow as pa
 from sqlalchemy import Engine, func, select
 
 from smecluster.analytics.enterprise_facts import build_facts, facts_from_snapshot, read_registry
+from smecluster.analytics.prepared import run_small
 from smecluster.analytics.stored_snapshot import current_snapshot
 from smecluster.analytics.tier_query import OUTCOME_LABELS, STATUS_LABELS, QueryPlan, TierPlan, compile_tiers
 from smecluster.policy.pack import Pack
@@ -83,10 +83,7 @@ def evaluate_facts(facts: pa.Table | pl.DataFrame, year: int, on: date, tier: st
     """Evaluate an in-memory fact table against the packs applied on `on` to an evaluation of one kind
     (new application or re-review; the path benchmarks time)."""
     plan = _plan(on, tier, keys, evaluation)
-    con = duckdb.connect()
-    con.register("facts", facts.to_arrow() if isinstance(facts, pl.DataFrame) else facts)
-    table = con.sql(plan.sql).to_arrow_table()
-    con.close()
+    table = run_small(plan.sql, {"facts": facts.to_arrow() if isinstance(facts, pl.DataFrame) else facts})
     return TierEvaluation(year=year, on=on, plan=plan, table=table, evaluation=evaluation)
 
 
@@ -132,9 +129,13 @@ def enterprise_facts(engine: Engine, year: int, on: date, county: str | None = N
     """
     snapshot = current_snapshot(engine, refresh=county is None)
     if snapshot is not None:
+        name = f"facts-{year}-{on.isoformat()}"
         if county is None:  # the province's facts, kept beside the snapshot they come from
-            return snapshot.cached(f"facts-{year}-{on.isoformat()}", lambda: facts_from_snapshot(snapshot, year, on))
-        return facts_from_snapshot(snapshot, year, on, county)
+            return snapshot.cached(name, lambda: facts_from_snapshot(snapshot, year, on))
+        # A firm's fact row depends on its own rows alone: the county's rows of the province's kept
+        # facts (same order, uscc) are the county's facts, read without aggregating the registry.
+        kept = snapshot.kept(name, filters=[("county_code", "=", county)])
+        return kept if kept is not None else facts_from_snapshot(snapshot, year, on, county)
     frames = read_registry(engine, year, county)
     return build_facts(frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"],
                        frames["designation"], year, on, frames["industry"])
