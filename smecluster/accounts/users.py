@@ -284,7 +284,7 @@ class LoginResult:
     reason: str = ""
 
 
-BUSY_WAIT_SECONDS = 5.0  # how long an attempt waits for the slots of attempts still being checked
+BUSY_WAIT_SECONDS = 30.0  # how long an attempt waits for the slots of attempts still being checked (argon2 under load)
 
 
 def authenticate(session: Session, username: str, password: str) -> LoginResult:
