@@ -9,10 +9,9 @@ codes of every criterion and an outcome code, both packs in one SELECT.
 
 from __future__ import annotations
 
-from smecluster.analytics.catalogue import indicator as indicator_info
-from smecluster.analytics.tier_query import TierPlan, _layers_for, _verdict_layers
-from smecluster.analytics.tier_sql import NOT_ASSESSED, PASS, assessed, const, quote
-from smecluster.policy.compile import indicator_column, status_code_sql
+from smecluster.analytics.tier_query import TierPlan, _layers_for, _verdict_layers, indicator_exprs, indicator_select
+from smecluster.analytics.tier_sql import NOT_ASSESSED, PASS, const, quote
+from smecluster.policy.compile import status_code_sql
 from smecluster.policy.pack import Pack
 
 SIM_KEYS = ("uscc", "county_code", "industry_code")
@@ -33,15 +32,9 @@ def compile_tier_pairs(pairs: list[tuple[Pack, Pack]], source: str = "facts",
     layers: list[list[str]] = [[]]
     for plan in plans:
         _layers_for(plan, layers)
-    needed: dict[str, str] = {}
-    for plan in plans:
-        for c in plan.pack.all_criteria():
-            if c.indicator is not None and assessed(c):
-                info = indicator_info(c.indicator)
-                name = indicator_column(c.indicator, c.params)
-                needed[name] = info.expr.format(**{**info.params, **c.params}) if info.expr else name
+    needed = indicator_exprs(plans)
     designated = [f"designated_{base.tier}" for base, _ in pairs]
-    ind_cols = [f"{e} AS {quote(n)}" if e != n else quote(n) for n, e in needed.items()]
+    ind_cols = indicator_select(needed)
     sql = f"SELECT {', '.join([*keys, *designated, *ind_cols])} FROM {source}"
     verdicts = [_verdict_layers(p) for p in plans]
     for layer in [*layers, *([c for v in verdicts for c in v[i]] for i in range(len(verdicts[0])))]:

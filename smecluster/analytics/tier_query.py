@@ -245,12 +245,8 @@ def evidence_columns(plans: list[TierPlan]) -> list[str]:
                    "eligible_not_designated", "designated_not_eligible"]
 
 
-def compile_tiers(packs: list[Pack], source: str = "facts", keys: tuple[str, ...] = ("uscc",)) -> QueryPlan:
-    """One SQL query evaluating every firm of `source` against every pack (one pack per tier)."""
-    plans = [TierPlan(tier=p.tier or p.id, pack=p) for p in packs]
-    layers: list[list[str]] = [[]]
-    for plan in plans:
-        _layers_for(plan, layers)
+def indicator_exprs(plans: list[TierPlan]) -> dict[str, str]:
+    """Column name -> SQL expression of every indicator the plans' assessed criteria read."""
     needed: dict[str, str] = {}
     for plan in plans:
         for c in plan.pack.all_criteria():
@@ -258,8 +254,23 @@ def compile_tiers(packs: list[Pack], source: str = "facts", keys: tuple[str, ...
                 info = indicator_info(c.indicator)
                 name = indicator_column(c.indicator, c.params)
                 needed[name] = info.expr.format(**{**info.params, **c.params}) if info.expr else name
+    return needed
+
+
+def indicator_select(needed: dict[str, str]) -> list[str]:
+    """The SELECT items computing `needed` (a bare column where the indicator is one)."""
+    return [f"{e} AS {quote(n)}" if e != n else quote(n) for n, e in needed.items()]
+
+
+def compile_tiers(packs: list[Pack], source: str = "facts", keys: tuple[str, ...] = ("uscc",)) -> QueryPlan:
+    """One SQL query evaluating every firm of `source` against every pack (one pack per tier)."""
+    plans = [TierPlan(tier=p.tier or p.id, pack=p) for p in packs]
+    layers: list[list[str]] = [[]]
+    for plan in plans:
+        _layers_for(plan, layers)
+    needed = indicator_exprs(plans)
     designated = [f"designated_{p.tier}" for p in plans]
-    ind_cols = [f"{e} AS {quote(n)}" if e != n else quote(n) for n, e in needed.items()]
+    ind_cols = indicator_select(needed)
     sql = f"SELECT {', '.join([*keys, *designated, *ind_cols])} FROM {source}"
     indicator_sql = sql
     verdicts = [_verdict_layers(p) for p in plans]
