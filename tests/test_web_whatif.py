@@ -116,3 +116,47 @@ def test_tier_pack_on_the_page(site):
     """A tier pack's page shows the firms gaining and losing, and the SRDI target's change."""
     page = _client(site, "prov").get("/whatif?pack=srdi-sme-2026&th_S6-9=60")
     assert page.status_code == 200 and 'id="whatif-counties"' in page.text and 'class="target"' in page.text
+
+
+def _embedded(page_text: str) -> dict:
+    """The chart data the page hands to whatif.js."""
+    import json
+
+    return json.loads(page_text.split('id="whatif-data">', 1)[1].split("</script>", 1)[0])
+
+
+@pytest.mark.parametrize("who", ["prov", "city_sz", "county_cs"])
+def test_map_counts_equal_the_table_per_county_in_the_viewers_region(site, who):
+    """The map's per-county gained/lost (API and page) is the cluster table summed per county, inside the
+    viewer's region only; net is gained minus lost."""
+    c = _client(site, who)
+    got = c.get(f"/api/whatif/simulate?pack={PACK}&set={REFORM}").json()
+    summed: dict[str, list[int]] = {}
+    for row in got["clusters"]:
+        g = summed.setdefault(row["county_code"], [0, 0])
+        g[0] += int(row["gained"])
+        g[1] += int(row["lost"])
+    expected = [{"code": k, "gained": v[0], "lost": v[1], "net": v[0] - v[1]} for k, v in sorted(summed.items())]
+    assert got["by_county_map"] == expected and sum(r["lost"] for r in expected) == got["lost"] > 0
+    prefix = {"prov": "32", "city_sz": "3205", "county_cs": "320581"}[who]
+    assert all(r["code"].startswith(prefix) for r in got["by_county_map"])
+    page = c.get(f"/whatif?pack={PACK}&th_J5=10")
+    assert _embedded(page.text)["by_county"] == expected
+    assert f'data-geo="/geo/counties.geojson?prefix={prefix}"' in page.text
+
+
+def test_tier_map_counts_equal_the_county_table(site):
+    """For a tier pack the map's per-county counts are the county table's and the changed firms recounted
+    per county; a county account's map holds its own county only."""
+    c = _client(site, "prov")
+    got = c.get("/api/whatif/simulate?pack=srdi-sme-2026&set=S6-9.threshold=60").json()
+    assert len(got["firms"]) < 200  # the list is complete, so it can be recounted
+    recount: dict[str, list[int]] = {}
+    for f in got["firms"]:
+        recount.setdefault(f["county_code"], [0, 0])[0 if f["change"] == "gains" else 1] += 1
+    table = {r["county_code"]: [r["gained"], r["lost"]] for r in got["by_county"] if r["gained"] or r["lost"]}
+    mapped = {r["code"]: [r["gained"], r["lost"]] for r in got["by_county_map"] if r["gained"] or r["lost"]}
+    assert mapped == table == recount and recount
+    assert all(r["net"] == r["gained"] - r["lost"] for r in got["by_county_map"])
+    county = _client(site, "county_ts").get("/api/whatif/simulate?pack=srdi-sme-2026&set=S6-9.threshold=60").json()
+    assert [r["code"] for r in county["by_county_map"]] == ["320312"]

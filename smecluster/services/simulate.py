@@ -346,6 +346,7 @@ def run_scenario(engine: Engine, pack_id: str, sets: list[str], region: str = ""
         out = sim.to_dict()
         out["by_city_chart"] = [{"name": r["city_name"] or r["city_code"], "gained": r["gained"], "lost": r["lost"]}
                                 for r in out["by_city"]]
+        out["by_county_map"] = county_map(sim.clusters)
         return {**base, **out}
     sim = simulate_enterprises(engine, scenario, year, region=region or None)
     by_city = (sim.by_county.with_columns(pl.col("county_code").str.slice(0, 4).alias("city"))
@@ -353,7 +354,21 @@ def run_scenario(engine: Engine, pack_id: str, sets: list[str], region: str = ""
     out = sim.to_dict(firms=200)
     out["by_city_chart"] = [{"name": f"{r['city']}00", "gained": r["gained"], "lost": r["lost"]}
                             for r in by_city.to_dicts()]
+    out["by_county_map"] = county_map(sim.by_county)
     return {**base, **out}
+
+
+def county_map(frame: pl.DataFrame) -> list[dict]:
+    """Gained, lost and net (gained - lost) per county code, from per-cluster rows (gained/lost flags) or
+    per-county rows (gained/lost counts) already cut to the viewer's region: the what-if map's data."""
+    return (
+        frame.group_by("county_code")
+        .agg(pl.col("gained").cast(pl.Int64).sum(), pl.col("lost").cast(pl.Int64).sum())
+        .with_columns((pl.col("gained") - pl.col("lost")).alias("net"))
+        .sort("county_code")
+        .rename({"county_code": "code"})
+        .to_dicts()
+    )
 
 
 def _latest(engine: Engine) -> int:

@@ -77,6 +77,23 @@ def _shot(page, folder: Path, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
+def _assert_map_painted(page) -> None:
+    """The map canvas holds the loss colour (#c62828 end of the scale) right of the scale bar (whose own
+    gradient sits at the left edge): a county with a lost cluster is drawn."""
+    reds = page.evaluate("""() => {
+        const c = document.querySelector('#whatif-map canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const skip = 100 * window.devicePixelRatio;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) {
+            if ((i / 4) % c.width < skip) continue;
+            if (d[i] > 150 && d[i + 1] < 90 && d[i + 2] < 90) n++;
+        }
+        return n;
+    }""")
+    assert reds > 50, reds
+
+
 def test_province_runs_a_reform_sees_the_chart_and_saves(browser, server):
     """Province: choose the provincial pack, set J5 to 10, run: four clusters lost, the bar chart drawn;
     save it under a name and open it again from the list."""
@@ -91,6 +108,10 @@ def test_province_runs_a_reform_sees_the_chart_and_saves(browser, server):
     page.wait_for_load_state()
     assert page.locator("#whatif-clusters tr.lost").count() == 4
     page.wait_for_selector("#whatif-chart canvas")  # ECharts drew the bars by city
+    page.wait_for_selector("#whatif-map[data-ready='1'] canvas")  # and the county map of gained - lost
+    box = page.locator("#whatif-map canvas").first.bounding_box()
+    assert box and box["width"] > 100 and box["height"] > 100
+    _assert_map_painted(page)
     _shot(page, server["dir"], "whatif-2-result")
     page.fill("#save-form input[name=name]", "十个省级平台")
     page.click("#save-form button")
@@ -106,4 +127,6 @@ def test_county_sees_its_own_cluster_only(browser, server):
     page.goto(f"{server['base']}/whatif?pack=jiangsu-cluster-2023&th_J5=10")
     assert page.locator("#whatif-clusters tbody tr").count() == 1
     assert page.locator("#save-form").count() == 0
+    page.wait_for_selector("#whatif-map[data-ready='1'] canvas")
+    _assert_map_painted(page)
     _shot(page, server["dir"], "whatif-4-county")

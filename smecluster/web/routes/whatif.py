@@ -125,7 +125,7 @@ def whatif_page(request: Request, pack: str | None = PACK, scenario: int | None 
         "packs": packs, "pack": current, "thresholds": editable_thresholds(current) if current else [],
         "changed": changed, "sets": sets, "result": result, "error": error, "saved": saved, "chosen": chosen,
         "prefix": prefix, "can_save": who.role in SAVE_ROLES,
-        "chart_data": {"by_city": result["by_city_chart"]} if result else None,
+        "chart_data": {"by_city": result["by_city_chart"], "by_county": result["by_county_map"]} if result else None,
     }, 400 if error else 200)
 
 
