@@ -20,7 +20,7 @@ def _digest(token: str) -> str:
 
 
 def session_digest(token: str) -> str:
-    """The stored form (SHA-256) of a session token, naming a session to keep or end."""
+    """The stored form (SHA-256) of a session or one-time token, naming what to keep, end or redeem."""
     return _digest(token)
 
 

@@ -8,7 +8,6 @@ token (`create_account`, `issue_token`), the security administrator grants busin
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from smecluster.accounts.models import Account, AccountToken, LoginSession
 from smecluster.accounts.passwords import check_policy, hash_password, verify_password
 from smecluster.accounts.roles import check_role_scope, roles
+from smecluster.accounts.sessions import session_digest
 from smecluster.accounts.settings import security_settings
 from smecluster.messages import N_, UserError
 from smecluster.registry.models import Region
@@ -105,10 +105,6 @@ def add_user(
     return user
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
-
-
 def _new_token(session: Session, user: Account, purpose: str) -> str:
     """A fresh one-time token for the owner; earlier unused ones stop working."""
     now = audit.utcnow()
@@ -120,7 +116,7 @@ def _new_token(session: Session, user: Account, purpose: str) -> str:
     token = secrets.token_urlsafe(24)
     session.add(
         AccountToken(
-            token_hash=_digest(token),
+            token_hash=session_digest(token),
             account_id=user.id,
             purpose=purpose,
             created_at=now,
@@ -224,7 +220,7 @@ def reset_password(session: Session, username: str, password: str, actor: str = 
 def redeem_token(session: Session, token: str, new_password: str) -> Account:
     """The owner sets a password with a one-time token (unused, not expired); the token is then spent."""
     now = audit.utcnow()
-    row = session.get(AccountToken, _digest(token or ""))
+    row = session.get(AccountToken, session_digest(token or ""))
     if row is None or row.used_at is not None or row.expires_at <= now:
         raise AccountError(N_("this token is unknown, used or expired; ask the system administrator for a new one"))
     user = session.get(Account, row.account_id)
