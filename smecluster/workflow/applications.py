@@ -155,17 +155,7 @@ def create_application(
     session.add(cluster)
     session.flush()
     session.add_all(ClusterMember(cluster_id=cluster.id, uscc=u) for u in usccs)
-    application = Application(
-        cluster_id=cluster.id,
-        county_code=who.region_code,
-        year=year,
-        workflow=workflow_id,
-        stage="draft",
-        version=1,
-        created_by=who.id,
-        created_at=now,
-        updated_at=now,
-    )
+    application = _draft(cluster.id, who.region_code, year, workflow_id, who, now)
     session.add(application)
     session.flush()
     audit.record(
@@ -178,6 +168,21 @@ def create_application(
     return application
 
 
+def _draft(cluster_id: int, county_code: str, year: int, workflow_id: str, who: Any, now) -> Application:
+    """A new application in its first stage (draft, version 1), created by `who` at `now`."""
+    return Application(
+        cluster_id=cluster_id,
+        county_code=county_code,
+        year=year,
+        workflow=workflow_id,
+        stage="draft",
+        version=1,
+        created_by=who.id,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def open_application(session: Session, who: Any, cluster_id: int, year: int) -> Application:
     """A draft application for a cluster already in the registry (imported, or built by the demo)."""
     cluster = session.get(Cluster, cluster_id)
@@ -186,17 +191,7 @@ def open_application(session: Session, who: Any, cluster_id: int, year: int) -> 
     if who.role != "county_applicant" or not covers(who.region_code, cluster.county_code):
         raise NotPermitted(N_("only the cluster's county bureau may apply for it"))
     now = audit.utcnow()
-    application = Application(
-        cluster_id=cluster.id,
-        county_code=cluster.county_code,
-        year=year,
-        workflow=DEFAULT_WORKFLOW,
-        stage="draft",
-        version=1,
-        created_by=who.id,
-        created_at=now,
-        updated_at=now,
-    )
+    application = _draft(cluster.id, cluster.county_code, year, DEFAULT_WORKFLOW, who, now)
     session.add(application)
     cluster.status = "draft"
     session.flush()
