@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # System packages the tests and reports need (Debian): headless Chromium for browser tests,
 # CJK fonts for screenshots and PDF reports, Pango for WeasyPrint, pdftotext (poppler-utils) to read
-# rendered PDFs in tests. Installs only what is missing,
+# rendered PDFs in tests, LibreOffice (headless, no GUI) to open the Word and Excel files the product
+# writes, as an official's office suite would. Installs only what is missing,
 # and only when run as root; otherwise it says what to install.
 set -euo pipefail
 need=()
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui libreoffice-calc-nogui)
 fc-list 2>/dev/null | grep -qi "noto sans cjk" || need+=(fonts-noto-cjk)
 ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0" || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from babel.messages.extract import extract_from_dir
 
 from smecluster.web.i18n import translations
@@ -54,3 +55,26 @@ def test_english_page_after_switch_and_chinese_by_default(tmp_path):
     default, english = c.get("/login").text, c.get("/login?lang=en").text
     assert link_zh in default and '<a href="/">Clusters</a>' not in default
     assert '<a href="/">Clusters</a>' in english and link_zh not in english
+
+
+def test_feature_catalogues_merge_and_conflicts_are_refused(tmp_path, monkeypatch):
+    """Each feature may keep its own .po beside messages.po; one id translated two ways is an error."""
+    from smecluster.web import i18n
+
+    folder = tmp_path / "zh" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    header = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+    (folder / "messages.po").write_text(header + 'msgid "Chain"\nmsgstr "产业链"\n', encoding="utf-8")
+    (folder / "chains.po").write_text(header + 'msgid "Link"\nmsgstr "环节"\n', encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    i18n.translations.cache_clear()
+    try:
+        merged = i18n.translations("zh")
+        assert merged.gettext("Chain") == "产业链"
+        assert merged.gettext("Link") == "环节"
+        (folder / "chains.po").write_text(header + 'msgid "Chain"\nmsgstr "链条"\n', encoding="utf-8")
+        i18n.translations.cache_clear()
+        with pytest.raises(ValueError, match="chains.po"):
+            i18n.translations("zh")
+    finally:
+        i18n.translations.cache_clear()

@@ -1,7 +1,9 @@
 """Translations: gettext catalogues (Babel .po files) read at start; Chinese is the default locale.
 
-Message ids are English; `locale/zh/LC_MESSAGES/messages.po` holds the Chinese. The .po file is
-compiled in memory when the app starts, so no binary .mo file can drift from its source.
+Message ids are English; `locale/zh/LC_MESSAGES/*.po` hold the Chinese: `messages.po` first, then one
+file per feature (`chains.po`, ...) so that features written in parallel never edit the same lines.
+The files are merged and compiled in memory when the app starts, so no binary .mo file can drift
+from its source; a message id translated differently in two files is an error.
 """
 
 from __future__ import annotations
@@ -23,11 +25,24 @@ LOCALE_COOKIE = "lang"
 @lru_cache(maxsize=4)
 def translations(locale: str) -> gettext.NullTranslations:
     """The gettext translations of a locale (identity for English, the message ids' language)."""
-    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if not po.exists():
+    folder = LOCALE_DIR / locale / "LC_MESSAGES"
+    files = sorted(folder.glob("*.po"), key=lambda p: (p.name != "messages.po", p.name))
+    if not files:
         return gettext.NullTranslations()
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=locale)
+    catalog = None
+    for po in files:
+        with po.open("rb") as fh:
+            part = read_po(fh, locale=locale)
+        if catalog is None:
+            catalog = part
+            continue
+        for message in part:
+            if not message.id:
+                continue  # the header
+            known = catalog.get(message.id, message.context)
+            if known is not None and known.string != message.string:
+                raise ValueError(f"{po.name}: {message.id!r} is translated differently in another catalogue")
+            catalog[message.id] = message
     buf = io.BytesIO()
     write_mo(buf, catalog)
     buf.seek(0)
