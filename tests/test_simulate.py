@@ -254,6 +254,45 @@ def test_enterprise_simulation_reports_the_srdi_target(cluster_registry):
     assert sim.targets[0]["current"] == progress["T-SRDI"]["current"]
 
 
+def test_validity_reform_changes_which_designations_count(cluster_registry):
+    """Three SRDI titles of 1 July 2023 with no recorded end last 3 years under srdi-sme-2022 (to
+    30 June 2026): at 2 years they no longer count on 30 June 2026, and the SRDI target drops by 3. A
+    title with a recorded end is untouched, and a 2026 pack's period never reaches a 2023 title."""
+    from sqlalchemy import insert
+
+    from smecluster.registry.models import Designation
+
+    with cluster_registry.connect() as conn:  # members without a title (the fixture gives 15 one)
+        free = [r[0] for r in conn.execute(text(
+            "SELECT uscc FROM enterprise WHERE uscc NOT IN (SELECT uscc FROM designation) ORDER BY uscc"))]
+    derived, recorded = free[:3], free[3]
+    with cluster_registry.begin() as conn:
+        conn.execute(insert(Designation), [
+            {"uscc": u, "kind": "srdi_sme", "year": 2023, "valid_from": date(2023, 7, 1), "valid_until": None}
+            for u in derived] + [{"uscc": recorded, "kind": "srdi_sme", "year": 2023, "valid_from": date(2023, 7, 1),
+                                  "valid_until": date(2026, 12, 31)}])
+    short = simulate_enterprises(cluster_registry, _sets("srdi-sme-2022", "validity_years=2"), YEAR, ON_2026)
+    assert (short.summary["held_baseline"], short.summary["held_reformed"]) == (15 + 4, 15 + 1)
+    assert sorted(short.firms.filter(pl.col("change") == "expires")["uscc"].to_list()) == sorted(derived)
+    (target,) = short.targets
+    assert (target["expires"], target["current_reformed"]) == (3, target["current"] - 3)
+    later = simulate_enterprises(cluster_registry, _sets("srdi-sme-2026", "validity_years=2"), YEAR, ON_2026)
+    assert later.summary["held_reformed"] == later.summary["held_baseline"] == 15 + 4
+    assert later.firms.filter(pl.col("change").is_in(["expires", "extends"])).is_empty()
+
+
+def test_reformed_periods_replace_only_the_reformed_pack_period():
+    """The reformed tier's period from the pack's date is replaced; older periods and other kinds stay."""
+    from smecluster.policy.validity import reformed_periods, validity_periods
+
+    base = load_pack("srdi-sme-2022")
+    assert reformed_periods(base, base) is None
+    periods = reformed_periods(base, apply_reform(reform_from_sets("srdi-sme-2022", ["validity_years=2"])))
+    srdi = [p for p in periods if p[0] == "srdi_sme"]
+    assert srdi[0] == ("srdi_sme", date(2026, 4, 1), 3) and srdi[1] == ("srdi_sme", date(2022, 8, 1), 2)
+    assert [p for p in periods if p[0] != "srdi_sme"] == [p for p in validity_periods() if p[0] != "srdi_sme"]
+
+
 def test_target_effect_moves_count_and_projection_within_scope():
     """Two firms of county 320102 lose the title: a province-wide target drops by 2 now and at the
     deadline; a target scoped to another city is unchanged; a target of another tier is not listed."""

@@ -19,7 +19,7 @@ from smecluster.analytics.size_class import size_class_sql
 from smecluster.analytics.stored_snapshot import StoredSnapshot, arrow_schema
 from smecluster.policy.pack import load_pack
 from smecluster.policy.tiers import tiers
-from smecluster.policy.validity import certificates, held_sql
+from smecluster.policy.validity import Periods, certificates, held_sql
 from smecluster.settings import province
 
 # Columns of the fact table and their Polars types.
@@ -75,8 +75,9 @@ def _window_sum(col: str, year: int, years: int, alias: str) -> str:
             f"THEN SUM({col}) FILTER (WHERE {window}) END AS {alias}")
 
 
-def facts_sql(year: int, on: date) -> str:
-    """The fact table's SQL over relations ent, ey, pr, des and ind (industry level 2 rows)."""
+def facts_sql(year: int, on: date, periods: Periods | None = None) -> str:
+    """The fact table's SQL over relations ent, ey, pr, des and ind (industry level 2 rows); `periods`
+    (policy.validity.reformed_periods) replaces the validity periods, for a what-if."""
     now = ", ".join(f"ANY_VALUE({c}) FILTER (WHERE year = {year}) AS {c}" for c in PROFILE_NOW)
     held = ", ".join(
         f"COALESCE(BOOL_OR(kind = '{t.kind}'), FALSE) AS designated_{t.kind}" for t in tiers()
@@ -111,7 +112,7 @@ def facts_sql(year: int, on: date) -> str:
     d AS (
       SELECT uscc, {certs}, {held}
       FROM des
-      WHERE {held_sql(on)}
+      WHERE {held_sql(on, periods=periods)}
       GROUP BY uscc)
     SELECT e.uscc, e.name, e.county_code, e.industry_code, y.* EXCLUDE (uscc), p.* EXCLUDE (uscc),
       {", ".join(f"COALESCE(d.{c}, FALSE) AS {c}" for c in certificate_columns())},
@@ -131,6 +132,7 @@ def build_facts(
     year: int,
     on: date,
     industry: pa.Table | pl.DataFrame | None = None,
+    periods: Periods | None = None,
 ) -> pa.Table:
     """The fact table for data year `year`, designations as held on date `on`.
 
@@ -144,10 +146,11 @@ def build_facts(
     inputs = {name: frame.to_arrow() if isinstance(frame, pl.DataFrame) else frame
               for name, frame in (("ent", enterprise), ("ey", enterprise_year), ("pr", profile),
                                   ("des", designation), ("ind", industry))}
-    return run_small(facts_sql(year, on), inputs)  # one firm's facts: the statement prepared once
+    return run_small(facts_sql(year, on, periods), inputs)  # one firm's facts: the statement prepared once
 
 
-def facts_from_snapshot(snapshot: StoredSnapshot, year: int, on: date, county: str | None = None) -> pa.Table:
+def facts_from_snapshot(snapshot: StoredSnapshot, year: int, on: date, county: str | None = None,
+                        periods: Periods | None = None) -> pa.Table:
     """The fact table straight from the snapshot's Parquet columns (all firms, or one county's)."""
     con = snapshot.connect()
     where = f" WHERE county_code = {_literal(county)}" if county else ""
@@ -158,7 +161,7 @@ def facts_from_snapshot(snapshot: StoredSnapshot, year: int, on: date, county: s
         window = f"year BETWEEN {lo} AND {year}" if lo is not None else f"year <= {year}"
         con.execute(f"CREATE TEMP VIEW {view} AS SELECT * FROM {table} WHERE {window}{firms}")
     con.execute("CREATE TEMP VIEW ind AS SELECT code, level, section FROM industry WHERE level = 2")
-    table = con.sql(facts_sql(year, on)).to_arrow_table()
+    table = con.sql(facts_sql(year, on, periods)).to_arrow_table()
     con.close()
     return table
 

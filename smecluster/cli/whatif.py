@@ -168,6 +168,8 @@ def simulate_enterprises(
     console.print(f"{s['firms']:,} firms: qualifying {s['qualifies_baseline']:,} → {s['qualifies_reformed']:,}; "
                   f"gain {s['gained']:,} ({s['gained_not_designated']:,} not yet designated), "
                   f"lose {s['lost']:,} ({s['lost_designated']:,} now designated)")
+    if s["held_reformed"] != s["held_baseline"]:  # a reform of the validity period
+        console.print(f"designations counting on {sim.on}: {s['held_baseline']:,} → {s['held_reformed']:,}")
     moved = lambda f: f.filter((f["gained"] > 0) | (f["lost"] > 0)).head(20)  # noqa: E731
     console.print("\n[bold]By county[/] (where firms gain or lose)")
     _print_frame(moved(sim.by_county))

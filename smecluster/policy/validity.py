@@ -79,23 +79,47 @@ def start_sql(alias: str = "") -> str:
     return f"COALESCE(CAST({a}valid_from AS DATE), MAKE_DATE(CAST({a}year AS INTEGER), 1, 1))"
 
 
-def end_sql(alias: str = "") -> str:
-    """SQL of a designation's last valid day (recorded, else derived by the rule above)."""
+Periods = tuple[tuple[str, date | None, int], ...]
+
+
+def reformed_periods(base, reformed) -> Periods | None:
+    """The validity periods with a reformed tier pack's `validity_years` in place of its base's (the
+    period of that tier from the pack's effective date), or None when the reform leaves it unchanged.
+
+    A what-if of the validity period changes which designations count on a date, so the reformed side
+    of a simulation reads facts derived with these periods (decision 1205)."""
+    years = reformed.parameters.get("validity_years")
+    if reformed.kind != "enterprise_tier" or not reformed.tier or years is None:
+        return None
+    if years == base.parameters.get("validity_years"):
+        return None
+    since = reformed.effective_from
+    periods = [p for p in validity_periods() if not (p[0] == reformed.tier and p[1] == since)]
+    first = next(i for i, p in enumerate(periods) if p[0] == reformed.tier)
+    # Newest first per kind: the reformed period goes before every older period of the tier.
+    at = next((i for i, p in enumerate(periods) if p[0] == reformed.tier and (p[1] is None or p[1] < since)), first)
+    periods.insert(at, (reformed.tier, since, int(years)))
+    return tuple(periods)
+
+
+def end_sql(alias: str = "", periods: Periods | None = None) -> str:
+    """SQL of a designation's last valid day (recorded, else derived by the rule above; `periods`
+    replaces the shipped packs' validity periods, for a what-if)."""
     a = f"{alias}." if alias else ""
     start = start_sql(alias)
     whens = " ".join(
         f"WHEN {a}kind = '{k}'" + (f" AND {start} >= DATE '{since.isoformat()}'" if since else "") + f" THEN {n}"
-        for k, since, n in validity_periods()
+        for k, since, n in (periods if periods is not None else validity_periods())
     )
     years = f"CASE {whens} END"
     return (f"COALESCE(CAST({a}valid_until AS DATE), "
             f"CAST({start} + TO_YEARS(CAST({years} AS INTEGER)) - INTERVAL 1 DAY AS DATE))")
 
 
-def held_sql(on: date | str, alias: str = "") -> str:
+def held_sql(on: date | str, alias: str = "", periods: Periods | None = None) -> str:
     """SQL test: the designation counts on date `on` (a date, or SQL giving one): start <= on <= end."""
     d = f"DATE '{on.isoformat()}'" if isinstance(on, date) else on
-    return f"({start_sql(alias)} <= {d} AND {end_sql(alias)} >= {d})"
+    return f"({start_sql(alias)} <= {d} AND {end_sql(alias, periods)} >= {d})"
 
 
 def held_rows(designation, on: date):

@@ -22,6 +22,7 @@ from smecluster.policy.diff import diff_packs
 from smecluster.policy.pack import Pack, PackError, load_pack
 from smecluster.policy.reform import Reform, ReformError, apply_reform, reform_from_sets
 from smecluster.policy.tiers import tier_label
+from smecluster.policy.validity import reformed_periods
 
 # id(snapshot) -> {(year, columns): indicator table}: kept while the snapshot lives (decision 1201)
 _INDICATORS: dict[int, dict[tuple, pl.DataFrame]] = {}
@@ -211,10 +212,12 @@ def _as_applied(pack: Pack, evaluation: str, on: date) -> Pack:
 
 
 def simulate_tier_facts(facts: pa.Table | pl.DataFrame, scenario: Scenario, year: int, on: date,
-                        evaluation: str = "new", region: str | None = None) -> EnterpriseSimulation:
+                        evaluation: str = "new", region: str | None = None,
+                        facts_reformed: pa.Table | pl.DataFrame | None = None) -> EnterpriseSimulation:
     """Both packs of one tier over an in-memory fact table: one compiled pass, then counts in DuckDB
     over the materialised outcome codes (the path benchmarks time). `region` (a code prefix) keeps the
-    firms of that region only."""
+    firms of that region only. `facts_reformed`: the facts under the reform's validity periods (a
+    reform of `validity_years` changes which designations count), read by the reformed side only."""
     base, reformed = scenario.base, scenario.reformed
     if base.kind != "enterprise_tier" or not base.tier:
         raise ReformError(f"{base.id} is a {base.kind} pack: simulate enterprises needs an enterprise tier pack")
@@ -223,20 +226,35 @@ def simulate_tier_facts(facts: pa.Table | pl.DataFrame, scenario: Scenario, year
     con = duckdb.connect()
     con.register("facts", facts.to_arrow() if isinstance(facts, pl.DataFrame) else facts)
     a, b, held = (f'"{outcome_col("a", t)}"', f'"{outcome_col("b", t)}"', f'"designated_{t}"')
+    if facts_reformed is None:
+        source = (f"SELECT uscc, county_code, industry_code, {held} AS held_a, {held} AS held_b, "
+                  f"{a} AS a, {b} AS b FROM ({sql}) AS s")
+    else:  # the baseline side over the facts, the reformed side over the reformed facts, joined by firm
+        arrow = facts_reformed.to_arrow() if isinstance(facts_reformed, pl.DataFrame) else facts_reformed
+        con.register("facts_b", arrow)
+        sql_b = compile_tier_pairs([(_as_applied(base, evaluation, on), _as_applied(reformed, evaluation, on))],
+                                   source="facts_b")
+        source = f"""SELECT x.uscc, x.county_code, x.industry_code, x.{held} AS held_a, y.{held} AS held_b,
+            x.{a} AS a, y.{b} AS b FROM ({sql}) AS x JOIN ({sql_b}) AS y USING (uscc)"""
     con.execute(f"""CREATE TEMP TABLE sim AS SELECT uscc, county_code, industry_code,
-        COALESCE({held}, FALSE) AS designated, {a} >= {QUALIFIES} AS qa, {b} >= {QUALIFIES} AS qb
-        FROM ({sql}) AS s WHERE county_code LIKE $prefix""", {"prefix": f"{region or ''}%"})
+        COALESCE(held_a, FALSE) AS designated, COALESCE(held_b, FALSE) AS designated_reformed,
+        a >= {QUALIFIES} AS qa, b >= {QUALIFIES} AS qb
+        FROM ({source}) AS s WHERE county_code LIKE $prefix""", {"prefix": f"{region or ''}%"})
     counts = """COUNT(*) AS firms, COUNT(*) FILTER (qa) AS qualifies_baseline,
         COUNT(*) FILTER (qb) AS qualifies_reformed, COUNT(*) FILTER (qb AND NOT qa) AS gained,
         COUNT(*) FILTER (qa AND NOT qb) AS lost,
         COUNT(*) FILTER (qb AND NOT qa AND NOT designated) AS gained_not_designated,
-        COUNT(*) FILTER (qa AND NOT qb AND designated) AS lost_designated"""
+        COUNT(*) FILTER (qa AND NOT qb AND designated) AS lost_designated,
+        COUNT(*) FILTER (designated) AS held_baseline, COUNT(*) FILTER (designated_reformed) AS held_reformed"""
     total = con.sql(f"SELECT {counts} FROM sim").pl().to_dicts()[0]
     moved = "ORDER BY gained + lost DESC, 1"  # every county and industry, the most moved first
     by_county = con.sql(f"SELECT county_code, {counts} FROM sim GROUP BY county_code {moved}").pl()
     by_industry = con.sql(f"SELECT industry_code, {counts} FROM sim GROUP BY industry_code {moved}").pl()
+    # A firm's change: its eligibility first; else whether its designation still counts on the date.
     firms = con.sql("""SELECT uscc, county_code, industry_code, designated,
-        CASE WHEN qb THEN 'gains' ELSE 'loses' END AS change FROM sim WHERE qa <> qb ORDER BY change, uscc""").pl()
+        CASE WHEN qb AND NOT qa THEN 'gains' WHEN qa AND NOT qb THEN 'loses'
+             WHEN designated THEN 'expires' ELSE 'extends' END AS change
+        FROM sim WHERE qa <> qb OR designated <> designated_reformed ORDER BY change, uscc""").pl()
     con.close()
     summary = {k: int(v) for k, v in total.items()}
     return EnterpriseSimulation(scenario, year, on, t, summary, by_county, by_industry, firms)
@@ -248,6 +266,8 @@ def target_effects(progress: dict, sim: EnterpriseSimulation) -> list[dict]:
     The firms whose eligibility changes move the count: reformed = baseline + gained - lost within the
     target's scope (holders that lose eligibility leave the stock at their re-review; firms that gain
     it are new candidates), and the projection at the deadline moves by the same amount (decision 1203).
+    A reform of the validity period moves it too: designations that no longer count on the date
+    (`expires`) leave it, those that count longer (`extends`) stay in it (decision 1205).
     """
     out = []
     for t in progress["targets"]:
@@ -257,12 +277,16 @@ def target_effects(progress: dict, sim: EnterpriseSimulation) -> list[dict]:
         inside = sim.firms.filter(pl.col("county_code").str.starts_with(scope))
         gained = int((inside["change"] == "gains").sum())
         lost = int((inside["change"] == "loses").sum())
-        delta = gained - lost
+        # A shorter (longer) validity period ends (keeps) designations on the date itself.
+        expires = int((inside["change"] == "expires").sum())
+        extends = int((inside["change"] == "extends").sum())
+        delta = gained - lost - expires + extends
         at_deadline = t["projection"]["at_deadline"]
         out.append({
             "id": t["id"], "title": t["title"], "value": t["value"], "deadline": t["deadline"], "scope": scope,
             "current": t["current"], "current_reformed": t["current"] + delta, "gained": gained, "lost": lost,
             "lost_designated": int(((inside["change"] == "loses") & inside["designated"]).sum()),
+            "expires": expires, "extends": extends,
             "projection": at_deadline, "projection_reformed": at_deadline + delta,
             "met": t["met"], "on_track": t["on_track"],
             "share_of_target": t["share_of_target"],
@@ -291,9 +315,11 @@ def simulate_enterprises(engine: Engine, scenario: Scenario, year: int | None = 
         raise ValueError("the registry has no yearly enterprise data: import or generate some first")
     on = on or default_on(year)
     frames = read_registry(engine, year, county)
-    facts = build_facts(frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"],
-                        frames["designation"], year, on, frames["industry"])
-    sim = simulate_tier_facts(facts, scenario, year, on, evaluation, region)
+    tables = (frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"], frames["designation"])
+    facts = build_facts(*tables, year, on, frames["industry"])
+    periods = reformed_periods(scenario.base, scenario.reformed)
+    facts_b = None if periods is None else build_facts(*tables, year, on, frames["industry"], periods=periods)
+    sim = simulate_tier_facts(facts, scenario, year, on, evaluation, region, facts_b)
     if with_targets:
         try:
             sim.targets = target_effects(target_progress(engine, until=year), sim)
