@@ -13,7 +13,6 @@ Indicators a case does not give are missing (so criteria using them are unknown)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -22,25 +21,8 @@ import yaml
 from smecluster.policy.compile import indicator_column, required_columns
 from smecluster.policy.evaluate import statuses
 from smecluster.policy.pack import load_pack
+from smecluster.policy.scenario_result import BASES_FILE, ScenarioFailure, ScenarioFileError
 from smecluster.policy.verdict import outcome_of
-
-
-class ScenarioFileError(ValueError):
-    """A file given as a scenario file that is not one (wrong shape), named with the reason."""
-
-
-BASES_FILE = "bases.yaml"  # base firms of the tier scenarios: data for them, not a scenario file
-
-
-@dataclass
-class ScenarioFailure:
-    """A case whose statuses differ from what it expects."""
-
-    file: str
-    case: str
-    check: str  # a criterion id, 'outcome', or another result key
-    expected: object
-    got: object
 
 
 def run_scenario_file(path: Path | str) -> tuple[int, list[ScenarioFailure]]:

@@ -23,7 +23,7 @@ import yaml
 
 from smecluster.analytics.enterprise_facts import FACT_SCHEMA, certificate_columns, designation_columns
 from smecluster.analytics.tier_query import OUTCOME_LABELS, STATUS_LABELS
-from smecluster.policy.scenarios import ScenarioFailure
+from smecluster.policy.scenario_result import ScenarioFailure
 from smecluster.services.tiers import evaluate_facts
 
 SCHEMA = {**FACT_SCHEMA, **{c: pl.Boolean for c in designation_columns()}}
