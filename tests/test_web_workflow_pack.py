@@ -28,6 +28,28 @@ def test_notice_counts_working_days():
     assert load_workflow().notice_end(date(2025, 3, 7)) == date(2025, 3, 14)
 
 
+def test_notice_skips_public_holidays_and_counts_adjusted_weekends():
+    """From Monday 2026-09-28: 29 and 30 September, then the National Day holiday (1-7 October, by the
+    State Council's 2026 notice), then Thursday 8, Friday 9 and Saturday 10 October, a working Saturday
+    (调休). Monday to Friday would have ended on 5 October, inside the holiday."""
+    assert load_workflow().notice_end(date(2026, 9, 28)) == date(2026, 10, 10)
+
+
+def test_spring_festival_is_not_a_working_day():
+    """2026-02-17 (初一, a Tuesday) is a holiday; 2026-02-14 (a Saturday) is an adjusted working day."""
+    from smecluster.workflow.working_days import is_working_day, known
+
+    assert not is_working_day(date(2026, 2, 17)) and is_working_day(date(2026, 2, 14))
+    assert is_working_day(date(2026, 2, 24)) and known(date(2026, 2, 24))
+
+
+def test_a_year_not_yet_published_counts_monday_to_friday():
+    from smecluster.workflow.working_days import add_working_days, known
+
+    far = date(2099, 3, 6)  # a Friday of a year no calendar carries
+    assert not known(far) and add_working_days(far, 5) == date(2099, 3, 13)
+
+
 def test_validity_from_pack_parameter():
     """Recognition granted 2025-06-30 is valid until 2028-06-30 (3 years, UNVERIFIED parameter)."""
     assert load_workflow().validity_end(date(2025, 6, 30)) == date(2028, 6, 30)

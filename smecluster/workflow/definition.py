@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -80,17 +80,12 @@ class Workflow(BaseModel):
         return any(s.id == stage_id and s.evidence for s in self.stages)
 
     def notice_end(self, start: date) -> date:
-        """The last day of the public notice: N working days (Monday-Friday) from the day after start.
+        """The last day of the public notice: N Chinese working days from the day after start (public
+        holidays and adjusted working weekends counted as the State Council publishes them; a year not
+        yet published counts Monday to Friday, see workflow.working_days)."""
+        from smecluster.workflow.working_days import add_working_days
 
-        Public holidays are not modelled; the province may extend by recording objections.
-        """
-        left = int(self.parameters["notice_working_days"])
-        day = start
-        while left:
-            day += timedelta(days=1)
-            if day.weekday() < 5:
-                left -= 1
-        return day
+        return add_working_days(start, int(self.parameters["notice_working_days"]))
 
     def validity_end(self, start: date) -> date:
         """The day a recognition granted on `start` expires."""
