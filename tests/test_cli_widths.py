@@ -15,6 +15,7 @@ from smecluster.cli.common import new_table, print_table
 from smecluster.db import open_database
 from smecluster.demo.generator import generate
 from smecluster.demo.writer import write_demo
+from smecluster.labels import WORDS
 
 ELLIPSIS = "…"
 
@@ -50,13 +51,13 @@ def test_tier_lists_print_whole_codes_and_names(demo_db, columns):
 def test_cluster_verdicts_print_whole_names_and_outcomes(demo_db):
     """`evaluate cluster --all` in 80 columns: every cluster's name, criterion id and outcome whole."""
     verdicts = json.loads(_run("--db", demo_db, "evaluate", "cluster", "--all", "--format", "json"))
-    text = _run("--db", demo_db, "evaluate", "cluster", "--all")
+    text = _run("--db", demo_db, "--lang", "zh", "evaluate", "cluster", "--all")
     assert ELLIPSIS not in text
     flat = text.replace("\n", "")
-    for v in verdicts:
-        assert v["outcome"] in text and v["cluster"]["name"] in flat
+    for v in verdicts:  # the words of the default language (Chinese), whole
+        assert WORDS[v["outcome"]][0] in text and v["cluster"]["name"] in flat
         for c in v["criteria"]:
-            assert c["id"] in text and c["status"] in text
+            assert c["id"] in text and WORDS[c["status"]][0] in text
 
 
 def test_narrow_table_falls_back_to_one_block_per_row():

@@ -18,6 +18,7 @@ err_console = Console(stderr=True)
 @dataclass
 class _State:
     db: str | None = None
+    lang: str = "zh"  # words of printed tables (--lang, else the locale); JSON keeps the codes
 
 
 STATE = _State()
@@ -33,11 +34,21 @@ def new_table(*columns: str, keep: tuple[str, ...] = (), title: str | None = Non
     """A table that never cuts a value: `keep` columns (codes, numbers, statuses) are as wide as their
     widest value (only their header may wrap), the others (names, clauses, gaps) fold onto more lines.
     Print it with `print_table`."""
+    from smecluster.labels import header as header_in
+
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
-    for header in columns:
-        table.add_column(header, overflow="fold", min_width=min(6, cell_len(header)))
-        table.columns[-1].meta = {"keep": header in keep}  # read by print_table
+    for name in columns:
+        shown = header_in(name, STATE.lang)
+        table.add_column(shown, overflow="fold", min_width=min(6, cell_len(shown)))
+        table.columns[-1].meta = {"keep": name in keep}  # read by print_table
     return table
+
+
+def word(value: object) -> str:
+    """A cell for a person: a code (outcome, status, change) as the word of the chosen language."""
+    from smecluster.labels import word as word_in
+
+    return "" if value is None else str(word_in(value, STATE.lang))
 
 
 def _cell_width(cell: object) -> int:

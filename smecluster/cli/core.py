@@ -7,7 +7,7 @@ import json
 import typer
 from rich.table import Table
 
-from smecluster.cli.common import STATE, console, fail, new_table, print_table
+from smecluster.cli.common import STATE, console, fail, new_table, print_table, word
 
 # Heavy modules (SQLAlchemy, Polars, DuckDB, pydantic packs) are imported inside the commands that
 # need them, so that `smecluster --help` starts fast (docs/decisions/1000-cli-lazy-imports.md).
@@ -185,7 +185,7 @@ def _print_verdict(v) -> None:
     console.print(
         f"\n[bold]#{v.cluster['id']} {v.cluster['name']}[/] — {v.cluster['county_name']} "
         f"{v.cluster['county_code']} — {v.policy['id']} {v.year}: "
-        f"[{outcome_style[v.outcome]}]{v.outcome}[/]{review}"
+        f"[{outcome_style[v.outcome]}]{word(v.outcome)}[/]{review}"
     )
     if v.on:
         console.print(f"designations counted as valid on {v.on} (start <= {v.on} <= end)")
@@ -234,7 +234,8 @@ def _add_rows(table: Table, c, indent: str) -> None:
     threshold = f"{c.comparator} {format_value(c.threshold, c.unit)}" if c.comparator else ""
     mark = "" if c.verified else " [yellow]UNVERIFIED[/]"
     style = STATUS_STYLE.get(c.status, "")
-    table.add_row(indent + c.id, f"[{style}]{c.status}[/]", value, threshold, c.clause + mark, c.gap_zh or "")
+    gap = (c.gap_zh or c.gap or "") if STATE.lang == "zh" else (c.gap or c.gap_zh or "")
+    table.add_row(indent + c.id, f"[{style}]{word(c.status)}[/]", value, threshold, c.clause + mark, gap)
     for child in c.children:
         _add_rows(table, child, indent + "  ")
 
@@ -258,7 +259,7 @@ def demo(
     table = new_table("id", "cluster", "county", "outcome", "failing", keep=("id", "outcome"))
     for v in results:
         failing = ", ".join(c.id for c in v.criteria if c.status in ("fail", "unknown"))
-        table.add_row(str(v.cluster["id"]), v.cluster["name"], v.cluster["county_name"], v.outcome, failing)
+        table.add_row(str(v.cluster["id"]), v.cluster["name"], v.cluster["county_name"], word(v.outcome), failing)
     print_table(table)
     console.print(
         "The five national clusters are recognised and public; the near misses are applications "

@@ -22,8 +22,18 @@ def _root(
     db: str = typer.Option(
         None, "--db", help="Database URL or SQLite file (default: $SMECLUSTER_DATABASE_URL or ./smecluster.db)."
     ),
+    lang: str = typer.Option(
+        None, "--lang", help="zh or en: words in printed tables (default: $SMECLUSTER_LANG, else the locale, "
+        "else zh). JSON keeps the codes."
+    ),
 ) -> None:
+    from smecluster.labels import resolve_lang
+
     common.STATE.db = db
+    try:
+        common.STATE.lang = resolve_lang(lang)
+    except ValueError as exc:
+        common.fail(str(exc))
 
 
 def _register() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from smecluster.cli.common import STATE, console, fail, new_table, print_table
+from smecluster.cli.common import STATE, console, fail, new_table, print_table, word
 
 FORMATS_EVAL = ("table", "json", "xlsx", "parquet")
 KINDS = ("new", "review")
@@ -92,7 +92,7 @@ def _print_evaluation(ev) -> None:
     s = summary(ev).drop("pack_reason")  # printed above, once per tier
     table = new_table(*s.columns, keep=_codes(s.columns))
     for row in s.iter_rows():
-        table.add_row(*[str(v) for v in row])
+        table.add_row(*[word(v) for v in row])
     print_table(table)
     for p in ev.tiers:
         if p.unverified:
@@ -102,7 +102,7 @@ def _print_evaluation(ev) -> None:
         console.print(f"\n[bold]{LISTS[name]}[/]: {frame.height}")
         t = new_table(*frame.columns, keep=_codes(frame.columns))
         for row in frame.head(15).iter_rows():
-            t.add_row(*["" if v is None else str(v) for v in row])
+            t.add_row(*[word(v) for v in row])
         print_table(t)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from smecluster.cli.common import STATE, console, fail, new_table, print_table
+from smecluster.cli.common import STATE, console, fail, new_table, print_table, word
 
 simulate_app = typer.Typer(help="What if a rule changed: reformed packs against the registry (never stored).",
                            no_args_is_help=True)
@@ -184,7 +184,7 @@ def simulate_enterprises(
 def _print_frame(frame) -> None:
     table = new_table(*frame.columns, keep=tuple(c for c in frame.columns if c not in ("name", "criteria_changed")))
     for row in frame.iter_rows():
-        table.add_row(*["" if v is None else str(v) for v in row])
+        table.add_row(*[word(v) for v in row])
     print_table(table)
 
 
