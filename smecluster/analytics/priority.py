@@ -253,6 +253,31 @@ def combine(expert: np.ndarray, nmatrix_minmax: np.ndarray, constant: np.ndarray
 
 
 # ------------------------------------------------------------------------------------------------- scores
+@dataclass
+class Scored:
+    """A decision matrix scored: what was normalised, the weights used, TOPSIS and weighted sum."""
+
+    normalised: Normalised
+    weights: Weights
+    topsis: np.ndarray
+    weighted_sum: np.ndarray
+
+
+def score(matrix: np.ndarray, directions: Sequence[str], methods: Sequence[str] | str, expert: np.ndarray,
+          expert_share: float = 1.0, entropy_share: float = 0.5) -> Scored:
+    """Normalise, weigh (the stated combination) and score a raw matrix: the one path every ranking takes.
+
+    One row: TOPSIS and weighted sum are 1 (nothing to compare with). No rows: empty arrays.
+    """
+    x = np.asarray(matrix, dtype=np.float64)
+    norm = normalise(x, directions, methods)
+    weights = combine(expert, minmax(x, directions), norm.constant, expert_share, entropy_share)
+    n = x.shape[0]
+    if n <= 1:
+        return Scored(norm, weights, np.ones(n), np.ones(n))
+    return Scored(norm, weights, topsis(norm.values, weights.combined), weighted_sum(norm.values, weights.combined))
+
+
 def topsis(nmatrix: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """TOPSIS closeness of each row of a normalised matrix (higher is better), in [0, 1]."""
     return topsis_batch(nmatrix, np.asarray(weights, dtype=np.float64)[None, :])[0]

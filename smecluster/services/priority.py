@@ -145,9 +145,9 @@ def rank_matrix(pack: PriorityPack, matrix: np.ndarray, subjects: list[dict], ye
     ahp_result = kernel.ahp(pack.weights.ahp, [d.id for d in pack.dimensions], pack.id)
     expert = pack.expert_weights()
 
-    norm = kernel.normalise(matrix, directions, [ind.normalisation for _, ind in specs])
-    mm = kernel.minmax(matrix, directions)
-    weights = kernel.combine(expert, mm, norm.constant, pack.weights.expert_share, pack.weights.entropy_share)
+    scored = kernel.score(matrix, directions, [ind.normalisation for _, ind in specs], expert,
+                          pack.weights.expert_share, pack.weights.entropy_share)
+    norm, weights = scored.normalised, scored.weights
     if n == 0:
         notes.append(note("no_clusters"))
     elif n == 1:
@@ -163,10 +163,7 @@ def rank_matrix(pack: PriorityPack, matrix: np.ndarray, subjects: list[dict], ye
         notes.append(note("imputed", column=columns[j], label=infos[j].label_en, label_zh=infos[j].label_zh,
                           count=len(missing), clusters="、".join(missing)))
     w = weights.combined
-    topsis = kernel.topsis(norm.values, w) if n else np.zeros(0)
-    wsum = kernel.weighted_sum(norm.values, w) if n else np.zeros(0)
-    if n == 1:
-        topsis, wsum = np.ones(1), np.ones(1)
+    topsis, wsum = scored.topsis, scored.weighted_sum
     score = topsis if pack.method == "topsis" else wsum
     rank = kernel.ranks(score) if n else np.zeros(0, dtype=int)
     if n > 1 and np.all(norm.constant):
