@@ -27,7 +27,6 @@ from smecluster.registry.models import (
     EnterpriseYear,
 )
 from smecluster.services.priority import (
-    RecommendationError,
     confirm_recommendation,
     confirmed_recommendation,
     needed_columns,
@@ -35,6 +34,7 @@ from smecluster.services.priority import (
     recommend,
 )
 from smecluster.workflow.models import AuditEntry
+from smecluster.workflow.recommendations import RecommendationError
 
 YEAR = 2025
 # c1 (溧阳市, 384) and c3 (武进区, 384): 12 medium firms each, large enough for the national pack;
