@@ -4,6 +4,7 @@ from smecluster.accounts.models import Account, LoginSession, SecuritySetting  #
 from smecluster.registry.models import (  # noqa: F401
     Cluster,
     ClusterMember,
+    ClusterYear,
     Designation,
     Enterprise,
     EnterpriseYear,
@@ -21,3 +22,4 @@ from smecluster.workflow.models import (  # noqa: F401
     ExpertReview,
     Transition,
 )
+from smecluster.workflow.recommendations import NationalRecommendation  # noqa: F401

@@ -137,6 +137,16 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict | None, set[str]]]] = {
         ("/applications/{app_a}/score", {"score": "200"}, {"expert"}),
         ("/applications/{app_b}/score", {"score": "50"}, set()),
     ],
+    ("GET", "/priority"): [("/priority", None, OVERVIEW)],
+    ("GET", "/api/priority"): [("/api/priority", None, OVERVIEW)],
+    ("GET", "/recommendation"): [("/recommendation", None, {"province"})],
+    ("GET", "/api/recommendation"): [("/api/recommendation", None, {"province"})],
+    ("POST", "/recommendation/confirm"): [
+        ("/recommendation/confirm", {"year": "2026", "clusters": "999"}, {"province"})
+    ],
+    ("POST", "/api/recommendation/confirm"): [
+        ("/api/recommendation/confirm", {"json": {"year": 2026, "clusters": [999]}}, {"province"})
+    ],
     ("GET", "/api/clusters"): [("/api/clusters", None, EVERYONE)],
     ("GET", "/api/clusters/{cluster_id}"): [
         ("/api/clusters/{registry_cluster}", None, EVERYONE),
