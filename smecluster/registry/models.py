@@ -86,6 +86,11 @@ class EnterpriseYear(Base):
     total_liabilities: Mapped[float | None] = mapped_column(Float)
     cloud: Mapped[bool | None] = mapped_column(Boolean)  # 上云
     industrial_internet: Mapped[bool | None] = mapped_column(Boolean)  # 工业互联网平台应用
+    # As the year's return gave them (NULL: not reported): the data-quality checks compare them with
+    # the registry's record and across years (smecluster/quality), never overwrite the record.
+    reported_name: Mapped[str | None] = mapped_column(String(200))
+    reported_county: Mapped[str | None] = mapped_column(String(6))
+    reported_industry: Mapped[str | None] = mapped_column(String(4))
 
 
 class Designation(Base):
