@@ -64,15 +64,21 @@ def _print(report, locale: str) -> None:
         if part.is_empty():
             continue
         console.print(f"\n[bold]{severity}[/]: {part.height}")
-        table = new_table("check", "uscc", "name", "county", "year", "field", "value", "detail", "reason",
+        table = new_table("check", "uscc", "county", "year", "field", "value", "detail",
                           keep=("check", "uscc", "county", "year", "field", "value"))
         for r in part.head(SHOWN).iter_rows(named=True):
-            table.add_row(r["check"], r["uscc"] or "", r["name"] or "", r["county_code"] or "",
+            table.add_row(r["check"], r["uscc"] or "", r["county_code"] or "",
                           "" if r["year"] is None else str(r["year"]), r["field"] or "",
-                          "" if r["value"] is None else f"{r['value']:g}", r["detail"] or "", r[reason] or "")
+                          "" if r["value"] is None else f"{r['value']:g}", r["detail"] or "")
         print_table(table)
         if part.height > SHOWN:
             console.print(f"... {part.height - SHOWN} more (--format json or xlsx lists them all)")
+    seen = set(f["check"].unique().to_list())
+    console.print("\n[bold]Checks[/]")
+    for c in report.catalogue.checks:
+        if c.id in seen:
+            console.print(f"{c.id} ({c.severity}): {c.reason(locale, band_zh='不符合', band_en='nonconformity')}",
+                          soft_wrap=True)
     s = report.summary.select("county_code", "findings", "firms", "high", "medium", "low", "digits_band")
     console.print("\n[bold]Summary per county[/] (digit test of the year: Benford first digits, MAD band)")
     table = new_table(*s.columns, keep=tuple(s.columns))
