@@ -23,6 +23,7 @@ from smecluster.web.overview import OverviewCache
 from smecluster.web.security import LoginRequired, PasswordChangeRequired
 from smecluster.web.templating import render
 from smecluster.web.text_guard import RequestLimits, refuse_control_characters
+from smecluster.web.quality import QualityStore
 from smecluster.web.verdicts import Evaluate, VerdictStore
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -67,6 +68,7 @@ def create_app(
     app.state.overview = OverviewCache(app.state.engine, app.state.verdicts)
     app.state.insight = InsightCache(app.state.engine)  # targets and discovery, computed on first use
     app.state.heavy = HeavyWork()  # a few heavy computations at a time, 503 beyond
+    app.state.quality = QualityStore(app.state.engine)  # data-quality findings, per registry version
     if settings.warm_up:
         app.state.verdicts.warm_in_background(then=app.state.overview.warm)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

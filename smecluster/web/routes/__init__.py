@@ -10,6 +10,7 @@ from smecluster.web.routes import (
     enterprise,
     overview,
     public,
+    quality,
     targets,
     whatif,
 )
@@ -24,6 +25,7 @@ ROUTERS = [
     discovery.router,
     enterprise.router,
     diagnosis.router,
+    quality.router,
     admin.router,
     api.router,
 ]
