@@ -53,16 +53,41 @@ def connect(memory_limit: str = "1500MB") -> duckdb.DuckDBPyConnection:
     return con
 
 
-def attach_parquet(con: duckdb.DuckDBPyConnection, files: dict[str, str]) -> None:
+def attach_parquet(con: duckdb.DuckDBPyConnection, files: dict[str, str], prefix: str = "") -> None:
     """Registry tables as views over the snapshot's Parquet files (only the columns the checks read)."""
     for table, cols in COLUMNS.items():
-        con.execute(f"CREATE VIEW {table} AS SELECT {cols} FROM read_parquet('{files[table]}')")
+        con.execute(f"CREATE VIEW {prefix}{table} AS SELECT {cols} FROM read_parquet('{files[table]}')")
 
 
-def attach_frames(con: duckdb.DuckDBPyConnection, frames: dict[str, pa.Table | pl.DataFrame]) -> None:
+def attach_frames(con: duckdb.DuckDBPyConnection, frames: dict[str, pa.Table | pl.DataFrame], prefix: str = "") -> None:
     """Registry tables as views over in-memory tables (a small registry read from the database)."""
     for table, frame in frames.items():
-        con.register(table, frame.to_arrow() if isinstance(frame, pl.DataFrame) else frame)
+        con.register(f"{prefix}{table}", frame.to_arrow() if isinstance(frame, pl.DataFrame) else frame)
+
+
+# the natural key of each table an import may overlay
+KEYS = {"enterprise": ["uscc"], "enterprise_year": ["uscc", "year"], "enterprise_profile": ["uscc", "year"],
+        "platform": ["name"], "cluster_member": ["cluster_id", "uscc"]}
+
+
+def overlay(con: duckdb.DuckDBPyConnection, incoming: dict[str, pl.DataFrame], prefix: str = "base_") -> None:
+    """Views named as the registry tables over `prefix`-named ones, with the rows of `incoming` (a file
+    being imported) in place of the stored rows of the same key: the registry as the import would leave it."""
+    for table, cols in COLUMNS.items():
+        frame = incoming.get(table)
+        if frame is None or table not in KEYS:
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM {prefix}{table}")
+            continue
+        names = [c.strip() for c in cols.split(",")]
+        base = con.sql(f"SELECT * FROM {prefix}{table} LIMIT 0").pl().schema
+        rows = frame.select([(pl.col(n) if n in frame.columns else pl.lit(None)).cast(base[n]).alias(n)
+                             for n in names])
+        con.register(f"incoming_{table}", rows.to_arrow())
+        on = " AND ".join(f"i.{k} = b.{k}" for k in KEYS[table])
+        con.execute(
+            f"CREATE VIEW {table} AS SELECT b.* FROM {prefix}{table} b WHERE NOT EXISTS "
+            f"(SELECT 1 FROM incoming_{table} i WHERE {on}) UNION ALL SELECT * FROM incoming_{table}"
+        )
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:

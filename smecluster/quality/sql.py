@@ -247,7 +247,10 @@ def peer_outlier(check: Check, ctx: Context) -> str:
                detail="'median ' || CAST(ROUND(s.med, 4) AS VARCHAR) || ' of ' || CAST(s.n AS VARCHAR) "
                       "|| ' peers (' || s.division || ', ' || s.size || ')'",
                score="s.z")
-        + f" FROM s JOIN q_firm f ON f.uscc = s.uscc WHERE ABS(s.z) > {z}"
+        + f" FROM s JOIN q_firm f ON f.uscc = s.uscc WHERE ABS(s.z) > {z} "
+        # the firms furthest from their peers: at most `furthest` per measure and peer group
+        f"QUALIFY ROW_NUMBER() OVER (PARTITION BY s.measure, s.division, s.size ORDER BY ABS(s.z) DESC, s.uscc) "
+        f"<= {int(check.params['furthest'])}"
     )
 
 

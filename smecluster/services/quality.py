@@ -16,7 +16,16 @@ import pyarrow as pa
 from sqlalchemy import Engine, func, select, text
 
 from smecluster.quality.catalogue import SEVERITIES, Catalogue, load_checks
-from smecluster.quality.run import COLUMNS, FINDING_SCHEMA, Result, attach_frames, attach_parquet, connect, prepare
+from smecluster.quality.run import (
+    COLUMNS,
+    FINDING_SCHEMA,
+    Result,
+    attach_frames,
+    attach_parquet,
+    connect,
+    overlay,
+    prepare,
+)
 from smecluster.quality.run import run_checks as run_sql
 from smecluster.quality.sql import Context
 
@@ -77,8 +86,9 @@ def _size_case() -> str:
 
 
 def registry_checks(engine: Engine, peer_year: int | None, catalogue: Catalogue | None = None,
-                    progress=None) -> Result:
-    """Every SQL check over the registry (the snapshot's columns when it is province-sized)."""
+                    progress=None, incoming: dict[str, pl.DataFrame] | None = None) -> Result:
+    """Every SQL check over the registry (the snapshot's columns when it is province-sized); with
+    `incoming` (table -> rows of a file being imported), over the registry as the import would leave it."""
     from smecluster.analytics.stored_snapshot import current_snapshot
 
     catalogue = catalogue or load_checks()
@@ -90,10 +100,13 @@ def registry_checks(engine: Engine, peer_year: int | None, catalogue: Catalogue 
     def compute() -> Result:
         con = connect()
         try:
+            prefix = "base_" if incoming else ""
             if stored is not None:
-                attach_parquet(con, {t: str(stored.file(t)) for t in COLUMNS})
+                attach_parquet(con, {t: str(stored.file(t)) for t in COLUMNS}, prefix)
             else:
-                attach_frames(con, _read_tables(engine))
+                attach_frames(con, _read_tables(engine), prefix)
+            if incoming:
+                overlay(con, incoming, prefix)
             say("lining up the years")
             prepare(con)
             say("running the checks")
@@ -101,7 +114,7 @@ def registry_checks(engine: Engine, peer_year: int | None, catalogue: Catalogue 
         finally:
             con.close()
 
-    if stored is None:
+    if stored is None or incoming:
         return compute()
     key = f"quality-{_fingerprint(catalogue)}-{peer_year}"
     memo: dict[str, Result] = {}
@@ -327,10 +340,29 @@ def mark_doubtful(engine: Engine, verdict, findings: pl.DataFrame, catalogue: Ca
 FIGURE_FIELDS = ("revenue", "output", "rd_spending", "employees", "rd_staff", "total_assets", "total_liabilities")
 
 
-def import_findings(engine: Engine, codes: pl.Series) -> pl.DataFrame:
-    """Findings about the firms of an import (by credit code), over the registry as it now stands."""
-    report = quality_report(engine)
-    return report.findings.filter(pl.col("uscc").is_in(codes.unique().implode()))
+def import_findings(engine: Engine, incoming: dict[str, pl.DataFrame], stored: bool) -> pl.DataFrame:
+    """Findings about the rows of an import (table -> rows as stored): over the registry after the load
+    (`stored`), or as the import would leave it (a dry run: the file's rows in place of the stored ones).
+    A finding never refuses a row."""
+    incoming = {t: f for t, f in incoming.items() if f is not None and f.height}
+    if not incoming:
+        return pl.DataFrame(schema=FINDING_SCHEMA)
+    catalogue = load_checks()
+    if stored:
+        findings = quality_report(engine).findings
+    else:
+        years = [int(f["year"].max()) for f in incoming.values() if "year" in f.columns]
+        peer_year = max([newest_year(engine) or 0, *years]) or None
+        findings = _describe(engine, registry_checks(engine, peer_year, catalogue, incoming=incoming).findings,
+                             catalogue)
+    codes = pl.concat([f["uscc"].cast(pl.Utf8) for f in incoming.values() if "uscc" in f.columns] or
+                      [pl.Series("uscc", [], dtype=pl.Utf8)])
+    about = pl.col("uscc").is_in(codes.unique().implode())
+    if "platform" in incoming:
+        names = incoming["platform"]["name"].implode()
+        about = about | ((pl.col("check") == "duplicate_platforms")
+                         & pl.col("detail").str.split(" (").list.first().is_in(names))
+    return findings.filter(about)
 
 
 def registry_year_count(engine: Engine) -> int:
