@@ -148,7 +148,9 @@ def generate(seed: int = 20230331, scale: float = 1.0, year: int = 2025) -> Demo
         clusters.append(block["cluster"])
         members.append(block["cluster_member"])
     enterprise = pl.concat(enterprises).with_columns(pl.lit(True).alias("fictional"))
-    return DemoData(
+    from smecluster.demo.doubtful import plant_doubtful  # a few doubtful figures for the quality checks
+
+    return plant_doubtful(DemoData(
         year=year,
         enterprise=enterprise,
         enterprise_year=pl.concat(years),
@@ -157,7 +159,7 @@ def generate(seed: int = 20230331, scale: float = 1.0, year: int = 2025) -> Demo
         cluster=pl.concat(clusters),
         cluster_member=pl.concat(members),
         specs=spec["clusters"],
-    )
+    ))
 
 
 def _frame_block(

@@ -2,8 +2,8 @@
 
 The source is the versioned columnar snapshot (Parquet) for a province-sized registry, else the
 database's tables read in bulk (filters in the SQL). Sequence checks read one windowed table
-(`q_seq`: each yearly row with the previous and next consecutive year's figures), built once; every
-check is then one query over it. Nothing loops over firms in Python.
+(`q_cand`: the yearly rows any row check may flag, with the previous and next consecutive year's
+figures), built in one pass; every row check then filters it. Nothing loops over firms in Python.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import polars as pl
 import pyarrow as pa
 
 from smecluster.quality.catalogue import Catalogue, load_checks
-from smecluster.quality.sql import BUILDERS, FIGURES, Context, band
+from smecluster.quality.sql import BUILDERS, FIGURES, Context, band, candidate_condition
 
 FINDING_SCHEMA = {
     "check": pl.Utf8, "uscc": pl.Utf8, "county_code": pl.Utf8, "year": pl.Int32, "field": pl.Utf8,
@@ -90,8 +90,10 @@ def overlay(con: duckdb.DuckDBPyConnection, incoming: dict[str, pl.DataFrame], p
         )
 
 
-def prepare(con: duckdb.DuckDBPyConnection) -> None:
-    """`q_firm` (firms with their section) and `q_seq` (yearly rows with the neighbouring years)."""
+def prepare(con: duckdb.DuckDBPyConnection, catalogue: Catalogue | None = None) -> None:
+    """`q_firm` (firms with their section) and `q_cand`: in one windowed pass over the yearly rows,
+    those some row check may flag, with the neighbouring years' figures and the firm's registry columns."""
+    catalogue = catalogue or load_checks()
     con.execute(
         "CREATE OR REPLACE TEMP VIEW q_firm AS SELECT e.uscc, e.name, e.county_code, e.industry_code, i.section "
         "FROM enterprise e LEFT JOIN industry i ON i.code = LEFT(e.industry_code, 2) AND i.level = 2"
@@ -103,9 +105,12 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
         near.append(f"CASE WHEN LAG(year) {window} = year - 1 THEN LAG({c}) {window} END AS p_{c}")
         if c in FIGURES:
             near.append(f"CASE WHEN LEAD(year) {window} = year + 1 THEN LEAD({c}) {window} END AS n_{c}")
+    conditions = [c for c in (candidate_condition(k) for k in catalogue.checks) if c]
+    where = " OR ".join(f"({c})" for c in conditions) or "FALSE"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE q_seq AS SELECT uscc, year, {', '.join(SEQ_COLUMNS)}, {', '.join(near)} "
-        "FROM enterprise_year"
+        "CREATE OR REPLACE TEMP TABLE q_cand AS SELECT y.*, f.name, f.county_code, f.industry_code FROM "
+        f"(SELECT * FROM (SELECT uscc, year, {', '.join(SEQ_COLUMNS)}, {', '.join(near)} FROM enterprise_year) y "
+        f"WHERE {where}) y JOIN enterprise f ON f.uscc = y.uscc"
     )
 
 

@@ -108,7 +108,7 @@ def registry_checks(engine: Engine, peer_year: int | None, catalogue: Catalogue 
             if incoming:
                 overlay(con, incoming, prefix)
             say("lining up the years")
-            prepare(con)
+            prepare(con, catalogue)
             say("running the checks")
             return run_sql(con, context, catalogue)
         finally:
