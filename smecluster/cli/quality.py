@@ -58,7 +58,6 @@ def _print(report, locale: str) -> None:
 
     f = report.findings
     console.print(f"[bold]Data quality[/] — {f.height} findings; peers compared in {report.year}")
-    reason = "reason_zh" if locale.startswith("zh") else "reason_en"
     for severity in ("high", "medium", "low", "signal"):
         part = f.filter(pl.col("severity") == severity)
         if part.is_empty():

@@ -144,7 +144,8 @@ def magnitude_jump_and_return(check: Check, ctx: Context) -> str:
     """One year at least `factor` times above (or below) both neighbours: a slip of units or digits."""
     return _per_field(check, lambda f: (
         _row(county="y.county_code", field=f"'{f}'", value=f"y.{f}",
-             detail=f"CAST(y.p_{f} AS VARCHAR) || ' -> ' || CAST(y.{f} AS VARCHAR) || ' -> ' || CAST(y.n_{f} AS VARCHAR)",
+             detail=f"CAST(y.p_{f} AS VARCHAR) || ' -> ' || CAST(y.{f} AS VARCHAR) || ' -> ' "
+                    f"|| CAST(y.n_{f} AS VARCHAR)",
              score=f"GREATEST(y.{f} / y.p_{f}, y.p_{f} / y.{f})")
         + f" FROM q_cand y WHERE {_jump(check, f)}"))
 
@@ -308,8 +309,9 @@ def peer_outlier(check: Check, ctx: Context) -> str:
         "m AS (SELECT measure, division, size, MEDIAN(x) AS med, COUNT(*) AS n FROM v GROUP BY ALL), "
         "a AS (SELECT v.measure, v.division, v.size, MEDIAN(ABS(v.x - m.med)) AS mad FROM v "
         "JOIN m USING (measure, division, size) GROUP BY ALL), "
-        "s AS (SELECT v.*, 0.6745 * (v.x - m.med) / a.mad AS z, m.med, m.n FROM v JOIN m USING (measure, division, size) "
-        f"JOIN a USING (measure, division, size) WHERE a.mad > 0 AND m.n >= {n} AND ABS(0.6745 * (v.x - m.med) / a.mad) > {z}) "
+        "s AS (SELECT v.*, 0.6745 * (v.x - m.med) / a.mad AS z, m.med, m.n FROM v "
+        "JOIN m USING (measure, division, size) JOIN a USING (measure, division, size) "
+        f"WHERE a.mad > 0 AND m.n >= {n} AND ABS(0.6745 * (v.x - m.med) / a.mad) > {z}) "
         + _row(uscc="s.uscc", year=str(y), field="s.measure", value="s.x",
                detail="'median ' || CAST(ROUND(s.med, 4) AS VARCHAR) || ' of ' || CAST(s.n AS VARCHAR) "
                       "|| ' peers (' || s.division || ', ' || s.size || ')'",
@@ -337,7 +339,8 @@ def benford(check: Check, ctx: Context) -> str:
     # right when log10's rounding is one off (d0 of 10 or more: k too small; 0: k too large). Exact.
     digit = ("CASE WHEN d0 >= 10 THEN d0 // 10 WHEN d0 = 0 THEN i // CAST(POW(10, k - 1) AS BIGINT) ELSE d0 END")
     return (
-        f"WITH b AS (SELECT COALESCE(y.reported_county, f.county_code) AS county_code, y.year, {', '.join('y.' + x for x in fields)} "
+        "WITH b AS (SELECT COALESCE(y.reported_county, f.county_code) AS county_code, y.year, "
+        f"{', '.join('y.' + x for x in fields)} "
         "FROM enterprise_year y JOIN enterprise f ON f.uscc = y.uscc), "
         f"u AS (UNPIVOT b ON {', '.join(fields)} INTO NAME field VALUE x), "
         f"i AS (SELECT county_code, year, CAST(FLOOR(x) AS BIGINT) AS i FROM u WHERE x >= {lo}), "

@@ -321,7 +321,7 @@ def mark_doubtful(engine: Engine, verdict, findings: pl.DataFrame, catalogue: Ca
         return
     rows = touched.select("check", "field", "year", "platform_id", "uscc").to_dicts()  # one cluster's findings
     for c in _walk(verdict.criteria):
-        dep = catalogue.depends.get(c.indicator or "")
+        dep = catalogue.depends.get(getattr(c, "indicator", None) or "")
         if not dep:
             continue
         fields, back = set(dep["fields"]), int(dep.get("years", 0))

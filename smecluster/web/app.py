@@ -20,10 +20,10 @@ from smecluster.web.headers import SecurityHeaders
 from smecluster.web.heavy import HeavyWork
 from smecluster.web.insight import InsightCache
 from smecluster.web.overview import OverviewCache
+from smecluster.web.quality import QualityStore
 from smecluster.web.security import LoginRequired, PasswordChangeRequired
 from smecluster.web.templating import render
 from smecluster.web.text_guard import RequestLimits, refuse_control_characters
-from smecluster.web.quality import QualityStore
 from smecluster.web.verdicts import Evaluate, VerdictStore
 
 STATIC_DIR = Path(__file__).with_name("static")

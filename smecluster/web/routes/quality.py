@@ -57,7 +57,7 @@ def application_quality(request: Request, who: Viewer, application_id: int) -> d
     findings = by_cluster(request.app.state.engine, report.findings, [cluster_id]).drop("of_cluster")
     verdict = with_doubts(request.app.state.engine, request.app.state.verdicts.get(cluster_id), findings)
     doubtful = [{"criterion": c.id, "checks": c.doubtful} for c in _walk(verdict.criteria if verdict else [])
-                if c.doubtful]
+                if getattr(c, "doubtful", None)]
     return {"application_id": application_id, "cluster_id": cluster_id, "findings": findings,
             "verdict": verdict, "doubtful": doubtful}
 
