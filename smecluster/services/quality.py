@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
@@ -52,8 +53,12 @@ class QualityReport:
 
 
 def _fingerprint(catalogue: Catalogue) -> str:
+    """Names the kept findings: the checks and the code that runs them (a change computes them anew)."""
+    from smecluster.quality import run, sql
+
     data = [(c.id, c.kind, c.severity, json.dumps(c.params, sort_keys=True)) for c in catalogue.checks]
-    return hashlib.sha256(json.dumps(data).encode()).hexdigest()[:12]
+    code = b"".join(Path(m.__file__).read_bytes() for m in (sql, run))
+    return hashlib.sha256(json.dumps(data).encode() + code).hexdigest()[:12]
 
 
 def newest_year(engine: Engine) -> int | None:
