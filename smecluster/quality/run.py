@@ -99,17 +99,16 @@ def prepare(con: duckdb.DuckDBPyConnection, catalogue: Catalogue | None = None) 
         "FROM enterprise e LEFT JOIN industry i ON i.code = LEFT(e.industry_code, 2) AND i.level = 2"
     )
     # LAG/LEAD only across consecutive years: a gap (no row for y-1) leaves the neighbour NULL
-    window = "OVER (PARTITION BY uscc ORDER BY year)"
-    near = []
-    for c in SEQ_COLUMNS:
-        near.append(f"CASE WHEN LAG(year) {window} = year - 1 THEN LAG({c}) {window} END AS p_{c}")
-        if c in FIGURES:
-            near.append(f"CASE WHEN LEAD(year) {window} = year + 1 THEN LEAD({c}) {window} END AS n_{c}")
+    lags = [f"LAG({c}) OVER w AS l_{c}" for c in SEQ_COLUMNS] + [f"LEAD({c}) OVER w AS m_{c}" for c in FIGURES]
+    near = [f"CASE WHEN l_year = year - 1 THEN l_{c} END AS p_{c}" for c in SEQ_COLUMNS]
+    near += [f"CASE WHEN m_year = year + 1 THEN m_{c} END AS n_{c}" for c in FIGURES]
     conditions = [c for c in (candidate_condition(k) for k in catalogue.checks) if c]
     where = " OR ".join(f"({c})" for c in conditions) or "FALSE"
+    windowed = (f"SELECT uscc, year, {', '.join(SEQ_COLUMNS)}, LAG(year) OVER w AS l_year, LEAD(year) OVER w AS m_year, "
+                f"{', '.join(lags)} FROM enterprise_year WINDOW w AS (PARTITION BY uscc ORDER BY year)")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE q_cand AS SELECT y.*, f.name, f.county_code, f.industry_code FROM "
-        f"(SELECT * FROM (SELECT uscc, year, {', '.join(SEQ_COLUMNS)}, {', '.join(near)} FROM enterprise_year) y "
+        f"(SELECT * FROM (SELECT uscc, year, {', '.join(SEQ_COLUMNS)}, {', '.join(near)} FROM ({windowed})) y "
         f"WHERE {where}) y JOIN enterprise f ON f.uscc = y.uscc"
     )
 
