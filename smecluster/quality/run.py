@@ -104,8 +104,9 @@ def prepare(con: duckdb.DuckDBPyConnection, catalogue: Catalogue | None = None) 
     near += [f"CASE WHEN m_year = year + 1 THEN m_{c} END AS n_{c}" for c in FIGURES]
     conditions = [c for c in (candidate_condition(k) for k in catalogue.checks) if c]
     where = " OR ".join(f"({c})" for c in conditions) or "FALSE"
-    windowed = (f"SELECT uscc, year, {', '.join(SEQ_COLUMNS)}, LAG(year) OVER w AS l_year, LEAD(year) OVER w AS m_year, "
-                f"{', '.join(lags)} FROM enterprise_year WINDOW w AS (PARTITION BY uscc ORDER BY year)")
+    windowed = (f"SELECT uscc, year, {', '.join(SEQ_COLUMNS)}, LAG(year) OVER w AS l_year, "
+                f"LEAD(year) OVER w AS m_year, {', '.join(lags)} FROM enterprise_year "
+                "WINDOW w AS (PARTITION BY uscc ORDER BY year)")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE q_cand AS SELECT y.*, f.name, f.county_code, f.industry_code FROM "
         f"(SELECT * FROM (SELECT uscc, year, {', '.join(SEQ_COLUMNS)}, {', '.join(near)} FROM ({windowed})) y "
