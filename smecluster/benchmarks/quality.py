@@ -76,9 +76,13 @@ def first_county(url: str) -> str:
         return c.execute(text("SELECT county_code FROM cluster ORDER BY id LIMIT 1")).scalar()
 
 
-def run(url: str, repeat: int = 2, work: Path | None = None) -> list[Run]:
-    """Every figure for one database (the snapshot made current first, untimed unless it was stale)."""
-    work = work or Path(tempfile.mkdtemp(prefix="bench-quality-"))
+def run(url: str, repeat: int = 2) -> list[Run]:
+    """Every figure for one database (the first run builds the snapshot if it is stale)."""
+    with tempfile.TemporaryDirectory(prefix="bench-quality-") as tmp:
+        return _runs(url, repeat, Path(tmp))
+
+
+def _runs(url: str, repeat: int, work: Path) -> list[Run]:
     runs = []
     first, _ = timed(cli(url, "quality", "--format", "json", "-o", str(work / "warmup.json")))
     first.name = "first run (snapshot built if stale; checks computed)"
