@@ -113,6 +113,12 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict | None, set[str]]]] = {
         ("/api/applications/{app_a}", None, SEES_A),
         ("/api/applications/{app_b}", None, SEES_B),
     ],
+    ("GET", "/quality"): [("/quality", None, OVERVIEW)],
+    ("GET", "/api/quality"): [("/api/quality", None, OVERVIEW)],
+    ("GET", "/api/applications/{application_id}/quality"): [
+        ("/api/applications/{app_a}/quality", None, SEES_A),
+        ("/api/applications/{app_b}/quality", None, SEES_B),
+    ],
     ("POST", "/applications/{application_id}/actions/{action}"): [
         ("/applications/{app_a}/actions/publish_notice", {"version": "999"}, {"province"}),
         ("/applications/{app_b}/actions/recommend", {"version": "999"}, {"city_b"}),

@@ -90,11 +90,13 @@ def _import_folder(directory: Path, dry_run: bool) -> None:
         console.print(f"dry run, nothing stored: {len(result.files)} file(s) checked, {verdict}")
         if not result.ok:
             raise typer.Exit(1)
+        _print_quality(engine, result.files, stored=False)
         return
     if not result.written:
         fail(f"nothing stored: fix the {errors.height} problem(s) above (a folder is all-or-nothing)")
     stored = ", ".join(f"{r.kind} {r.stored.inserted} new, {r.stored.updated} changed" for r in result.files)
     console.print(f"stored in one transaction: {stored}", highlight=False)
+    _print_quality(engine, result.files, stored=True)
 
 
 def export_csv_command(
@@ -173,6 +175,7 @@ def import_command(
         console.print(f"dry run, nothing stored: {result.rows} rows checked, {verdict}")
         if not result.ok:
             raise typer.Exit(1)
+        _print_quality(engine, [result], stored=False)
         return
     if not result.written:
         fail(
@@ -182,6 +185,43 @@ def import_command(
     console.print(_summary(result))
     if result.rejected_path:
         console.print(f"{result.rejected} rejected row(s) with reasons written to {result.rejected_path}")
+    _print_quality(engine, [result], stored=True)
+
+
+QUALITY_SHOWN = 20
+
+
+def _print_quality(engine, results: list, stored: bool) -> None:
+    """The data-quality findings about the imported rows (they never refuse a row; `smecluster quality`
+    lists every finding of the registry)."""
+    from smecluster.registry.import_kinds import get_kind
+    from smecluster.services.quality import import_findings
+
+    incoming: dict = {}
+    for r in results:
+        if r.frame is not None:
+            table = get_kind(r.kind).table
+            incoming[table] = r.frame if table not in incoming else pl_concat(incoming[table], r.frame)
+    with console.status("data-quality checks"):
+        found = import_findings(engine, incoming, stored)
+    if found.is_empty():
+        console.print("data quality: no doubtful figures in these rows")
+        return
+    console.print(f"data quality: {found.height} doubtful figure(s) in these rows (stored all the same; "
+                  "review them with `smecluster quality`)", highlight=False)
+    for r in found.head(QUALITY_SHOWN).iter_rows(named=True):
+        where = " ".join(str(x) for x in (r["uscc"], r["year"], r["field"]) if x is not None)
+        console.print(f"  [{r['severity']}] {r['check']}: {where}: {r['detail'] or ''} — {r['reason_zh']} / "
+                      f"{r['reason_en']}", highlight=False, soft_wrap=True)
+    if found.height > QUALITY_SHOWN:
+        console.print(f"  ... {found.height - QUALITY_SHOWN} more")
+
+
+def pl_concat(a, b):
+    """Two frames of one table, one after the other (columns as the first)."""
+    import polars as pl
+
+    return pl.concat([a, b.select(a.columns)], how="vertical_relaxed")
 
 
 def template_command(

@@ -162,7 +162,9 @@ def generate(seed: int = 20230331, scale: float = 1.0, year: int = 2025) -> Demo
         if block["cluster_year"] is not None:
             cluster_years.append(block["cluster_year"])
     enterprise = pl.concat(enterprises).with_columns(pl.lit(True).alias("fictional"))
-    return DemoData(
+    from smecluster.demo.doubtful import plant_doubtful  # a few doubtful figures for the quality checks
+
+    return plant_doubtful(DemoData(
         year=year,
         enterprise=enterprise,
         enterprise_year=pl.concat(years),
@@ -172,7 +174,7 @@ def generate(seed: int = 20230331, scale: float = 1.0, year: int = 2025) -> Demo
         cluster_member=pl.concat(members),
         specs=spec["clusters"],
         cluster_year=pl.concat(cluster_years) if cluster_years else None,
-    )
+    ))
 
 
 def _frame_block(

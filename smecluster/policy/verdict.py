@@ -35,6 +35,9 @@ class CriterionResult:
     # For an area criterion: every area known and the one used (boundary | members_hull | declared);
     # set by services.clusters so that a hull overriding the declared figure is never silent.
     areas: dict[str, Any] | None = None
+    # Data-quality checks flagging a figure this criterion's value rests on ("depends on a doubtful
+    # figure"): set by services.quality.mark_doubtful; the status is never changed by it.
+    doubtful: list[str] = field(default_factory=list)
 
     def unverified_anywhere(self) -> bool:
         """True when this criterion or one under it rests on an UNVERIFIED figure."""

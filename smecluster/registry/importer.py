@@ -46,6 +46,7 @@ class ImportResult:
     encoding: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     staged: bool = False  # folder import: good rows are written in the batch's transaction to check later files
+    frame: pl.DataFrame | None = None  # the good rows as stored (or, in a dry run, as they would be)
 
     @property
     def ok(self) -> bool:
@@ -195,6 +196,9 @@ def store_checked(
     result.notices = _with_file(checked.notices.sort(ROW), result.path)
     bad = checked.bad_rows()
     result.rejected = bad.len() if not checked.file_level() else result.rows
+    if result.dry_run and not checked.file_level() and not checked.typed.is_empty():
+        # what would be stored, for the data-quality checks a dry run reports too
+        result.frame = _db_frame(kind, checked, checked.typed.filter(~pl.col(ROW).is_in(bad.implode())))[0]
     if not (result.written or result.staged):
         return
     if checked.typed.is_empty():  # a header-only file (an export of an empty table) stores nothing
@@ -205,6 +209,7 @@ def store_checked(
     good = checked.typed.filter(~pl.col(ROW).is_in(bad.implode()))
     frame, update = _db_frame(kind, checked, good)
     result.stored = batch.upsert(kind.table, frame, kind.key, update, kind.on_conflict)
+    result.frame = frame
 
 
 def _with_file(errors: pl.DataFrame, path: Path) -> pl.DataFrame:

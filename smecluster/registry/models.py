@@ -95,6 +95,11 @@ class EnterpriseYear(Base):
     energy_use: Mapped[float | None] = mapped_column(Float)
     exports: Mapped[float | None] = mapped_column(Float)
     smart_mfg_level: Mapped[int | None] = mapped_column(Integer)
+    # As the year's return gave them (NULL: not reported): the data-quality checks compare them with
+    # the registry's record and across years (smecluster/quality), never overwrite the record.
+    reported_name: Mapped[str | None] = mapped_column(String(200))
+    reported_county: Mapped[str | None] = mapped_column(String(6))
+    reported_industry: Mapped[str | None] = mapped_column(String(4))
 
 
 class Designation(Base):

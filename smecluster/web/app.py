@@ -20,6 +20,7 @@ from smecluster.web.headers import SecurityHeaders
 from smecluster.web.heavy import HeavyWork
 from smecluster.web.insight import InsightCache
 from smecluster.web.overview import OverviewCache
+from smecluster.web.quality import QualityStore
 from smecluster.web.security import LoginRequired, PasswordChangeRequired
 from smecluster.web.templating import render
 from smecluster.web.text_guard import RequestLimits, refuse_control_characters
@@ -70,6 +71,7 @@ def create_app(
 
     app.state.priority = PriorityCache(app.state.engine)  # rankings and recommendations, on first use
     app.state.heavy = HeavyWork()  # a few heavy computations at a time, 503 beyond
+    app.state.quality = QualityStore(app.state.engine)  # data-quality findings, per registry version
     if settings.warm_up:
         app.state.verdicts.warm_in_background(then=app.state.overview.warm)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -11,6 +11,7 @@ from smecluster.web.routes import (
     overview,
     priority,
     public,
+    quality,
     targets,
     whatif,
 )
@@ -26,6 +27,7 @@ ROUTERS = [
     discovery.router,
     enterprise.router,
     diagnosis.router,
+    quality.router,
     admin.router,
     api.router,
 ]

@@ -127,7 +127,33 @@ def _detail_context(request: Request, who: Viewer, application_id: int) -> dict:
             "verdict": request.app.state.verdicts.get(cluster.id),
             "my_review": next((r for r, _ in reviews if r.expert_id == who.id), None),
             "today": request.app.state.settings.today(),
+            **_quality(request, who, application_id, application.verdict),
         }
+
+
+def _quality(request: Request, who: Viewer, application_id: int, attached: dict | None) -> dict:
+    """The findings touching the application's members, and its verdicts with the criteria resting on a
+    flagged figure marked (the live one and, by criterion id, the one attached at review)."""
+    from smecluster.web.routes.quality import SHOWN, application_quality
+
+    data = application_quality(request, who, application_id)
+    marks = {d["criterion"]: d["checks"] for d in data["doubtful"]}
+    return {"quality": data["findings"].head(SHOWN).to_dicts(), "quality_total": data["findings"].height,
+            "verdict": data["verdict"], "attached_verdict": _marked(attached, marks)}
+
+
+def _marked(verdict: dict | None, marks: dict[str, list[str]]) -> dict | None:
+    if not verdict:
+        return verdict
+    import copy
+
+    marked = copy.deepcopy(verdict)
+    stack = list(marked.get("criteria") or [])
+    while stack:  # one verdict's criteria tree (a dozen nodes)
+        c = stack.pop()
+        c["doubtful"] = marks.get(c.get("id"), [])
+        stack.extend(c.get("children") or [])
+    return marked
 
 
 def _kept_form(request: Request, who: Viewer, application_id: int, action: str, comment: str) -> dict:
