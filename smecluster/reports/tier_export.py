@@ -42,9 +42,26 @@ def write_json(evaluation: TierEvaluation, path: Path | None) -> str:
     return text
 
 
+# Firms labelled at a time when writing Parquet: the labelled columns are text, several times the
+# size of the codes; a province written in one piece took 6.4 GB.
+LABEL_ROWS = 262_144
+
+
 def write_parquet(evaluation: TierEvaluation, path: Path) -> Path:
-    """Every firm's labelled evidence as one Parquet file."""
-    labelled(evaluation).write_parquet(path)
+    """Every firm's labelled evidence as one Parquet file (labelled and written a slice at a time)."""
+    import pyarrow.parquet as pq
+
+    frame = evaluation.frame()
+    writer = None
+    try:
+        for offset in range(0, max(frame.height, 1), LABEL_ROWS):
+            part = labelled(evaluation, frame.slice(offset, LABEL_ROWS)).to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(path, part.schema, compression="zstd")
+            writer.write_table(part)
+    finally:
+        if writer is not None:
+            writer.close()
     return Path(path)
 
 

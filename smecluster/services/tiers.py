@@ -102,7 +102,7 @@ def evaluate_enterprises(
         plan = plan_for(on, tier, KEYS, evaluation)
         if county is None:
             step("evaluating tiers")
-            table = province_tiers(snapshot, plan, year, on)
+            table = province_tiers(snapshot, plan, year, on, keep_values=tier is None)
             return TierEvaluation(year=year, on=on, plan=plan, table=table, evaluation=evaluation)
         # A firm's tier row depends on its own fact row alone: the county's rows of the kept result
         kept = snapshot.kept(tiers_name(plan, year, on), filters=[("county_code", "=", county)])
@@ -113,23 +113,29 @@ def evaluate_enterprises(
     return evaluate_facts(facts, year, on, tier, evaluation=evaluation)
 
 
-def province_tiers(snapshot: StoredSnapshot, plan: QueryPlan, year: int, on: date) -> pa.Table:
+def province_tiers(snapshot: StoredSnapshot, plan: QueryPlan, year: int, on: date,
+                   keep_values: bool = False) -> pa.Table:
     """Every firm's tier row under `plan`, sorted by credit code, kept beside the snapshot (computed
-    from the kept province facts the first time it is asked for)."""
-    def compute() -> pa.Table:
-        facts = province_facts(snapshot, year, on)
-        return _by_uscc(run_small(plan.sql, {"facts": facts}))
-
+    from the kept province facts the first time it is asked for; `keep_values`: the indicator values
+    a diagnosis shows are kept from the same facts, read once)."""
+    name = tiers_name(plan, year, on)
+    if snapshot.has(name):
+        return snapshot.cached(name, _never)
+    facts = province_facts(snapshot, year, on)
+    if keep_values:
+        province_values(snapshot, plan, year, on, facts)
     # small row groups: a diagnosis reads the one group its credit code falls in
-    return snapshot.cached(tiers_name(plan, year, on), compute, row_group_size=LOOKUP_ROWS, compression="lz4")
+    return snapshot.cached(name, lambda: _by_uscc(run_small(plan.sql, {"facts": facts})),
+                           row_group_size=LOOKUP_ROWS, compression="lz4")
 
 
-def province_values(snapshot: StoredSnapshot, plan: QueryPlan, year: int, on: date) -> pa.Table:
+def province_values(snapshot: StoredSnapshot, plan: QueryPlan, year: int, on: date,
+                    facts: pa.Table | None = None) -> pa.Table:
     """Every firm's indicator values (what a diagnosis shows beside each criterion), sorted by credit
     code, kept beside the snapshot."""
     def compute() -> pa.Table:
-        facts = province_facts(snapshot, year, on)
-        return _by_uscc(run_small(plan.indicator_sql, {"facts": facts}))
+        table = facts if facts is not None else province_facts(snapshot, year, on)
+        return _by_uscc(run_small(plan.indicator_sql, {"facts": table}))
 
     return snapshot.cached(values_name(plan, year, on), compute, row_group_size=LOOKUP_ROWS, compression="lz4")
 
@@ -138,9 +144,13 @@ def keep_for_diagnosis(snapshot: StoredSnapshot, year: int, on: date, evaluation
     """Compute (if not kept yet) what a keyed diagnosis reads: the province's tier rows and indicator values."""
     plan = plan_for(on, None, KEYS, evaluation)
     if not snapshot.has(tiers_name(plan, year, on)):
-        province_tiers(snapshot, plan, year, on)
-    if not snapshot.has(values_name(plan, year, on)):
+        province_tiers(snapshot, plan, year, on, keep_values=True)
+    elif not snapshot.has(values_name(plan, year, on)):
         province_values(snapshot, plan, year, on)
+
+
+def _never() -> pa.Table:
+    raise AssertionError("read a kept table that is not there")
 
 
 # Rows per row group of the kept tier and value tables: a keyed read decodes one group. (LZ4: read

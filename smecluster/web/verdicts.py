@@ -38,9 +38,10 @@ class VerdictStore:
         """Whether the verdicts are computed."""
         return self._verdicts is not None
 
-    def warm_in_background(self, then: Callable[[], None] | None = None) -> threading.Thread:
-        """Compute the verdicts in a daemon thread (after `then`-less start-up); pages that can do
-        without them (the overview) do not wait."""
+    def warm_in_background(self, then: Callable[[], None] | None = None,
+                           after: Callable[[], None] | None = None) -> threading.Thread:
+        """Compute the verdicts in a daemon thread (after `then`, and before `after`); pages that can
+        do without them (the overview) do not wait."""
         self.background = True
 
         def _run() -> None:
@@ -48,6 +49,8 @@ class VerdictStore:
                 if then is not None:
                     then()
                 self.all()
+                if after is not None:
+                    after()
             except Exception as exc:  # shown on the overview, and the next request tries again
                 self.error = f"{type(exc).__name__}: {exc}"
 
@@ -109,3 +112,15 @@ def refresh_cluster(app: Any, cluster_id: int) -> None:
     app.state.verdicts.get(cluster_id)
     app.state.overview.invalidate()
     app.state.insight.targets.invalidate()  # recognised clusters count towards a target
+
+
+def keep_diagnoses(engine: Engine) -> None:
+    """Keep the province's tier rows and indicator values beside the current snapshot (today's date,
+    new applications), so that each diagnosis page is a keyed read; nothing on a small registry."""
+    from smecluster.analytics.stored_snapshot import current_snapshot
+    from smecluster.services.tiers import default_on, keep_for_diagnosis, latest_year
+
+    snapshot = current_snapshot(engine, refresh=False)
+    year = latest_year(engine)
+    if snapshot is not None and year is not None:
+        keep_for_diagnosis(snapshot, year, default_on(year))
