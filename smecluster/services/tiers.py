@@ -119,8 +119,8 @@ def province_tiers(snapshot: StoredSnapshot, plan: QueryPlan, year: int, on: dat
     from the kept province facts the first time it is asked for; `keep_values`: the indicator values
     a diagnosis shows are kept from the same facts, read once)."""
     name = tiers_name(plan, year, on)
-    if snapshot.has(name):
-        return snapshot.cached(name, _never)
+    if snapshot.has(name):  # Polars reads the many small row groups three times faster than PyArrow
+        return pl.read_parquet(snapshot.path / f"{name}.parquet").to_arrow()
     facts = province_facts(snapshot, year, on)
     if keep_values:
         province_values(snapshot, plan, year, on, facts)
@@ -147,10 +147,6 @@ def keep_for_diagnosis(snapshot: StoredSnapshot, year: int, on: date, evaluation
         province_tiers(snapshot, plan, year, on, keep_values=True)
     elif not snapshot.has(values_name(plan, year, on)):
         province_values(snapshot, plan, year, on)
-
-
-def _never() -> pa.Table:
-    raise AssertionError("read a kept table that is not there")
 
 
 # Rows per row group of the kept tier and value tables: a keyed read decodes one group. (LZ4: read
@@ -193,29 +189,41 @@ def enterprise_facts(engine: Engine, year: int, on: date, county: str | None = N
                        frames["designation"], year, on, frames["industry"])
 
 
-def labelled(evaluation: TierEvaluation, rows: pl.DataFrame | None = None) -> pl.DataFrame:
-    """The result with status codes as words and tier ranks as tier kinds (for export and display)."""
+def labelled(evaluation: TierEvaluation, rows: pl.DataFrame | None = None, enum: bool = False) -> pl.DataFrame:
+    """The result with status codes as words and tier ranks as tier kinds (for export and display).
+
+    `enum`: the words as Polars enums (codes under a dictionary of the few words; Parquet stores them
+    dictionary-encoded, read back as text): a province's labels as plain text took 6.4 GB.
+    """
     frame = evaluation.frame() if rows is None else rows
     kinds = [p.tier for p in evaluation.tiers]
+
+    def words(values: list[str]) -> pl.DataType:
+        return pl.Enum(values) if enum else pl.Utf8
+
+    def const(value: str | None, name: str) -> pl.Expr:
+        dtype = words([value]) if value is not None else pl.Utf8
+        return pl.lit(value, dtype=pl.Utf8).cast(dtype).alias(name)
+
     status_cols, outcome_cols = [], []
     for p in evaluation.tiers:
         status_cols += [c for c in [*p.status.values(), p.col("required"), p.col("direct"), p.col("path"),
                                     p.col("score_status")] if c in frame.columns]
         outcome_cols.append(p.col("outcome"))
     rank_cols = [c for c in ("highest_rank", "designated_rank", "next_rank") if c in frame.columns]
-    flags = [pl.lit(", ".join(p.unverified) or None, dtype=pl.Utf8).alias(p.col("unverified"))
-             for p in evaluation.tiers]
+    flags = [const(", ".join(p.unverified) or None, p.col("unverified")) for p in evaluation.tiers]
     applied = [x for p in evaluation.tiers for x in (
-        pl.lit(p.pack.id, dtype=pl.Utf8).alias(p.col("pack")),
-        pl.lit(pack_reason(p.pack), dtype=pl.Utf8).alias(p.col("pack_reason")))]
+        const(p.pack.id, p.col("pack")), const(pack_reason(p.pack), p.col("pack_reason")))]
     return frame.with_columns(
         *flags, *applied,
-        *[pl.col(c).cast(pl.Int64).replace_strict(list(range(5)), list(STATUS_LABELS), return_dtype=pl.Utf8)
+        *[pl.col(c).cast(pl.Int64).replace_strict(list(range(5)), list(STATUS_LABELS),
+                                                  return_dtype=words(list(STATUS_LABELS)))
           for c in status_cols],
-        *[pl.col(c).cast(pl.Int64).replace_strict(list(range(4)), list(OUTCOME_LABELS), return_dtype=pl.Utf8)
+        *[pl.col(c).cast(pl.Int64).replace_strict(list(range(4)), list(OUTCOME_LABELS),
+                                                  return_dtype=words(list(OUTCOME_LABELS)))
           for c in outcome_cols],
         *[pl.col(c).cast(pl.Int64).replace_strict(list(range(-1, len(kinds))), [None, *kinds],
-                                                  default=None, return_dtype=pl.Utf8)
+                                                  default=None, return_dtype=words(kinds))
           .alias(c.replace("_rank", "_tier")) for c in rank_cols],
     ).drop(rank_cols)
 
