@@ -91,7 +91,7 @@ class StoredSnapshot:
         path = self.path / f"{name}.parquet"
         try:
             meta, lows, highs = _sorted_groups(str(path), column)
-        except FileNotFoundError:
+        except (OSError, ValueError):  # not kept (or not readable as kept): the caller computes instead
             return None
         # sorted: the groups that may hold the value are contiguous, ending at the last low <= value
         last = bisect.bisect_right(lows, value) - 1

@@ -149,12 +149,16 @@ def commands(backend: Backend, work: Path, uscc: str, county: str) -> None:
         (f"evaluate enterprises --county {county}",
          cli(url, "evaluate", "enterprises", "--county", county, "--format", "parquet", "-o", str(work / "c.parquet"))),
         ("diagnose (one firm)", cli(url, "diagnose", uscc, "--format", "json", "-o", str(work / "d.json"))),
+        ("evaluate cluster --all (first since the registry changed: keeps the indicators)",
+         cli(url, "evaluate", "cluster", "--all", "--format", "json")),
         ("evaluate cluster --all", cli(url, "evaluate", "cluster", "--all", "--format", "json")),
         ("targets", cli(url, "targets", "--format", "json")),
     ]
     for name, argv in steps:
-        seconds, peak, _ = run_process(argv)
-        backend.figures.append(Figure(name, seconds, peak))
+        # the keyed questions are short: the slowest of three runs, not a lucky one
+        runs = [run_process(argv) for _ in range(3 if name.startswith("diagnose") else 1)]
+        seconds, peak = max(r[0] for r in runs), max(r[1] for r in runs)
+        backend.figures.append(Figure(name, seconds, peak, note=f"max of {len(runs)}" if len(runs) > 1 else ""))
         print(f"  {backend.name}: {name}: {seconds:.2f} s, {peak:,.0f} MB", flush=True)
 
 
