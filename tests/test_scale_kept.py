@@ -148,3 +148,31 @@ def test_kept_diagnosis_imports_neither_polars_nor_duckdb(demo, database_url, tm
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out == {"uscc": uscc, "heavy": []}
+
+
+def test_overview_counts_from_the_snapshot_equal_the_database(demo, monkeypatch):
+    """The overview's registry counts from a current snapshot's columns equal the database's GROUP BY."""
+    from smecluster.web.overview import OverviewCache, snapshot_counts
+    from smecluster.web.verdicts import VerdictStore
+
+    stored = current_snapshot(demo)
+    cache = OverviewCache(demo, VerdictStore(demo))
+    from_snapshot = cache._registry_counts()  # the snapshot is current: its columns answer
+    assert from_snapshot == snapshot_counts(stored)
+    monkeypatch.setenv(MIN_FIRMS_ENV, str(10**9))
+    with session_scope(demo) as s:  # an edit: the snapshot is no longer current, the database answers
+        s.execute(update(EnterpriseYear).where(EnterpriseYear.year == YEAR).values(cloud=True))
+    assert current_snapshot(demo, refresh=False) is None
+    assert cache._registry_counts() == from_snapshot  # the edit changed no count
+    assert sum(c.get("enterprises", 0) for c in from_snapshot.values()) > 500
+
+
+def test_kept_diagnosis_takes_the_snapshots_newest_year(demo):
+    """Without a year, the kept diagnosis is of the registry's newest data year (read from the snapshot)."""
+    keep_for_diagnosis(current_snapshot(demo), YEAR, diagnosis.default_on(YEAR))
+    uscc = _codes(demo, 1)[0]
+    with demo.connect() as c:
+        newest = c.execute(text("SELECT max(year) FROM enterprise_year")).scalar()
+    assert current_snapshot(demo).newest_year() == newest == YEAR
+    d = diagnosis.kept_diagnosis(demo, uscc)
+    assert d is not None and d["year"] == YEAR and d["on"] == diagnosis.default_on(YEAR).isoformat()

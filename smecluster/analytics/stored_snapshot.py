@@ -114,6 +114,10 @@ class StoredSnapshot:
         except FileNotFoundError:
             return None
 
+    def newest_year(self) -> int | None:
+        """The newest data year of `enterprise_year` (from the file's statistics: no rows read)."""
+        return _newest_year(str(self.file("enterprise_year")))
+
     def connect(self, memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with one view per registry table, named as the table."""
         import duckdb  # not on the keyed-lookup path (a diagnosis)
@@ -141,6 +145,16 @@ def _sorted_groups(path: str, column: str) -> tuple[pq.FileMetaData, list, list]
     if lows != sorted(lows):
         raise ValueError(f"{path} is not sorted by {column}")
     return meta, lows, highs
+
+
+@lru_cache(maxsize=8)
+def _newest_year(path: str) -> int | None:
+    meta = pq.read_metadata(path)
+    index = meta.schema.to_arrow_schema().get_field_index("year")
+    years = [meta.row_group(g).column(index).statistics for g in range(meta.num_row_groups)]
+    if any(s is None or not s.has_min_max for s in years):
+        return int(pc.max(pq.read_table(path, columns=["year"])["year"]).as_py() or 0) or None
+    return max((s.max for s in years), default=None)
 
 
 def arrow_schema(table: str) -> pa.Schema:

@@ -43,13 +43,13 @@ def diagnose(engine: Engine, uscc: str, year: int | None = None, on: date | None
     """The diagnosis of one enterprise as a dict (see diagnosis_from_facts for its shape); `evaluation`
     is the kind (new application or re-review) that, with the date, picks each tier's pack."""
     uscc = uscc.strip().upper()
+    kept = kept_diagnosis(engine, uscc, year, on, evaluation)
+    if kept is not None:
+        return kept
     year = year or latest_year(engine)
     if year is None:
         raise ValueError("the registry has no yearly enterprise data")
     on = on or default_on(year)
-    kept = kept_diagnosis(engine, uscc, year, on, evaluation)
-    if kept is not None:
-        return kept
     import polars as pl
 
     from smecluster.analytics.enterprise_facts import build_facts, read_registry
@@ -62,15 +62,21 @@ def diagnose(engine: Engine, uscc: str, year: int | None = None, on: date | None
     return diagnosis_from_facts(pl.from_arrow(facts), year, on, evaluation)
 
 
-def kept_diagnosis(engine: Engine, uscc: str, year: int, on: date, evaluation: str = "new") -> dict | None:
+def kept_diagnosis(engine: Engine, uscc: str, year: int | None = None, on: date | None = None,
+                   evaluation: str = "new") -> dict | None:
     """The diagnosis from the firm's rows of the province tables kept beside a current snapshot, or
     None when there is no current snapshot or it does not hold them (never computed here: that costs
-    the province). Raises UnknownEnterprise when the kept tables have no row for the firm."""
+    the province). Raises UnknownEnterprise when the kept tables have no row for the firm. The default
+    year is the snapshot's newest (the registry's: the snapshot is current)."""
     from smecluster.analytics.stored_snapshot import current_snapshot
 
     snapshot = current_snapshot(engine, refresh=False)
     if snapshot is None:
         return None
+    year = year or snapshot.newest_year()
+    if year is None:
+        return None
+    on = on or default_on(year)
     plan = plan_for(on, None, KEYS, evaluation)
     row = snapshot.lookup(tiers_name(plan, year, on), "uscc", uscc)
     values = snapshot.lookup(values_name(plan, year, on), "uscc", uscc) if row is not None else None
