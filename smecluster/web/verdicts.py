@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -49,10 +50,14 @@ class VerdictStore:
                 if then is not None:
                     then()
                 self.all()
-                if after is not None:
-                    after()
             except Exception as exc:  # shown on the overview, and the next request tries again
                 self.error = f"{type(exc).__name__}: {exc}"
+                return
+            if after is not None:
+                try:
+                    after()
+                except Exception:  # noqa: BLE001 - an optional speed-up: pages compute without it
+                    logging.getLogger(__name__).exception("warm-up after the verdicts failed")
 
         thread = threading.Thread(target=_run, name="verdict-warm-up", daemon=True)
         thread.start()
