@@ -339,3 +339,15 @@ def compute_cluster_indicators(
         if name in ZERO_WHEN_ABSENT:
             table = table.with_columns(pl.col(column).fill_null(0.0))
     return table
+
+
+def indicators_key(year: int, needed: set[tuple[str, tuple]], size_case: str) -> str:
+    """A digest of everything the indicator table of `needed` is computed by besides the registry
+    (each builder's SQL, the designation rule, the size classes): a kept table under another key
+    is not this computation's."""
+    import hashlib
+
+    parts = [repr(sorted(needed)), size_case, held(year)]
+    parts += [BUILDERS[name](year, **dict(params)) for name, params in sorted(needed | {("members", ())})
+              if name in BUILDERS]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]

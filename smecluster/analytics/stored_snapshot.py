@@ -20,6 +20,7 @@ Root: `SMECLUSTER_SNAPSHOT_DIR/<hash of the URL>` if set, else beside a SQLite f
 
 from __future__ import annotations
 
+import bisect
 import fcntl
 import hashlib
 import json
@@ -34,15 +35,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
-import pyarrow.csv as pacsv
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import BigInteger, Boolean, Date, Engine, Float, Integer, SmallInteger, func, select
 from sqlalchemy.engine import make_url
 
 from smecluster.registry.version import REGISTRY_TABLES, current_version
+
+if TYPE_CHECKING:
+    import duckdb
 
 FORMAT = 1
 # Below this many enterprises the database answers every question directly and fast; no snapshot.
@@ -63,7 +67,8 @@ class StoredSnapshot:
         """The Parquet file of a registry table."""
         return self.path / f"{table}.parquet"
 
-    def cached(self, name: str, compute: Callable[[], pa.Table]) -> pa.Table:
+    def cached(self, name: str, compute: Callable[[], pa.Table], row_group_size: int = 65_536,
+               compression: str = "zstd") -> pa.Table:
         """A table derived from this snapshot alone (e.g. a year's facts), computed once and kept beside it."""
         path = self.path / f"{name}.parquet"
         if path.exists():
@@ -72,9 +77,34 @@ class StoredSnapshot:
         part = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
         # row groups of 64Ki rows: a county's rows (credit codes carry the county code, so sorted by
         # code they lie together) are read by skipping the other groups on their statistics
-        pq.write_table(table, part, compression="zstd", row_group_size=65_536)
+        pq.write_table(table, part, compression=compression, row_group_size=row_group_size)
         os.replace(part, path)  # readers see the whole file or none
         return table
+
+    def has(self, name: str) -> bool:
+        """Whether a table `cached` is kept under this name."""
+        return (self.path / f"{name}.parquet").exists()
+
+    def lookup(self, name: str, column: str, value: str) -> pa.Table | None:
+        """The rows of a kept table sorted by `column` whose `column` equals `value` (None if none is
+        kept): only the row groups whose statistics can hold the value are read (usually one)."""
+        path = self.path / f"{name}.parquet"
+        try:
+            meta, lows, highs = _sorted_groups(str(path), column)
+        except (OSError, ValueError):  # not kept (or not readable as kept): the caller computes instead
+            return None
+        # sorted: the groups that may hold the value are contiguous, ending at the last low <= value
+        last = bisect.bisect_right(lows, value) - 1
+        groups = []
+        for g in range(last, -1, -1):
+            if highs[g] < value:
+                break
+            groups.insert(0, g)
+        reader = pq.ParquetFile(path, metadata=meta, memory_map=True)
+        if not groups:
+            return reader.schema_arrow.empty_table()
+        table = reader.read_row_groups(groups)
+        return table.filter(pc.equal(table[column], value))
 
     def kept(self, name: str, filters: list[tuple] | None = None) -> pa.Table | None:
         """A table `cached` kept (only the rows passing `filters`, in their order), or None if none is."""
@@ -84,8 +114,14 @@ class StoredSnapshot:
         except FileNotFoundError:
             return None
 
+    def newest_year(self) -> int | None:
+        """The newest data year of `enterprise_year` (from the file's statistics: no rows read)."""
+        return _newest_year(str(self.file("enterprise_year")))
+
     def connect(self, memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with one view per registry table, named as the table."""
+        import duckdb  # not on the keyed-lookup path (a diagnosis)
+
         con = duckdb.connect(config={"memory_limit": memory_limit})
         con.execute("SET enable_progress_bar = false")
         for table in REGISTRY_TABLES:
@@ -93,9 +129,38 @@ class StoredSnapshot:
         return con
 
 
+@lru_cache(maxsize=32)
+def _sorted_groups(path: str, column: str) -> tuple[pq.FileMetaData, list, list]:
+    """A kept file's footer and each row group's lowest and highest `column` value (read once per
+    file: a snapshot's files never change, a new version is a new directory)."""
+    meta = pq.read_metadata(path, memory_map=True)
+    index = meta.schema.to_arrow_schema().get_field_index(column)
+    lows, highs = [], []
+    for g in range(meta.num_row_groups):
+        stats = meta.row_group(g).column(index).statistics
+        if stats is None or not stats.has_min_max:
+            raise ValueError(f"{path}: row group {g} has no statistics for {column}")
+        lows.append(stats.min)
+        highs.append(stats.max)
+    if lows != sorted(lows):
+        raise ValueError(f"{path} is not sorted by {column}")
+    return meta, lows, highs
+
+
+@lru_cache(maxsize=8)
+def _newest_year(path: str) -> int | None:
+    meta = pq.read_metadata(path)
+    index = meta.schema.to_arrow_schema().get_field_index("year")
+    years = [meta.row_group(g).column(index).statistics for g in range(meta.num_row_groups)]
+    if any(s is None or not s.has_min_max for s in years):
+        return int(pc.max(pq.read_table(path, columns=["year"])["year"]).as_py() or 0) or None
+    return max((s.max for s in years), default=None)
+
+
 def arrow_schema(table: str) -> pa.Schema:
     """The Arrow schema of a registry table, from its SQLAlchemy columns (new columns included)."""
-    import smecluster.models  # noqa: F401  (every table on Base.metadata)
+    import smecluster.registry.models  # noqa: F401  (the registry tables on Base.metadata; not the
+    import smecluster.registry.profile  # noqa: F401   accounts or workflow models: a diagnosis skips them)
     from smecluster.db import Base
 
     fields = []
@@ -220,6 +285,7 @@ def _sqlite_batches(path: str, table: str, schema: pa.Schema):
 
 def _postgres_batches(url: str, table: str, schema: pa.Schema, tmp: Path):
     import psycopg
+    import pyarrow.csv as pacsv
 
     csv_path = tmp / f"{table}.csv"
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

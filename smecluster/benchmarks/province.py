@@ -37,6 +37,7 @@ class Figure:
     seconds: float
     peak_mb: float | None = None
     note: str = ""
+    cpu: float | None = None  # user + system seconds of the process and its children
 
 
 @dataclass
@@ -48,8 +49,9 @@ class Backend:
     figures: list[Figure] = field(default_factory=list)
 
 
-def run_process(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Run a command; (seconds, peak resident MB of it and its children, stdout). Fails on a non-zero exit."""
+def run_process(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str, float]:
+    """Run a command; (seconds, peak resident MB of it and its children, stdout, CPU seconds). Fails on a
+    non-zero exit."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(args, stdout=out, stderr=err, env=env or dict(os.environ))
@@ -61,7 +63,7 @@ def run_process(args: list[str], env: dict[str, str] | None = None) -> tuple[flo
         text, problem = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args[2:8])} ... exited {proc.returncode}: {problem[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, text
+    return seconds, usage.ru_maxrss / 1024, text, usage.ru_utime + usage.ru_stime
 
 
 def cli(url: str, *args: str) -> list[str]:
@@ -149,13 +151,19 @@ def commands(backend: Backend, work: Path, uscc: str, county: str) -> None:
         (f"evaluate enterprises --county {county}",
          cli(url, "evaluate", "enterprises", "--county", county, "--format", "parquet", "-o", str(work / "c.parquet"))),
         ("diagnose (one firm)", cli(url, "diagnose", uscc, "--format", "json", "-o", str(work / "d.json"))),
+        ("evaluate cluster --all (first since the registry changed: keeps the indicators)",
+         cli(url, "evaluate", "cluster", "--all", "--format", "json")),
         ("evaluate cluster --all", cli(url, "evaluate", "cluster", "--all", "--format", "json")),
         ("targets", cli(url, "targets", "--format", "json")),
     ]
     for name, argv in steps:
-        seconds, peak, _ = run_process(argv)
-        backend.figures.append(Figure(name, seconds, peak))
-        print(f"  {backend.name}: {name}: {seconds:.2f} s, {peak:,.0f} MB", flush=True)
+        # the keyed questions are short: the slowest of three runs, not a lucky one
+        runs = [run_process(argv) for _ in range(3 if name.startswith("diagnose") else 1)]
+        slowest = max(runs, key=lambda r: r[0])
+        seconds, peak, cpu = slowest[0], max(r[1] for r in runs), slowest[3]
+        backend.figures.append(Figure(name, seconds, peak, note=f"max of {len(runs)}" if len(runs) > 1 else "",
+                                      cpu=cpu))
+        print(f"  {backend.name}: {name}: {seconds:.2f} s (CPU {cpu:.2f} s), {peak:,.0f} MB", flush=True)
 
 
 def web(backend: Backend, uscc: str, connections: int = 8, seconds: float = 10.0) -> None:
@@ -212,8 +220,8 @@ def locate(work: Path) -> Figure:
     points = points_csv(work / "points.csv")
     argv = [sys.executable, "-m", "smecluster.cli.main", "locate", str(points), "-o", str(work / "located.csv")]
     first = run_process(argv)  # builds the all-China index once if it is not cached yet
-    seconds, peak, _ = run_process(argv)
-    return Figure("locate 100 points, all China", seconds, peak, note=f"first call {first[0]:.1f} s")
+    seconds, peak, _, cpu = run_process(argv)
+    return Figure("locate 100 points, all China", seconds, peak, note=f"first call {first[0]:.1f} s", cpu=cpu)
 
 
 def run(enterprises: int, backends: list[str], work: Path, web_seconds: float = 10.0) -> list[Backend]:
@@ -227,7 +235,7 @@ def run(enterprises: int, backends: list[str], work: Path, web_seconds: float = 
         out.append(backend)
         have = stored_firms(url)
         if have < enterprises * 0.95:
-            seconds, peak, text = run_process(
+            seconds, peak, text, _ = run_process(
                 [sys.executable, "-m", "smecluster.benchmarks.province", "build", url, str(enterprises)])
             info = json.loads(text.strip().splitlines()[-1])
             backend.figures.append(Figure(f"build the {enterprises:,}-firm registry (bulk loader)", seconds, peak,
@@ -260,6 +268,7 @@ def table(backends: list[Backend]) -> str:
                 cells += ["", ""]
                 continue
             t = f"{f.seconds * 1000:.0f} ms" if "p95" in n or "warm" in n else f"{f.seconds:.2f} s"
+            t += f" (CPU {f.cpu:.2f} s)" if f.cpu is not None else ""
             cells += [t + (f" ({f.note})" if f.note else ""), f"{f.peak_mb:,.0f} MB" if f.peak_mb else ""]
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -124,7 +124,6 @@ def diagnose(
 ) -> None:
     """Free diagnosis (免费诊断): current tier, next tier, each unmet criterion and its gap, the scores."""
     from smecluster.policy.pack import PackError
-    from smecluster.reports.diagnosis import render_html, render_pdf
     from smecluster.services.diagnosis import UnknownEnterprise
     from smecluster.services.diagnosis import diagnose as run
 
@@ -138,8 +137,12 @@ def diagnose(
     if fmt == "json":
         path.write_text(json.dumps(d, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     elif fmt == "html":
+        from smecluster.reports.diagnosis import render_html  # Jinja only when a page is written
+
         path.write_text(render_html(d), encoding="utf-8")
     else:
+        from smecluster.reports.diagnosis import render_pdf
+
         render_pdf(d, path)
     nxt = d["next"]
     for r in d["tiers"]:

@@ -186,6 +186,9 @@ class _PostgreSQL:
             self.cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
         for name, owner, definition in rebuilt:
             self.cur.execute(f'ALTER TABLE {owner} ADD CONSTRAINT "{name}" {definition}')
+        # Statistics now, not when autovacuum gets round to it: without them one firm's rows of a
+        # freshly loaded 16M-row table were fetched by a parallel bitmap scan with JIT (187 ms, not 0.1 ms).
+        self.cur.execute(f"ANALYZE {table}")
 
 
 @contextmanager

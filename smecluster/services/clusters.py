@@ -5,8 +5,11 @@ from __future__ import annotations
 import polars as pl
 from sqlalchemy import Engine, func, select
 
-from smecluster.analytics.cluster_indicators import compute_cluster_indicators
-from smecluster.analytics.snapshot import Snapshot, load_snapshot
+from smecluster.analytics.cluster_indicators import compute_cluster_indicators, indicators_key
+from smecluster.analytics.footprints import FOOTPRINT_DETAIL
+from smecluster.analytics.size_class import size_class_sql
+from smecluster.analytics.snapshot import TABLES, Snapshot, load_snapshot, normalise
+from smecluster.analytics.stored_snapshot import StoredSnapshot, current_snapshot
 from smecluster.policy.compile import required_columns
 from smecluster.policy.evaluate import verdicts
 from smecluster.policy.pack import Pack, load_pack
@@ -24,8 +27,14 @@ def latest_year(engine: Engine) -> int | None:
 def evaluate_snapshot(snapshot: Snapshot, pack: Pack, year: int) -> list[Verdict]:
     """Verdicts for every cluster in a snapshot (the in-memory path that benchmarks time too)."""
     table = compute_cluster_indicators(snapshot, year, required_columns(pack.criteria))
-    clusters = snapshot.frames["cluster"]
-    regions = snapshot.frames["region"].select(pl.col("code").alias("county_code"), pl.col("name").alias("county_name"))
+    return verdicts_from_indicators(table, snapshot.frames["cluster"], snapshot.frames["region"], pack, year,
+                                    snapshot.extra.get("footprint_detail"))
+
+
+def verdicts_from_indicators(table: pl.DataFrame, clusters: pl.DataFrame, regions: pl.DataFrame, pack: Pack,
+                             year: int, areas: pl.DataFrame | None) -> list[Verdict]:
+    """Verdicts from the clusters' indicator table (one row per cluster) and their footprint areas."""
+    regions = regions.select(pl.col("code").alias("county_code"), pl.col("name").alias("county_name"))
     info = clusters.join(regions, on="county_code", how="left")
     order = table.select("cluster_id").join(
         info.rename({"id": "cluster_id"}), on="cluster_id", how="left", maintain_order="left"
@@ -39,8 +48,39 @@ def evaluate_snapshot(snapshot: Snapshot, pack: Pack, year: int) -> list[Verdict
         for r in order.iter_rows(named=True)
     ]
     results = verdicts(table, order["declared"], pack, subjects, year)
-    _show_areas(results, snapshot.extra.get("footprint_detail"))
+    _show_areas(results, areas)
     return results
+
+
+def kept_verdicts(stored: StoredSnapshot, engine: Engine, pack: Pack, year: int) -> list[Verdict]:
+    """Every cluster's verdict from the indicator table kept beside the current snapshot (computed and
+    kept the first time: a province's indicators cost seconds, the kept table milliseconds)."""
+    needed = required_columns(pack.criteria)
+    size_case = size_class_sql(load_pack(province().size_policy))
+    name = f"cluster-indicators-{year}-{indicators_key(year, needed, size_case)}"
+    table, areas = stored.kept(name), stored.kept(name + "-areas")
+    if table is None or areas is None:
+        snapshot = load_snapshot(engine, None, scope="clusters")
+        computed = compute_cluster_indicators(snapshot, year, needed)
+        detail = snapshot.extra.get("footprint_detail")
+        detail = detail if detail is not None else pl.DataFrame(schema=FOOTPRINT_DETAIL)
+        stored.cached(name + "-areas", detail.to_arrow)  # the areas first: the table's presence means both
+        stored.cached(name, computed.to_arrow)
+        return verdicts_from_indicators(computed, snapshot.frames["cluster"], snapshot.frames["region"], pack,
+                                        year, detail)
+    small = small_tables(stored)
+    return verdicts_from_indicators(pl.from_arrow(table), small["cluster"], small["region"], pack, year,
+                                    pl.from_arrow(areas))
+
+
+def small_tables(stored: StoredSnapshot) -> dict[str, pl.DataFrame]:
+    """The cluster and region tables of a stored snapshot, typed as load_snapshot types them."""
+    con = stored.connect()
+    try:
+        frames = {name: con.sql(TABLES[name]).pl() for name in ("cluster", "region")}
+    finally:
+        con.close()
+    return normalise(frames)
 
 
 def _walk(criteria: list[CriterionResult]):
@@ -83,5 +123,9 @@ def evaluate_clusters(
     year = year or latest_year(engine)
     if year is None:
         return []
+    if cluster_ids is None:
+        stored = current_snapshot(engine)  # province-sized: the indicators kept beside the snapshot
+        if stored is not None:
+            return kept_verdicts(stored, engine, pack, year)
     snapshot = load_snapshot(engine, cluster_ids, scope="clusters")
     return evaluate_snapshot(snapshot, pack, year)

@@ -2,29 +2,36 @@
 
 `diagnose` returns a plain dict (JSON-ready) that the CLI renders as JSON, HTML or PDF and the
 web layer renders as a page.
+
+On a province-sized registry whose snapshot is current and holds the province's tier rows and
+indicator values (kept beside it, sorted by credit code: `services.tiers.keep_for_diagnosis`), a
+diagnosis is a keyed read of the firm's two rows; otherwise the firm's own rows are read from the
+database (its credit code in the SQL) and evaluated alone. Both give the same dict. This module
+imports neither Polars nor DuckDB at the top: the keyed path needs neither.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
-import polars as pl
-from sqlalchemy import Engine
-
-from smecluster.analytics.enterprise_facts import build_facts, read_registry
-from smecluster.analytics.prepared import run_small
 from smecluster.analytics.tier_gaps import criterion_report, unmet
-from smecluster.analytics.tier_query import OUTCOME_LABELS, STATUS_LABELS
+from smecluster.analytics.tier_query import OUTCOME_LABELS, STATUS_LABELS, QueryPlan
 from smecluster.policy.tiers import tier_label
-from smecluster.services.tiers import (
+from smecluster.services.tier_plans import (
     KEYS,
-    TierEvaluation,
     default_on,
-    evaluate_facts,
     latest_year,
     pack_reason,
+    plan_for,
     tier_labels,
+    tiers_name,
+    values_name,
 )
+
+if TYPE_CHECKING:
+    import polars as pl
+    from sqlalchemy import Engine
 
 
 class UnknownEnterprise(LookupError):
@@ -36,10 +43,17 @@ def diagnose(engine: Engine, uscc: str, year: int | None = None, on: date | None
     """The diagnosis of one enterprise as a dict (see diagnosis_from_facts for its shape); `evaluation`
     is the kind (new application or re-review) that, with the date, picks each tier's pack."""
     uscc = uscc.strip().upper()
+    kept = kept_diagnosis(engine, uscc, year, on, evaluation)
+    if kept is not None:
+        return kept
     year = year or latest_year(engine)
     if year is None:
         raise ValueError("the registry has no yearly enterprise data")
     on = on or default_on(year)
+    import polars as pl
+
+    from smecluster.analytics.enterprise_facts import build_facts, read_registry
+
     frames = read_registry(engine, year, uscc=uscc)
     if frames["enterprise"].height == 0:
         raise UnknownEnterprise(f"no enterprise with credit code {uscc} in the registry")
@@ -48,8 +62,33 @@ def diagnose(engine: Engine, uscc: str, year: int | None = None, on: date | None
     return diagnosis_from_facts(pl.from_arrow(facts), year, on, evaluation)
 
 
-def _tier_report(evaluation: TierEvaluation, i: int, row: dict, values: dict) -> dict:
-    plan = evaluation.tiers[i]
+def kept_diagnosis(engine: Engine, uscc: str, year: int | None = None, on: date | None = None,
+                   evaluation: str = "new") -> dict | None:
+    """The diagnosis from the firm's rows of the province tables kept beside a current snapshot, or
+    None when there is no current snapshot or it does not hold them (never computed here: that costs
+    the province). Raises UnknownEnterprise when the kept tables have no row for the firm. The default
+    year is the snapshot's newest (the registry's: the snapshot is current)."""
+    from smecluster.analytics.stored_snapshot import current_snapshot
+
+    snapshot = current_snapshot(engine, refresh=False)
+    if snapshot is None:
+        return None
+    year = year or snapshot.newest_year()
+    if year is None:
+        return None
+    on = on or default_on(year)
+    plan = plan_for(on, None, KEYS, evaluation)
+    row = snapshot.lookup(tiers_name(plan, year, on), "uscc", uscc)
+    values = snapshot.lookup(values_name(plan, year, on), "uscc", uscc) if row is not None else None
+    if row is None or values is None:
+        return None
+    if row.num_rows == 0:
+        raise UnknownEnterprise(f"no enterprise with credit code {uscc} in the registry")
+    return _diagnosis(plan, evaluation, row.to_pylist()[0], values.to_pylist()[0], year, on)
+
+
+def _tier_report(query: QueryPlan, kind: str, i: int, row: dict, values: dict) -> dict:
+    plan = query.tiers[i]
     pack, rule = plan.pack, plan.pack.pass_rule
     labels = {"zh": tier_label(pack, "zh"), "en": tier_label(pack, "en")}
     criteria = [criterion_report(c, plan, row, values) for c in pack.criteria]
@@ -72,7 +111,7 @@ def _tier_report(evaluation: TierEvaluation, i: int, row: dict, values: dict) ->
         "pack": {"id": pack.id, "title": pack.title, "version": pack.version,
                  "effective_from": pack.effective_from.isoformat(),
                  "effective_to": pack.effective_to.isoformat() if pack.effective_to else None,
-                 "evaluation": evaluation.evaluation, "reason_en": pack_reason(pack, "en"),
+                 "evaluation": kind, "reason_en": pack_reason(pack, "en"),
                  "reason_zh": pack_reason(pack, "zh")},
         "score": score, "criteria": criteria, "direct_routes_met": [r["id"] for r in routes if r["status"] == "pass"],
         "gaps": gaps, "one_short": bool(row["one_short_of_next"]) and row["next_rank"] == i,
@@ -88,12 +127,19 @@ def diagnosis_from_facts(facts: pl.DataFrame, year: int, on: date, evaluation: s
     the pack, outcome, the pack applied and why, score breakdown, criteria with status/value/gap/advice,
     gaps = the unmet criteria, unverified criteria ids), next (the next tier's report, or None at the top).
     """
-    kind = evaluation
-    evaluation = evaluate_facts(facts, year, on, keys=KEYS, evaluation=kind)
-    row = evaluation.frame().row(0, named=True)
-    values = pl.from_arrow(run_small(evaluation.plan.indicator_sql, {"facts": facts.to_arrow()})).row(0, named=True)
-    kinds = [p.tier for p in evaluation.tiers]
-    reports = [_tier_report(evaluation, i, row, values) for i in range(len(kinds))]
+    from smecluster.analytics.prepared import run_small
+    from smecluster.services.tiers import evaluate_facts
+
+    result = evaluate_facts(facts, year, on, keys=KEYS, evaluation=evaluation)
+    row = result.frame().row(0, named=True)
+    values = run_small(result.plan.indicator_sql, {"facts": facts.to_arrow()}).to_pylist()[0]
+    return _diagnosis(result.plan, evaluation, row, values, year, on)
+
+
+def _diagnosis(plan: QueryPlan, kind: str, row: dict, values: dict, year: int, on: date) -> dict:
+    """The diagnosis dict from the firm's tier row and indicator values."""
+    kinds = [p.tier for p in plan.tiers]
+    reports = [_tier_report(plan, kind, i, row, values) for i in range(len(kinds))]
     pick = lambda r: kinds[r] if r is not None and r >= 0 else None  # noqa: E731
     nxt = row["next_rank"]
     return {

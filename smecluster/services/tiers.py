@@ -12,17 +12,27 @@ from datetime import date
 
 import polars as pl
 import pyarrow as pa
-from sqlalchemy import Engine, func, select
+import pyarrow.compute as pc
+from sqlalchemy import Engine
 
 from smecluster.analytics.enterprise_facts import build_facts, facts_from_snapshot, read_registry
 from smecluster.analytics.prepared import run_small
-from smecluster.analytics.stored_snapshot import current_snapshot
-from smecluster.analytics.tier_query import OUTCOME_LABELS, STATUS_LABELS, QueryPlan, TierPlan, compile_tiers
-from smecluster.policy.pack import Pack
-from smecluster.policy.tiers import tier_label, tier_packs, tiers
-from smecluster.registry.models import EnterpriseYear
+from smecluster.analytics.stored_snapshot import StoredSnapshot, current_snapshot
+from smecluster.analytics.tier_query import OUTCOME_LABELS, STATUS_LABELS, QueryPlan, TierPlan
+from smecluster.policy.tiers import tier_label
+from smecluster.services.tier_plans import (  # noqa: F401  (re-exported: callers import them from here)
+    KEYS,
+    default_on,
+    facts_name,
+    latest_year,
+    pack_reason,
+    plan_for,
+    tier_labels,
+    tier_names_on,
+    tiers_name,
+    values_name,
+)
 
-KEYS = ("uscc", "name", "county_code", "industry_code")
 LISTS = {
     "eligible_not_designated": "eligible but not designated (candidates to cultivate)",
     "designated_not_eligible": "designated but no longer eligible (due for re-review)",
@@ -51,25 +61,6 @@ class TierEvaluation:
         return pl.from_arrow(self.table)
 
 
-def default_on(year: int, today: date | None = None) -> date:
-    """The evaluation date for data year Y: today, but no later than the end of Y+1."""
-    today = today or date.today()
-    return min(today, date(year + 1, 12, 31))
-
-
-def latest_year(engine: Engine) -> int | None:
-    """The newest data year in the registry."""
-    with engine.connect() as conn:
-        return conn.execute(select(func.max(EnterpriseYear.year))).scalar()
-
-
-def pack_reason(pack: Pack, lang: str = "en") -> str:
-    """Why a selected pack was applied (date rule and kind of evaluation), for tables and pages."""
-    if pack.selection is None:
-        return ""
-    return pack.selection.reason_zh() if lang == "zh" else pack.selection.reason_en()
-
-
 def packs_applied(evaluation: TierEvaluation) -> list[dict]:
     """Per tier: the tier's name under its pack, the pack applied and why (shown with every result)."""
     return [{"tier": p.tier, "label_zh": tier_label(p.pack, "zh"), "label_en": tier_label(p.pack, "en"),
@@ -87,20 +78,7 @@ def evaluate_facts(facts: pa.Table | pl.DataFrame, year: int, on: date, tier: st
     return TierEvaluation(year=year, on=on, plan=plan, table=table, evaluation=evaluation)
 
 
-_PLANS: dict[tuple, tuple[list, QueryPlan]] = {}
-
-
-def _plan(on: date, tier: str | None, keys: tuple[str, ...], evaluation: str = "new") -> QueryPlan:
-    """The compiled plan of the packs in force, reused while the same pack objects are (a diagnosis
-    costs less than compiling every pack; packs reloaded from disk are new objects, compiled anew)."""
-    packs = tier_packs(on, tier, evaluation)
-    key = (tuple(id(p) for p in packs), keys)
-    found = _PLANS.get(key)
-    if found is None:
-        if len(_PLANS) >= 64:
-            _PLANS.clear()
-        found = _PLANS[key] = (packs, compile_tiers(packs, keys=keys))  # the packs kept: their ids stay theirs
-    return found[1]
+_plan = plan_for  # the name callers used before the light module existed
 
 
 def evaluate_enterprises(
@@ -108,62 +86,144 @@ def evaluate_enterprises(
     tier: str | None = None, progress: Progress | None = None, evaluation: str = "new",
 ) -> TierEvaluation:
     """Every enterprise (of a county) against every tier (or one) as applied on `on` to an evaluation of
-    one kind (new application or re-review), data year `year`."""
+    one kind (new application or re-review), data year `year`.
+
+    On a province-sized registry the province's result is kept beside the snapshot (computed once per
+    registry version and plan); a county's is its rows of that kept result when there is one.
+    """
     step = progress or (lambda _msg: None)
     year = year or latest_year(engine)
     if year is None:
         raise ValueError("the registry has no yearly enterprise data: import or generate some first")
     on = on or default_on(year)
     step("reading the registry")
-    facts = enterprise_facts(engine, year, on, county)
+    snapshot = current_snapshot(engine, refresh=county is None)
+    if snapshot is not None:
+        plan = plan_for(on, tier, KEYS, evaluation)
+        if county is None:
+            step("evaluating tiers")
+            table = province_tiers(snapshot, plan, year, on, keep_values=tier is None)
+            return TierEvaluation(year=year, on=on, plan=plan, table=table, evaluation=evaluation)
+        # A firm's tier row depends on its own fact row alone: the county's rows of the kept result
+        kept = snapshot.kept(tiers_name(plan, year, on), filters=[("county_code", "=", county)])
+        if kept is not None:
+            return TierEvaluation(year=year, on=on, plan=plan, table=kept, evaluation=evaluation)
+    facts = enterprise_facts(engine, year, on, county, snapshot=snapshot)
     step("evaluating tiers")
     return evaluate_facts(facts, year, on, tier, evaluation=evaluation)
 
 
-def enterprise_facts(engine: Engine, year: int, on: date, county: str | None = None) -> pa.Table:
+def province_tiers(snapshot: StoredSnapshot, plan: QueryPlan, year: int, on: date,
+                   keep_values: bool = False) -> pa.Table:
+    """Every firm's tier row under `plan`, sorted by credit code, kept beside the snapshot (computed
+    from the kept province facts the first time it is asked for; `keep_values`: the indicator values
+    a diagnosis shows are kept from the same facts, read once)."""
+    name = tiers_name(plan, year, on)
+    if snapshot.has(name):  # Polars reads the many small row groups three times faster than PyArrow
+        return pl.read_parquet(snapshot.path / f"{name}.parquet").to_arrow()
+    facts = province_facts(snapshot, year, on)
+    if keep_values:
+        province_values(snapshot, plan, year, on, facts)
+    # small row groups: a diagnosis reads the one group its credit code falls in
+    return snapshot.cached(name, lambda: _by_uscc(run_small(plan.sql, {"facts": facts})),
+                           row_group_size=LOOKUP_ROWS, compression="lz4")
+
+
+def province_values(snapshot: StoredSnapshot, plan: QueryPlan, year: int, on: date,
+                    facts: pa.Table | None = None) -> pa.Table:
+    """Every firm's indicator values (what a diagnosis shows beside each criterion), sorted by credit
+    code, kept beside the snapshot."""
+    def compute() -> pa.Table:
+        table = facts if facts is not None else province_facts(snapshot, year, on)
+        return _by_uscc(run_small(plan.indicator_sql, {"facts": table}))
+
+    return snapshot.cached(values_name(plan, year, on), compute, row_group_size=LOOKUP_ROWS, compression="lz4")
+
+
+def keep_for_diagnosis(snapshot: StoredSnapshot, year: int, on: date, evaluation: str = "new") -> None:
+    """Compute (if not kept yet) what a keyed diagnosis reads: the province's tier rows and indicator values."""
+    plan = plan_for(on, None, KEYS, evaluation)
+    if not snapshot.has(tiers_name(plan, year, on)):
+        province_tiers(snapshot, plan, year, on, keep_values=True)
+    elif not snapshot.has(values_name(plan, year, on)):
+        province_values(snapshot, plan, year, on)
+
+
+# Rows per row group of the kept tier and value tables: a keyed read decodes one group. (LZ4: read
+# back three times faster than zstd, a province evaluation reads the whole table.)
+LOOKUP_ROWS = 8_192
+
+
+def _by_uscc(table: pa.Table) -> pa.Table:
+    codes = table.column("uscc")
+    if len(codes) > 1 and not pc.all(pc.less_equal(codes[:-1], codes[1:])).as_py():
+        table = table.sort_by("uscc")
+    return table
+
+
+def province_facts(snapshot: StoredSnapshot, year: int, on: date) -> pa.Table:
+    """The province's fact table, kept beside the snapshot it comes from."""
+    return snapshot.cached(facts_name(year, on), lambda: facts_from_snapshot(snapshot, year, on))
+
+
+def enterprise_facts(engine: Engine, year: int, on: date, county: str | None = None,
+                     snapshot: StoredSnapshot | None | bool = True) -> pa.Table:
     """The fact table of every firm (or one county's), from the columnar snapshot when the registry is
     province-sized, else from the database with the county and years in the SQL.
 
     A county question takes the snapshot only if it is already current: rebuilding it after an edit
-    costs the province, reading the county from the database costs the county.
+    costs the province, reading the county from the database costs the county. (`snapshot`: the one
+    the caller already checked, or None for none; True: check here.)
     """
-    snapshot = current_snapshot(engine, refresh=county is None)
+    if snapshot is True:
+        snapshot = current_snapshot(engine, refresh=county is None)
     if snapshot is not None:
-        name = f"facts-{year}-{on.isoformat()}"
         if county is None:  # the province's facts, kept beside the snapshot they come from
-            return snapshot.cached(name, lambda: facts_from_snapshot(snapshot, year, on))
+            return province_facts(snapshot, year, on)
         # A firm's fact row depends on its own rows alone: the county's rows of the province's kept
         # facts (same order, uscc) are the county's facts, read without aggregating the registry.
-        kept = snapshot.kept(name, filters=[("county_code", "=", county)])
+        kept = snapshot.kept(facts_name(year, on), filters=[("county_code", "=", county)])
         return kept if kept is not None else facts_from_snapshot(snapshot, year, on, county)
     frames = read_registry(engine, year, county)
     return build_facts(frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"],
                        frames["designation"], year, on, frames["industry"])
 
 
-def labelled(evaluation: TierEvaluation, rows: pl.DataFrame | None = None) -> pl.DataFrame:
-    """The result with status codes as words and tier ranks as tier kinds (for export and display)."""
+def labelled(evaluation: TierEvaluation, rows: pl.DataFrame | None = None, enum: bool = False) -> pl.DataFrame:
+    """The result with status codes as words and tier ranks as tier kinds (for export and display).
+
+    `enum`: the words as Polars enums (codes under a dictionary of the few words; Parquet stores them
+    dictionary-encoded, read back as text): a province's labels as plain text took 6.4 GB.
+    """
     frame = evaluation.frame() if rows is None else rows
     kinds = [p.tier for p in evaluation.tiers]
+
+    def words(values: list[str]) -> pl.DataType:
+        return pl.Enum(values) if enum else pl.Utf8
+
+    def const(value: str | None, name: str) -> pl.Expr:
+        dtype = words([value]) if value is not None else pl.Utf8
+        return pl.lit(value, dtype=pl.Utf8).cast(dtype).alias(name)
+
     status_cols, outcome_cols = [], []
     for p in evaluation.tiers:
         status_cols += [c for c in [*p.status.values(), p.col("required"), p.col("direct"), p.col("path"),
                                     p.col("score_status")] if c in frame.columns]
         outcome_cols.append(p.col("outcome"))
     rank_cols = [c for c in ("highest_rank", "designated_rank", "next_rank") if c in frame.columns]
-    flags = [pl.lit(", ".join(p.unverified) or None, dtype=pl.Utf8).alias(p.col("unverified"))
-             for p in evaluation.tiers]
+    flags = [const(", ".join(p.unverified) or None, p.col("unverified")) for p in evaluation.tiers]
     applied = [x for p in evaluation.tiers for x in (
-        pl.lit(p.pack.id, dtype=pl.Utf8).alias(p.col("pack")),
-        pl.lit(pack_reason(p.pack), dtype=pl.Utf8).alias(p.col("pack_reason")))]
+        const(p.pack.id, p.col("pack")), const(pack_reason(p.pack), p.col("pack_reason")))]
     return frame.with_columns(
         *flags, *applied,
-        *[pl.col(c).cast(pl.Int64).replace_strict(list(range(5)), list(STATUS_LABELS), return_dtype=pl.Utf8)
+        *[pl.col(c).cast(pl.Int64).replace_strict(list(range(5)), list(STATUS_LABELS),
+                                                  return_dtype=words(list(STATUS_LABELS)))
           for c in status_cols],
-        *[pl.col(c).cast(pl.Int64).replace_strict(list(range(4)), list(OUTCOME_LABELS), return_dtype=pl.Utf8)
+        *[pl.col(c).cast(pl.Int64).replace_strict(list(range(4)), list(OUTCOME_LABELS),
+                                                  return_dtype=words(list(OUTCOME_LABELS)))
           for c in outcome_cols],
         *[pl.col(c).cast(pl.Int64).replace_strict(list(range(-1, len(kinds))), [None, *kinds],
-                                                  default=None, return_dtype=pl.Utf8)
+                                                  default=None, return_dtype=words(kinds))
           .alias(c.replace("_rank", "_tier")) for c in rank_cols],
     ).drop(rank_cols)
 
@@ -208,16 +268,6 @@ def tier_lists(evaluation: TierEvaluation) -> dict[str, pl.DataFrame]:
 def unverified_notes(evaluation: TierEvaluation) -> dict[str, list[str]]:
     """Per tier, the UNVERIFIED criteria its verdicts use (shown with every verdict)."""
     return {p.tier: list(p.unverified) for p in evaluation.tiers}
-
-
-def tier_labels() -> dict[str, dict]:
-    """Tier kind -> labels and rank, for display."""
-    return {t.kind: {"zh": t.label_zh, "en": t.label_en, "rank": t.rank} for t in tiers()}
-
-
-def tier_names_on(on: date, lang: str = "zh") -> dict[str, str]:
-    """Tier kind -> its name under the pack applied on a date (科技和创新型中小企业 from 2026-04-01)."""
-    return {p.tier or p.id: tier_label(p, lang) for p in tier_packs(on)}
 
 
 def funnel_chart(evaluation: TierEvaluation) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,7 +25,7 @@ from smecluster.web.quality import QualityStore
 from smecluster.web.security import LoginRequired, PasswordChangeRequired
 from smecluster.web.templating import render
 from smecluster.web.text_guard import RequestLimits, refuse_control_characters
-from smecluster.web.verdicts import Evaluate, VerdictStore
+from smecluster.web.verdicts import Evaluate, VerdictStore, keep_diagnoses
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -73,7 +74,10 @@ def create_app(
     app.state.heavy = HeavyWork()  # a few heavy computations at a time, 503 beyond
     app.state.quality = QualityStore(app.state.engine)  # data-quality findings, per registry version
     if settings.warm_up:
-        app.state.verdicts.warm_in_background(then=app.state.overview.warm)
+        # the registry counts (database) and the verdicts (snapshot) side by side, then the tables a
+        # diagnosis page reads by key
+        threading.Thread(target=app.state.overview.warm, name="overview-warm-up", daemon=True).start()
+        app.state.verdicts.warm_in_background(after=lambda: keep_diagnoses(app.state.engine))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from smecluster.accounts.roles import region_prefix
+from smecluster.analytics.stored_snapshot import StoredSnapshot
 from smecluster.policy.pack import PackError, load_pack
 from smecluster.registry.models import Cluster, Designation, Enterprise, Region
 from smecluster.web.verdicts import VerdictStore
@@ -24,6 +25,7 @@ from smecluster.workflow.models import Application
 Visible = Callable[[AppRef], bool]
 
 REGISTRY_TTL = 600.0
+COUNTED_KINDS = ("srdi_sme", "little_giant", "single_champion", "high_tech")
 TARGET_PACK = "jiangsu-cluster-2023"
 
 
@@ -77,6 +79,11 @@ class OverviewCache:
                 self._registry_at = time.monotonic()
 
     def _registry_counts(self) -> dict[str, dict[str, int]]:
+        from smecluster.analytics.stored_snapshot import current_snapshot
+
+        stored = current_snapshot(self.engine, refresh=False)
+        if stored is not None:  # province-sized and current: the same counts from its columns
+            return snapshot_counts(stored)
         counts: dict[str, dict[str, int]] = {}
         with self.engine.connect() as c:
             for code, n in c.execute(
@@ -86,7 +93,7 @@ class OverviewCache:
             tiers = (
                 select(Enterprise.county_code, Designation.kind, func.count(func.distinct(Designation.uscc)))
                 .join(Enterprise, Enterprise.uscc == Designation.uscc)
-                .where(Designation.kind.in_(["srdi_sme", "little_giant", "single_champion", "high_tech"]))
+                .where(Designation.kind.in_(COUNTED_KINDS))
                 .group_by(Enterprise.county_code, Designation.kind)
             )
             for code, kind, n in c.execute(tiers):
@@ -179,3 +186,22 @@ class OverviewCache:
             "counties": table,
             "clusters": rows,
         }
+
+
+def snapshot_counts(stored: StoredSnapshot) -> dict[str, dict[str, int]]:
+    """The registry counts of OverviewCache from a current snapshot's columns (firms per county, firms
+    per county and designation kind), as the database's GROUP BY gives them."""
+    counts: dict[str, dict[str, int]] = {}
+    con = stored.connect()
+    try:
+        for code, n in con.sql("SELECT county_code, count(*) FROM enterprise GROUP BY county_code").fetchall():
+            counts.setdefault(code, {})["enterprises"] = n
+        kinds = ", ".join(f"'{k}'" for k in COUNTED_KINDS)
+        for code, kind, n in con.sql(
+            "SELECT e.county_code, d.kind, count(DISTINCT d.uscc) FROM designation d "
+            f"JOIN enterprise e ON e.uscc = d.uscc WHERE d.kind IN ({kinds}) GROUP BY e.county_code, d.kind"
+        ).fetchall():
+            counts.setdefault(code, {})[kind] = n
+    finally:
+        con.close()
+    return counts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -38,9 +39,10 @@ class VerdictStore:
         """Whether the verdicts are computed."""
         return self._verdicts is not None
 
-    def warm_in_background(self, then: Callable[[], None] | None = None) -> threading.Thread:
-        """Compute the verdicts in a daemon thread (after `then`-less start-up); pages that can do
-        without them (the overview) do not wait."""
+    def warm_in_background(self, then: Callable[[], None] | None = None,
+                           after: Callable[[], None] | None = None) -> threading.Thread:
+        """Compute the verdicts in a daemon thread (after `then`, and before `after`); pages that can
+        do without them (the overview) do not wait."""
         self.background = True
 
         def _run() -> None:
@@ -50,6 +52,12 @@ class VerdictStore:
                 self.all()
             except Exception as exc:  # shown on the overview, and the next request tries again
                 self.error = f"{type(exc).__name__}: {exc}"
+                return
+            if after is not None:
+                try:
+                    after()
+                except Exception:  # noqa: BLE001 - an optional speed-up: pages compute without it
+                    logging.getLogger(__name__).exception("warm-up after the verdicts failed")
 
         thread = threading.Thread(target=_run, name="verdict-warm-up", daemon=True)
         thread.start()
@@ -112,3 +120,15 @@ def refresh_cluster(app: Any, cluster_id: int) -> None:
     priority = getattr(app.state, "priority", None)
     if priority is not None:  # a cluster recognised or revoked changes who is ranked
         priority.invalidate()
+
+
+def keep_diagnoses(engine: Engine) -> None:
+    """Keep the province's tier rows and indicator values beside the current snapshot (today's date,
+    new applications), so that each diagnosis page is a keyed read; nothing on a small registry."""
+    from smecluster.analytics.stored_snapshot import current_snapshot
+    from smecluster.services.tiers import default_on, keep_for_diagnosis, latest_year
+
+    snapshot = current_snapshot(engine, refresh=False)
+    year = latest_year(engine)
+    if snapshot is not None and year is not None:
+        keep_for_diagnosis(snapshot, year, default_on(year))

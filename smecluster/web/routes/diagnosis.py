@@ -9,7 +9,6 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from smecluster.accounts.roles import covers
-from smecluster.db import session_scope
 from smecluster.registry.models import Enterprise, EnterpriseYear
 from smecluster.services.diagnosis import UnknownEnterprise, diagnose
 from smecluster.web.routes.overview import OVERVIEW_ROLES
@@ -39,12 +38,15 @@ def diagnosis_page(
     `year` and `kind` pick the data year and the kind of evaluation; with the date they pick each
     tier's pack (the newest year falls under the 2026 packs, earlier years under the 2022 ones)."""
     uscc = uscc.upper()
-    with session_scope(request.app.state.engine) as s:
-        firm = s.get(Enterprise, uscc)
-        county = firm.county_code if firm else None
-        name = firm.name if firm else None
-        years = list(s.scalars(select(EnterpriseYear.year).where(EnterpriseYear.uscc == uscc)
-                               .order_by(EnterpriseYear.year.desc())))
+    # the firm and its data years in one statement (one round trip: the page is asked for often)
+    query = (select(Enterprise.county_code, Enterprise.name, EnterpriseYear.year)
+             .outerjoin(EnterpriseYear, EnterpriseYear.uscc == Enterprise.uscc)
+             .where(Enterprise.uscc == uscc).order_by(EnterpriseYear.year.desc()))
+    with request.app.state.engine.connect() as c:
+        rows = c.execute(query).all()
+    firm = rows[0] if rows else None
+    county, name = (firm.county_code, firm.name) if firm else (None, None)
+    years = [r.year for r in rows if r.year is not None]
     if firm is None:
         raise HTTPException(status_code=404, detail="no enterprise with this credit code")
     if not may_diagnose(who, uscc, county):
