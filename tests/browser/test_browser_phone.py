@@ -256,3 +256,96 @@ def test_other_pages_fit_and_pass_axe(pages, server, name, size):
     if size == "phone":
         assert page.evaluate(SMALL_TARGETS) == []
     assert _axe_serious(page) == []
+
+
+def test_phone_header_folds_into_a_menu_with_language_and_login(browser, server):
+    """On the phone the header shows the brand and a menu button; the menu holds the language switch
+    and the login link, each a 44 px target that works; at a desk the links show without a menu."""
+    context = browser.new_context(locale="zh-CN", **SIZES["phone"])
+    page = context.new_page()
+    page.goto(server["base"] + "/")
+    button = page.locator("#menu-button")
+    assert button.is_visible() and button.get_attribute("aria-expanded") == "false"
+    assert not page.locator("#login-link").is_visible() and not page.locator("a.lang").is_visible()
+    button.click()
+    assert button.get_attribute("aria-expanded") == "true"
+    for selector in ("#login-link", "a.lang"):
+        box = page.locator(selector).bounding_box()
+        assert box and box["width"] >= 44 and box["height"] >= 44 and box["x"] + box["width"] <= 390
+    page.keyboard.press("Escape")
+    assert not page.locator("#login-link").is_visible()
+    button.click()
+    page.click("a.lang")
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.evaluate(HEADER_BREAKS_IN_WORDS) == []  # the English brand breaks only at spaces
+    page.click("#menu-button")
+    page.click("#login-link")
+    page.wait_for_load_state()
+    assert page.url.endswith("/login") and page.locator("#login-submit").is_visible()
+    context.close()
+
+    desk = browser.new_context(locale="zh-CN", **SIZES["desk"])
+    page = desk.new_page()
+    page.goto(server["base"] + "/")
+    assert not page.locator("#menu-button").is_visible()
+    assert page.locator("#login-link").is_visible() and page.locator("a.lang").is_visible()
+    desk.close()
+
+
+def test_criteria_table_is_stacked_cards_on_the_phone(pages, server):
+    """On the phone each criterion is a card no wider than the screen whose cells carry their column's
+    header as a label; at a desk the same table keeps its header row and columns."""
+    path = "/clusters/{cluster}".format(**server["ids"])
+    page = pages("phone", None)
+    page.goto(server["base"] + path)
+    table = page.locator("table.criteria")
+    assert table.locator("thead").bounding_box()["height"] <= 1  # kept for screen readers only
+    headers = table.locator("thead th").all_inner_texts()
+    rows = page.evaluate("""() => [...document.querySelectorAll('table.criteria tbody tr')].map(tr => ({
+        right: tr.getBoundingClientRect().right,
+        cells: [...tr.cells].filter(td => !td.classList.contains('card-key') && td.textContent.trim())
+               .map(td => [td.cellIndex, getComputedStyle(td, '::before').content])}))""")
+    assert rows and all(r["right"] <= 390 for r in rows)
+    assert all(content == f'"{headers[i]}"' for r in rows for i, content in r["cells"])
+    page = pages("desk", None)
+    page.goto(server["base"] + path)
+    assert page.locator("table.criteria thead").is_visible()
+    assert page.evaluate("() => getComputedStyle(document.querySelector('table.criteria tbody tr')).display") \
+        == "table-row"
+
+
+def test_diagnosis_summary_comes_first_on_the_phone(pages, server):
+    """The diagnosis opens with its summary on the first screen: current tier, next tier and one sentence
+    naming the next tier and the first criteria it lacks (those of the gap table below)."""
+    page = pages("phone", "county_cs")
+    page.goto(server["base"] + "/enterprises/{firm}/diagnosis".format(**server["ids"]))
+    first = page.evaluate("() => document.querySelector('main h1').nextElementSibling.id")
+    assert first == "diagnosis-summary"
+    box = page.locator("#diagnosis-missing").bounding_box()
+    assert box["y"] + box["height"] <= SIZES["phone"]["viewport"]["height"]
+    sentence = page.locator("#diagnosis-missing").inner_text()
+    next_tier = page.locator("#next-tier").inner_text().split()[0]
+    gaps = page.locator("#diagnosis-gaps tr.gap").evaluate_all("rows => rows.map(r => r.dataset.criterion)")
+    assert next_tier in sentence and gaps, (sentence, gaps)
+    assert all(g in sentence for g in gaps[:3]) and all(g not in sentence for g in gaps[3:])
+
+
+def test_overview_map_resizes_with_the_screen(browser, server):
+    """The overview map fills the width at a desk and shrinks with the window to a phone's width."""
+    context = browser.new_context(locale="zh-CN", **SIZES["desk"])
+    page = context.new_page()
+    page.goto(server["base"] + "/login")
+    page.fill("input[name=username]", "province")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-submit")
+    page.goto(server["base"] + "/overview")
+    page.wait_for_selector("#map[data-ready='1']", timeout=15000)
+    width = "() => [document.querySelector('#map').clientWidth, document.querySelector('#map canvas').clientWidth]"
+    box, canvas = page.evaluate(width)
+    assert box > 1000 and canvas == box
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_function("() => document.querySelector('#map canvas').clientWidth <= 390")
+    box, canvas = page.evaluate(width)
+    assert canvas == box <= 390
+    context.close()
