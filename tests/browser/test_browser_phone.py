@@ -77,6 +77,24 @@ HEADER_BREAKS_IN_WORDS = """() => {
   }
   return out;
 }"""
+# Pairs of visible header items whose boxes overlap (a squeezed header draws one over the other).
+HEADER_OVERLAPS = """() => {
+  const items = [...document.querySelectorAll('header.top a, header.top button')]
+    .filter(el => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden')
+    .map(el => {  // the box, widened to its text where the text overflows the box
+      const r = document.createRange(); r.selectNodeContents(el);
+      const a = el.getBoundingClientRect(), t = r.getBoundingClientRect();
+      return [el.textContent.trim(), {left: Math.min(a.left, t.left), right: Math.max(a.right, t.right),
+                                      top: Math.min(a.top, t.top), bottom: Math.max(a.bottom, t.bottom)}];
+    });
+  const out = [];
+  for (let i = 0; i < items.length; i++)
+    for (let j = i + 1; j < items.length; j++) {
+      const [a, p] = items[i], [b, q] = items[j];
+      if (p.left < q.right - 1 && q.left < p.right - 1 && p.top < q.bottom - 1 && q.top < p.bottom - 1) out.push(a + ' / ' + b);
+    }
+  return out;
+}"""
 # Visible text set in a font under 14 CSS px.
 SMALL_TEXT = """() => {
   const out = [];
@@ -239,7 +257,7 @@ def test_page_fits_and_passes_axe(pages, server, name, size):
     page = _open(pages, server, size, name, PAGES)
     _shot(page, server, f"{size}-{name}")
     _check_layout(page, size)
-    assert page.evaluate(HEADER_BREAKS_IN_WORDS) == []
+    assert page.evaluate(HEADER_BREAKS_IN_WORDS) == [] and page.evaluate(HEADER_OVERLAPS) == []
     if size == "phone":
         assert page.evaluate(SMALL_TARGETS) == []
     assert _axe_serious(page) == []
@@ -247,7 +265,7 @@ def test_page_fits_and_passes_axe(pages, server, name, size):
         page.click("#menu-button")
         page.wait_for_selector("#site-nav", state="visible")
         page.screenshot(path=str(server["dir"] / f"{size}-{name}-menu.png"))  # the first screen is enough
-        assert page.evaluate(HEADER_BREAKS_IN_WORDS) == []
+        assert page.evaluate(HEADER_BREAKS_IN_WORDS) == [] and page.evaluate(HEADER_OVERLAPS) == []
         assert page.evaluate(SMALL_TARGETS) == []
         _check_layout(page, size)
         assert _axe_serious(page, "header") == []
@@ -261,7 +279,7 @@ def test_other_pages_fit_and_pass_axe(pages, server, name, size):
     page = _open(pages, server, size, name, MORE_PAGES)
     _shot(page, server, f"{size}-{name}")
     _check_layout(page, size)
-    assert page.evaluate(HEADER_BREAKS_IN_WORDS) == []
+    assert page.evaluate(HEADER_BREAKS_IN_WORDS) == [] and page.evaluate(HEADER_OVERLAPS) == []
     if size == "phone":
         assert page.evaluate(SMALL_TARGETS) == []
     assert _axe_serious(page) == []
