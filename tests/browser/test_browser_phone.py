@@ -91,7 +91,8 @@ HEADER_OVERLAPS = """() => {
   for (let i = 0; i < items.length; i++)
     for (let j = i + 1; j < items.length; j++) {
       const [a, p] = items[i], [b, q] = items[j];
-      if (p.left < q.right - 1 && q.left < p.right - 1 && p.top < q.bottom - 1 && q.top < p.bottom - 1) out.push(a + ' / ' + b);
+      if (p.left < q.right - 1 && q.left < p.right - 1 && p.top < q.bottom - 1 && q.top < p.bottom - 1)
+        out.push(a + ' / ' + b);
     }
   return out;
 }"""
@@ -105,7 +106,8 @@ SMALL_TEXT = """() => {
     const cs = getComputedStyle(el);
     if (!el.getClientRects().length || cs.visibility === 'hidden') continue;
     const size = parseFloat(cs.fontSize);
-    if (size < 14) out.push(el.tagName.toLowerCase() + '.' + el.className + ' ' + size + 'px: ' + node.data.trim().slice(0, 30));
+    if (size < 14)
+      out.push(el.tagName.toLowerCase() + '.' + el.className + ' ' + size + 'px: ' + node.data.trim().slice(0, 30));
   }
   return out;
 }"""

@@ -7,9 +7,23 @@
   // on a touch screen a finger dragging a map scrolls the page instead of panning the map
   var roam = !(window.matchMedia && window.matchMedia("(pointer: coarse)").matches);
 
+  // No chart text under 14 px: the global size, and the axis labels and legend that set their own.
+  function larger(option) {
+    option = Object.assign({textStyle: {fontSize: 14}}, option);
+    ["xAxis", "yAxis"].forEach(function (key) {
+      [].concat(option[key] || []).forEach(function (axis) {
+        axis.axisLabel = Object.assign({fontSize: 14}, axis.axisLabel);
+      });
+    });
+    [].concat(option.legend || []).forEach(function (legend) {
+      legend.textStyle = Object.assign({fontSize: 14}, legend.textStyle);
+    });
+    return option;
+  }
+
   function chart(el, option) {
     var c = echarts.init(el);
-    c.setOption(Object.assign({textStyle: {fontSize: 14}}, option));  // no chart text under 14 px
+    c.setOption(larger(option));
     window.addEventListener("resize", function () { c.resize(); });
     return c;
   }
