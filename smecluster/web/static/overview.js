@@ -12,11 +12,13 @@
       var values = data.counties.map(function (c) { return {name: c.code, value: c.clusters}; });
       var max = Math.max.apply(null, values.map(function (v) { return v.value; }).concat([1]));
       var chart = echarts.init(el);
+      var touch = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
       chart.setOption({
-        tooltip: {trigger: "item", formatter: function (p) { return (names[p.name] || p.name) + ": " + (p.value || 0); }},
+        textStyle: {fontSize: 14},
+        tooltip: {trigger: "item", textStyle: {fontSize: 14}, formatter: function (p) { return (names[p.name] || p.name) + ": " + (p.value || 0); }},
         visualMap: {min: 0, max: max, left: "left", bottom: 10, text: [String(max), "0"], calculable: true,
-                    inRange: {color: ["#eef4fb", "#1f4e79"]}},
-        series: [{type: "map", map: "region", name: el.dataset.label, roam: true, nameProperty: "code",
+                    textStyle: {fontSize: 14}, inRange: {color: ["#eef4fb", "#1f4e79"]}},
+        series: [{type: "map", map: "region", name: el.dataset.label, roam: !touch, nameProperty: "code",
                   data: values, label: {show: false}}]
       });
       el.dataset.ready = "1";

@@ -4,10 +4,26 @@
   var block = document.getElementById("page-data");
   if (!block || !window.echarts) return;
   var data = JSON.parse(block.textContent);
+  // on a touch screen a finger dragging a map scrolls the page instead of panning the map
+  var roam = !(window.matchMedia && window.matchMedia("(pointer: coarse)").matches);
+
+  // No chart text under 14 px: the global size, and the axis labels and legend that set their own.
+  function larger(option) {
+    option = Object.assign({textStyle: {fontSize: 14}}, option);
+    ["xAxis", "yAxis"].forEach(function (key) {
+      [].concat(option[key] || []).forEach(function (axis) {
+        axis.axisLabel = Object.assign({fontSize: 14}, axis.axisLabel);
+      });
+    });
+    [].concat(option.legend || []).forEach(function (legend) {
+      legend.textStyle = Object.assign({fontSize: 14}, legend.textStyle);
+    });
+    return option;
+  }
 
   function chart(el, option) {
     var c = echarts.init(el);
-    c.setOption(option);
+    c.setOption(larger(option));
     window.addEventListener("resize", function () { c.resize(); });
     return c;
   }
@@ -44,7 +60,8 @@
           tooltip: {trigger: "item", formatter: function (p) { return (names[p.name] || p.name) + ": " + (p.value || 0); }},
           visualMap: {min: 0, max: max, left: "left", bottom: 10, text: [String(max), "0"], calculable: true,
                       inRange: {color: ["#eef4fb", "#1f4e79"]}},
-          series: [{type: "map", map: "region", name: data.targets[i].title, roam: true, nameProperty: "code",
+          textStyle: {fontSize: 14},
+          series: [{type: "map", map: "region", name: data.targets[i].title, roam: roam, nameProperty: "code",
                     data: values, label: {show: false}}]
         }, true);
       }
@@ -69,7 +86,7 @@
           var d = p.data && p.data.props;
           return d ? (d.industry + " · " + d.county_name + " · " + d.members + " · " + d.area_km2 + " km²") : p.name;
         }},
-        geo: {map: "region", roam: true, itemStyle: {areaColor: "#eef4fb", borderColor: "#8aa"}},
+        geo: {map: "region", roam: roam, itemStyle: {areaColor: "#eef4fb", borderColor: "#8aa"}},
         series: [{
           // a footprint is a few km2, a dot on a province map: a circle sized by members marks it too
           type: "scatter", coordinateSystem: "geo",

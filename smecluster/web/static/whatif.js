@@ -8,7 +8,10 @@
   if (!data || !data.by_city) return;
   var rows = data.by_city;
   var c = window.echarts.init(el);
+  // no chart text under 14 px; on a touch screen a finger dragging the map scrolls the page
+  var roam = !(window.matchMedia && window.matchMedia("(pointer: coarse)").matches);
   c.setOption({
+    textStyle: {fontSize: 14},
     tooltip: {trigger: "axis"},
     legend: {data: ["+", "-"]},
     xAxis: {type: "category", data: rows.map(function (r) { return r.name; })},
@@ -32,13 +35,14 @@
     var span = Math.max.apply(null, values.map(function (v) { return Math.abs(v.value); }).concat([1]));
     var m = echarts.init(mapEl);
     m.setOption({
+      textStyle: {fontSize: 14},
       tooltip: {trigger: "item", formatter: function (p) {
         var r = counts[p.name] || {gained: 0, lost: 0};
         return (names[p.name] || p.name) + ": +" + r.gained + " / -" + r.lost;
       }},
       visualMap: {min: -span, max: span, left: "left", bottom: 10, text: ["+" + span, "-" + span], calculable: true,
                   inRange: {color: ["#c62828", "#f5f5f5", "#2e7d32"]}},
-      series: [{type: "map", map: "region", name: mapEl.dataset.label, roam: true, nameProperty: "code",
+      series: [{type: "map", map: "region", name: mapEl.dataset.label, roam: roam, nameProperty: "code",
                 data: values, label: {show: false}}]
     });
     mapEl.dataset.ready = "1";
