@@ -42,7 +42,7 @@ class Recognition:
     stage: str
     recognised_on: date | None
     valid_until: date | None
-    re_review_year: int
+    re_review_year: int | None  # None: not recognised (a dossier of an applicant: no projection)
     estimated: bool  # no recorded recognition date: the application year stands in for it
 
 
@@ -111,7 +111,9 @@ def recognitions(session: Session, workflow: Workflow, prefix: str = "") -> list
             continue
         on = recognised_on.get(app.id) if app is not None else None
         until = app.valid_until if app is not None else None
-        if until is None and on is not None:
+        if until is not None:  # the day validity started (the action's date, not the clock time it was recorded)
+            on = _years_before(until, int(workflow.parameters["validity_years"]))
+        elif on is not None:
             until = workflow.validity_end(on)
         estimated = until is None
         year = until.year if until is not None else (c.year or date.today().year) + int(
@@ -119,6 +121,13 @@ def recognitions(session: Session, workflow: Workflow, prefix: str = "") -> list
         out.append(Recognition(c.id, c.code, c.name, c.county_code, names.get(c.county_code, ""), stage, on,
                                until, year, estimated))
     return out
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
 
 
 def report_due(workflow: Workflow, data_year: int) -> date:
@@ -149,7 +158,8 @@ def report_rows(rec: Recognition, filed: dict[tuple[int, int], date], workflow: 
     A report is owed on every data year from the year of recognition; its state: on_time, late,
     missing (past due, not filed) or not_due.
     """
-    first = (rec.recognised_on or date(rec.re_review_year - 3, 1, 1)).year
+    years = int(workflow.parameters["validity_years"])
+    first = rec.recognised_on.year if rec.recognised_on else (rec.re_review_year or year) - years
     rows = []
     for data_year in range(first, year + 1):
         due = report_due(workflow, data_year)
@@ -229,9 +239,14 @@ def compute_watch(
     if not recs or data_year is None:
         return watch
     watch.data_year = data_year
-    due = pl.DataFrame({"cluster_id": [r.cluster_id for r in recs], "re_review_year": [r.re_review_year for r in recs]},
-                       schema={"cluster_id": pl.Int64, "re_review_year": pl.Int64})
     snapshot = load_snapshot(engine, [r.cluster_id for r in recs], scope="clusters")
-    tables = watch_tables(snapshot, pack, data_year, due, margin, TREND_WINDOW + 1)
+    tables = criteria_tables(snapshot, pack, recs, data_year, margin)
     watch.clusters = [cluster_entry(r, pack, tables, report_rows(r, filed, workflow, year, today)) for r in recs]
     return watch
+
+
+def criteria_tables(snapshot, pack: Pack, recs: list[Recognition], data_year: int, margin: float):
+    """The watch tables of the clusters of `recs` from a snapshot holding them."""
+    due = pl.DataFrame({"cluster_id": [r.cluster_id for r in recs], "re_review_year": [r.re_review_year for r in recs]},
+                       schema={"cluster_id": pl.Int64, "re_review_year": pl.Int64})
+    return watch_tables(snapshot, pack, data_year, due, margin, TREND_WINDOW + 1)
