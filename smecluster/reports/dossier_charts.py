@@ -2,8 +2,8 @@
 
 One chart per cluster: how far each criterion is met over the years (value ÷ threshold, or its inverse
 for an upper bound; 100% = the threshold), with the projection to the re-review year dashed. One axes
-instead of one panel per criterion: a hundred dossiers are drawn in seconds, and a line crossing 100% shows at a glance which
-condition is drifting (decision 1329).
+instead of one panel per criterion: a hundred dossiers are drawn in seconds, and a line crossing 100%
+shows at a glance which condition is drifting (decision 1329).
 """
 
 from __future__ import annotations

@@ -82,7 +82,8 @@ def criteria_section(d: Dossier) -> Section:
     """The criteria table: status, value, threshold, clause and gap of every criterion."""
     rows = []
     for depth, c in _walk(d.verdict["criteria"]):
-        threshold = "" if c.get("threshold") is None else f"{c.get('comparator') or ''} {fmt(c['threshold'], c.get('unit'))}"
+        threshold = ("" if c.get("threshold") is None
+                     else f"{c.get('comparator') or ''} {fmt(c['threshold'], c.get('unit'))}")
         title = ("　" * depth) + c["title"] + ("（未核实）" if not c.get("verified", True) else "")
         rows.append([c["id"], title, c.get("clause") or "", fmt(c.get("value"), c.get("unit")), threshold,
                      STATUS_ZH.get(c["status"], c["status"]), c.get("gap_zh") or ""])
@@ -126,15 +127,18 @@ def members_section(d: Dossier) -> Section:
     rows = [list(r) for r in zip(m["uscc"].to_list(), m["name"].to_list(), m["industry_code"].to_list(),
                                  [fmt(x, "wan_yuan") for x in m["output"].to_list()],
                                  [fmt(x, "count") for x in m["employees"].to_list()], kinds, strict=True)]
-    return Section(f"成员企业（{m.height}家）", ["统一社会信用代码", "企业名称", "行业代码", f"工业总产值(万元，{d.verdict['year']})",
-                                          "从业人员", "称号与资质"], rows, widths=[1.9, 3.0, 0.8, 1.4, 0.9, 2.0])
+    header = ["统一社会信用代码", "企业名称", "行业代码", f"工业总产值(万元，{d.verdict['year']})", "从业人员",
+              "称号与资质"]
+    return Section(f"成员企业（{m.height}家）", header, rows, widths=[1.9, 3.0, 0.8, 1.4, 0.9, 2.0])
 
 
 def platforms_section(d: Dossier) -> Section:
     """The cluster's innovation platforms."""
     p = d.platforms
-    rows = [[n, LEVEL_ZH.get(lv, lv), t, fmt(y)] for n, lv, t, y in p.select("name", "level", "type", "year").iter_rows()]
-    return Section(f"创新平台（{p.height}个）", ["平台名称", "级别", "类型", "认定年份"], rows, widths=[4.0, 1.0, 2.0, 1.0])
+    rows = [[n, LEVEL_ZH.get(lv, lv), t, fmt(y)]
+            for n, lv, t, y in p.select("name", "level", "type", "year").iter_rows()]
+    return Section(f"创新平台（{p.height}个）", ["平台名称", "级别", "类型", "认定年份"], rows,
+                   widths=[4.0, 1.0, 2.0, 1.0])
 
 
 def reports_section(d: Dossier) -> Section | None:
@@ -178,7 +182,8 @@ def watch_sections(watch: Any) -> list[Section]:
                 note="" if due else "本年度没有到期复核的集群。"),
         Section("有复核风险的集群", ["编号", "名称", "复核年度", "有风险的条件"], risky,
                 note="" if risky else "未发现有风险的集群。"),
-        Section("有风险的条件", ["集群", "编号", "指标", "现值", "近3年趋势", "复核年预测", "门槛", "预测结论"], detail),
+        Section("有风险的条件", ["集群", "编号", "指标", "现值", "近3年趋势", "复核年预测", "门槛", "预测结论"],
+                detail),
         Section("年度报告报送情况", ["编号", "名称", "报告年度", "截止日期", "提交日期", "状态"], reports,
                 note=f"截止日期为次年{watch.report_due.replace('-', '月', 1)}日。"),
     ]
