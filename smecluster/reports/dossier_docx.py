@@ -62,6 +62,12 @@ def _table(doc: Document, s: Section) -> None:
         run = cell.paragraphs[0].add_run(_text(text))
         run.bold = True
     _repeat_header(table.rows[0])
+    if s.widths:  # on the grid and on each cell (LibreOffice reads the cells' widths)
+        table.autofit = False
+        total = sum(s.widths)
+        usable = doc.sections[-1].page_width - doc.sections[-1].left_margin - doc.sections[-1].right_margin
+        for col, cell, w in zip(table.columns, table.rows[0].cells, s.widths, strict=True):
+            col.width = cell.width = int(usable * w / total)
     if s.rows:
         template = deepcopy(table.rows[0]._tr)
         for r in template.iter(qn("w:b")):
@@ -74,11 +80,6 @@ def _table(doc: Document, s: Section) -> None:
             for t, value in zip(texts, row, strict=True):
                 t.text = _text(value)
             body.append(deepcopy(template))
-    if s.widths:
-        total = sum(s.widths)
-        usable = doc.sections[-1].page_width - doc.sections[-1].left_margin - doc.sections[-1].right_margin
-        for col, w in zip(table.columns, s.widths, strict=True):
-            col.width = int(usable * w / total)
 
 
 def _repeat_header(row) -> None:
