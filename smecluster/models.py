@@ -5,6 +5,7 @@ from smecluster.registry.cluster_report import ClusterReport  # noqa: F401
 from smecluster.registry.models import (  # noqa: F401
     Cluster,
     ClusterMember,
+    ClusterYear,
     Designation,
     Enterprise,
     EnterpriseYear,
@@ -22,3 +23,4 @@ from smecluster.workflow.models import (  # noqa: F401
     ExpertReview,
     Transition,
 )
+from smecluster.workflow.recommendations import NationalRecommendation  # noqa: F401

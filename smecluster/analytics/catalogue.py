@@ -9,7 +9,8 @@ from pathlib import Path
 from smecluster import yamlio
 
 CATALOGUE_FILE = Path(__file__).with_name("indicators.yaml")
-UNITS = ("count", "ratio", "km2", "wan_yuan", "bool", "years", "points", "code", "rank")
+UNITS = ("count", "ratio", "km2", "wan_yuan", "bool", "years", "points", "code", "rank", "index", "per_100",
+         "tce_per_wan_yuan")
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,110 @@ def _output_cagr(y: int, years: int = 3) -> str:
     )
 
 
+# ---- priority indicators (smecluster/policy/priority/*.yaml) ----------------------------------------
+def _leading_output(y: int) -> str:
+    return (
+        "SELECT cluster_id, SUM(CASE WHEN in_leading THEN output ELSE 0 END) AS value FROM member_year "
+        f"WHERE year = {y} AND output IS NOT NULL GROUP BY cluster_id"
+    )
+
+
+def _location_quotient(y: int) -> str:
+    # LQ = (leading output / industrial output) in the county over the same ratio in the province (all
+    # firms of the registry in sections B-D); the province's leading totals by class first (small).
+    totals = (
+        "SELECT e.county_code, e.industry_code, SUM(y.output) AS total FROM enterprise_section e "
+        f"JOIN enterprise_year y ON y.uscc = e.uscc WHERE y.year = {y} AND e.section IN ('B', 'C', 'D') "
+        "AND y.output IS NOT NULL GROUP BY e.county_code, e.industry_code"
+    )
+    lead = ("EXISTS (SELECT 1 FROM cluster_leading l WHERE l.cluster_id = c.id "
+            "AND LEFT(t.industry_code, LENGTH(l.code)) = l.code)")
+    return (
+        f"WITH ci AS ({totals}), pi AS (SELECT industry_code, SUM(total) AS total FROM ci GROUP BY industry_code), "
+        "pt AS (SELECT SUM(total) AS total FROM ci), "
+        f"cs AS (SELECT c.id AS cluster_id, SUM(CASE WHEN {lead} THEN t.total ELSE 0 END) / NULLIF(SUM(t.total), 0) "
+        "AS share FROM cluster c JOIN ci t ON t.county_code = c.county_code GROUP BY c.id), "
+        f"ps AS (SELECT c.id AS cluster_id, SUM(CASE WHEN {lead} THEN t.total ELSE 0 END) / "
+        "NULLIF((SELECT total FROM pt), 0) AS share FROM cluster c CROSS JOIN pi t GROUP BY c.id) "
+        "SELECT cs.cluster_id, cs.share / NULLIF(ps.share, 0) AS value FROM cs JOIN ps USING (cluster_id)"
+    )
+
+
+def _ratio_of_sums(num: str, den: str) -> Callable[..., str]:
+    def build(y: int) -> str:
+        return (
+            f"SELECT cluster_id, SUM({num}) / NULLIF(SUM({den}), 0) AS value FROM member_year "
+            f"WHERE year = {y} AND {num} IS NOT NULL AND {den} IS NOT NULL GROUP BY cluster_id"
+        )
+
+    return build
+
+
+def _cagr_of(measure: str) -> Callable[..., str]:
+    # compound annual growth of a sum over the members reporting it in both years (a matched panel)
+    def build(y: int, years: int = 3) -> str:
+        return (
+            f"SELECT a.cluster_id, CASE WHEN SUM(b.{measure}) > 0 THEN "
+            f"POWER(SUM(a.{measure}) / SUM(b.{measure}), 1.0 / {years}) - 1 END AS value "
+            "FROM member_year a JOIN member_year b ON b.cluster_id = a.cluster_id AND b.uscc = a.uscc "
+            f"AND b.year = {y - years} WHERE a.year = {y} "
+            f"AND a.{measure} IS NOT NULL AND b.{measure} IS NOT NULL GROUP BY a.cluster_id"
+        )
+
+    return build
+
+
+def _per_member_mean(measure: str) -> Callable[..., str]:
+    def build(y: int) -> str:
+        return (
+            f"SELECT cluster_id, AVG({measure}) AS value FROM member_year WHERE year = {y} "
+            f"AND {measure} IS NOT NULL GROUP BY cluster_id"
+        )
+
+    return build
+
+
+def _members_holding_share(kinds: tuple[str, ...], per: float) -> Callable[..., str]:
+    kinds_sql = ", ".join(f"'{k}'" for k in kinds)
+
+    def build(y: int) -> str:
+        return (
+            f"SELECT m.cluster_id, COUNT(DISTINCT h.uscc) * {per} / COUNT(DISTINCT m.uscc) AS value FROM member m "
+            "LEFT JOIN (SELECT DISTINCT d.uscc FROM designation d "
+            f"WHERE d.kind IN ({kinds_sql}) AND {held(y)}) h ON h.uscc = m.uscc GROUP BY m.cluster_id"
+        )
+
+    return build
+
+
+def _smart_mfg_l2_share(y: int) -> str:
+    # members at maturity level 2 or above / all members (NULL when no member reported a level)
+    return (
+        "SELECT m.cluster_id, CASE WHEN COUNT(y.smart_mfg_level) > 0 THEN "
+        "SUM(CASE WHEN y.smart_mfg_level >= 2 THEN 1 ELSE 0 END) * 1.0 / COUNT(*) END AS value "
+        "FROM member m LEFT JOIN member_year y ON y.cluster_id = m.cluster_id AND y.uscc = m.uscc "
+        f"AND y.year = {y} GROUP BY m.cluster_id"
+    )
+
+
+def _energy_intensity_trend(y: int, years: int = 3) -> str:
+    # annual change of (energy / output) over members reporting both in both years; < 0 is a fall
+    return (
+        "SELECT a.cluster_id, CASE WHEN SUM(b.energy_use) > 0 AND SUM(a.output) > 0 AND SUM(b.output) > 0 THEN "
+        f"POWER((SUM(a.energy_use) / SUM(a.output)) / (SUM(b.energy_use) / SUM(b.output)), 1.0 / {years}) - 1 "
+        "END AS value FROM member_year a JOIN member_year b ON b.cluster_id = a.cluster_id AND b.uscc = a.uscc "
+        f"AND b.year = {y - years} WHERE a.year = {y} AND a.energy_use IS NOT NULL AND a.output IS NOT NULL "
+        "AND b.energy_use IS NOT NULL AND b.output IS NOT NULL GROUP BY a.cluster_id"
+    )
+
+
+def _cluster_fact(expr: str) -> Callable[..., str]:
+    def build(y: int) -> str:
+        return f"SELECT cluster_id, {expr} AS value FROM cluster_year WHERE year = {y}"
+
+    return build
+
+
 BUILDERS: dict[str, Callable[..., str]] = {
     "members": _members,
     "members_outside_county": _members_outside_county,
@@ -186,11 +290,28 @@ BUILDERS: dict[str, Callable[..., str]] = {
     "sme_output_share": _output_share("size IS NOT NULL AND size <> 'large'"),
     "leading_output_share_cluster": _output_share("in_leading"),
     "output_cagr": _output_cagr,
+    "leading_output": _leading_output,
+    "location_quotient": _location_quotient,
+    "cluster_rd_intensity": _ratio_of_sums("rd_spending", "revenue"),
+    "rd_cagr": _cagr_of("rd_spending"),
+    "invention_patents_per_firm": _per_member_mean("invention_patents"),
+    "srdi_density": _members_holding_share(("srdi_sme",), 100.0),
+    "little_giant_density": _members_holding_share(("little_giant",), 100.0),
+    "smart_mfg_l2_share": _smart_mfg_l2_share,
+    "two_integration_share": _members_holding_share(("two_integration",), 1.0),
+    "green_factories": _count_members_holding(("green_factory",), leading_only=False),
+    "energy_intensity": _ratio_of_sums("energy_use", "output"),
+    "energy_intensity_trend": _energy_intensity_trend,
+    "iso14001_share": _members_holding_share(("iso14001",), 1.0),
+    "promotion_org": _cluster_fact("CASE WHEN promotion_org THEN 1.0 WHEN NOT promotion_org THEN 0.0 END"),
+    "alliances": _cluster_fact("alliances"),
+    "cooperation_agreements": _cluster_fact("cooperation_agreements"),
+    "export_share": _ratio_of_sums("exports", "output"),
 }
 # Counts are zero, not unknown, for a cluster with members but none that qualify.
 ZERO_WHEN_ABSENT = {
     "members", "members_outside_county", "champions_little_giants_in_leading", "high_tech_or_srdi",
-    "gradient_enterprises", "provincial_platforms",
+    "gradient_enterprises", "provincial_platforms", "green_factories",
 }
 
 

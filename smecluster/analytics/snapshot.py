@@ -24,7 +24,8 @@ TABLES = {
     "enterprise": "SELECT uscc, name, county_code, industry_code, lon, lat FROM enterprise",
     "enterprise_year": (
         "SELECT uscc, year, revenue, output, rd_spending, employees, rd_staff, total_assets, "
-        "total_liabilities, cloud, industrial_internet FROM enterprise_year"
+        "total_liabilities, cloud, industrial_internet, invention_patents, energy_use, exports, smart_mfg_level "
+        "FROM enterprise_year"
     ),
     "designation": "SELECT uscc, kind, year, valid_from, valid_until FROM designation",
     "platform": "SELECT id, name, level, type, county_code, host_uscc, cluster_id, year FROM platform",
@@ -34,6 +35,7 @@ TABLES = {
         "boundary_geojson, CAST(declared AS TEXT) AS declared, status, year FROM cluster"
     ),
     "cluster_member": "SELECT cluster_id, uscc FROM cluster_member",
+    "cluster_year": "SELECT cluster_id, year, promotion_org, alliances, cooperation_agreements FROM cluster_year",
 }
 
 
@@ -89,6 +91,7 @@ def load_snapshot(engine: Engine, cluster_ids: list[int] | None = None, scope: s
     where = {
         "cluster": f" WHERE id IN ({clusters})",
         "cluster_member": f" WHERE cluster_id IN ({clusters})",
+        "cluster_year": f" WHERE cluster_id IN ({clusters})",
     }
     if scope == "clusters":
         for table in ("enterprise", "enterprise_year", "designation"):
@@ -118,6 +121,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "enterprise_year": {
         "uscc": TEXT, "year": pl.Int32, "revenue": FLOAT, "output": FLOAT, "rd_spending": FLOAT, "employees": INT,
         "rd_staff": INT, "total_assets": FLOAT, "total_liabilities": FLOAT, "cloud": BOOL, "industrial_internet": BOOL,
+        "invention_patents": INT, "energy_use": FLOAT, "exports": FLOAT, "smart_mfg_level": INT,
     },
     "designation": {"uscc": TEXT, "kind": TEXT, "year": pl.Int32, "valid_from": DATE, "valid_until": DATE},
     "platform": {"id": INT, "name": TEXT, "level": TEXT, "type": TEXT, "county_code": TEXT, "host_uscc": TEXT,
@@ -125,6 +129,8 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "cluster": {"id": INT, "code": TEXT, "name": TEXT, "county_code": TEXT, "leading_industries": TEXT,
                 "boundary_geojson": TEXT, "declared": TEXT, "status": TEXT, "year": pl.Int32},
     "cluster_member": {"cluster_id": INT, "uscc": TEXT},
+    "cluster_year": {"cluster_id": INT, "year": pl.Int32, "promotion_org": BOOL, "alliances": INT,
+                     "cooperation_agreements": INT},
 }
 
 

@@ -44,6 +44,7 @@ class DemoData:
     cluster: pl.DataFrame
     cluster_member: pl.DataFrame
     specs: list[dict] = field(default_factory=list)
+    cluster_year: pl.DataFrame | None = None  # cooperation facts by cluster code and year
 
 
 def load_specs() -> dict:
@@ -73,6 +74,11 @@ def _years_frame(
     assets_ratio = rng.uniform(0.8, 1.6, n)
     debt = rng.beta(5, 5, n)
     output_ratio = rng.uniform(0.88, 1.0, n)
+    # priority fields: patents grow with R&D, energy per unit of output falls ~3% a year, exports a share
+    patents_now = rng.poisson(np.clip(rd_now / 150.0, 0.1, 50))
+    energy_intensity = rng.lognormal(np.log(0.06), 0.45, n)  # t standard coal per 10,000 CNY of output
+    export_share = rng.beta(1.0, 6.0, n)
+    smart_level = rng.choice(np.array([0, 1, 2, 3]), n, p=[0.6, 0.22, 0.14, 0.04])
     for back in range(3, -1, -1):
         rev = revenue_now / (1 + growth) ** back
         emp = np.maximum(np.round(employees_now / (1 + growth / 3) ** back), 1)
@@ -93,8 +99,14 @@ def _years_frame(
                     "total_liabilities": np.round(rev * assets_ratio * debt, 1),
                     "cloud": cloud,
                     "industrial_internet": internet_now & (rng.random(n) > 0.1 * back),
+                    "invention_patents": np.floor(patents_now * (1 - 0.15 * back)).astype(np.int64),
+                    "energy_use": np.where(industrial, np.round(rev * output_ratio * energy_intensity
+                                                                / 0.97 ** back, 2), np.nan),
+                    "exports": np.where(industrial, np.round(rev * output_ratio * export_share, 1), np.nan),
+                    "smart_mfg_level": np.maximum(smart_level - (back >= 2), 0).astype(np.int64),
                 }
-            ).with_columns(pl.col("output").fill_nan(None))
+            ).with_columns(pl.col("output").fill_nan(None), pl.col("energy_use").fill_nan(None),
+                           pl.col("exports").fill_nan(None))
         )
     return pl.concat(frames)
 
@@ -136,7 +148,7 @@ def generate(seed: int = 20230331, scale: float = 1.0, year: int = 2025) -> Demo
                                              background["enterprise_year"])]
     enterprises, years = [background["enterprise"]], [background["enterprise_year"]]
 
-    clusters, members, platforms = [], [], []
+    clusters, members, platforms, cluster_years = [], [], [], []
     serial = n
     for cs in spec["clusters"]:
         block = _cluster_block(cs, serial, year, rng, geoms, counties)
@@ -147,6 +159,8 @@ def generate(seed: int = 20230331, scale: float = 1.0, year: int = 2025) -> Demo
         platforms.append(block["platform"])
         clusters.append(block["cluster"])
         members.append(block["cluster_member"])
+        if block["cluster_year"] is not None:
+            cluster_years.append(block["cluster_year"])
     enterprise = pl.concat(enterprises).with_columns(pl.lit(True).alias("fictional"))
     return DemoData(
         year=year,
@@ -157,6 +171,7 @@ def generate(seed: int = 20230331, scale: float = 1.0, year: int = 2025) -> Demo
         cluster=pl.concat(clusters),
         cluster_member=pl.concat(members),
         specs=spec["clusters"],
+        cluster_year=pl.concat(cluster_years) if cluster_years else None,
     )
 
 
@@ -304,6 +319,22 @@ def _cluster_block(cs: dict, serial: int, year: int, rng, geoms, counties) -> di
     ]
     if k_champ >= 4:
         designation.append(_designation_rows(uscc[:1], "single_champion", granted[:1]))
+    pr = cs.get("priority")
+    cluster_year = None
+    if pr:
+        block["enterprise_year"] = _priority_years(block["enterprise_year"], uscc, pr, year, rng)
+        for kind, key in (("green_factory", "green_factories"), ("iso14001", "iso14001"),
+                          ("two_integration", "two_integration")):
+            k = pr[key] if key == "green_factories" else int(round(pr[key] * n))
+            picks = rng.choice(n - outside, min(k, n - outside), replace=False)
+            designation.append(_designation_rows(uscc[picks], kind, np.full(len(picks), year - 1)))
+        cluster_year = pl.DataFrame({
+            "cluster_code": [cs["code"]] * 4, "year": np.arange(year - 3, year + 1, dtype=np.int32),
+            "promotion_org": [bool(pr["promotion_org"]) and y >= year - pr.get("promotion_since", 3)
+                              for y in range(year - 3, year + 1)],
+            "alliances": [max(pr["alliances"] - (3 - b), 0) for b in range(4)],
+            "cooperation_agreements": [max(pr["agreements"] - 2 * (3 - b), 0) for b in range(4)],
+        })
     public = cs.get("public_platforms", [])
     hosted = cs["platforms"] - len(public)
     hosts = rng.choice(uscc[: n - outside], hosted, replace=False)
@@ -346,7 +377,29 @@ def _cluster_block(cs: dict, serial: int, year: int, rng, geoms, counties) -> di
         "platform": platform,
         "cluster": cluster,
         "cluster_member": pl.DataFrame({"cluster_code": [cs["code"]] * n, "uscc": uscc}),
+        "cluster_year": cluster_year,
     }
+
+
+def _priority_years(years: pl.DataFrame, uscc: np.ndarray, pr: dict, year: int, rng) -> pl.DataFrame:
+    """Members' priority fields from the cluster's spec (patents per firm, energy intensity and its
+    yearly change, export share, share at smart-manufacturing level 2+), each firm varying around it."""
+    n = len(uscc)
+    firm = pl.DataFrame({
+        "uscc": uscc,
+        "_patents": rng.poisson(pr["patents"], n).astype(np.int64),
+        "_ei": pr["energy_intensity"] * rng.lognormal(0, 0.15, n),
+        "_exp": np.clip(pr["export_share"] * rng.lognormal(0, 0.2, n), 0, 0.95),
+        "_l2": _exactly(n, pr["smart_l2"], rng),
+    })
+    back = (pl.lit(year) - pl.col("year")).cast(pl.Float64)
+    return years.join(firm, on="uscc", how="left").with_columns(
+        (pl.col("_patents") * (1 - 0.12 * back)).floor().cast(pl.Int64).alias("invention_patents"),
+        (pl.col("output") * pl.col("_ei") / (1 + pr["energy_trend"]) ** back).round(2).alias("energy_use"),
+        (pl.col("output") * pl.col("_exp")).round(1).alias("exports"),
+        pl.when(pl.col("_l2") & (back <= 1)).then(pl.lit(2, dtype=pl.Int64) + (pl.col("_patents") > 8).cast(pl.Int64))
+        .otherwise(pl.lit(1, dtype=pl.Int64)).alias("smart_mfg_level"),
+    ).drop("_patents", "_ei", "_exp", "_l2")
 
 
 def _dilution(cs: dict, serial: int, year: int, rng, geoms) -> tuple[pl.DataFrame, pl.DataFrame]:

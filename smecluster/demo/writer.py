@@ -12,7 +12,7 @@ from smecluster.db import Base
 from smecluster.demo.generator import DemoData
 from smecluster.demo.tier_profiles import tier_profiles
 from smecluster.registry.industries import load_shipped_industries
-from smecluster.registry.models import Cluster, ClusterMember, Enterprise, Platform
+from smecluster.registry.models import Cluster, ClusterMember, ClusterYear, Enterprise, Platform
 from smecluster.registry.regions import load_regions
 from smecluster.registry.store import upsert
 
@@ -93,6 +93,11 @@ def write_demo(engine: Engine, data: DemoData) -> dict[str, int]:
             pl.col("cluster_code").replace_strict(ids, default=None, return_dtype=pl.Int64).alias("cluster_id")
         ).drop("cluster_code")
         _insert(conn, Platform, platforms)
+        if data.cluster_year is not None:
+            cluster_years = data.cluster_year.with_columns(
+                pl.col("cluster_code").replace_strict(ids, return_dtype=pl.Int64).alias("cluster_id")
+            ).drop("cluster_code")
+            _insert(conn, ClusterYear, cluster_years)
     return {
         "enterprise": data.enterprise.height,
         "enterprise_year": data.enterprise_year.height,

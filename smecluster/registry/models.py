@@ -28,6 +28,9 @@ DESIGNATION_KINDS = (
     "single_champion",
     "high_tech",
     "tech_sme",
+    "green_factory",
+    "iso14001",
+    "two_integration",
 )
 PLATFORM_LEVELS = ("national", "provincial", "city")
 
@@ -86,6 +89,12 @@ class EnterpriseYear(Base):
     total_liabilities: Mapped[float | None] = mapped_column(Float)
     cloud: Mapped[bool | None] = mapped_column(Boolean)  # 上云
     industrial_internet: Mapped[bool | None] = mapped_column(Boolean)  # 工业互联网平台应用
+    # Priority indicators (jiangsu-priority-2023): 有效发明专利, 综合能源消费量 (t standard coal),
+    # 出口交货值 (万元), 智能制造能力成熟度等级 (GB/T 39116-2020 level 1-5; 0 = not assessed).
+    invention_patents: Mapped[int | None] = mapped_column(Integer)
+    energy_use: Mapped[float | None] = mapped_column(Float)
+    exports: Mapped[float | None] = mapped_column(Float)
+    smart_mfg_level: Mapped[int | None] = mapped_column(Integer)
 
 
 class Designation(Base):
@@ -130,6 +139,17 @@ class Cluster(Base):
     status: Mapped[str] = mapped_column(String(24), default="draft")
     year: Mapped[int | None] = mapped_column(Integer)
     fictional: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ClusterYear(Base):
+    """Yearly facts of a cluster itself (not of its firms): its cooperation mechanisms (开放合作机制)."""
+
+    __tablename__ = "cluster_year"
+    cluster_id: Mapped[int] = mapped_column(ForeignKey("cluster.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    promotion_org: Mapped[bool | None] = mapped_column(Boolean)  # 集群促进机构 in operation
+    alliances: Mapped[int | None] = mapped_column(Integer)  # 产业联盟/协会 the cluster takes part in
+    cooperation_agreements: Mapped[int | None] = mapped_column(Integer)  # 合作协议 in force
 
 
 class ClusterMember(Base):

@@ -21,7 +21,7 @@ from smecluster.db import Base
 # The tables whose rows the snapshot holds (and a verdict reads).
 REGISTRY_TABLES = frozenset({
     "region", "industry", "enterprise", "enterprise_year", "enterprise_profile", "designation",
-    "platform", "cluster", "cluster_member",
+    "platform", "cluster", "cluster_member", "cluster_year",
 })
 BUMP_SQL = "UPDATE registry_version SET version = version + 1 WHERE id = 1"
 DIRTY = "registry_written"  # Connection.info flag: this transaction wrote registry rows

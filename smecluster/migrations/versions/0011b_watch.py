@@ -1,7 +1,7 @@
 """watch: yearly reports of recognised clusters (cluster_report).
 
 Revision ID: 0011b_watch
-Revises: 0009_scenarios
+Revises: 0011_priority (0009_scenarios before the merge of the decisions branch)
 Create Date: 2026-11-30 07:30:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0011b_watch'
-down_revision = '0009_scenarios'
+down_revision = '0011_priority'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,31 @@
+"""The province's recommendation to the national list (择优推荐申报国家级), a confirmed, audited stage.
+
+The list itself is computed (smecluster.services.priority.recommend); what is stored is the
+province administrator's confirmation of it: the year, the packs, the quota and the clusters with
+their scores as they stood when confirmed. Confirming again replaces the stored list (both audited).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from smecluster.db import Base
+
+
+class NationalRecommendation(Base):
+    """One year's confirmed recommendation list of the province."""
+
+    __tablename__ = "national_recommendation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer, unique=True)
+    priority_pack: Mapped[str] = mapped_column(String(64))
+    national_pack: Mapped[str] = mapped_column(String(64))
+    quota: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(16))  # confirmed
+    clusters: Mapped[list] = mapped_column(JSON)  # [{id, code, name, score, rank}] in order
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    confirmed_at: Mapped[datetime] = mapped_column(DateTime)
