@@ -28,9 +28,9 @@ def _root(
 
 def _register() -> None:
     # Each area's module adds its commands or sub-apps to `app`.
-    from smecluster.cli import bench, core, geo, priority, registry, tiers, web, whatif
+    from smecluster.cli import bench, core, dossiers, geo, priority, registry, tiers, web, whatif
 
-    for module in (core, registry, bench, geo, web, tiers, whatif, priority):
+    for module in (core, registry, bench, geo, web, tiers, whatif, priority, dossiers):
         module.register(app)
 
 

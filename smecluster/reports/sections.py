@@ -15,8 +15,8 @@ STAGE_ZH = {"recognised": "已认定", "re_review": "复核中", "submitted": "�
             "recommended": "市级已推荐", "under_review": "省级评审中", "public_notice": "公示中",
             "rejected": "未通过", "revoked": "已撤销", "returned": "已退回"}
 REPORT_ZH = {"on_time": "按时提交", "late": "逾期提交", "missing": "逾期未交", "not_due": "未到期"}
-SCORES_PENDING = ("【待补充】五个维度评分（主导产业优势、创新活力、数字化转型、绿色化升级、开放合作）由优先支持评价"
-                  "（issue 11 第1-3部分）计算，尚未接入本系统；接入后本节自动列出各维度得分、综合得分和排名。")
+SCORES_PENDING = ("【待补充】五个维度评分（主导产业优势、创新活力、数字化转型、绿色化升级、开放合作）只对参加优先支持"
+                  "评价的已认定集群计算；本集群尚未参加排序，认定后本节列出各维度得分、综合得分和排名。")
 
 
 @dataclass
@@ -111,13 +111,16 @@ def history_section(d: Dossier) -> Section:
 
 
 def scores_section(d: Dossier) -> Section:
-    """The five-dimension priority scores, or the marked placeholder until they exist."""
+    """The five-dimension priority scores, or the marked placeholder when the cluster is not ranked."""
     if not d.scores:
         return Section("五个维度评分", note=SCORES_PENDING, pending=True)
-    dims = d.scores.get("dimensions", {})
-    rows = [[name, fmt(value)] for name, value in dims.items()]
-    rows += [["综合得分", fmt(d.scores.get("score"))], ["排名", fmt(d.scores.get("rank"))]]
-    return Section("五个维度评分", ["维度", "得分"], rows)
+    s = d.scores
+    rows = [[name, f"{value:.3f}"] for name, value in s["dimensions"].items()]
+    rows += [["综合得分（" + ("TOPSIS贴近度" if s["method"] == "topsis" else "加权和") + "）", f"{s['score']:.4f}"],
+             ["排名", f"{s['rank']} / {s['of']}"],
+             ["排名区间（权重扰动5%-95%分位）", f"{s['rank_p05']}-{s['rank_p95']}"]]
+    return Section("五个维度评分", ["维度", "得分"], rows,
+                   note=f"优先支持评价（{s['pack']}，数据年度{s['year']}）：各维度得分为该维度指标标准化值的加权平均。")
 
 
 def members_section(d: Dossier) -> Section:

@@ -85,6 +85,7 @@ def gather(engine: Engine, cluster_ids: list[int] | None = None, today: date | N
     tables = criteria_tables(snapshot, pack, recs, data_year, watch_margin(workflow))
     members = member_table(snapshot, data_year)
     platforms = platform_table(snapshot)
+    scores = priority_scores(engine, ids)
     out = []
     for rec in recs:
         reports = report_rows(rec, filed, workflow, today.year, today) if rec.re_review_year else []
@@ -96,7 +97,7 @@ def gather(engine: Engine, cluster_ids: list[int] | None = None, today: date | N
             years=sorted(tables.years),
             members=members.filter(pl.col("cluster_id") == rec.cluster_id).drop("cluster_id"),
             platforms=platforms.filter(pl.col("cluster_id") == rec.cluster_id).drop("cluster_id"),
-            scores=priority_scores(engine, rec.cluster_id),
+            scores=scores.get(rec.cluster_id),
             generated_on=today,
         ))
     return out
@@ -127,15 +128,23 @@ def platform_table(snapshot) -> pl.DataFrame:
     ).pl()
 
 
-def priority_scores(engine: Engine, cluster_id: int) -> dict[str, Any] | None:
-    """The cluster's five-dimension priority scores, or None while the priority service is absent.
+def priority_scores(engine: Engine, cluster_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Cluster id -> its five-dimension priority scores, score, rank and rank interval (ranked clusters only).
 
-    The priority pack and its TOPSIS scores come from the decisions work (issue 11 parts 1-3); until it
-    is merged the dossier shows a marked section instead of scores.
+    One ranking of the recognised clusters (services.priority, issue 11 parts 1-3) serves every
+    dossier; a cluster outside it (not recognised) gets the marked placeholder section instead.
     """
+    from smecluster.services.priority import rank_clusters
+
     try:
-        from smecluster.services import priority  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    scores = getattr(priority, "cluster_scores", None)
-    return scores(engine, cluster_id) if scores is not None else None
+        ranking = rank_clusters(engine)
+    except ValueError:  # no priority pack usable: the dossiers say the section is pending
+        return {}
+    titles = {d["id"]: d["title_zh"] for d in ranking.dimensions}
+    wanted = set(cluster_ids)
+    return {
+        c.id: {"dimensions": {titles[k]: v for k, v in c.dimension_scores.items()}, "score": c.score,
+               "rank": c.rank, "rank_p05": c.rank_p05, "rank_p95": c.rank_p95, "of": len(ranking.clusters),
+               "method": ranking.method, "pack": ranking.pack["id"], "year": ranking.year}
+        for c in ranking.clusters if c.id in wanted
+    }
