@@ -66,7 +66,7 @@ def watch(
                            "threshold", "projected status", title=c["name"],
                            keep=("criterion", "latest", "slope/yr", "threshold", "projected status"))
         for k in c["criteria"]:
-            if k["at_risk"]:
+            if k["at_risk"] and k["condition_at_risk"]:
                 detail.add_row(k["id"], k["label_en"], _num(k["latest"]), _num(k["slope"]), _num(k["projected"]),
                                f"{k['comparator']} {k['threshold']}", k["projected_status"] or "")
         print_table(detail)

@@ -54,8 +54,9 @@ def trend_png(entry: dict[str, Any], dpi: int = 96) -> bytes | None:
     for i, c in enumerate(criteria):
         years, shares = _series(c)
         colour = COLOURS[i % len(COLOURS)]
-        label = f"{c['id']}{' ▲' if c['at_risk'] else ''}"
-        ax.plot(years, shares, marker="o", markersize=3, linewidth=2.2 if c["at_risk"] else 1.2, color=colour,
+        risky = c["at_risk"] and c.get("condition_at_risk", True)
+        label = f"{c['id']}{' ▲' if risky else ''}"
+        ax.plot(years, shares, marker="o", markersize=3, linewidth=2.2 if risky else 1.2, color=colour,
                 label=label)
         if end and c.get("projected") is not None:
             ax.plot([years[-1], end], [shares[-1], share(c, c["projected"])],

@@ -92,6 +92,12 @@ def criteria_section(d: Dossier) -> Section:
                    widths=[0.6, 2.2, 3.2, 1.1, 1.1, 0.9, 2.4])
 
 
+def _risk_word(c: dict) -> str:
+    if c["at_risk"] and c.get("condition_at_risk", True):
+        return "有风险"
+    return "接近门槛（另一选项满足）" if c["at_risk"] else ""
+
+
 def history_section(d: Dossier) -> Section:
     """Each criterion's indicator year by year, its trend and the projection to the re-review year."""
     w = d.watch
@@ -103,7 +109,7 @@ def history_section(d: Dossier) -> Section:
         rows.append([c["id"], c["label_zh"], *values, _slope(c["slope"], c["unit"]),
                      fmt(c["projected"], c["unit"]) if w["re_review_year"] else "—",
                      STATUS_ZH.get(c["projected_status"]) if w["re_review_year"] else "—",
-                     "有风险" if c["at_risk"] else ""])
+                     _risk_word(c)])
     note = ("趋势为近3年数值的最小二乘斜率；预测为最新数值沿趋势推至复核年度"
             + (f"（{w['re_review_year']}年）" if w["re_review_year"] else "（本集群尚未认定，不作预测）")
             + "。预测不及门槛、或现值/预测值距门槛不足规定幅度的条件标为有风险。")
@@ -169,7 +175,7 @@ def watch_sections(watch: Any) -> list[Section]:
     detail = []
     for c in watch.at_risk:
         for k in c["criteria"]:
-            if k["at_risk"]:
+            if k["at_risk"] and k["condition_at_risk"]:
                 detail.append([c["code"], k["id"], k["label_zh"], fmt(k["latest"], k["unit"]),
                                _slope(k["slope"], k["unit"]), fmt(k["projected"], k["unit"]),
                                f"{k['comparator']} {fmt(k['threshold'], k['unit'])}",

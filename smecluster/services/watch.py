@@ -184,6 +184,7 @@ def cluster_entry(rec: Recognition, pack: Pack, tables, reports: list[dict]) -> 
     proj_status = tables.projected_status.filter(pl.col("cluster_id") == cid).to_dicts()
     risk = tables.risk.filter(pl.col("cluster_id") == cid).to_dicts()
     proj_status, risk = (proj_status[0] if proj_status else {}), (risk[0] if risk else {})
+    top_of = {leaf.id: top.id for top in pack.criteria for leaf in top.walk()}
     criteria = []
     for c in leaf_criteria(pack):
         column = indicator_column(c.indicator, c.params)
@@ -199,13 +200,15 @@ def cluster_entry(rec: Recognition, pack: Pack, tables, reports: list[dict]) -> 
             "latest": _num(t.get("latest")), "slope": _num(t.get("slope")), "points": t.get("points", 0),
             "projected": _num(t.get("projected")), "projected_status": proj_status.get(c.id),
             "at_risk": bool(risk.get(c.id)),
+            # the condition it belongs to is at risk (a branch of an `any` near its threshold is not enough)
+            "condition_at_risk": bool(risk.get(top_of.get(c.id, c.id))),
         })
     return {
         "id": cid, "code": rec.code, "name": rec.name, "county_code": rec.county_code,
         "county_name": rec.county_name, "stage": rec.stage, "recognised_on": rec.recognised_on,
         "valid_until": rec.valid_until, "re_review_year": rec.re_review_year, "estimated": rec.estimated,
         "at_risk": bool(risk.get("at_risk")),
-        "risks": [c["id"] for c in criteria if c["at_risk"]],
+        "risks": [c["id"] for c in criteria if c["at_risk"] and c["condition_at_risk"]],
         "criteria": criteria, "reports": reports,
     }
 
