@@ -42,14 +42,15 @@ def sheet_title(title: str, used: set[str]) -> str:
 
 
 def write_sheet(wb: Workbook, s: Section, used: set[str]) -> Any:
-    """One section as a sheet: the note above, the header bold and frozen, widths fitted."""
+    """One section as a sheet: its title and note above, the header bold and frozen, widths fitted."""
     ws = wb.create_sheet(sheet_title(s.title, used))
-    row = 1
+    ws.cell(row=1, column=1, value=safe_cell(s.title)).font = Font(bold=True, size=12)
+    row = 2
     if s.note:
-        ws.cell(row=1, column=1, value=safe_cell(s.note)).font = Font(bold=s.pending, italic=not s.pending)
+        ws.cell(row=2, column=1, value=safe_cell(s.note)).font = Font(bold=s.pending, italic=not s.pending)
         if s.pending:
-            ws.cell(row=1, column=1).fill = PENDING_FILL
-        row = 3 if s.header else 2
+            ws.cell(row=2, column=1).fill = PENDING_FILL
+        row = 3
     if s.header:
         for j, text in enumerate(s.header, start=1):
             cell = ws.cell(row=row, column=j, value=safe_cell(text))
