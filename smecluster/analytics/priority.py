@@ -376,15 +376,19 @@ def rank_counts(nmatrix: np.ndarray, draws: np.ndarray, chunk: int = 500) -> np.
     ranks found by one argsort per row and added to the counts with one bincount; ties in a draw are
     broken by position (they have probability ~0 with continuous weights).
     """
+    from threadpoolctl import threadpool_limits
+
     k = draws.shape[0]
     n = nmatrix.shape[0]
     counts = np.zeros(n * n, dtype=np.int64)
     cluster_base = np.arange(n, dtype=np.int64) * n
     gaps = squared_gaps(np.asarray(nmatrix, dtype=np.float64))
-    for start in range(0, k, chunk):  # chunks of draws, each a whole-matrix computation
-        c = _closeness(*gaps, draws[start:start + chunk])
-        order = np.argsort(-c, axis=1)  # order[d, r] = cluster at rank r + 1 in draw d
-        counts += np.bincount((cluster_base[order] + np.arange(n)).ravel(), minlength=n * n)
+    # The products are small (chunk x m x n): BLAS threads cost more in hand-over than they save.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for start in range(0, k, chunk):  # chunks of draws, each a whole-matrix computation
+            c = _closeness(*gaps, draws[start:start + chunk])
+            order = np.argsort(-c, axis=1)  # order[d, r] = cluster at rank r + 1 in draw d
+            counts += np.bincount((cluster_base[order] + np.arange(n)).ravel(), minlength=n * n)
     return counts.reshape(n, n)
 
 

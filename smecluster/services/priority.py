@@ -394,37 +394,34 @@ def confirmed_recommendation(engine: Engine, year: int) -> dict | None:
                 "confirmed_by": username, "confirmed_at": rec.confirmed_at.isoformat(timespec="seconds")}
 
 
-class RecommendationError(ValueError):
-    """A confirmation refused (role, stale list, nothing to confirm), with the reason."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 def confirm_recommendation(engine: Engine, who: Any, year: int, expected: list[int],
                            pack: str | PriorityPack | None = None) -> dict:
     """The province administrator confirms the list of `year` (a workflow stage, audited).
 
     `expected` is the list of cluster ids the administrator saw; if the computed list differs (the
-    registry changed meanwhile) nothing is stored and RecommendationError says so. Confirming a year
-    again replaces the stored list and bumps its version; both are in the audit trail.
+    registry changed meanwhile) nothing is stored and RecommendationError (workflow.recommendations)
+    says so. Confirming a year again replaces the stored list and bumps its version; both are in the audit trail.
     """
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
     from smecluster.workflow import audit
-    from smecluster.workflow.recommendations import NationalRecommendation
+    from smecluster.workflow.recommendations import (
+        CHANGED,
+        NOT_PROVINCE,
+        NOTHING,
+        NationalRecommendation,
+        RecommendationError,
+    )
 
     if getattr(who, "role", None) != "province_admin":
-        raise RecommendationError("only the provincial department (province_admin) confirms the recommendation", 403)
+        raise RecommendationError(NOT_PROVINCE, 403)
     rec = recommend(engine, pack, year)
     listed = [c.cluster.id for c in rec.recommended]
     if not listed:
-        raise RecommendationError("no cluster meets the national conditions: nothing to confirm")
+        raise RecommendationError(NOTHING)
     if list(expected) != listed:
-        raise RecommendationError(
-            "the list changed since it was shown (registry updated): reload and confirm again", 409)
+        raise RecommendationError(CHANGED, 409)
     clusters = [{"id": c.cluster.id, "code": c.cluster.code, "name": c.cluster.name, "score": c.cluster.score,
                  "rank": c.cluster.rank} for c in rec.recommended]
     with Session(engine) as session, session.begin():

@@ -66,6 +66,9 @@ def create_app(
     app.state.verdicts = VerdictStore(app.state.engine, evaluate)
     app.state.overview = OverviewCache(app.state.engine, app.state.verdicts)
     app.state.insight = InsightCache(app.state.engine)  # targets and discovery, computed on first use
+    from smecluster.web.priority_view import PriorityCache
+
+    app.state.priority = PriorityCache(app.state.engine)  # rankings and recommendations, on first use
     app.state.heavy = HeavyWork()  # a few heavy computations at a time, 503 beyond
     if settings.warm_up:
         app.state.verdicts.warm_in_background(then=app.state.overview.warm)

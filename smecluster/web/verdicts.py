@@ -109,3 +109,6 @@ def refresh_cluster(app: Any, cluster_id: int) -> None:
     app.state.verdicts.get(cluster_id)
     app.state.overview.invalidate()
     app.state.insight.targets.invalidate()  # recognised clusters count towards a target
+    priority = getattr(app.state, "priority", None)
+    if priority is not None:  # a cluster recognised or revoked changes who is ranked
+        priority.invalidate()

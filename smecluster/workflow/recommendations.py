@@ -13,6 +13,19 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from smecluster.db import Base
+from smecluster.messages import N_, UserError
+
+NOT_PROVINCE = N_("only the provincial department confirms the recommendation")
+NOTHING = N_("no cluster meets the national conditions: nothing to confirm")
+CHANGED = N_("the list changed since it was shown (the registry was updated): reload the page and confirm again")
+
+
+class RecommendationError(UserError):
+    """A confirmation refused, with the reason and the HTTP status the web answers with."""
+
+    def __init__(self, template: str, status: int = 400, **params) -> None:
+        super().__init__(template, **params)
+        self.status = status
 
 
 class NationalRecommendation(Base):
