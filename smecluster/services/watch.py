@@ -70,15 +70,16 @@ class Watch:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (dates as ISO text)."""
-        return _plain({**asdict(self), "due_for_re_review": [c["id"] for c in self.due],
+        return plain({**asdict(self), "due_for_re_review": [c["id"] for c in self.due],
                        "at_risk_clusters": [c["id"] for c in self.at_risk]})
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """Dates as ISO text, keys as text, through dicts and lists (for JSON)."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, date):
         return value.isoformat()
     return value
@@ -253,3 +254,29 @@ def criteria_tables(snapshot, pack: Pack, recs: list[Recognition], data_year: in
     due = pl.DataFrame({"cluster_id": [r.cluster_id for r in recs], "re_review_year": [r.re_review_year for r in recs]},
                        schema={"cluster_id": pl.Int64, "re_review_year": pl.Int64})
     return watch_tables(snapshot, pack, data_year, due, margin, TREND_WINDOW + 1)
+
+
+def cluster_trend(engine: Engine, cluster_id: int, today: date | None = None, policy: str | None = None
+                  ) -> dict[str, Any]:
+    """One cluster's watch entry: criteria year by year and trend; projection and risk only when it is
+    recognised (a cluster not yet recognised has no re-review year). KeyError for an unknown cluster."""
+    today = today or date.today()
+    workflow = load_workflow()
+    pack = load_pack(policy or province().cluster_policy)
+    with Session(engine) as s:
+        cluster = s.get(Cluster, cluster_id)
+        if cluster is None:
+            raise KeyError(cluster_id)
+        rec = next((r for r in recognitions(s, workflow, cluster.county_code) if r.cluster_id == cluster_id), None)
+        if rec is None:
+            region = s.get(Region, cluster.county_code)
+            rec = Recognition(cluster.id, cluster.code, cluster.name, cluster.county_code,
+                              region.name if region else "", cluster.status, None, None, None, False)
+        filed = filed_reports(s, [cluster_id])
+    data_year = latest_year(engine)
+    if data_year is None:
+        raise KeyError(cluster_id)
+    snapshot = load_snapshot(engine, [cluster_id], scope="clusters")
+    tables = criteria_tables(snapshot, pack, [rec], data_year, watch_margin(workflow))
+    reports = report_rows(rec, filed, workflow, today.year, today) if rec.re_review_year else []
+    return cluster_entry(rec, pack, tables, reports)

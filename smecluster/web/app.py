@@ -69,6 +69,9 @@ def create_app(
     from smecluster.web.priority_view import PriorityCache
 
     app.state.priority = PriorityCache(app.state.engine)  # rankings and recommendations, on first use
+    from smecluster.web.watch_view import WatchCache
+
+    app.state.watch = WatchCache(app.state.engine, settings.today)  # the re-review watch, on first use
     app.state.heavy = HeavyWork()  # a few heavy computations at a time, 503 beyond
     if settings.warm_up:
         app.state.verdicts.warm_in_background(then=app.state.overview.warm)

@@ -12,6 +12,7 @@ from smecluster.web.routes import (
     priority,
     public,
     targets,
+    watch,
     whatif,
 )
 
@@ -21,6 +22,7 @@ ROUTERS = [
     applications.router,
     overview.router,
     targets.router,
+    watch.router,
     priority.router,
     whatif.router,
     discovery.router,
