@@ -74,8 +74,8 @@ def gather(engine: Engine, cluster_ids: list[int] | None = None, today: date | N
         names = dict(s.execute(select(Region.code, Region.name)).all())
         recognised = {r.cluster_id: r for r in recognitions(s, workflow)}
         filed = filed_reports(s, list(recognised))
-    data_year = data_year or latest_year(engine)
-    if not known or data_year is None:
+    data_year = data_year or latest_year(engine) or today.year - 1  # no yearly data yet: values unknown
+    if not known:
         return []
     ids = [r.id for r in known]
     recs = [recognised.get(r.id) or Recognition(r.id, r.code, r.name, r.county_code, names.get(r.county_code, ""),

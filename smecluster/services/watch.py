@@ -273,9 +273,7 @@ def cluster_trend(engine: Engine, cluster_id: int, today: date | None = None, po
             rec = Recognition(cluster.id, cluster.code, cluster.name, cluster.county_code,
                               region.name if region else "", cluster.status, None, None, None, False)
         filed = filed_reports(s, [cluster_id])
-    data_year = latest_year(engine)
-    if data_year is None:
-        raise KeyError(cluster_id)
+    data_year = latest_year(engine) or today.year - 1  # no yearly data yet: every value unknown
     snapshot = load_snapshot(engine, [cluster_id], scope="clusters")
     tables = criteria_tables(snapshot, pack, [rec], data_year, watch_margin(workflow))
     reports = report_rows(rec, filed, workflow, today.year, today) if rec.re_review_year else []
