@@ -130,6 +130,14 @@ def test_single_cluster_and_all_equal_clusters_give_no_nan():
     assert "objective_undefined" in same.weights.notes
 
 
+def test_no_cluster_gives_empty_results():
+    """No recognised cluster: empty scores and intervals, no error."""
+    empty = k.score(np.zeros((0, 3)), ["benefit"] * 3, "minmax", np.full(3, 1 / 3))
+    assert empty.topsis.shape == (0,) and empty.weighted_sum.shape == (0,)
+    st = k.stability(np.zeros((0, 3)), np.full(3, 1 / 3), top_n=2, draws=100)
+    assert st.rank_p05.shape == (0,) and st.p_top_n.shape == (0,)
+
+
 def test_ranks_share_the_best_rank_on_ties():
     """Competition ranking: 0.9, 0.5, 0.5, 0.1 -> 1, 2, 2, 4."""
     assert k.ranks(np.array([0.5, 0.9, 0.1, 0.5])).tolist() == [2, 1, 4, 2]

@@ -213,3 +213,32 @@ def test_confirmation_is_for_the_province_and_audited(registry):
         assert s.scalar(select(func.count()).select_from(AuditEntry)) >= 1
     again = confirm_recommendation(engine, Who(None, "prov", "province_admin"), YEAR + 1, [ids["c1"], ids["c3"]])
     assert again["version"] == 2
+
+
+def test_rank_xlsx_opens_in_libreoffice_with_formula_safe_text(registry, tmp_path):
+    """`rank --format xlsx`: three sheets (ranking, weights, matrix) that LibreOffice converts without repair;
+    a cluster name that looks like a formula is written as text."""
+    import shutil
+
+    from openpyxl import load_workbook
+    from sqlalchemy import update
+
+    engine, ids, url = registry
+    with engine.begin() as conn:
+        conn.execute(update(Cluster).where(Cluster.id == ids["c2"]).values(name="=HYPERLINK(\"x\")集群"))
+    out = tmp_path / "rank.xlsx"
+    subprocess.run([sys.executable, "-m", "smecluster.cli.main", "--db", url, "rank", "--year", str(YEAR),
+                    "--format", "xlsx", "-o", str(out)], check=True, capture_output=True)
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["排名", "权重", "决策矩阵"]
+    names = [r[2] for r in wb["排名"].iter_rows(min_row=2, values_only=True)]
+    assert "'=HYPERLINK(\"x\")集群" in names and "溧阳测试集群" in names
+    assert wb["权重"].max_row == 1 + len(load_priority_pack().indicators())
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed")
+    subprocess.run([soffice, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(out)],
+                   check=True, capture_output=True, timeout=300)
+    text = subprocess.run(["pdftotext", str(tmp_path / "rank.pdf"), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    assert "溧阳测试集群" in text and "组合权重" in text  # the ranking and the weights sheets both printed

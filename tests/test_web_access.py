@@ -154,6 +154,16 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict | None, set[str]]]] = {
         ("/clusters/{registry_cluster}/dossier.xlsx", None, {"province", "city_a", "county_a"}),
         ("/clusters/{cluster_a}/dossier.docx", None, {"province", "city_a", "county_a"}),
     ],
+    ("GET", "/priority"): [("/priority", None, OVERVIEW)],
+    ("GET", "/api/priority"): [("/api/priority", None, OVERVIEW)],
+    ("GET", "/recommendation"): [("/recommendation", None, {"province"})],
+    ("GET", "/api/recommendation"): [("/api/recommendation", None, {"province"})],
+    ("POST", "/recommendation/confirm"): [
+        ("/recommendation/confirm", {"year": "2026", "clusters": "999"}, {"province"})
+    ],
+    ("POST", "/api/recommendation/confirm"): [
+        ("/api/recommendation/confirm", {"json": {"year": 2026, "clusters": [999]}}, {"province"})
+    ],
     ("GET", "/api/clusters"): [("/api/clusters", None, EVERYONE)],
     ("GET", "/api/clusters/{cluster_id}"): [
         ("/api/clusters/{registry_cluster}", None, EVERYONE),

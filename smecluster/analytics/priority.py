@@ -59,8 +59,8 @@ def fill_missing(matrix: np.ndarray, directions: Sequence[str]) -> tuple[np.ndar
     missing = ~np.isfinite(x)
     cost = np.array([d == "cost" for d in directions], dtype=bool)
     with np.errstate(all="ignore"):
-        lo = np.where(missing, np.inf, x).min(axis=0)
-        hi = np.where(missing, -np.inf, x).max(axis=0)
+        lo = np.where(missing, np.inf, x).min(axis=0, initial=np.inf)
+        hi = np.where(missing, -np.inf, x).max(axis=0, initial=-np.inf)
     worst = np.where(cost, hi, lo)
     worst = np.where(np.isfinite(worst), worst, 0.0)
     return np.where(missing, worst[None, :], x), missing

@@ -15,6 +15,7 @@ Public API (stable; other modules call these):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -351,10 +352,15 @@ def recommend(engine: Engine, pack: str | PriorityPack | None = None, year: int 
 
     pack = pack if isinstance(pack, PriorityPack) else load_priority_pack(pack)
     rule = pack.recommendation
+    newest = latest_year(engine)
     if year is None:
-        newest = latest_year(engine)
-        year = (newest + 1) if newest is not None else 0
+        year = (newest + 1) if newest is not None else date.today().year
     data_year = year - 1
+    if newest is None:  # an empty registry: nothing to rank or to recommend
+        empty = rank_matrix(pack, np.zeros((0, len(pack.indicators()))), [], None)
+        return Recommendation(year=year, data_year=None, priority_pack=pack.id, national_pack=rule.national_pack,
+                              quota=rule.quota_for(year), candidates=[], ranking=empty,
+                              confirmed=confirmed_recommendation(engine, year))
     ranking = rank_clusters(engine, pack, data_year)
     ids = [c.id for c in ranking.clusters]
     found = evaluate_clusters(engine, rule.national_pack, data_year, ids) if ids else []
