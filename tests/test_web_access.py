@@ -143,6 +143,23 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict | None, set[str]]]] = {
         ("/applications/{app_a}/score", {"score": "200"}, {"expert"}),
         ("/applications/{app_b}/score", {"score": "50"}, set()),
     ],
+    ("GET", "/watch"): [
+        ("/watch", None, OVERVIEW),
+        ("/watch?region=320581", None, {"province", "city_a", "county_a"}),
+    ],
+    ("GET", "/api/watch"): [
+        ("/api/watch", None, OVERVIEW),
+        ("/api/watch?region=320312", None, {"province", "city_b", "county_b"}),
+    ],
+    # trends and dossiers: bureaus whose region holds the cluster (and who may see it)
+    ("GET", "/api/clusters/{cluster_id}/trends"): [
+        ("/api/clusters/{registry_cluster}/trends", None, {"province", "city_a", "county_a"}),
+        ("/api/clusters/{cluster_b}/trends", None, {"province", "city_b", "county_b"}),
+    ],
+    ("GET", "/clusters/{cluster_id}/dossier.{fmt}"): [
+        ("/clusters/{registry_cluster}/dossier.xlsx", None, {"province", "city_a", "county_a"}),
+        ("/clusters/{cluster_a}/dossier.docx", None, {"province", "city_a", "county_a"}),
+    ],
     ("GET", "/priority"): [("/priority", None, OVERVIEW)],
     ("GET", "/api/priority"): [("/api/priority", None, OVERVIEW)],
     ("GET", "/recommendation"): [("/recommendation", None, {"province"})],

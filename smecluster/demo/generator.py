@@ -308,6 +308,8 @@ def _cluster_block(cs: dict, serial: int, year: int, rng, geoms, counties) -> di
     short = counties[cs["county"]]["name"][:2]
     block = _frame_block(county, industry, employees, revenue, growth, rd_intensity, rd_growth, cloud,
                          internet, np.arange(serial, serial + n), year, rng, geoms, short, (lon, lat))
+    if cs.get("cloud_share_past"):
+        block["enterprise_year"] = _falling_cloud(block["enterprise_year"], cs, year)
     uscc = block["enterprise"]["uscc"].to_numpy()
     # Designations held in the evaluation year: little giants / champions first, in the leading industry.
     k_champ, k_srdi, k_ht = cs["champions"], cs["srdi"], cs["high_tech"]
@@ -414,6 +416,22 @@ def _dilution(cs: dict, serial: int, year: int, rng, geoms) -> tuple[pl.DataFram
         geoms, "江苏",
     )
     return block["enterprise"], block["enterprise_year"]
+
+
+def _falling_cloud(years: pl.DataFrame, cs: dict, year: int) -> pl.DataFrame:
+    """Cloud adoption that falls: in year y-3..y-1 exactly the shares of `cloud_share_past` of the members
+    (this year's adopters plus others who left the cloud since). A generator of its own, so the rest of
+    the demo keeps its random draws."""
+    rng = np.random.default_rng(sum(cs["code"].encode()))
+    now = years.filter(pl.col("year") == year)["cloud"].to_numpy()
+    n = len(now)
+    frames = [years.filter(pl.col("year") == year)]
+    for back, share in zip((3, 2, 1), cs["cloud_share_past"], strict=True):
+        flags = now.copy()
+        extra = max(int(round(share * n)) - int(now.sum()), 0)
+        flags[rng.choice(np.flatnonzero(~now), extra, replace=False)] = True
+        frames.append(years.filter(pl.col("year") == year - back).with_columns(pl.Series("cloud", flags)))
+    return pl.concat(frames).sort("year", maintain_order=True)
 
 
 def _exactly(n: int, share: float, rng: np.random.Generator) -> np.ndarray:

@@ -60,6 +60,10 @@ def run_scenarios(path: Path | str) -> tuple[int, list[ScenarioFailure]]:
 
     Raises ScenarioFileError when the file has neither form."""
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if isinstance(raw, dict) and "pack" in raw and "watch" in raw:
+        from smecluster.policy.watch_scenarios import run_watch_scenarios
+
+        return run_watch_scenarios(path)
     if isinstance(raw, dict) and "pack" in raw:
         if not isinstance(raw.get("cases"), list) or not all(isinstance(c, dict) for c in raw["cases"]):
             raise ScenarioFileError(f"{path}: not a scenario file: 'cases' must be a list of cases")

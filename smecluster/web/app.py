@@ -71,6 +71,9 @@ def create_app(
     from smecluster.web.priority_view import PriorityCache
 
     app.state.priority = PriorityCache(app.state.engine)  # rankings and recommendations, on first use
+    from smecluster.web.watch_view import WatchCache
+
+    app.state.watch = WatchCache(app.state.engine, settings.today)  # the re-review watch, on first use
     app.state.heavy = HeavyWork()  # a few heavy computations at a time, 503 beyond
     app.state.quality = QualityStore(app.state.engine)  # data-quality findings, per registry version
     if settings.warm_up:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0017_quality'
-down_revision = '0011_priority'
+down_revision = '0011b_watch'
 branch_labels = None
 depends_on = None
 

@@ -13,6 +13,7 @@ from smecluster.web.routes import (
     public,
     quality,
     targets,
+    watch,
     whatif,
 )
 
@@ -22,6 +23,7 @@ ROUTERS = [
     applications.router,
     overview.router,
     targets.router,
+    watch.router,
     priority.router,
     whatif.router,
     discovery.router,

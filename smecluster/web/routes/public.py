@@ -7,10 +7,12 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from smecluster.accounts.roles import covers
 from smecluster.db import session_scope
 from smecluster.web.cluster_facts import cluster_facts
 from smecluster.web.i18n import LOCALE_COOKIE, LOCALES
 from smecluster.web.routes.diagnosis import may_diagnose
+from smecluster.web.routes.overview import OVERVIEW_ROLES
 from smecluster.web.security import PUBLIC, Viewer, allow, cookie_kwargs
 from smecluster.web.templating import render
 from smecluster.web.visibility import visible_verdicts
@@ -39,7 +41,10 @@ def cluster_page(request: Request, cluster_id: int, who: Viewer = Depends(allow(
     with session_scope(request.app.state.engine) as s:
         facts = cluster_facts(s, cluster_id, who)
     diagnosable = {m.uscc for m in facts["members"] if not who.anonymous and may_diagnose(who, m.uscc, m.county_code)}
-    return render(request, "clusters/detail.html", {"v": found[0], **facts, "diagnosable": diagnosable})
+    # bureaus whose region holds the cluster get its trend chart and dossier downloads (routes/watch.py)
+    in_scope = who.role in OVERVIEW_ROLES and covers(who.region_code, found[0].cluster["county_code"])
+    return render(request, "clusters/detail.html",
+                  {"v": found[0], **facts, "diagnosable": diagnosable, "in_scope": in_scope})
 
 
 @router.get("/lang/{code}", name="switch_language")
