@@ -247,11 +247,24 @@ def _background_designations(ent: pl.DataFrame, industrial, revenue, year, rng,
         return _designation_rows(np.array([], dtype=str), "high_tech", np.array([]))
     weight = revenue[pool].astype(float)
     if years is not None:  # firms with R&D of 3% and CNY 1 million in each of the last 2 years weigh more
-        recent = years.filter(pl.col("year") >= year - 1).group_by("uscc").agg(
-            (pl.min("rd_spending") >= 100) & ((pl.col("rd_spending") / pl.col("revenue")).min() >= 0.03))
-        strong = ent.select("uscc").join(recent, on="uscc", how="left")["rd_spending"].fill_null(False).to_numpy()
-        weight = weight * np.where(strong[pool], 30.0, 1.0)
+        weight = weight * np.where(_research_strong(ent, years, year)[pool], 30.0, 1.0)
     return _tier_ladder(pl.concat(out), uscc.gather(pool), weight, year)
+
+
+def _research_strong(ent: pl.DataFrame, years: pl.DataFrame, year: int) -> np.ndarray:
+    """Per firm: R&D of at least CNY 1 million and 3% of revenue in each of the last two years."""
+    n = ent.height
+    # _years_frame stacks the years oldest first, each in the firms' order: read them by position
+    if years.height == 4 * n and all(
+        (years["year"].slice(k * n, n) == year - 3 + k).all() and years["uscc"].slice(k * n, n).equals(ent["uscc"])
+        for k in (2, 3)
+    ):
+        rd = years["rd_spending"].to_numpy().reshape(4, n)[2:]
+        ratio = rd / years["revenue"].to_numpy().reshape(4, n)[2:]
+        return (rd.min(axis=0) >= 100) & (ratio.min(axis=0) >= 0.03)
+    recent = years.filter(pl.col("year") >= year - 1).group_by("uscc").agg(
+        (pl.min("rd_spending") >= 100) & ((pl.col("rd_spending") / pl.col("revenue")).min() >= 0.03))
+    return ent.select("uscc").join(recent, on="uscc", how="left")["rd_spending"].fill_null(False).to_numpy()
 
 
 def _tier_ladder(designation: pl.DataFrame, pool: pl.Series, weight: np.ndarray, year: int) -> pl.DataFrame:
