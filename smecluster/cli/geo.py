@@ -28,7 +28,7 @@ def locate(
     ),
 ) -> None:
     """Add province, city and county code and name columns to every row of a CSV."""
-    from smecluster.services.geography import locate_csv
+    from smecluster.services.locate import locate_csv
 
     if crs not in CRS_NAMES:
         fail(f"--crs must be one of {', '.join(CRS_NAMES)}, not {crs!r}")

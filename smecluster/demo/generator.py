@@ -54,8 +54,12 @@ def load_specs() -> dict:
 
 def make_codes(county_codes: np.ndarray, serials: np.ndarray) -> np.ndarray:
     """Valid credit codes '91' + county + 9-digit serial + check character (vectorised)."""
-    bodies = "91" + pl.Series(np.asarray(county_codes).astype(str)) + pl.Series(serials).cast(pl.Utf8).str.zfill(9)
-    return make_uscc(bodies).to_numpy().astype("U18")
+    return _code_series(pl.Series(np.asarray(county_codes).astype(str)), serials).to_numpy().astype("U18")
+
+
+def _code_series(county: pl.Series, serials: np.ndarray) -> pl.Series:
+    """`make_codes` as a Polars column (no NumPy strings: converting millions of them costs seconds)."""
+    return make_uscc("91" + county.cast(pl.Utf8) + pl.Series(serials).cast(pl.Utf8).str.zfill(9))
 
 
 def _classes_under(codes: list[str]) -> list[str]:
@@ -64,7 +68,7 @@ def _classes_under(codes: list[str]) -> list[str]:
 
 
 def _years_frame(
-    uscc: np.ndarray, year: int, revenue_now: np.ndarray, growth: np.ndarray, industrial: np.ndarray,
+    uscc: pl.Series, year: int, revenue_now: np.ndarray, growth: np.ndarray, industrial: np.ndarray,
     rd_now: np.ndarray, rd_growth: np.ndarray, employees_now: np.ndarray, cloud_now: np.ndarray,
     internet_now: np.ndarray, rng: np.random.Generator,
 ) -> pl.DataFrame:
@@ -112,10 +116,10 @@ def _years_frame(
 
 
 def _names(prefix: str, n: int, rng: np.random.Generator) -> pl.Series:
-    words = np.array(list("华瑞恒创鑫泰盛达宏远金科新天明信和润博安精工"))
+    words = pl.Series(list("华瑞恒创鑫泰盛达宏远金科新天明信和润博安精工"))
     picks = rng.integers(0, len(words), (n, 2))
     serial = pl.Series(np.arange(n)).cast(pl.Utf8).str.zfill(5)
-    return (prefix + pl.Series(words[picks[:, 0]]) + pl.Series(words[picks[:, 1]]) + serial
+    return (prefix + words.gather(picks[:, 0]) + words.gather(picks[:, 1]) + serial
             + "有限公司（示例）").alias("name")
 
 
@@ -131,17 +135,19 @@ def generate(seed: int = 20230331, scale: float = 1.0, year: int = 2025) -> Demo
     n = max(int(BASE_FIRMS * scale), len(counties))
     codes = np.array(sorted(counties))
     weights = np.sqrt([counties[c]["area_km2"] for c in codes]) * rng.lognormal(0, 0.4, len(codes))
-    county = rng.choice(codes, n, p=weights / weights.sum())
+    # Draws by position (the same draws as choosing among the values), values looked up by Polars.
+    county = rng.choice(len(codes), n, p=weights / weights.sum())
     mix = spec["industry_mix"]
-    industry = rng.choice(np.array(list(mix)), n, p=np.array(list(mix.values())) / sum(mix.values()))
-    division = pl.Series(industry).str.slice(0, 2)
-    industrial = division.replace_strict(sections, default="").is_in(["B", "C", "D"]).to_numpy()
+    kinds = list(mix)
+    picked = rng.choice(len(kinds), n, p=np.array(list(mix.values())) / sum(mix.values()))
+    industry = pl.Series(kinds, dtype=pl.Utf8).gather(picked)
+    industrial = np.array([sections.get(k[:2], "") in ("B", "C", "D") for k in kinds], dtype=bool)[picked]
     employees = np.maximum(np.round(rng.lognormal(2.6, 1.1, n)), 1)
     revenue = employees * rng.lognormal(np.log(60), 0.5, n)
     growth = rng.normal(0.06, 0.12, n).clip(-0.3, 0.6)
     rd_intensity = np.where(industrial, rng.beta(1.5, 60, n), rng.beta(1.2, 120, n))
     background = _frame_block(
-        county, industry, employees, revenue, growth, rd_intensity, rng.normal(0.06, 0.08, n),
+        (codes, county), industry, employees, revenue, growth, rd_intensity, rng.normal(0.06, 0.08, n),
         rng.random(n) < 0.3, rng.random(n) < 0.15, np.arange(n), year, rng, geoms,
     )
     designations = [_background_designations(background["enterprise"], industrial, revenue, year, rng,
@@ -177,28 +183,42 @@ def generate(seed: int = 20230331, scale: float = 1.0, year: int = 2025) -> Demo
     ))
 
 
+def _county_ids(county: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct county codes, position of each row's code among them)."""
+    codes, ids = np.unique(np.asarray(county).astype(str), return_inverse=True)
+    return codes, ids.ravel()
+
+
 def _frame_block(
-    county, industry, employees, revenue, growth, rd_intensity, rd_growth, cloud, internet, serials, year,
-    rng, geoms, name_prefix: str = "江苏", coords: tuple[np.ndarray, np.ndarray] | None = None,
+    county: tuple[np.ndarray, np.ndarray], industry: pl.Series, employees, revenue, growth, rd_intensity,
+    rd_growth, cloud, internet, serials, year, rng, geoms, name_prefix: str = "江苏",
+    coords: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict:
-    n = len(county)
-    uscc = make_codes(np.asarray(county), np.asarray(serials))
+    """Firms and their yearly rows; `county` is (sorted county codes, each firm's position among them)."""
+    codes, ids = county
+    n = len(ids)
+    county_code = pl.Series(codes.astype(str), dtype=pl.Utf8).gather(ids)
+    uscc = _code_series(county_code, np.asarray(serials))
     if coords is None:
+        # Firms grouped by county (county order, each group in firm order): one draw per county.
         lon, lat = np.empty(n), np.empty(n)
-        for code in np.unique(county):
-            idx = np.flatnonzero(county == code)
-            lon[idx], lat[idx] = points_in(geoms[code], len(idx), rng)
+        order = np.argsort(ids, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(ids, minlength=len(codes)))])
+        for k in np.flatnonzero(np.diff(bounds)):
+            idx = order[bounds[k]:bounds[k + 1]]
+            lon[idx], lat[idx] = points_in(geoms[codes[k]], len(idx), rng)
     else:
         lon, lat = coords
+    industry = pl.Series(industry).cast(pl.Utf8)
     # Divisions 06-46 are sections B (mining), C (manufacturing) and D (utilities).
-    division = pl.Series(np.asarray(industry).astype(str)).str.slice(0, 2).cast(pl.Int32).to_numpy()
+    division = industry.str.slice(0, 2).cast(pl.Int32).to_numpy()
     industrial = (division >= 6) & (division <= 46)
     enterprise = pl.DataFrame(
         {
             "uscc": uscc,
             "name": _names(name_prefix, n, rng),
-            "county_code": np.asarray(county).astype(str),
-            "industry_code": np.asarray(industry).astype(str),
+            "county_code": county_code,
+            "industry_code": industry,
             "lon": np.round(lon, 6),
             "lat": np.round(lat, 6),
             "established": (rng.integers(1995, year - 3, n) - 1970).astype("datetime64[Y]").astype(
@@ -211,11 +231,11 @@ def _frame_block(
     return {"enterprise": enterprise, "enterprise_year": years}
 
 
-def _designation_rows(uscc: np.ndarray, kind: str, granted: np.ndarray) -> pl.DataFrame:
+def _designation_rows(uscc: np.ndarray | pl.Series, kind: str, granted: np.ndarray) -> pl.DataFrame:
     return pl.DataFrame(
         {
-            "uscc": uscc,
-            "kind": np.full(len(uscc), kind),
+            "uscc": pl.Series(uscc, dtype=pl.Utf8),
+            "kind": pl.repeat(kind, len(uscc), dtype=pl.Utf8, eager=True),
             "year": granted.astype(np.int32),
             "valid_from": (granted.astype(np.int64) - 1970).astype("datetime64[Y]").astype("datetime64[D]"),
             # Three years of validity: granted in 2023, held until 2025-12-31.
@@ -229,7 +249,7 @@ def _designation_rows(uscc: np.ndarray, kind: str, granted: np.ndarray) -> pl.Da
 
 def _background_designations(ent: pl.DataFrame, industrial, revenue, year, rng,
                              years: pl.DataFrame | None = None) -> pl.DataFrame:
-    uscc = ent["uscc"].to_numpy()
+    uscc = ent["uscc"]
     pool = np.flatnonzero(industrial)
     p = np.sqrt(revenue[pool])
     p = p / p.sum()
@@ -239,19 +259,32 @@ def _background_designations(ent: pl.DataFrame, industrial, revenue, year, rng,
         if k == 0:
             continue
         chosen = rng.choice(pool, k, replace=False, p=p)
-        out.append(_designation_rows(uscc[chosen], kind, rng.integers(year - 4, year, k)))
+        out.append(_designation_rows(uscc.gather(chosen), kind, rng.integers(year - 4, year, k)))
     if not out:
         return _designation_rows(np.array([], dtype=str), "high_tech", np.array([]))
     weight = revenue[pool].astype(float)
     if years is not None:  # firms with R&D of 3% and CNY 1 million in each of the last 2 years weigh more
-        recent = years.filter(pl.col("year") >= year - 1).group_by("uscc").agg(
-            (pl.min("rd_spending") >= 100) & ((pl.col("rd_spending") / pl.col("revenue")).min() >= 0.03))
-        strong = ent.select("uscc").join(recent, on="uscc", how="left")["rd_spending"].fill_null(False).to_numpy()
-        weight = weight * np.where(strong[pool], 30.0, 1.0)
-    return _tier_ladder(pl.concat(out), uscc[pool], weight, year)
+        weight = weight * np.where(_research_strong(ent, years, year)[pool], 30.0, 1.0)
+    return _tier_ladder(pl.concat(out), uscc.gather(pool), weight, year)
 
 
-def _tier_ladder(designation: pl.DataFrame, pool: np.ndarray, weight: np.ndarray, year: int) -> pl.DataFrame:
+def _research_strong(ent: pl.DataFrame, years: pl.DataFrame, year: int) -> np.ndarray:
+    """Per firm: R&D of at least CNY 1 million and 3% of revenue in each of the last two years."""
+    n = ent.height
+    # _years_frame stacks the years oldest first, each in the firms' order: read them by position
+    if years.height == 4 * n and all(
+        (years["year"].slice(k * n, n) == year - 3 + k).all() and years["uscc"].slice(k * n, n).equals(ent["uscc"])
+        for k in (2, 3)
+    ):
+        rd = years["rd_spending"].to_numpy().reshape(4, n)[2:]
+        ratio = rd / years["revenue"].to_numpy().reshape(4, n)[2:]
+        return (rd.min(axis=0) >= 100) & (ratio.min(axis=0) >= 0.03)
+    recent = years.filter(pl.col("year") >= year - 1).group_by("uscc").agg(
+        (pl.min("rd_spending") >= 100) & ((pl.col("rd_spending") / pl.col("revenue")).min() >= 0.03))
+    return ent.select("uscc").join(recent, on="uscc", how="left")["rd_spending"].fill_null(False).to_numpy()
+
+
+def _tier_ladder(designation: pl.DataFrame, pool: pl.Series, weight: np.ndarray, year: int) -> pl.DataFrame:
     """Background firms climb the tiers in order (the 2026 packs require the tier below): a little giant
     also holds the SRDI title and an SRDI firm the first-tier title, (re)granted the year before the
     data year, so valid when the newest data are evaluated; and a
@@ -260,9 +293,10 @@ def _tier_ladder(designation: pl.DataFrame, pool: np.ndarray, weight: np.ndarray
     first-tier title granted the year before (candidates for the 2026 SRDI standard). A separate
     generator keeps the rest of the demo (clusters) as it was."""
     rng = np.random.default_rng(year * 7919)
-    renewed = rng.choice(pool, int(round(0.03 * len(pool))), replace=False, p=weight / weight.sum())
-    fresh = np.setdiff1d(renewed, designation.filter((pl.col("kind") == "innovative_sme")
-                                                     & (pl.col("year") == year - 1))["uscc"].to_numpy())
+    # positions drawn as when choosing among the codes; set operations in Polars (NumPy's on strings are slow)
+    renewed = pool.gather(rng.choice(len(pool), int(round(0.03 * len(pool))), replace=False, p=weight / weight.sum()))
+    have = designation.filter((pl.col("kind") == "innovative_sme") & (pl.col("year") == year - 1))["uscc"]
+    fresh = renewed.filter(~renewed.is_in(have.implode())).unique().sort()  # as np.setdiff1d: sorted, distinct
     designation = pl.concat([designation, _designation_rows(fresh, "innovative_sme", np.full(len(fresh), year - 1))])
     lower = {"little_giant": "srdi_sme", "srdi_sme": "innovative_sme"}
     extra = []
@@ -272,7 +306,7 @@ def _tier_ladder(designation: pl.DataFrame, pool: np.ndarray, weight: np.ndarray
         need = held.filter(~pl.col("uscc").is_in(have)).unique("uscc")
         extra.append(_designation_rows(need["uscc"].to_numpy(), below, np.full(need.height, year - 1)))
         designation = pl.concat([designation, extra[-1]])
-    tech = rng.choice(pool, int(round(0.08 * len(pool))), replace=False)
+    tech = pool.gather(rng.choice(len(pool), int(round(0.08 * len(pool))), replace=False))
     rows = pl.DataFrame({"uscc": tech, "kind": "tech_sme", "year": year}, schema={"uscc": pl.Utf8, "kind": pl.Utf8,
                                                                                   "year": pl.Int32})
     # Dated as an import of a year-only list would date them (the one validity rule).
@@ -306,8 +340,8 @@ def _cluster_block(cs: dict, serial: int, year: int, rng, geoms, counties) -> di
         county[-outside:] = cs["outside_county"]
         lon[-outside:], lat[-outside:] = points_in(geoms[cs["outside_county"]], outside, rng)
     short = counties[cs["county"]]["name"][:2]
-    block = _frame_block(county, industry, employees, revenue, growth, rd_intensity, rd_growth, cloud,
-                         internet, np.arange(serial, serial + n), year, rng, geoms, short, (lon, lat))
+    block = _frame_block(_county_ids(county), industry, employees, revenue, growth, rd_intensity, rd_growth,
+                         cloud, internet, np.arange(serial, serial + n), year, rng, geoms, short, (lon, lat))
     if cs.get("cloud_share_past"):
         block["enterprise_year"] = _falling_cloud(block["enterprise_year"], cs, year)
     uscc = block["enterprise"]["uscc"].to_numpy()
@@ -411,7 +445,7 @@ def _dilution(cs: dict, serial: int, year: int, rng, geoms) -> tuple[pl.DataFram
     county = np.full(k, cs["county"])
     revenue = np.full(k, total / max(k, 1))
     block = _frame_block(
-        county, np.full(k, "3612"), np.full(k, 3000.0), revenue, np.full(k, 0.05), np.full(k, 0.02),
+        _county_ids(county), np.full(k, "3612"), np.full(k, 3000.0), revenue, np.full(k, 0.05), np.full(k, 0.02),
         np.full(k, 0.05), np.zeros(k, bool), np.zeros(k, bool), np.arange(serial, serial + k), year, rng,
         geoms, "江苏",
     )

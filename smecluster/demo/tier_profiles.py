@@ -77,11 +77,13 @@ def tier_profiles(
     rng = np.random.default_rng(seed)
     uscc = enterprise["uscc"]
     n = len(uscc)
+    position = enterprise.select("uscc").with_row_index("_i")  # each firm's row, to place values by join
     held = {}
     if designation is not None and designation.height:
-        for kind in designation["kind"].unique().to_list():
-            holders = designation.filter(pl.col("kind") == kind)["uscc"].implode()
-            held[kind] = uscc.is_in(holders).to_numpy()
+        holders = designation.select("uscc", "kind").join(position, on="uscc", how="inner")
+        for kind, rows in holders.group_by("kind"):
+            held[kind[0]] = np.zeros(n, dtype=bool)
+            held[kind[0]][rows["_i"].to_numpy()] = True
     q = capability(rng, n, held)
     share = np.clip(0.4 + 0.6 * q + rng.normal(0, 0.12, n), 0.2, 1.0)
     margin = rng.normal(0.02 + 0.08 * q, 0.04, n)
@@ -89,14 +91,15 @@ def tier_profiles(
     # the 2026 fields draw from their own generator so the 2022 fields stay as they were
     extra = np.random.default_rng(seed + 2026)
     now["national_rank"] = _ranks(extra, q, 0.6, 0.75, 20)
-    revenue = (
-        enterprise.select("uscc")
-        .join(enterprise_year.select("uscc", "year", "revenue"), on="uscc", how="left")
-        .pivot(on="year", index="uscc", values="revenue")
-    )
+    # revenue of the four years, one row per year in the firms' order (NaN where a firm has no such year)
+    revenue = np.full((4, n), np.nan)
+    placed = (enterprise_year.select("uscc", "year", "revenue").filter(pl.col("year").is_between(year - 3, year))
+              .join(position, on="uscc", how="inner"))
+    revenue[(placed["year"] - (year - 3)).to_numpy(), placed["_i"].to_numpy()] = (
+        placed["revenue"].cast(pl.Float64).to_numpy())
+
     def one_year(gen: np.random.Generator, back: int) -> pl.DataFrame:
-        col = str(year - back)
-        rev = (revenue[col].to_numpy() if col in revenue.columns else np.full(n, np.nan))
+        rev = revenue[3 - back]
         drift = np.clip(share + gen.normal(0, 0.02, n), 0.1, 1.0)
         rank_cols = {
             "national_award_rank": _ranks(gen, q, 0.02, 0.7, 8),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 from sqlalchemy import Engine, delete, func, insert, select
@@ -14,7 +15,7 @@ from smecluster.demo.tier_profiles import tier_profiles
 from smecluster.registry.industries import load_shipped_industries
 from smecluster.registry.models import Cluster, ClusterMember, ClusterYear, Enterprise, Platform
 from smecluster.registry.regions import load_regions
-from smecluster.registry.store import upsert
+from smecluster.registry.store import bulk_load
 
 CHUNK = 20_000
 
@@ -59,50 +60,53 @@ def write_demo(engine: Engine, data: DemoData) -> dict[str, int]:
     """Reference data, then the demo registry; returns row counts per table.
 
     Firms, their years, designations and profiles go through the import's bulk loader
-    (smecluster.registry.store.upsert): on PostgreSQL in the one transaction of the whole write, on
-    SQLite in one transaction per table (ADBC's own connection), clusters and platforms after them.
+    (smecluster.registry.store.bulk_load, a first load): on PostgreSQL in the one transaction of the
+    whole write, on SQLite in one transaction of ADBC's own connection; clusters and platforms after
+    them. The profiles are computed in a second thread while the tables before them are written.
     """
     load_regions(engine, "32")
     load_shipped_industries(engine)
     clear_demo(engine)
-    profiles = tier_profiles(data.enterprise, data.enterprise_year, data.designation, data.year)
-    frames = {"enterprise": data.enterprise, "enterprise_year": data.enterprise_year,
-              "designation": data.designation, "enterprise_profile": profiles}
-    if engine.dialect.name == "sqlite":
-        engine.dispose()  # no sqlite3 connection open while ADBC's SQLite writes (see importer.import_file)
-        for table, key in BULK:
-            upsert(engine, table, _columns(table, frames[table]), key, [])
-    with engine.begin() as conn:
-        if engine.dialect.name != "sqlite":
-            for table, key in BULK:
-                upsert(conn, table, _columns(table, frames[table]), key, [])
-        clusters = data.cluster.with_columns(
-            pl.col("leading_industries").str.json_decode(pl.List(pl.Utf8)),
-            pl.lit(True).alias("fictional"),
-        )
-        rows = clusters.to_dicts()
-        for r in rows:
-            r["declared"] = json.loads(r["declared"])
-        conn.execute(insert(Cluster), rows)
-        ids = dict(conn.execute(select(Cluster.code, Cluster.id)).all())
-        members = data.cluster_member.with_columns(
-            pl.col("cluster_code").replace_strict(ids, return_dtype=pl.Int64).alias("cluster_id")
-        ).select("cluster_id", "uscc")
-        _insert(conn, ClusterMember, members)
-        platforms = data.platform.with_columns(
-            pl.col("cluster_code").replace_strict(ids, default=None, return_dtype=pl.Int64).alias("cluster_id")
-        ).drop("cluster_code")
-        _insert(conn, Platform, platforms)
-        if data.cluster_year is not None:
-            cluster_years = data.cluster_year.with_columns(
+    with ThreadPoolExecutor(1) as pool:
+        profiles = pool.submit(lambda: _columns("enterprise_profile", tier_profiles(
+            data.enterprise, data.enterprise_year, data.designation, data.year)))
+        frames = {"enterprise": data.enterprise, "enterprise_year": data.enterprise_year,
+                  "designation": data.designation}
+        tables = [(t, _columns(t, frames[t]) if t in frames else profiles, key) for t, key in BULK]
+        if engine.dialect.name == "sqlite":
+            engine.dispose()  # no sqlite3 connection open while ADBC's SQLite writes (see importer.import_file)
+            # the profiles (the widest table) go in from a second thread while the other tables are written
+            bulk_load(engine, tables, beside=frozenset({"enterprise_profile"}))
+        with engine.begin() as conn:
+            if engine.dialect.name != "sqlite":
+                bulk_load(conn, tables)
+            clusters = data.cluster.with_columns(
+                pl.col("leading_industries").str.json_decode(pl.List(pl.Utf8)),
+                pl.lit(True).alias("fictional"),
+            )
+            rows = clusters.to_dicts()
+            for r in rows:
+                r["declared"] = json.loads(r["declared"])
+            conn.execute(insert(Cluster), rows)
+            ids = dict(conn.execute(select(Cluster.code, Cluster.id)).all())
+            members = data.cluster_member.with_columns(
                 pl.col("cluster_code").replace_strict(ids, return_dtype=pl.Int64).alias("cluster_id")
+            ).select("cluster_id", "uscc")
+            _insert(conn, ClusterMember, members)
+            platforms = data.platform.with_columns(
+                pl.col("cluster_code").replace_strict(ids, default=None, return_dtype=pl.Int64).alias("cluster_id")
             ).drop("cluster_code")
-            _insert(conn, ClusterYear, cluster_years)
+            _insert(conn, Platform, platforms)
+            if data.cluster_year is not None:
+                cluster_years = data.cluster_year.with_columns(
+                    pl.col("cluster_code").replace_strict(ids, return_dtype=pl.Int64).alias("cluster_id")
+                ).drop("cluster_code")
+                _insert(conn, ClusterYear, cluster_years)
     return {
         "enterprise": data.enterprise.height,
         "enterprise_year": data.enterprise_year.height,
         "designation": data.designation.height,
-        "enterprise_profile": profiles.height,
+        "enterprise_profile": profiles.result().height,
         "platform": data.platform.height,
         "cluster": data.cluster.height,
         "cluster_member": data.cluster_member.height,

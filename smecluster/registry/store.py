@@ -11,12 +11,20 @@ Bulk paths: PostgreSQL COPY (CSV written by Polars) on the caller's connection a
 SQLite Arrow ingest through the ADBC driver on a connection of its own with foreign keys on (Python's
 sqlite3 binds values one by one, several times slower). Only rows whose values differ are updated, so
 re-importing a file changes nothing. See docs/decisions/0100-import-staging-and-upsert.md.
+
+A first load (an empty table) takes the fastest path of each database: Arrow straight into the table
+with its secondary indexes built once afterwards (SQLite), COPY with keys, indexes and foreign keys
+set aside and added back (PostgreSQL). `bulk_load` writes several empty tables that way in one
+transaction (the demo and benchmark registries; docs/decisions/1530-bulk-first-load.md).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -28,6 +36,11 @@ from smecluster.registry.version import BUMP_SQL, REGISTRY_TABLES
 COPY_CHUNK = 8 * 1024 * 1024
 STAGE = "_import_stage"
 BULK_ROWS = 50_000
+# Rows encoded (CSV for COPY, Arrow for SQLite) at a time: memory stays bounded, and PostgreSQL parses
+# one batch while the next is encoded.
+LOAD_BATCH = 500_000
+# Memory for building a first load's primary key and indexes (sorted in memory, not in temporary files).
+INDEX_MEMORY = "512MB"
 
 
 @dataclass
@@ -100,6 +113,25 @@ class _SQLite:
     def unstage(self) -> None:
         self.cur.execute(f"DROP TABLE {self.stage_name}")
 
+    def first_load(self, table: str, frame: pl.DataFrame) -> None:
+        """Rows into an empty table: Arrow in batches, its secondary indexes dropped and built once after.
+
+        Building an index from the loaded rows sorts once; keeping it during the load inserts each row
+        at a random place of it. The primary key's index stays (rows arrive in key order).
+        """
+        self.cur.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = ?",
+            (table,),
+        )
+        indexes = self.cur.fetchall()
+        for name, _ in indexes:
+            self.cur.execute(f'DROP INDEX "{name}"')
+        for start in range(0, frame.height, LOAD_BATCH):
+            batch = _sqlite_values(frame.slice(start, LOAD_BATCH)).to_arrow()
+            self.cur.adbc_ingest(table, batch, mode="append")
+        for _, sql in indexes:
+            self.cur.execute(sql)
+
 
 class _PostgreSQL:
     """Writes through the caller's psycopg connection, in the caller's transaction."""
@@ -127,13 +159,15 @@ class _PostgreSQL:
         return pl.DataFrame(rows, schema=key, orient="row")
 
     def _copy(self, table: str, frame: pl.DataFrame) -> None:
-        buffer = io.BytesIO()
-        frame.write_csv(buffer, include_header=False, null_value="", date_format="%Y-%m-%d")
-        data = buffer.getbuffer()
         with self.cur.copy(f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN (FORMAT csv)") as copy:
-            for start in range(0, len(data), COPY_CHUNK):
-                copy.write(data[start : start + COPY_CHUNK])
-        data.release()
+            for first in range(0, frame.height, LOAD_BATCH):  # the server parses a batch while the next is encoded
+                buffer = io.BytesIO()
+                frame.slice(first, LOAD_BATCH).write_csv(
+                    buffer, include_header=False, null_value="", date_format="%Y-%m-%d")
+                data = buffer.getbuffer()
+                for start in range(0, len(data), COPY_CHUNK):
+                    copy.write(data[start : start + COPY_CHUNK])
+                data.release()
 
     def stage(self, frame: pl.DataFrame, table: str) -> None:
         self.cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
@@ -178,6 +212,7 @@ class _PostgreSQL:
                 self.cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         self._copy(table, frame)
         if empty:
+            self.cur.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_MEMORY}'")
             for name, _, definition in primary:
                 self.cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
             for _, definition in indexes:
@@ -192,8 +227,15 @@ class _PostgreSQL:
 
 
 @contextmanager
-def _writer(conn: Connection | Engine) -> Iterator[_SQLite | _PostgreSQL]:
-    """The dialect's writer; SQLite gets its own ADBC connection and transaction."""
+def _writer(
+    conn: Connection | Engine, checks_later: bool = False, attach: dict[str, str] | None = None
+) -> Iterator[_SQLite | _PostgreSQL]:
+    """The dialect's writer; SQLite gets its own ADBC connection and transaction.
+
+    `checks_later` (SQLite): foreign keys are not checked row by row as rows go in; the caller runs
+    `PRAGMA foreign_key_check` on what it wrote before the commit (see `bulk_load`). `attach`
+    (SQLite): schema name -> database file attached before the transaction begins.
+    """
     dialect = conn.dialect.name
     if dialect == "postgresql":
         with conn.connection.driver_connection.cursor() as cur:
@@ -203,20 +245,41 @@ def _writer(conn: Connection | Engine) -> Iterator[_SQLite | _PostgreSQL]:
         raise NotImplementedError(f"import into {dialect} is not supported (SQLite and PostgreSQL are)")
     import adbc_driver_sqlite.dbapi as adbc
 
-    path = (conn.engine if isinstance(conn, Connection) else conn).url.database
-    if not path or path == ":memory:":
-        raise ValueError("bulk import needs a SQLite database file, not an in-memory database")
+    path = _sqlite_path(conn)
     with adbc.connect(path, autocommit=True) as raw, raw.cursor() as cur:
-        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute(f"PRAGMA foreign_keys = {'OFF' if checks_later else 'ON'}")
         cur.execute("PRAGMA busy_timeout = 30000")
         cur.execute("PRAGMA cache_size = -262144")  # up to 256 MB: a big import's indexes stay cached
-        cur.execute("BEGIN IMMEDIATE")
+        if checks_later:
+            # a first load: a rollback journal instead of the write-ahead log, which would hold every new
+            # page once more until the checkpoint copies it over (new pages are never journalled); WAL
+            # again after the commit. Left as it is when another connection has the database open.
+            cur.execute("PRAGMA journal_mode = TRUNCATE")
+        for schema, file in (attach or {}).items():
+            cur.execute(f"ATTACH DATABASE ? AS {schema}", (file,))
+        if attach:
+            # BEGIN IMMEDIATE would lock the attached files too, which other threads are still writing:
+            # take the write lock of the database itself only, by writing to it
+            cur.execute("BEGIN")
+            cur.execute(BUMP_SQL)
+        else:
+            cur.execute("BEGIN IMMEDIATE")
         try:
             yield _SQLite(cur)
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
             raise
+        finally:
+            if checks_later:
+                cur.execute("PRAGMA journal_mode = WAL")
+
+
+def _sqlite_path(conn: Connection | Engine) -> str:
+    path = (conn.engine if isinstance(conn, Connection) else conn).url.database
+    if not path or path == ":memory:":
+        raise ValueError("bulk import needs a SQLite database file, not an in-memory database")
+    return path
 
 
 def upsert(
@@ -243,7 +306,7 @@ def _upsert(w: _SQLite | _PostgreSQL, table: str, frame: pl.DataFrame, key: list
         before = w.scalar(f"SELECT count(*) FROM {table}")
         if before == 0 and w.dialect == "sqlite":
             # an empty table (a first load): Arrow straight in, no staging copy and no merge
-            w.cur.adbc_ingest(table, _sqlite_values(frame).to_arrow(), mode="append")
+            w.first_load(table, frame)
             return Stored(inserted=frame.height)
         w.stage(frame, table)
         # SQLite needs `WHERE true` to tell the upsert's ON from a join's ON
@@ -279,6 +342,119 @@ def update_only(w: _SQLite | _PostgreSQL, table: str, frame: pl.DataFrame, key: 
     updated = w.run(_update_sql(w.dialect, table, w.stage_name, key, update))
     w.unstage()
     return Stored(updated=updated)
+
+
+def bulk_load(
+    conn: Connection | Engine,
+    tables: Iterable[tuple[str, pl.DataFrame | Future, list[str]]],
+    beside: frozenset[str] = frozenset(),
+) -> dict[str, int]:
+    """First load of empty tables (table, rows, natural key), in this order, all or nothing; rows written.
+
+    The import's loader (`upsert`) table by table, in one transaction: on PostgreSQL the caller's (pass
+    its Connection), on SQLite one of its own (pass the Engine, no sqlite3 connection of this process
+    open). Rows may be a Future (computed in another thread while the tables before them are written).
+
+    On SQLite foreign keys are checked once per table at the end (`PRAGMA foreign_key_check`: a pass
+    over each table instead of a lookup between row inserts; a violation rolls everything back), and
+    the tables named in `beside` are written at the same time as the others, by a second thread into a
+    scratch file of their own, then copied in by one `INSERT ... SELECT *` (SQLite's transfer
+    optimisation moves the stored records without decoding them): SQLite writes on one core only.
+    """
+    tables = list(tables)
+    if conn.dialect.name != "sqlite":
+        with _writer(conn) as w:
+            return {table: _load_empty(w, table, _ready(rows), key) for table, rows, key in tables}
+    path = _sqlite_path(conn)
+    scratch = {table: f"{path}.load-{table}" for table, _, _ in tables if table in beside}
+    counts: dict[str, int] = {}
+    jobs: dict[str, Future] = {}
+    with ThreadPoolExecutor(max(len(scratch), 1)) as pool:
+        try:
+            for table, rows, key in tables:
+                if table in scratch:
+                    _create_scratch(path, scratch[table], table)
+                    jobs[table] = pool.submit(_fill_scratch, scratch[table], table, rows, key)
+            attach = {f"load_{i}": file for i, file in enumerate(scratch.values())}
+            with _writer(conn, checks_later=True, attach=attach) as w:
+                for table, rows, key in tables:
+                    if table not in scratch:
+                        counts[table] = _load_empty(w, table, _ready(rows), key)
+                for i, table in enumerate(scratch):
+                    jobs[table].result()
+                    counts[table] = _copy_in(w, table, f"load_{i}")
+                for table, _, _ in tables:
+                    w.cur.execute(f"PRAGMA foreign_key_check({table})")
+                    bad = w.cur.fetchmany(5)
+                    if bad:
+                        raise ValueError(f"{table}: rows refer to missing rows of {bad[0][2]} (rowid {bad[0][1]})")
+        finally:
+            for job in jobs.values():
+                job.cancel()
+            pool.shutdown(wait=True)
+            for file in scratch.values():
+                for suffix in ("", "-journal", "-wal", "-shm"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(file + suffix)
+    return {table: counts[table] for table, _, _ in tables}
+
+
+def _ready(rows: pl.DataFrame | Future) -> pl.DataFrame:
+    return rows.result() if isinstance(rows, Future) else rows
+
+
+def _load_empty(w: _SQLite | _PostgreSQL, table: str, frame: pl.DataFrame, key: list[str]) -> int:
+    if w.scalar(f"SELECT count(*) FROM {table}"):
+        raise ValueError(f"bulk_load writes empty tables only; {table} has rows")
+    return _upsert(w, table, frame, key, []).inserted
+
+
+def _create_scratch(path: str, file: str, table: str) -> None:
+    """A scratch SQLite file with `table` as the database declares it (same columns, key and checks)."""
+    import adbc_driver_sqlite.dbapi as adbc
+
+    for suffix in ("", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(file + suffix)
+    with adbc.connect(path, autocommit=True) as raw, raw.cursor() as cur:
+        cur.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+        ddl = cur.fetchone()[0]
+    with adbc.connect(file, autocommit=True) as raw, raw.cursor() as cur:
+        cur.execute(ddl)
+
+
+def _fill_scratch(file: str, table: str, rows: pl.DataFrame | Future, key: list[str]) -> None:
+    """Rows (in key order) into the scratch file's table: no journal, no sync (the file is thrown away)."""
+    import adbc_driver_sqlite.dbapi as adbc
+
+    frame = _ready(rows).sort(key)
+    with adbc.connect(file, autocommit=True) as raw, raw.cursor() as cur:
+        cur.execute("PRAGMA journal_mode = OFF")
+        cur.execute("PRAGMA synchronous = OFF")
+        cur.execute("PRAGMA cache_size = -262144")
+        cur.execute("BEGIN")
+        for start in range(0, frame.height, LOAD_BATCH):
+            cur.adbc_ingest(table, _sqlite_values(frame.slice(start, LOAD_BATCH)).to_arrow(), mode="append")
+        cur.execute("COMMIT")
+
+
+def _copy_in(w: _SQLite, table: str, schema: str) -> int:
+    """Copy a scratch table into the database's empty table of the same declaration; rows copied."""
+    if w.scalar(f"SELECT count(*) FROM main.{table}"):
+        raise ValueError(f"bulk_load writes empty tables only; {table} has rows")
+    if table in REGISTRY_TABLES:
+        w.run(BUMP_SQL)
+    w.cur.execute(
+        "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = ?",
+        (table,),
+    )
+    indexes = w.cur.fetchall()  # the transfer needs the same indexes on both sides: built after it
+    for name, _ in indexes:
+        w.cur.execute(f'DROP INDEX main."{name}"')
+    copied = w.run(f"INSERT INTO main.{table} SELECT * FROM {schema}.{table}")
+    for _, sql in indexes:
+        w.cur.execute(sql)
+    return copied
 
 
 class Rollback(Exception):  # noqa: N818 - a signal, not an error

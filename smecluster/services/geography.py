@@ -14,39 +14,11 @@ from smecluster.analytics.snapshot import Snapshot, load_snapshot
 from smecluster.geo.area import area_km2
 from smecluster.geo.discover import DiscoveryParams, discover
 from smecluster.geo.footprint import DEFAULT_TOLERANCE_M, containment, read_boundary
-from smecluster.geo.locate import LOCATED_COLUMNS, coordinate_problems, locate_frame
 from smecluster.geo.specialisation import location_quotients
 from smecluster.policy.pack import Pack, load_pack
 from smecluster.policy.validity import cluster_date, held_rows
-from smecluster.safe_text import write_csv
 from smecluster.services.clusters import evaluate_snapshot, latest_year
 from smecluster.settings import province
-
-
-def locate_csv(
-    source: Path,
-    target: Path,
-    crs: str = "wgs84",
-    lon: str = "lon",
-    lat: str = "lat",
-    prefix: str | None = None,
-    crs_column: str | None = None,
-) -> tuple[int, int, list[str]]:
-    """Write `source` with province/city/county code and name columns to `target`.
-
-    Returns (rows, rows located, problems): problems name the rows whose coordinates are unusable
-    (they are written with empty location columns). If the CSV already has a located column name,
-    the new columns are prefixed 'located_'.
-    """
-    try:
-        frame = pl.read_csv(source, infer_schema_length=10_000)
-    except (pl.exceptions.ComputeError, OSError) as exc:
-        raise ValueError(f"{source}: cannot read as CSV ({exc})") from exc
-    clash = any(c in frame.columns for c in LOCATED_COLUMNS)
-    out = locate_frame(frame, lon, lat, crs, prefix, output_prefix="located_" if clash else "", crs_column=crs_column)
-    key = ("located_" if clash else "") + "county_code"
-    write_csv(out, target)  # the user's own columns pass through: neutralise formulas
-    return out.height, out.height - out[key].null_count(), coordinate_problems(frame, lon, lat)
 
 
 def specialisation(
