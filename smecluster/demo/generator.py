@@ -19,7 +19,7 @@ import yaml
 from smecluster.demo.geometry import park_centre, park_polygon, points_in, points_in_park
 from smecluster.geo.counties import county_geometries
 from smecluster.policy.validity import derived_end
-from smecluster.registry.industries import shipped_industries
+from smecluster.registry.industries import demo_industries, shipped_industries
 from smecluster.registry.regions import region_rows
 from smecluster.registry.uscc import make_uscc
 
@@ -58,7 +58,7 @@ def make_codes(county_codes: np.ndarray, serials: np.ndarray) -> np.ndarray:
 
 
 def _classes_under(codes: list[str]) -> list[str]:
-    classes = [r["code"] for r in shipped_industries() if r["level"] == 4]
+    classes = [r["code"] for r in demo_industries() if r["level"] == 4]
     return [c for c in classes if any(c.startswith(p) for p in codes)]
 
 

@@ -14,7 +14,16 @@ SHIPPED = Path(__file__).with_name("industries.yaml")
 
 
 def shipped_industries() -> list[dict]:
-    """Rows of the shipped table: code, name, level, parent, section."""
+    """Rows of the shipped table: code, name, level, parent, section (the demo's codes and the chain
+    maps' codes)."""
+    raw = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
+    keys = ("code", "name", "level", "parent", "section")
+    return [dict(zip(keys, row, strict=True)) for row in raw["industries"] + raw.get("chains", [])]
+
+
+def demo_industries() -> list[dict]:
+    """The rows the demo draws its firms' classes from (without those added for the chain maps, so
+    that the demo registry stays as it was)."""
     raw = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
     keys = ("code", "name", "level", "parent", "section")
     return [dict(zip(keys, row, strict=True)) for row in raw["industries"]]
