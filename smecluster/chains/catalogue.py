@@ -71,20 +71,34 @@ def _has_table(engine: Engine) -> bool:
     return "chain_document" in inspect(engine).get_table_names()
 
 
+def catalogue_from_rows(rows) -> Catalogue:
+    """The catalogue from the shipped documents and (id, body) rows of `chain_document`."""
+    cat = Catalogue()
+    for doc in _shipped():
+        cat.add(doc, "shipped")
+    for doc_id, body in rows:
+        cat.add(load_text(body, f"chain_document {doc_id}"), "imported")
+    cat.check()
+    return cat
+
+
+def catalogue_keys(fetch, what: str) -> list[str]:
+    """Keys an import may refer to (registry.references): chain ids (`chain`) or "chain/link" (`link`)."""
+    cat = catalogue_from_rows(fetch("SELECT id, body FROM chain_document"))
+    if what == "chain":
+        return sorted(cat.maps)
+    return sorted(f"{c.id}/{link.id}" for c in cat.maps.values() for link in c.links)
+
+
 def load_catalogue(engine: Engine | None = None) -> Catalogue:
     """Shipped documents, then the database's imported ones (which win on the same id)."""
     from smecluster.chains.models import ChainDocument
 
-    cat = Catalogue()
-    for doc in _shipped():
-        cat.add(doc, "shipped")
+    rows = []
     if engine is not None and _has_table(engine):
         with engine.connect() as conn:
             rows = conn.execute(select(ChainDocument.id, ChainDocument.body)).all()
-        for doc_id, body in rows:
-            cat.add(load_text(body, f"chain_document {doc_id}"), "imported")
-    cat.check()
-    return cat
+    return catalogue_from_rows(rows)
 
 
 def unknown_classes(doc: Document, known: set[str]) -> list[str]:
