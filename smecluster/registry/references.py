@@ -49,7 +49,8 @@ def _file_values(checked: Checked, spec: ColumnSpec) -> pl.DataFrame:
     else:
         values = checked.typed[spec.field].cast(pl.String)
     if spec.references is not None and spec.references.qualifier:
-        values = pl.concat_str([checked.typed[spec.references.qualifier].cast(pl.String), pl.lit("/"), values])
+        qualifier = checked.typed[spec.references.qualifier].cast(pl.String)
+        values = (qualifier + "/" + values).alias(spec.field)
     frame = pl.DataFrame({ROW: checked.typed[ROW], "key": values}).filter(~pl.col(ROW).is_in(bad.implode()))
     if spec.type == "code_list":
         frame = frame.explode("key")

@@ -1,0 +1,99 @@
+"""Firms to chain links, over whole columns: an override wins, then product keywords, then the class.
+
+Per firm and chain the strongest kind of evidence decides (decision 1402):
+1. override: the bureau's (credit code, chain, link) import;
+2. keyword in the main products (主营产品), else in the business scope (经营范围): every link one of
+   whose keywords occurs (Polars' Aho-Corasick `str.extract_many`, one pass per column);
+3. class: the firm's GB/T 4754 code lies within a link's code.
+A firm may sit in several links of a chain (a maker of both cells and packs). Every row says why:
+`via` (override | keyword | scope_keyword | class) and `evidence` (the keywords, the code, or "override").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from smecluster.chains.maps import ChainMap
+
+ASSIGNMENT_SCHEMA = {"uscc": pl.Utf8, "chain_id": pl.Utf8, "link_id": pl.Utf8, "via": pl.Utf8, "evidence": pl.Utf8}
+RANK = {"override": 0, "keyword": 1, "scope_keyword": 2, "class": 3}
+
+
+def keyword_table(maps: Iterable[ChainMap]) -> pl.DataFrame:
+    """(chain_id, link_id, keyword) for every keyword of every link."""
+    rows = [(m.id, link.id, k) for m in maps for link in m.links for k in link.keywords]
+    return pl.DataFrame(rows, schema={"chain_id": pl.Utf8, "link_id": pl.Utf8, "keyword": pl.Utf8}, orient="row")
+
+
+def class_table(maps: Iterable[ChainMap]) -> pl.DataFrame:
+    """(chain_id, link_id, code) for every industry code of every link."""
+    rows = [(m.id, link.id, c) for m in maps for link in m.links for c in link.classes]
+    return pl.DataFrame(rows, schema={"chain_id": pl.Utf8, "link_id": pl.Utf8, "code": pl.Utf8}, orient="row")
+
+
+def _keyword_hits(firms: pl.DataFrame, column: str, keywords: pl.DataFrame, via: str) -> pl.DataFrame:
+    patterns = keywords["keyword"].unique().sort().to_list()
+    if not patterns or column not in firms.columns:
+        return pl.DataFrame(schema=ASSIGNMENT_SCHEMA)
+    hits = (
+        firms.lazy()
+        .filter(pl.col(column).is_not_null())
+        .select("uscc", pl.col(column).str.extract_many(patterns, overlapping=True).alias("keyword"))
+        .filter(pl.col("keyword").list.len() > 0)
+        .explode("keyword")
+        .unique(["uscc", "keyword"])
+        .join(keywords.lazy(), on="keyword")
+        .group_by("uscc", "chain_id", "link_id")
+        .agg(pl.col("keyword").sort().str.join("、").alias("evidence"))
+        .with_columns(pl.lit(via).alias("via"))
+        .collect()
+    )
+    return hits.select(list(ASSIGNMENT_SCHEMA))
+
+
+def _class_hits(firms: pl.DataFrame, classes: pl.DataFrame) -> pl.DataFrame:
+    out = []
+    for length in sorted(classes["code"].str.len_chars().unique().to_list()):
+        codes = classes.filter(pl.col("code").str.len_chars() == length)
+        out.append(
+            firms.lazy()
+            .select("uscc", pl.col("industry_code").str.slice(0, length).alias("code"))
+            .join(codes.lazy(), on="code")
+            .select("uscc", "chain_id", "link_id", pl.lit("class").alias("via"), pl.col("code").alias("evidence"))
+            .collect()
+        )
+    return pl.concat(out) if out else pl.DataFrame(schema=ASSIGNMENT_SCHEMA)
+
+
+def assign_links(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Rows (uscc, chain_id, link_id, via, evidence): the links each firm works in, and why.
+
+    `firms` has uscc, industry_code and optionally main_products and business_scope; `overrides` has
+    uscc, chain_id, link_id (rows naming a chain or link not in `maps` are ignored).
+    """
+    keywords = keyword_table(maps)
+    main = _keyword_hits(firms, "main_products", keywords, "keyword")
+    # The business scope is read only for firms whose main products match no keyword at all.
+    rest = firms.join(main.select("uscc").unique(), on="uscc", how="anti") if main.height else firms
+    scope = _keyword_hits(rest, "business_scope", keywords, "scope_keyword")
+    parts = [main, scope, _class_hits(firms, class_table(maps))]
+    if overrides is not None and overrides.height:
+        known = pl.DataFrame([(m.id, link.id) for m in maps for link in m.links],
+                             schema={"chain_id": pl.Utf8, "link_id": pl.Utf8}, orient="row")
+        parts.append(
+            overrides.select("uscc", "chain_id", "link_id")
+            .join(known, on=["chain_id", "link_id"], how="semi")
+            .join(firms.select("uscc"), on="uscc", how="semi")
+            .with_columns(pl.lit("override").alias("via"), pl.lit("override").alias("evidence"))
+        )
+    rank = pl.col("via").replace_strict(RANK, return_dtype=pl.Int8)
+    return (
+        pl.concat([p.select(list(ASSIGNMENT_SCHEMA)).cast(ASSIGNMENT_SCHEMA) for p in parts])
+        .with_columns(rank.alias("rank"))
+        .filter(pl.col("rank") == pl.col("rank").min().over("uscc", "chain_id"))
+        .unique(["uscc", "chain_id", "link_id"], keep="first")
+        .drop("rank")
+        .sort("chain_id", "link_id", "uscc")
+    )

@@ -1,0 +1,85 @@
+"""Partners for a cluster's weak and missing links: firms of that link outside the cluster, nearest first.
+
+Candidates are the firms assigned to the link (chains.assign) that are not members of the cluster.
+Order: same city first, then the rest of the province (firms outside the province come last), each by
+great-circle distance from the cluster's centre (the members' mean position, else the county's centre);
+a firm without coordinates is placed at its county's centre. Each row names the firm's county and says
+whether it borders the cluster's county.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
+
+
+def haversine_km(lon1: pl.Expr, lat1: pl.Expr, lon2: pl.Expr, lat2: pl.Expr) -> pl.Expr:
+    """Great-circle distance in km between two positions given in degrees, as a column expression."""
+    p1, p2 = lat1.radians(), lat2.radians()
+    dphi, dlmb = p2 - p1, (lon2 - lon1).radians()
+    a = (dphi / 2).sin().pow(2) + p1.cos() * p2.cos() * (dlmb / 2).sin().pow(2)
+    return 2 * EARTH_RADIUS_KM * a.sqrt().arcsin()
+
+
+def partners(
+    gaps: pl.DataFrame,
+    assigned: pl.DataFrame,
+    firms: pl.DataFrame,
+    members: pl.DataFrame,
+    centres: pl.DataFrame,
+    regions: pl.DataFrame,
+    neighbours: pl.DataFrame,
+    facts: pl.DataFrame,
+    per_link: int = 10,
+) -> pl.DataFrame:
+    """Up to `per_link` candidate firms per (cluster, weak or missing link), nearest first.
+
+    gaps: cluster_id, chain_id, link_id, status. assigned: uscc, chain_id, link_id, via, evidence.
+    firms: uscc, name, county_code, lon, lat. members: cluster_id, uscc. centres: cluster_id, county_code,
+    lon, lat. regions: code, name, city_code, province_code, lon, lat (county rows).
+    neighbours: county_code, neighbour_code. facts: uscc, output, tier, size.
+    """
+    county = regions.select(
+        pl.col("code").alias("county_code"), pl.col("name").alias("county_name"), "city_code", "province_code",
+        pl.col("lon").alias("county_lon"), pl.col("lat").alias("county_lat"),
+    )
+    placed = (
+        firms.lazy()
+        .join(county.lazy(), on="county_code", how="left")
+        .with_columns(pl.coalesce("lon", "county_lon").alias("lon"), pl.coalesce("lat", "county_lat").alias("lat"))
+        .select("uscc", "name", "county_code", "county_name", "city_code", "province_code", "lon", "lat")
+    )
+    home = centres.lazy().join(
+        county.lazy().select(
+            "county_code", pl.col("city_code").alias("home_city"), pl.col("province_code").alias("home_province"),
+            "county_lon", "county_lat"),
+        on="county_code", how="left",
+    ).select(
+        "cluster_id", pl.col("county_code").alias("home_county"), "home_city", "home_province",
+        pl.coalesce("lon", "county_lon").alias("home_lon"), pl.coalesce("lat", "county_lat").alias("home_lat"),
+    )
+    ranked = (
+        gaps.lazy()
+        .join(assigned.lazy(), on=["chain_id", "link_id"])
+        .join(members.lazy(), on=["cluster_id", "uscc"], how="anti")
+        .join(placed, on="uscc")
+        .join(home, on="cluster_id")
+        .with_columns(
+            haversine_km(pl.col("home_lon"), pl.col("home_lat"), pl.col("lon"), pl.col("lat")).alias("distance_km"),
+            (pl.col("city_code") == pl.col("home_city")).fill_null(False).alias("same_city"),
+            (pl.col("province_code") == pl.col("home_province")).fill_null(False).alias("same_province"),
+        )
+        .sort(["cluster_id", "chain_id", "link_id", "same_city", "same_province", "distance_km", "uscc"],
+              descending=[False, False, False, True, True, False, False], nulls_last=True)
+        .group_by(["cluster_id", "chain_id", "link_id"], maintain_order=True)
+        .head(per_link)
+        .join(neighbours.lazy().rename({"county_code": "home_county", "neighbour_code": "county_code"})
+              .with_columns(pl.lit(True).alias("neighbour")), on=["home_county", "county_code"], how="left")
+        .join(facts.lazy().select("uscc", "output", "tier", "size"), on="uscc", how="left")
+        .with_columns(pl.col("neighbour").fill_null(False), pl.col("distance_km").round(1))
+        .select("cluster_id", "chain_id", "link_id", "status", "uscc", "name", "county_code", "county_name",
+                "same_city", "same_province", "neighbour", "distance_km", "tier", "size", "output", "via",
+                "evidence", "lon", "lat")
+    )
+    return ranked.collect()
