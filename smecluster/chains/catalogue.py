@@ -103,35 +103,38 @@ def load_catalogue(engine: Engine | None = None) -> Catalogue:
 
 def unknown_classes(doc: Document, known: set[str]) -> list[str]:
     """Industry codes a document names that `known` (the industry table's codes) lacks."""
-    if isinstance(doc, ChainMap):
-        codes = doc.classes()
-    else:
-        codes = {c for chain in doc.chains for c in chain.classes}
+    codes = doc.classes() if isinstance(doc, ChainMap) else {c for chain in doc.chains for c in chain.classes}
     return sorted(codes - known)
 
 
-def import_document(engine: Engine, path: Path, now: datetime) -> Document:
-    """Check a chain file (schema, classes in the industry table, maps a system names) and store it;
-    ChainError names the file and the reason, and nothing is stored."""
+def import_document(engine: Engine, path: Path, now: datetime, actor: str = "cli") -> Document:
+    """Check a chain file (schema, classes in the industry table, maps a system names) and store it with
+    an audit entry (`chain.import`) in one transaction; ChainError names the file and the reason, and
+    nothing is stored."""
     from sqlalchemy import text
+    from sqlalchemy.orm import Session
 
     from smecluster.chains.models import ChainDocument
+    from smecluster.workflow import audit
 
     doc = load_file(path)
     body = path.read_text(encoding="utf-8")
-    with engine.begin() as conn:
-        known = {r[0] for r in conn.execute(text("SELECT code FROM industry"))}
+    cat = load_catalogue(engine)
+    replaced = cat.origin.get(doc.id)
+    cat.add(doc, "imported")
+    try:
+        cat.check()
+    except ChainError as exc:
+        raise ChainError(f"{path}: {exc}") from None
+    with Session(engine) as session, session.begin():
+        known = {r[0] for r in session.execute(text("SELECT code FROM industry"))}
         missing = unknown_classes(doc, known)
         if missing:
             raise ChainError(f"{path}: industry codes not in the industry table: {', '.join(missing)} "
                              "(load the full table with: smecluster import industries FILE)")
-        cat = load_catalogue(engine)
-        cat.add(doc, "imported")
-        try:
-            cat.check()
-        except ChainError as exc:
-            raise ChainError(f"{path}: {exc}") from None
-        conn.execute(ChainDocument.__table__.delete().where(ChainDocument.id == doc.id))
-        conn.execute(ChainDocument.__table__.insert().values(
+        session.execute(ChainDocument.__table__.delete().where(ChainDocument.id == doc.id))
+        session.execute(ChainDocument.__table__.insert().values(
             id=doc.id, kind=doc.kind, title=doc.title, version=doc.version, body=body, imported_at=now))
+        audit.record(session, actor, "chain.import", f"chain:{doc.id}",
+                     {"kind": doc.kind, "version": doc.version, "file": path.name, "replaced": replaced})
     return doc

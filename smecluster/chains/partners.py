@@ -12,6 +12,8 @@ from __future__ import annotations
 import polars as pl
 
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
+ORDER = ["cluster_id", "chain_id", "link_id", "same_city", "same_province", "distance_km", "uscc"]
+DESCENDING = [False, False, False, True, True, False, False]
 
 
 def haversine_km(lon1: pl.Expr, lat1: pl.Expr, lon2: pl.Expr, lat2: pl.Expr) -> pl.Expr:
@@ -70,8 +72,7 @@ def partners(
             (pl.col("city_code") == pl.col("home_city")).fill_null(False).alias("same_city"),
             (pl.col("province_code") == pl.col("home_province")).fill_null(False).alias("same_province"),
         )
-        .sort(["cluster_id", "chain_id", "link_id", "same_city", "same_province", "distance_km", "uscc"],
-              descending=[False, False, False, True, True, False, False], nulls_last=True)
+        .sort(ORDER, descending=DESCENDING, nulls_last=True)
         .group_by(["cluster_id", "chain_id", "link_id"], maintain_order=True)
         .head(per_link)
         .join(neighbours.lazy().rename({"county_code": "home_county", "neighbour_code": "county_code"})
@@ -81,5 +82,6 @@ def partners(
         .select("cluster_id", "chain_id", "link_id", "status", "uscc", "name", "county_code", "county_name",
                 "same_city", "same_province", "neighbour", "distance_km", "tier", "size", "output", "via",
                 "evidence", "lon", "lat")
+        .sort(ORDER, descending=DESCENDING, nulls_last=True)  # joins do not keep the order
     )
     return ranked.collect()

@@ -28,9 +28,9 @@ def _root(
 
 def _register() -> None:
     # Each area's module adds its commands or sub-apps to `app`.
-    from smecluster.cli import bench, core, geo, registry, tiers, web, whatif
+    from smecluster.cli import bench, chains, core, geo, registry, tiers, web, whatif
 
-    for module in (core, registry, bench, geo, web, tiers, whatif):
+    for module in (core, registry, bench, geo, web, tiers, whatif, chains):
         module.register(app)
 
 

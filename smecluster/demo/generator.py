@@ -17,6 +17,7 @@ import shapely
 import yaml
 
 from smecluster.demo.geometry import park_centre, park_polygon, points_in, points_in_park
+from smecluster.demo.products import add_products
 from smecluster.geo.counties import county_geometries
 from smecluster.policy.validity import derived_end
 from smecluster.registry.industries import demo_industries, shipped_industries
@@ -148,6 +149,7 @@ def generate(seed: int = 20230331, scale: float = 1.0, year: int = 2025) -> Demo
         clusters.append(block["cluster"])
         members.append(block["cluster_member"])
     enterprise = pl.concat(enterprises).with_columns(pl.lit(True).alias("fictional"))
+    enterprise = add_products(enterprise, pl.concat(members), spec)
     return DemoData(
         year=year,
         enterprise=enterprise,

@@ -91,11 +91,12 @@ def _facts(firms, years, designation, industry, year) -> pl.DataFrame:
     con.register("d", designation.to_arrow())
     con.register("i", industry.to_arrow())
     rank = " ".join(f"WHEN '{k}' THEN {n}" for n, k in enumerate(TIERS))
+    label = " ".join(f"WHEN {n} THEN '{k}'" for n, k in enumerate(TIERS))
     on = cluster_date(year or 1900)
     size = size_class_sql(load_pack(province().size_policy))
     out = con.sql(
         f"WITH held AS (SELECT uscc, MIN(CASE kind {rank} END) AS r FROM d WHERE {held_sql(on, 'd')} GROUP BY uscc) "
-        f"SELECT f.uscc, y.output, CASE h.r {' '.join(f'WHEN {n} THEN {chr(39)}{k}{chr(39)}' for n, k in enumerate(TIERS))} "
+        f"SELECT f.uscc, y.output, CASE h.r {label} "
         f"END AS tier, {size} AS size FROM f LEFT JOIN i ON i.code = LEFT(f.industry_code, 2) "
         "LEFT JOIN y ON y.uscc = f.uscc LEFT JOIN held h ON h.uscc = f.uscc"
     ).pl()
@@ -183,9 +184,8 @@ def chain_coverage(reg: ChainRegistry, level: str, code: str, chain_id: str | No
     out = []
     for cid in chain_ids:
         chain = reg.catalogue.chain(cid)
-        table = coverage(chain, assigned, scope if scope.height else
-                         pl.DataFrame({"scope_id": [about["code"]], "uscc": [None]}, schema={"scope_id": TEXT, "uscc": TEXT}),
-                         reg.facts)
+        empty = pl.DataFrame({"scope_id": [about["code"]], "uscc": [None]}, schema={"scope_id": TEXT, "uscc": TEXT})
+        table = coverage(chain, assigned, scope if scope.height else empty, reg.facts)
         totals = summary(table).drop("scope_id").row(0, named=True)
         out.append({"scope": about, "chain": _chain_head(chain, reg), "year": reg.year, "summary": totals,
                     "links": _link_rows(table)})
@@ -288,7 +288,8 @@ def every_cluster(reg: ChainRegistry, per_link: int = 10) -> tuple[pl.DataFrame,
         ids = pairs.filter(pl.col("chain_id") == cid)["cluster_id"].cast(pl.Utf8)
         table = coverage(reg.catalogue.chain(cid), assigned, scope.filter(pl.col("scope_id").is_in(ids.implode())),
                          reg.facts)
-        cov.append(table.with_columns(pl.col("scope_id").cast(pl.Int64).alias("cluster_id"), pl.lit(cid).alias("chain_id")))
+        cov.append(table.with_columns(pl.col("scope_id").cast(pl.Int64).alias("cluster_id"),
+                                      pl.lit(cid).alias("chain_id")))
     coverage_rows = pl.concat(cov) if cov else pl.DataFrame()
     if coverage_rows.is_empty():
         return coverage_rows, pl.DataFrame()
