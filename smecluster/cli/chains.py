@@ -206,3 +206,38 @@ def register(app: typer.Typer) -> None:
     chain_app.command("coverage")(chain_coverage)
     chain_app.command("partners")(chain_partners)
     app.add_typer(chain_app, name="chain")
+    app.command("related")(related)
+
+
+def related(
+    county: str = typer.Option(..., "--county", help="County code (GB/T 2260)."),
+    top: int = typer.Option(10, "--top", min=1, max=200, help="How many industries to list."),
+    year: int = typer.Option(None, "--year", help="Year of the output figures (default: newest)."),
+    fmt: str = typer.Option("table", "--format", help="table | json | xlsx."),
+    output: Path = typer.Option(None, "-o", "--output", help="Write to this file (needed for xlsx)."),
+) -> None:
+    """Industries a county could grow into (product-space density), its specialisations and complexity."""
+    from smecluster.db import open_database
+    from smecluster.services.relatedness import county_related
+
+    _check_format(fmt, output)
+    try:
+        found = county_related(open_database(STATE.db), county, top, year)
+    except ValueError as exc:
+        fail(str(exc))
+    if fmt == "json":
+        _emit(json.dumps(found, ensure_ascii=False, indent=2), output)
+        return
+    if fmt == "xlsx":
+        from smecluster.reports.chain_export import related_xlsx
+
+        related_xlsx(output, found)
+        console.print(f"wrote {output}")
+        return
+    eci = "-" if found["eci"] is None else f"{found['eci']:.2f} (rank {found['eci_rank']} of {found['counties']})"
+    console.print(f"[bold]{found['county']['name']}[/] ({found['county']['code']}) · {found['year']}: "
+                  f"complexity {eci}, specialised in {found['diversity']} industries")
+    table = new_table("code", "industry", "density", "LQ", "ubiquity", keep=("code", "density", "LQ", "ubiquity"))
+    for o in found["options"]:
+        table.add_row(o["code"], o["name"] or "", f"{o['density']:.3f}", f"{o['lq']:.2f}", str(o["ubiquity"]))
+    print_table(table)

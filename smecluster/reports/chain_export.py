@@ -46,3 +46,12 @@ def partners_xlsx(path: Path, found: dict) -> Path:
              "是" if p["same_city"] else "", "是" if p["neighbour"] else "", p["distance_km"], p["tier"], p["size"],
              p["output"], p["via"], p["evidence"]] for g in found["gaps"] for p in g["partners"]]
     return _save(path, {"补链伙伴 partners": (PARTNER_HEADERS, rows)})
+
+
+def related_xlsx(path: Path, found: dict) -> Path:
+    """The industries a county could grow into, and its specialisations."""
+    options = [[o["code"], o["name"], o["density"], o["lq"], o["ubiquity"]] for o in found["options"]]
+    special = [[s["code"], s["name"], s["lq"]] for s in found["specialised"]]
+    return _save(path, {"可培育产业 options": (("行业代码 code", "行业 industry", "密度 density", "区位商 LQ",
+                                                "普遍度 ubiquity"), options),
+                        "优势产业 specialised": (("行业代码 code", "行业 industry", "区位商 LQ"), special)})
