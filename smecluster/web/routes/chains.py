@@ -66,8 +66,8 @@ def _scope(request: Request, reg, who: Viewer, level: str | None, code: str | No
         if ref is None or not may_see_cluster(who, ref) or not covers(who.region_code, cluster["county_code"]):
             raise HTTPException(status_code=404, detail="no such cluster")
         return level, str(cluster["id"])
-    code = code.ljust(6, "0") if level == "province" else code
-    if region_level(code) != level:
+    code = code.ljust(6, "0") if level == "province" and len(code) == 2 else code
+    if not code.isdigit() or len(code) != 6 or region_level(code) != level:
         raise HTTPException(status_code=400, detail=f"{code} is not a {level} code")
     return level, scoped_region(who, code)
 
