@@ -21,6 +21,13 @@ ASSIGNMENT_SCHEMA = {"uscc": pl.Utf8, "chain_id": pl.Utf8, "link_id": pl.Utf8, "
 RANK = {"override": 0, "keyword": 1, "scope_keyword": 2, "class": 3}
 
 
+def link_table(maps: Iterable[ChainMap]) -> pl.DataFrame:
+    """(lk, chain_id, link_id, ck): every link of the maps with a small integer key, and its chain's key."""
+    rows = [(m.id, link.id, ci) for ci, m in enumerate(maps) for link in m.links]
+    return pl.DataFrame(rows, schema={"chain_id": pl.Utf8, "link_id": pl.Utf8, "ck": pl.Int32}, orient="row") \
+        .with_row_index("lk").with_columns(pl.col("lk").cast(pl.Int32))
+
+
 def keyword_table(maps: Iterable[ChainMap]) -> pl.DataFrame:
     """(chain_id, link_id, keyword) for every keyword of every link."""
     rows = [(m.id, link.id, k) for m in maps for link in m.links for k in link.keywords]
@@ -33,24 +40,32 @@ def class_table(maps: Iterable[ChainMap]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"chain_id": pl.Utf8, "link_id": pl.Utf8, "code": pl.Utf8}, orient="row")
 
 
+# Hits are (row, lk, via, evidence): the firm's row number and the link's integer key, so that the
+# grouping and ranking below work on integers, not on 18-character codes (several times faster).
+HIT_SCHEMA = {"row": pl.UInt32, "lk": pl.Int32, "via": pl.Utf8, "evidence": pl.Utf8}
+
+
 def _keyword_hits(firms: pl.DataFrame, column: str, keywords: pl.DataFrame, via: str) -> pl.DataFrame:
     patterns = keywords["keyword"].unique().sort().to_list()
     if not patterns or column not in firms.columns:
-        return pl.DataFrame(schema=ASSIGNMENT_SCHEMA)
-    hits = (
+        return pl.DataFrame(schema=HIT_SCHEMA)
+    found = (
         firms.lazy()
         .filter(pl.col(column).is_not_null())
-        .select("uscc", pl.col(column).str.extract_many(patterns, overlapping=True).alias("keyword"))
+        .select("row", pl.col(column).str.extract_many(patterns, overlapping=True).alias("keyword"))
         .filter(pl.col("keyword").list.len() > 0)
         .explode("keyword")
-        .unique(["uscc", "keyword"])
-        .join(keywords.lazy(), on="keyword")
-        .group_by("uscc", "chain_id", "link_id")
-        .agg(pl.col("keyword").sort().str.join("、").alias("evidence"))
-        .with_columns(pl.lit(via).alias("via"))
+        .join(keywords.lazy().select("keyword", "lk"), on="keyword")
+        .unique(["row", "lk", "keyword"])
+        .with_columns((pl.col("row").cast(pl.Int64) * 65536 + pl.col("lk").cast(pl.Int64)).alias("key"))
+        .with_columns(pl.col("key").is_duplicated().alias("several"))
         .collect()
     )
-    return hits.select(list(ASSIGNMENT_SCHEMA))
+    # Most firms match a link by one keyword: only those with several are grouped (string joins are slow).
+    several = (found.filter("several").group_by("row", "lk")
+               .agg(pl.col("keyword").sort().str.join("、")))
+    return pl.concat([found.filter(~pl.col("several")).select("row", "lk", "keyword"), several]).select(
+        "row", "lk", pl.lit(via).alias("via"), pl.col("keyword").alias("evidence"))
 
 
 def _class_hits(firms: pl.DataFrame, classes: pl.DataFrame) -> pl.DataFrame:
@@ -59,12 +74,12 @@ def _class_hits(firms: pl.DataFrame, classes: pl.DataFrame) -> pl.DataFrame:
         codes = classes.filter(pl.col("code").str.len_chars() == length)
         out.append(
             firms.lazy()
-            .select("uscc", pl.col("industry_code").str.slice(0, length).alias("code"))
-            .join(codes.lazy(), on="code")
-            .select("uscc", "chain_id", "link_id", pl.lit("class").alias("via"), pl.col("code").alias("evidence"))
+            .select("row", pl.col("industry_code").str.slice(0, length).alias("code"))
+            .join(codes.lazy().select("code", "lk"), on="code")
+            .select("row", "lk", pl.lit("class").alias("via"), pl.col("code").alias("evidence"))
             .collect()
         )
-    return pl.concat(out) if out else pl.DataFrame(schema=ASSIGNMENT_SCHEMA)
+    return pl.concat(out) if out else pl.DataFrame(schema=HIT_SCHEMA)
 
 
 def assign_links(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -73,27 +88,33 @@ def assign_links(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFr
     `firms` has uscc, industry_code and optionally main_products and business_scope; `overrides` has
     uscc, chain_id, link_id (rows naming a chain or link not in `maps` are ignored).
     """
-    keywords = keyword_table(maps)
+    links = link_table(maps)
+    keywords = keyword_table(maps).join(links, on=["chain_id", "link_id"])
+    classes = class_table(maps).join(links, on=["chain_id", "link_id"])
+    firms = firms.with_row_index("row")
     main = _keyword_hits(firms, "main_products", keywords, "keyword")
     # The business scope is read only for firms whose main products match no keyword at all.
-    rest = firms.join(main.select("uscc").unique(), on="uscc", how="anti") if main.height else firms
+    rest = firms.join(main.select("row").unique(), on="row", how="anti") if main.height else firms
     scope = _keyword_hits(rest, "business_scope", keywords, "scope_keyword")
-    parts = [main, scope, _class_hits(firms, class_table(maps))]
+    parts = [main, scope, _class_hits(firms, classes)]
     if overrides is not None and overrides.height:
-        known = pl.DataFrame([(m.id, link.id) for m in maps for link in m.links],
-                             schema={"chain_id": pl.Utf8, "link_id": pl.Utf8}, orient="row")
         parts.append(
             overrides.select("uscc", "chain_id", "link_id")
-            .join(known, on=["chain_id", "link_id"], how="semi")
-            .join(firms.select("uscc"), on="uscc", how="semi")
-            .with_columns(pl.lit("override").alias("via"), pl.lit("override").alias("evidence"))
+            .join(links, on=["chain_id", "link_id"])
+            .join(firms.select("uscc", "row"), on="uscc")
+            .select("row", "lk", pl.lit("override").alias("via"), pl.lit("override").alias("evidence"))
         )
     rank = pl.col("via").replace_strict(RANK, return_dtype=pl.Int8)
-    return (
-        pl.concat([p.select(list(ASSIGNMENT_SCHEMA)).cast(ASSIGNMENT_SCHEMA) for p in parts])
+    hits = (
+        pl.concat([p.cast(HIT_SCHEMA) for p in parts])
+        .join(links.select("lk", "ck"), on="lk")
         .with_columns(rank.alias("rank"))
-        .filter(pl.col("rank") == pl.col("rank").min().over("uscc", "chain_id"))
-        .unique(["uscc", "chain_id", "link_id"], keep="first")
-        .drop("rank")
-        .sort("chain_id", "link_id", "uscc")
+        .filter(pl.col("rank") == pl.col("rank").min().over("row", "ck"))
+        .unique(["row", "lk"], keep="any")
+    )
+    return (
+        hits.sort("lk", "row")  # integers: the order of chain, link and firm, cheaply
+        .join(links.select("lk", "chain_id", "link_id"), on="lk", maintain_order="left")
+        .join(firms.select("row", "uscc"), on="row", maintain_order="left")
+        .select(list(ASSIGNMENT_SCHEMA))
     )

@@ -273,10 +273,11 @@ def _neighbours(prefixes: tuple[str, ...]) -> pl.DataFrame:
     return pairs.filter(pl.col("county_code") != pl.col("neighbour_code"))
 
 
-def every_cluster(reg: ChainRegistry, per_link: int = 10) -> tuple[pl.DataFrame, pl.DataFrame]:
+def every_cluster(reg: ChainRegistry, per_link: int = 10,
+                  assigned: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Coverage of every cluster in its chains and the partners for all their gaps (the benchmark's job):
-    (coverage rows with cluster_id and chain_id, partner rows)."""
-    assigned = assignments(reg)
+    (coverage rows with cluster_id and chain_id, partner rows). `assigned`: the links, if already known."""
+    assigned = assignments(reg) if assigned is None else assigned
     scope = reg.members.select(pl.col("cluster_id").cast(pl.Utf8).alias("scope_id"), "uscc")
     tables = []
     for cluster in reg.clusters.iter_rows(named=True):  # a loop over clusters (a few hundred), not firms

@@ -11,10 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_browser_flow import HAVE_CHROMIUM  # noqa: E402
 from test_browser_whatif import _page, _shot, browser, server  # noqa: E402, F401  (fixtures)
 from web_fakes import database  # noqa: E402, F401  (database: a fixture)
-
-from test_browser_flow import HAVE_CHROMIUM  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAVE_CHROMIUM, reason="no chromium")]
 
@@ -26,7 +25,8 @@ def _colour_pixels(page, selector: str, rgb: tuple[int, int, int]) -> int:
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let n = 0;
         for (let i = 0; i < d.length; i += 4) {
-            if (Math.abs(d[i] - rgb[0]) < 30 && Math.abs(d[i + 1] - rgb[1]) < 30 && Math.abs(d[i + 2] - rgb[2]) < 30) n++;
+            const near = (k) => Math.abs(d[i + k] - rgb[k]) < 30;
+            if (near(0) && near(1) && near(2)) n++;
         }
         return n;
     }""", [selector, list(rgb)])
