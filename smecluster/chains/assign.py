@@ -104,17 +104,20 @@ def assign_links(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFr
             .join(firms.select("uscc", "row"), on="uscc")
             .select("row", "lk", pl.lit("override").alias("via"), pl.lit("override").alias("evidence"))
         )
-    rank = pl.col("via").replace_strict(RANK, return_dtype=pl.Int8)
-    hits = (
-        pl.concat([p.cast(HIT_SCHEMA) for p in parts])
-        .join(links.select("lk", "ck"), on="lk")
-        .with_columns(rank.alias("rank"))
-        .filter(pl.col("rank") == pl.col("rank").min().over("row", "ck"))
-        .unique(["row", "lk"], keep="any")
+    hits = pl.concat([p.cast(HIT_SCHEMA) for p in parts])
+    # Integer work only: the chain of a link and the firm's code by position (gather), not by joins.
+    chain = links["ck"].to_numpy()[hits["lk"].to_numpy()]
+    hits = hits.with_columns(
+        pl.col("via").replace_strict(RANK, return_dtype=pl.Int8).alias("rank"),
+        (pl.col("row").cast(pl.Int64) * 4096 + pl.Series(chain, dtype=pl.Int64)).alias("firm_chain"),
+        (pl.col("lk").cast(pl.Int64) * (1 << 32) + pl.col("row").cast(pl.Int64)).alias("link_firm"),
     )
-    return (
-        hits.sort("lk", "row")  # integers: the order of chain, link and firm, cheaply
-        .join(links.select("lk", "chain_id", "link_id"), on="lk", maintain_order="left")
-        .join(firms.select("row", "uscc"), on="row", maintain_order="left")
-        .select(list(ASSIGNMENT_SCHEMA))
-    )
+    hits = (hits.filter(pl.col("rank") == pl.col("rank").min().over("firm_chain"))
+            .unique("link_firm", keep="any").sort("link_firm"))
+    return pl.DataFrame({
+        "uscc": firms["uscc"].gather(hits["row"]),
+        "chain_id": links["chain_id"].gather(hits["lk"]),
+        "link_id": links["link_id"].gather(hits["lk"]),
+        "via": hits["via"],
+        "evidence": hits["evidence"],
+    }, schema=ASSIGNMENT_SCHEMA)

@@ -54,8 +54,14 @@ def county_related(engine: Engine, county: str, top: int = 10, year: int | None 
     mat = county_industry_matrix(engine, year)
     if county not in mat.counties:
         raise ValueError(f"county {county!r} has no industrial output in the registry for {mat.year}")
-    rel = relatedness(mat.x)
-    return describe(engine, mat, rel, county, top)
+    return describe(engine, mat, relatedness(mat.x), county, top)
+
+
+def empty_answer(county: str, name: str | None, year: int | None, counties: int, industries: int) -> dict:
+    """The answer for a county with no industrial output in the year: nothing to rank."""
+    return {"county": {"code": county, "name": name}, "year": year, "counties": counties,
+            "industries": industries, "eci": None, "eci_rank": None, "diversity": 0, "specialised": [],
+            "options": []}
 
 
 def describe(engine: Engine, mat: CountyMatrix, rel: Relatedness, county: str, top: int) -> dict:

@@ -182,21 +182,21 @@ def _related_cache(request: Request) -> ComputedCache:
 
         def compute(_version):
             mat = county_industry_matrix(state.engine)
-            return mat, relatedness(mat.x)
+            return mat, (relatedness(mat.x) if mat.x.size else None)
 
         state.related = ComputedCache(compute, ttl=600)
     return state.related
 
 
-def county_related(request: Request, county: str, top: int = 10) -> dict | None:
-    """A county's industries to grow into (None when it has no industrial output)."""
+def county_related(request: Request, county: str, top: int = 10) -> dict:
+    """A county's industries to grow into (empty lists when it has no industrial output in the year)."""
     from smecluster.registry.version import current_version
-    from smecluster.services.relatedness import describe
+    from smecluster.services.relatedness import describe, empty_answer
 
     with request.app.state.heavy.slot():
         mat, rel = _related_cache(request).get(current_version(request.app.state.engine))
-    if county not in mat.counties:
-        return None
+    if rel is None or county not in mat.counties:
+        return empty_answer(county, None, mat.year, len(mat.counties), len(mat.industries))
     return describe(request.app.state.engine, mat, rel, county, top)
 
 
@@ -205,7 +205,4 @@ def api_county_related(request: Request, county: str = COUNTY, top: int = Query(
                        who: Viewer = Depends(allow(*OVERVIEW_ROLES))) -> dict:
     """The county page's industries to grow into: density, LQ, ubiquity; complexity and its rank."""
     scoped_region(who, county)
-    found = county_related(request, county, top)
-    if found is None:
-        raise HTTPException(status_code=404, detail="no industrial output recorded for this county")
-    return found
+    return county_related(request, county, top)

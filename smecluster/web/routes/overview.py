@@ -50,6 +50,7 @@ def overview_page(request: Request, region: str | None = REGION, who: Viewer = D
         from smecluster.web.routes.chains import county_related
 
         related = county_related(request, code)
+        related = related if related["options"] else None
     return render(request, "overview.html", {"body": body, "related": related})
 
 
