@@ -161,3 +161,47 @@ def test_override_naming_an_unknown_link_is_refused_with_row_and_column(scenario
     assert "no such link" in errors[(3, "环节")] and "no such chain" in errors[(4, "产业链")]
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(ChainLinkOverride)).scalar() == 1  # the scenario's own
+
+
+def test_pruned_partners_equal_the_brute_force_nearest():
+    """Partners computed on the nearest counties only equal the first of all candidates ranked in full."""
+    import numpy as np
+    import polars as pl
+
+    from smecluster.chains.partners import partners
+    from smecluster.registry.regions import region_rows
+    from smecluster.services.chains import _counties
+
+    rng = np.random.default_rng(1)
+    regions = pl.DataFrame(region_rows("32")).select("code", "name", "level", "parent_code", "lon", "lat")
+    counties = _counties(regions)
+    n = 20_000
+    pick = rng.integers(0, counties.height, n)
+    firms = pl.DataFrame({"uscc": [f"F{i:08d}" for i in range(n)], "name": "x",
+                          "county_code": counties["code"].gather(pick),
+                          "lon": counties["lon"].gather(pick) + rng.normal(0, 0.15, n),
+                          "lat": counties["lat"].gather(pick) + rng.normal(0, 0.15, n)})
+    assigned = pl.DataFrame({"uscc": firms["uscc"], "chain_id": "c", "link_id": [f"l{i % 3}" for i in range(n)],
+                             "via": "class", "evidence": "x"})
+    homes = counties["code"].gather(rng.integers(0, counties.height, 6))
+    members = pl.concat([firms.filter(pl.col("county_code") == h).head(30).select(
+        pl.lit(i, pl.Int64).alias("cluster_id"), "uscc") for i, h in enumerate(homes)])
+    centres = pl.DataFrame({"cluster_id": range(6), "county_code": homes, "lon": None, "lat": None},
+                           schema={"cluster_id": pl.Int64, "county_code": pl.Utf8, "lon": pl.Float64,
+                                   "lat": pl.Float64})
+    gaps = pl.DataFrame({"cluster_id": [i for i in range(6) for _ in range(3)], "chain_id": "c",
+                         "link_id": [f"l{k}" for _ in range(6) for k in range(3)], "status": "weak"})
+    facts = firms.select("uscc", pl.lit(1.0).alias("output"), pl.lit(None, pl.Utf8).alias("tier"),
+                         pl.lit(None, pl.Utf8).alias("size"))
+    args = (gaps, assigned, firms, members, centres, counties, county_neighbours_frame(), facts)
+    few = partners(*args, per_link=8)
+    full = partners(*args, per_link=n)
+    keys = ["cluster_id", "link_id"]
+    expected = full.group_by(keys, maintain_order=True).head(8)
+    assert few.select(*keys, "uscc").equals(expected.select(*keys, "uscc"))
+
+
+def county_neighbours_frame():
+    import polars as pl
+
+    return pl.DataFrame(schema={"county_code": pl.Utf8, "neighbour_code": pl.Utf8})
