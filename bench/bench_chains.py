@@ -88,11 +88,12 @@ def _registry(n: int, clusters: int):
     )
     counties = regions.filter(pl.col("level") == "county")["code"].to_numpy()
     homes = counties[rng.integers(0, len(counties), clusters)]
-    picked = firms.select("uscc", "county_code").with_columns(pl.Series("r", rng.random(n)))
-    members = []
-    for cid, home in enumerate(homes, start=1):  # a loop over clusters, not firms
-        members.append(picked.filter(pl.col("county_code") == home).sort("r").head(250)
-                       .select(pl.lit(cid, pl.Int64).alias("cluster_id"), "uscc"))
+    # Cluster k of a county takes that county's firms ranked k*250 .. k*250+249 in a random order.
+    picked = firms.select("uscc", "county_code").with_columns(pl.Series("r", rng.random(n))).with_columns(
+        (pl.col("r").rank("ordinal").over("county_code") // 250).cast(pl.Int64).alias("bucket"))
+    slots = pl.DataFrame({"cluster_id": np.arange(1, clusters + 1), "county_code": homes}).with_columns(
+        (pl.int_range(pl.len()).over("county_code")).cast(pl.Int64).alias("bucket"))
+    members = [slots.join(picked, on=["county_code", "bucket"]).select("cluster_id", "uscc")]
     cluster_frame = pl.DataFrame({
         "id": np.arange(1, clusters + 1), "code": [f"c{i}" for i in range(1, clusters + 1)],
         "name": [f"集群{i}" for i in range(1, clusters + 1)], "county_code": homes,

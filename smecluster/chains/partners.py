@@ -24,27 +24,25 @@ def haversine_km(lon1: pl.Expr, lat1: pl.Expr, lon2: pl.Expr, lat2: pl.Expr) -> 
     return 2 * EARTH_RADIUS_KM * a.sqrt().arcsin()
 
 
-# A firm of a county whose centre lies this much farther than the farthest county needed may still be
-# nearer than that county's firms (Jiangsu's counties are at most about 80 km across).
-MARGIN_KM = 80.0
-
-
 def _near_counties(gaps, link_firms, members, county, home, per_link: int):
     """(cluster_id, chain_id, link_id, county_code): the counties whose firms can be among a gap's
     `per_link` nearest candidates, so that distances are computed for those firms only (a province of
     millions of firms times hundreds of gaps would not fit in memory otherwise).
 
-    Counties in the gap's order (same city, same province, centre distance) are taken until they hold
-    `per_link` candidates (members excluded), plus counties of the same tier within MARGIN_KM beyond the
-    last one taken.
+    Counties in the gap's order (same city, same province, centre distance d) are taken until they hold
+    `per_link` candidates (members excluded). With r the farthest firm of a county from its centre, the
+    candidates taken lie within D = max(d + r) of the cluster, so a county of the same tier can hold a
+    nearer one only if d - r <= D: those are kept too (the triangle inequality; nothing nearer is lost).
     """
-    counts = link_firms.group_by("chain_id", "link_id", "county_code").agg(pl.len().alias("n"))
-    own = (members.join(link_firms, on="uscc")
+    counts = link_firms.group_by("chain_id", "link_id", "county_code").agg(
+        pl.len().alias("n"), pl.col("r").max().alias("r"))
+    own = (members.join(link_firms.select("uscc", "chain_id", "link_id", "county_code"), on="uscc")
            .group_by("cluster_id", "chain_id", "link_id", "county_code").agg(pl.len().alias("own")))
+    gap = ["cluster_id", "chain_id", "link_id"]
     tiers = (
-        gaps.select("cluster_id", "chain_id", "link_id")
+        gaps.select(*gap)
         .join(counts, on=["chain_id", "link_id"])
-        .join(own, on=["cluster_id", "chain_id", "link_id", "county_code"], how="left")
+        .join(own, on=[*gap, "county_code"], how="left")
         .with_columns((pl.col("n") - pl.col("own").fill_null(0)).alias("n"))
         .filter(pl.col("n") > 0)
         .join(county.select("county_code", "city_code", "province_code", "county_lon", "county_lat"),
@@ -56,17 +54,17 @@ def _near_counties(gaps, link_firms, members, county, home, per_link: int):
             ((pl.col("city_code") == pl.col("home_city")).fill_null(False).cast(pl.Int8) * 2
              + (pl.col("province_code") == pl.col("home_province")).fill_null(False).cast(pl.Int8)).alias("tier"),
         )
-        .sort(["cluster_id", "chain_id", "link_id", "tier", "d"], descending=[False, False, False, True, False])
-        .with_columns((pl.col("n").cum_sum().over(["cluster_id", "chain_id", "link_id"]) - pl.col("n"))
-                      .alias("before"))
+        .sort([*gap, "tier", "d"], descending=[False, False, False, True, False])
+        .with_columns((pl.col("n").cum_sum().over(gap) - pl.col("n")).alias("before"))
     )
-    gap = ["cluster_id", "chain_id", "link_id"]
     needed = tiers.filter(pl.col("before") < per_link)
-    last = needed.group_by(gap).agg(pl.col("tier").last().alias("last_tier"), pl.col("d").last().alias("last_d"))
+    last = needed.group_by(gap).agg(pl.col("tier").last().alias("last_tier"),
+                                    (pl.col("d") + pl.col("r").fill_null(float("inf"))).max().alias("reach"))
     return (
         tiers.join(last, on=gap)
         .filter((pl.col("before") < per_link)
-                | ((pl.col("tier") == pl.col("last_tier")) & (pl.col("d") <= pl.col("last_d") + MARGIN_KM)))
+                | ((pl.col("tier") == pl.col("last_tier"))
+                   & (pl.col("d") - pl.col("r").fill_null(float("inf")) <= pl.col("reach"))))
         .select(*gap, "county_code")
     )
 
@@ -108,12 +106,18 @@ def partners(
         "cluster_id", pl.col("county_code").alias("home_county"), "home_city", "home_province",
         pl.coalesce("lon", "county_lon").alias("home_lon"), pl.coalesce("lat", "county_lat").alias("home_lat"),
     )
-    link_firms = assigned.lazy().join(placed.select("uscc", "county_code"), on="uscc")
+    # r: each firm's distance from its county's centre (a county's largest r bounds where its firms lie)
+    link_firms = assigned.lazy().join(
+        placed.select("uscc", "county_code", "lon", "lat").join(
+            county.lazy().select("county_code", "county_lon", "county_lat"), on="county_code", how="left")
+        .select("uscc", "county_code",
+                haversine_km(pl.col("county_lon"), pl.col("county_lat"), pl.col("lon"), pl.col("lat")).alias("r")),
+        on="uscc")
     near = _near_counties(gaps.lazy(), link_firms, members.lazy(), county.lazy(), home, per_link)
     ranked = (
         gaps.lazy()
         .join(near, on=["cluster_id", "chain_id", "link_id"])
-        .join(link_firms, on=["chain_id", "link_id", "county_code"])
+        .join(link_firms.drop("r"), on=["chain_id", "link_id", "county_code"])
         .join(members.lazy(), on=["cluster_id", "uscc"], how="anti")
         .join(placed.drop("county_code"), on="uscc")
         .join(home, on="cluster_id")
