@@ -114,21 +114,31 @@ def partners(
                 haversine_km(pl.col("county_lon"), pl.col("county_lat"), pl.col("lon"), pl.col("lat")).alias("r")),
         on="uscc")
     near = _near_counties(gaps.lazy(), link_firms, members.lazy(), county.lazy(), home, per_link)
+    # The ranking carries only keys, positions and flags (narrow rows: millions of them at province
+    # scale); names, evidence and figures are joined to the few rows kept.
+    gap = ["cluster_id", "chain_id", "link_id"]
+    position = placed.select("uscc", "lon", "lat", "city_code", "province_code")
     ranked = (
-        gaps.lazy()
-        .join(near, on=["cluster_id", "chain_id", "link_id"])
-        .join(link_firms.drop("r"), on=["chain_id", "link_id", "county_code"])
+        gaps.lazy().select(*gap)
+        .join(near, on=gap)
+        .join(link_firms.select("uscc", "chain_id", "link_id", "county_code"),
+              on=["chain_id", "link_id", "county_code"])
         .join(members.lazy(), on=["cluster_id", "uscc"], how="anti")
-        .join(placed.drop("county_code"), on="uscc")
+        .join(position, on="uscc")
         .join(home, on="cluster_id")
-        .with_columns(
+        .select(
+            *gap, "uscc", "county_code", "home_county",
             haversine_km(pl.col("home_lon"), pl.col("home_lat"), pl.col("lon"), pl.col("lat")).alias("distance_km"),
             (pl.col("city_code") == pl.col("home_city")).fill_null(False).alias("same_city"),
             (pl.col("province_code") == pl.col("home_province")).fill_null(False).alias("same_province"),
         )
         .sort(ORDER, descending=DESCENDING, nulls_last=True)
-        .group_by(["cluster_id", "chain_id", "link_id"], maintain_order=True)
+        .group_by(gap, maintain_order=True)
         .head(per_link)
+        .join(gaps.lazy().select(*gap, "status"), on=gap)
+        .join(assigned.lazy().select("uscc", "chain_id", "link_id", "via", "evidence"),
+              on=["uscc", "chain_id", "link_id"])
+        .join(placed.select("uscc", "name", "county_name", "lon", "lat"), on="uscc")
         .join(neighbours.lazy().rename({"county_code": "home_county", "neighbour_code": "county_code"})
               .with_columns(pl.lit(True).alias("neighbour")), on=["home_county", "county_code"], how="left")
         .join(facts.lazy().select("uscc", "output", "tier", "size"), on="uscc", how="left")
