@@ -25,14 +25,14 @@ def haversine_km(lon1: pl.Expr, lat1: pl.Expr, lon2: pl.Expr, lat2: pl.Expr) -> 
 
 
 def _near_counties(gaps, link_firms, members, county, home, per_link: int):
-    """(cluster_id, chain_id, link_id, county_code): the counties whose firms can be among a gap's
-    `per_link` nearest candidates, so that distances are computed for those firms only (a province of
-    millions of firms times hundreds of gaps would not fit in memory otherwise).
+    """The counties whose firms can be among a gap's `per_link` nearest candidates, so that distances are
+    computed for those firms only (millions of firms times hundreds of gaps would not fit in memory).
 
     Counties in the gap's order (same city, same province, centre distance d) are taken until they hold
-    `per_link` candidates (members excluded). With r the farthest firm of a county from its centre, the
-    candidates taken lie within D = max(d + r) of the cluster, so a county of the same tier can hold a
-    nearer one only if d - r <= D: those are kept too (the triangle inequality; nothing nearer is lost).
+    `per_link` candidates (members excluded): `first` (cluster_id, chain_id, link_id, county_code). With r
+    the farthest firm of a county from its centre, no firm of a county lies nearer than d - r (the
+    triangle inequality): `maybe` lists the other counties of the last tier with that bound (`closest`);
+    `partners` adds those whose bound is within the k-th candidate's distance, so nothing nearer is lost.
     """
     counts = link_firms.group_by("chain_id", "link_id", "county_code").agg(
         pl.len().alias("n"), pl.col("r").max().alias("r"))
@@ -58,15 +58,14 @@ def _near_counties(gaps, link_firms, members, county, home, per_link: int):
         .with_columns((pl.col("n").cum_sum().over(gap) - pl.col("n")).alias("before"))
     )
     needed = tiers.filter(pl.col("before") < per_link)
-    last = needed.group_by(gap).agg(pl.col("tier").last().alias("last_tier"),
-                                    (pl.col("d") + pl.col("r").fill_null(float("inf"))).max().alias("reach"))
-    return (
-        tiers.join(last, on=gap)
-        .filter((pl.col("before") < per_link)
-                | ((pl.col("tier") == pl.col("last_tier"))
-                   & (pl.col("d") - pl.col("r").fill_null(float("inf")) <= pl.col("reach"))))
-        .select(*gap, "county_code")
-    )
+    last = needed.group_by(gap).agg(pl.col("tier").last().alias("last_tier"))
+    marked = tiers.join(last, on=gap).with_columns((pl.col("before") < per_link).alias("needed"),
+                                                   (pl.col("d") - pl.col("r").fill_null(0.0)).alias("closest"))
+    first = marked.filter("needed").select(*gap, "county_code")
+    # Not needed, same tier as the last needed county: may hold firms nearer than the k-th candidate.
+    maybe = marked.filter(~pl.col("needed") & (pl.col("tier") == pl.col("last_tier"))).select(
+        *gap, "county_code", "closest")
+    return first, maybe
 
 
 def partners(
@@ -113,25 +112,39 @@ def partners(
         .select("uscc", "county_code",
                 haversine_km(pl.col("county_lon"), pl.col("county_lat"), pl.col("lon"), pl.col("lat")).alias("r")),
         on="uscc")
-    near = _near_counties(gaps.lazy(), link_firms, members.lazy(), county.lazy(), home, per_link)
+    link_firms = link_firms.collect().lazy()  # read by both steps below: computed once
+    first, maybe = _near_counties(gaps.lazy(), link_firms, members.lazy(), county.lazy(), home, per_link)
     # The ranking carries only keys, positions and flags (narrow rows: millions of them at province
     # scale); names, evidence and figures are joined to the few rows kept.
     gap = ["cluster_id", "chain_id", "link_id"]
-    position = placed.select("uscc", "lon", "lat", "city_code", "province_code")
-    ranked = (
-        gaps.lazy().select(*gap)
-        .join(near, on=gap)
-        .join(link_firms.select("uscc", "chain_id", "link_id", "county_code"),
-              on=["chain_id", "link_id", "county_code"])
-        .join(members.lazy(), on=["cluster_id", "uscc"], how="anti")
-        .join(position, on="uscc")
-        .join(home, on="cluster_id")
-        .select(
-            *gap, "uscc", "county_code", "home_county",
-            haversine_km(pl.col("home_lon"), pl.col("home_lat"), pl.col("lon"), pl.col("lat")).alias("distance_km"),
-            (pl.col("city_code") == pl.col("home_city")).fill_null(False).alias("same_city"),
-            (pl.col("province_code") == pl.col("home_province")).fill_null(False).alias("same_province"),
+    position = placed.select("uscc", "lon", "lat", "city_code", "province_code").collect().lazy()
+
+    def candidates(counties):
+        return (
+            counties.select(*gap, "county_code")
+            .join(link_firms.select("uscc", "chain_id", "link_id", "county_code"),
+                  on=["chain_id", "link_id", "county_code"])
+            .join(members.lazy(), on=["cluster_id", "uscc"], how="anti")
+            .join(position, on="uscc")
+            .join(home, on="cluster_id")
+            .select(
+                *gap, "uscc", "county_code", "home_county",
+                haversine_km(pl.col("home_lon"), pl.col("home_lat"), pl.col("lon"), pl.col("lat"))
+                .alias("distance_km"),
+                (pl.col("city_code") == pl.col("home_city")).fill_null(False).alias("same_city"),
+                (pl.col("province_code") == pl.col("home_province")).fill_null(False).alias("same_province"),
+            )
         )
+
+    def top(frame):
+        return (frame.sort(ORDER, descending=DESCENDING, nulls_last=True)
+                .group_by(gap, maintain_order=True).head(per_link))
+
+    kept = top(candidates(first)).collect()
+    kth = kept.group_by(gap).agg(pl.col("distance_km").max().alias("kth"))
+    more = maybe.join(kth.lazy(), on=gap).filter(pl.col("closest") <= pl.col("kth"))
+    ranked = (
+        pl.concat([kept.lazy(), candidates(more)])
         .sort(ORDER, descending=DESCENDING, nulls_last=True)
         .group_by(gap, maintain_order=True)
         .head(per_link)
