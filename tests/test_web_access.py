@@ -96,6 +96,23 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict | None, set[str]]]] = {
                                             "changes": ["J7.threshold=0.2"]}}, {"province"}),
     ],
     ("GET", "/discover"): [("/discover", None, OVERVIEW), ("/discover?industry=26", None, OVERVIEW)],
+    ("GET", "/chains"): [
+        ("/chains", None, OVERVIEW),
+        ("/chains?level=county&code=320581", None, {"province", "city_a", "county_a"}),
+        ("/chains?chain=electronic-fluorine&level=cluster&code={registry_cluster}", None,
+         {"province", "city_a", "county_a"}),
+    ],
+    ("GET", "/api/chains"): [("/api/chains", None, OVERVIEW)],
+    ("GET", "/api/chains/coverage"): [
+        ("/api/chains/coverage?level=city&code=320300", None, {"province", "city_b"}),
+        ("/api/chains/coverage?level=cluster&code={registry_cluster}", None, {"province", "city_a", "county_a"}),
+    ],
+    ("GET", "/api/chains/partners"): [
+        ("/api/chains/partners?cluster={registry_cluster}", None, {"province", "city_a", "county_a"}),
+    ],
+    ("GET", "/api/counties/{county}/related"): [
+        ("/api/counties/320312/related", None, {"province", "city_b", "county_b"}),
+    ],
     ("GET", "/enterprises/{uscc}/diagnosis"): [
         (f"/enterprises/{USCC[0]}/diagnosis", None, {"province", "city_a", "county_a", "firm_a"}),
         (f"/enterprises/{USCC[2]}/diagnosis", None, {"province", "city_b", "county_b"}),

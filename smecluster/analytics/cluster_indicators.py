@@ -269,6 +269,19 @@ def _cluster_fact(expr: str) -> Callable[..., str]:
     return build
 
 
+def _leading_on_chain_system(y: int, system: str = "jiangsu-1650") -> str:
+    # 1 when a leading code contains or lies within a code of the system's chains; 0 when not and the
+    # system lists all its chains; NULL (unknown) when not found on an incomplete list (decision 1403).
+    sid = system.replace("'", "''")
+    return (
+        "SELECT c.id AS cluster_id, CASE WHEN EXISTS (SELECT 1 FROM cluster_leading l "
+        f"JOIN chain_system_class s ON s.system_id = '{sid}' AND (LEFT(s.code, LENGTH(l.code)) = l.code "
+        "OR LEFT(l.code, LENGTH(s.code)) = s.code) WHERE l.cluster_id = c.id) THEN 1.0 "
+        f"WHEN (SELECT MAX(CAST(complete AS INTEGER)) FROM chain_system WHERE system_id = '{sid}') = 1 "
+        "THEN 0.0 END AS value FROM cluster c"
+    )
+
+
 BUILDERS: dict[str, Callable[..., str]] = {
     "members": _members,
     "members_outside_county": _members_outside_county,
@@ -307,12 +320,19 @@ BUILDERS: dict[str, Callable[..., str]] = {
     "alliances": _cluster_fact("alliances"),
     "cooperation_agreements": _cluster_fact("cooperation_agreements"),
     "export_share": _ratio_of_sums("exports", "output"),
+    "leading_on_chain_system": _leading_on_chain_system,
 }
 # Counts are zero, not unknown, for a cluster with members but none that qualify.
 ZERO_WHEN_ABSENT = {
     "members", "members_outside_county", "champions_little_giants_in_leading", "high_tech_or_srdi",
     "gradient_enterprises", "provincial_platforms", "green_factories",
 }
+
+
+def add_chain_frames(snapshot: Snapshot, catalogue) -> None:
+    """The chain systems' industry codes, for the chain-system indicator (chains.catalogue.Catalogue)."""
+    snapshot.extra["chain_system_class"] = catalogue.system_classes()
+    snapshot.extra["chain_system"] = catalogue.systems_frame()
 
 
 def compute_cluster_indicators(
@@ -322,6 +342,10 @@ def compute_cluster_indicators(
     clusters = snapshot.frames["cluster"]
     leading = clusters.select(pl.col("id").alias("cluster_id"), pl.col("leading_industries").alias("code"))
     snapshot.extra["cluster_leading"] = leading.explode("code").drop_nulls("code")
+    if "chain_system_class" not in snapshot.extra:  # a snapshot not read from a database: shipped lists
+        from smecluster.chains.catalogue import load_catalogue
+
+        add_chain_frames(snapshot, load_catalogue(None))
     footprints, located = cluster_geography(snapshot)
     snapshot.extra["member_location"] = located
     con = snapshot.connect()

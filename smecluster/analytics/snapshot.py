@@ -107,7 +107,12 @@ def load_snapshot(engine: Engine, cluster_ids: list[int] | None = None, scope: s
         con.close()
     else:
         frames = {name: read_frame(engine, query + where.get(name, "")) for name, query in TABLES.items()}
-    return Snapshot(normalise(frames))
+    snapshot = Snapshot(normalise(frames))
+    from smecluster.analytics.cluster_indicators import add_chain_frames
+    from smecluster.chains.catalogue import load_catalogue
+
+    add_chain_frames(snapshot, load_catalogue(engine))  # the province's imported "1650" list, if any
+    return snapshot
 
 
 # Every column's type. Needed because the bulk readers infer types from values: an empty result

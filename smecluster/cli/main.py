@@ -38,9 +38,9 @@ def _root(
 
 def _register() -> None:
     # Each area's module adds its commands or sub-apps to `app`.
-    from smecluster.cli import bench, core, dossiers, geo, priority, quality, registry, tiers, web, whatif
+    from smecluster.cli import bench, chains, core, dossiers, geo, priority, quality, registry, tiers, web, whatif
 
-    for module in (core, registry, bench, geo, web, tiers, whatif, priority, quality, dossiers):
+    for module in (core, registry, bench, geo, web, tiers, whatif, priority, quality, dossiers, chains):
         module.register(app)
 
 

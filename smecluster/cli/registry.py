@@ -123,7 +123,7 @@ def _summary(result: ImportResult) -> str:
 # Spelt out (not read from import_kinds.yaml) so that help needs no pydantic; a test checks the list.
 KIND_HELP = (
     "industries, enterprises, enterprise_years, designations, clusters, platforms, "
-    "cluster_boundaries, cluster_members, cluster_years, cluster_reports or enterprise_profiles"
+    "cluster_boundaries, cluster_members, cluster_years, cluster_reports, enterprise_profiles or chain_links"
 )
 
 

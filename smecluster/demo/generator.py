@@ -17,9 +17,10 @@ import shapely
 import yaml
 
 from smecluster.demo.geometry import park_centre, park_polygon, points_in, points_in_park
+from smecluster.demo.products import add_products
 from smecluster.geo.counties import county_geometries
 from smecluster.policy.validity import derived_end
-from smecluster.registry.industries import shipped_industries
+from smecluster.registry.industries import demo_industries, shipped_industries
 from smecluster.registry.regions import region_rows
 from smecluster.registry.uscc import make_uscc
 
@@ -63,7 +64,7 @@ def _code_series(county: pl.Series, serials: np.ndarray) -> pl.Series:
 
 
 def _classes_under(codes: list[str]) -> list[str]:
-    classes = [r["code"] for r in shipped_industries() if r["level"] == 4]
+    classes = [r["code"] for r in demo_industries() if r["level"] == 4]
     return [c for c in classes if any(c.startswith(p) for p in codes)]
 
 
@@ -168,6 +169,7 @@ def generate(seed: int = 20230331, scale: float = 1.0, year: int = 2025) -> Demo
         if block["cluster_year"] is not None:
             cluster_years.append(block["cluster_year"])
     enterprise = pl.concat(enterprises).with_columns(pl.lit(True).alias("fictional"))
+    enterprise = add_products(enterprise, pl.concat(members), spec)
     from smecluster.demo.doubtful import plant_doubtful  # a few doubtful figures for the quality checks
 
     return plant_doubtful(DemoData(

@@ -25,7 +25,8 @@ class RealDataPresent(RuntimeError):
 
 
 # Rebuilding the demo keeps reference data, accounts and the (append-only) audit trail.
-KEEP_TABLES = {"region", "industry", "account", "login_session", "security_setting", "audit_entry", "registry_version"}
+KEEP_TABLES = {"region", "industry", "account", "login_session", "security_setting", "audit_entry", "registry_version",
+               "chain_document"}
 
 
 def _columns(table: str, frame: pl.DataFrame) -> pl.DataFrame:

@@ -26,7 +26,10 @@ def _limits(spec: ColumnSpec) -> str:
         parts.append(f"at most {spec.max_length} characters")
     if spec.references:
         ref = spec.references
-        parts.append(f"must exist in `{ref.table}.{ref.column}`" + (f" ({ref.where})" if ref.where else ""))
+        if ref.table == "chain_catalogue":
+            parts.append(f"must be a {ref.column} of the chain catalogue (shipped maps and `smecluster chain import`)")
+        else:
+            parts.append(f"must exist in `{ref.table}.{ref.column}`" + (f" ({ref.where})" if ref.where else ""))
     return "; ".join(parts)
 
 

@@ -45,6 +45,8 @@ class Reference(BaseModel):
     lookup: str | None = None
     self: bool = False
     missing: str = "not found"
+    # the field whose value qualifies this one: the pair "{qualifier}/{value}" must exist (a chain's link)
+    qualifier: str | None = None
 
 
 class ColumnSpec(BaseModel):

@@ -71,6 +71,8 @@ class Enterprise(Base):
     lat: Mapped[float | None] = mapped_column(Float)
     established: Mapped[date | None] = mapped_column(Date)
     fictional: Mapped[bool] = mapped_column(Boolean, default=False)
+    main_products: Mapped[str | None] = mapped_column(Text)  # 主营产品
+    business_scope: Mapped[str | None] = mapped_column(Text)  # 经营范围
 
 
 class EnterpriseYear(Base):

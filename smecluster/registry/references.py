@@ -20,10 +20,16 @@ _IDENT = r"^[a-z_][a-z0-9_]*$"
 
 
 Fetch = Callable[[str], list[tuple]]
+CHAIN_CATALOGUE = "chain_catalogue"  # a reference to the chain catalogue, not to a table
 
 
 def _known(conn: Connection | Fetch, ref: Reference) -> pl.DataFrame:
     """The referenced column (as `key`) and, for a look-up, the value to store (as `found`)."""
+    if ref.table == CHAIN_CATALOGUE:  # chains and links: shipped maps and those imported (chain_document)
+        from smecluster.chains.catalogue import catalogue_keys
+
+        fetch = conn if callable(conn) else (lambda sql: conn.execute(text(sql)).fetchall())
+        return pl.DataFrame({"key": catalogue_keys(fetch, ref.column)}, schema={"key": pl.String})
     for name in (ref.table, ref.column, ref.lookup or ref.column):
         if not pl.Series([name]).str.contains(_IDENT).item():
             raise ValueError(f"bad identifier in import_kinds.yaml: {name!r}")
@@ -42,6 +48,9 @@ def _file_values(checked: Checked, spec: ColumnSpec) -> pl.DataFrame:
         values = split_codes(checked.raw[spec.header])
     else:
         values = checked.typed[spec.field].cast(pl.String)
+    if spec.references is not None and spec.references.qualifier:
+        qualifier = checked.typed[spec.references.qualifier].cast(pl.String)
+        values = (qualifier + "/" + values).alias(spec.field)
     frame = pl.DataFrame({ROW: checked.typed[ROW], "key": values}).filter(~pl.col(ROW).is_in(bad.implode()))
     if spec.type == "code_list":
         frame = frame.explode("key")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from smecluster.accounts.roles import covers, region_prefix
+from smecluster.accounts.roles import covers, region_level, region_prefix
 from smecluster.web.geojson import counties_geojson
 from smecluster.web.security import PUBLIC, Viewer, allow
 from smecluster.web.templating import environment, render
@@ -45,7 +45,13 @@ def overview_page(request: Request, region: str | None = REGION, who: Viewer = D
             .render(o=data, prefix=region_prefix(code))
         )
         cache.rendered[key] = body
-    return render(request, "overview.html", {"body": body})
+    related = None
+    if region_level(code) == "county":  # the county page: the industries it could grow into
+        from smecluster.web.routes.chains import county_related
+
+        related = county_related(request, code)
+        related = related if related["options"] else None
+    return render(request, "overview.html", {"body": body, "related": related})
 
 
 @router.get("/geo/counties.geojson", name="counties_geojson")
