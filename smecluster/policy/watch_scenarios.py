@@ -23,7 +23,7 @@ from smecluster.analytics.watch import project, risk_table, trends
 from smecluster.policy.compile import indicator_column, required_columns
 from smecluster.policy.evaluate import statuses
 from smecluster.policy.pack import load_pack
-from smecluster.policy.scenarios import ScenarioFailure
+from smecluster.policy.scenario_result import ScenarioFailure
 
 TOLERANCE = 1e-9
 
