@@ -3,12 +3,20 @@
     .venv/bin/python bench/mutation.py                       # every package below, in this order
     .venv/bin/python bench/mutation.py accounts security     # some of them
     .venv/bin/python bench/mutation.py --report              # print the last results again, run nothing
+    .venv/bin/python bench/mutation.py policy --sample 120   # a seeded random sample of the mutants
+    .venv/bin/python bench/mutation.py accounts --only NAME  # re-run some mutants (e.g. survivors after a new test)
 
 Each package runs in its own copy of the repository under .mutation/<package>/ (so runs never share
 mutmut's state) with a [tool.mutmut] section naming the files to mutate and the fast test subset
 that guards them (SQLite only). The script prints, per package, killed / mutants = score and every
-surviving mutant's name; `cd .mutation/<package> && ../../.venv/bin/mutmut show NAME` shows its diff.
-Equivalent survivors are listed with their reason in docs/decisions/1102-mutation-testing.md.
+surviving mutant's name and diff; `cd .mutation/<package> && ../../.venv/bin/mutmut show NAME` shows it too.
+Mutants whose change nobody can see from outside (equivalent mutants) are listed in EQUIVALENT with the
+reason, and the score is given both with and without them. The figures of each run are kept in
+bench/results/mutation/<package>.json and summed up in bench/results/mutation.md.
+
+A full run of the large packages takes hours on a shared 2-core machine (policy/ and analytics/ have
+over 2,000 mutants each); `--sample N` runs N mutants drawn with a fixed seed (--seed), and the
+results say which (sample size, seed) so the figures can be quoted honestly.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -25,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".mutation"
 MUTMUT = Path(sys.executable).with_name("mutmut")
+RESULTS = ROOT / "bench" / "results" / "mutation"
 
 # package -> (files to mutate, tests that guard them). The tests are the fast ones that exercise the
 # package's rules; each mutant runs only the tests that reach the mutated function, stopping at the first failure.
@@ -32,7 +42,8 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
     "accounts": (
         ["smecluster/accounts/*"],
         ["tests/test_web_accounts.py", "tests/test_guard_security.py", "tests/test_web_audit.py",
-         "tests/test_guard_admin_audit.py"],
+         "tests/test_guard_admin_audit.py", "tests/test_trust_accounts.py", "tests/test_trust_audit.py",
+         "tests/test_web_enterprise.py", "tests/test_guard_accounts.py"],
     ),
     "security": (
         ["smecluster/web/security.py", "smecluster/web/visibility.py"],
@@ -114,34 +125,120 @@ timeout_multiplier = 3.0
     return work
 
 
-def run(name: str, max_children: int) -> float:
-    """Run mutmut for one package; returns the seconds it took. Output goes to .mutation/<name>.log."""
+# Lists every mutant of the copy without running a test (mutmut's own generation step, run alone).
+GENERATE = """
+import json, os
+from mutmut.__main__ import copy_also_copy_files, copy_src_dir, create_mutants, setup_source_paths
+from mutmut.__main__ import walk_mutatable_files
+from mutmut.mutation.data import SourceFileMutationData
+from mutmut.mutation.trampoline import set_mutant_under_test
+set_mutant_under_test("mutant_generation")
+os.makedirs("mutants", exist_ok=True)
+copy_src_dir(); copy_also_copy_files(); setup_source_paths(); create_mutants(1)
+names = []
+for path in walk_mutatable_files():
+    data = SourceFileMutationData(path=path)
+    data.load()
+    names += list(data.exit_code_by_key)
+print(json.dumps(sorted(names)))
+"""
+
+# Survivors nobody can kill: the mutant behaves as the original for every input the code can get.
+# name -> why. Names stay valid while the function's source is unchanged.
+EQUIVALENT: dict[str, str] = {}
+
+KILLED = {"killed", "timeout", "segfault", "caught by type check"}  # segfault: killed by the time limit
+
+
+def mutant_names(work: Path) -> list[str]:
+    """Every mutant of the package, by generating them in its copy."""
+    out = subprocess.run([sys.executable, "-c", GENERATE], cwd=work, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(name: str, max_children: int, chosen: list[str] | None) -> tuple[float, list[str]]:
+    """Run mutmut on one package (all mutants, or the chosen ones). Output goes to .mutation/<name>.log."""
     work = prepare(name)
+    names = mutant_names(work)
+    if chosen is not None:
+        unknown = [c for c in chosen if c not in names]
+        if unknown:
+            raise SystemExit(f"{name}: no such mutant(s): {', '.join(unknown)}")
     env = {k: v for k, v in os.environ.items() if k not in ("SMECLUSTER_REQUIRE_POSTGRES",)}
     start = time.perf_counter()
     with (WORK / f"{name}.log").open("w", encoding="utf-8") as log:
-        subprocess.run([str(MUTMUT), "run", "--max-children", str(max_children)], cwd=work, env=env,
-                       stdout=log, stderr=subprocess.STDOUT, check=False)
-        subprocess.run([str(MUTMUT), "export-cicd-stats"], cwd=work, env=env, stdout=log,
-                       stderr=subprocess.STDOUT, check=False)
-    return time.perf_counter() - start
+        subprocess.run([str(MUTMUT), "run", "--max-children", str(max_children), *(chosen or [])], cwd=work,
+                       env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+    return time.perf_counter() - start, names
 
 
-def report(name: str) -> dict | None:
-    """The package's figures: killed, survived, total, score, and the survivors' names."""
-    work = WORK / name
-    stats_file = work / "mutants" / "mutmut-cicd-stats.json"
-    if not stats_file.exists():
-        return None
-    stats = json.loads(stats_file.read_text(encoding="utf-8"))
-    listing = subprocess.run([str(MUTMUT), "results"], cwd=work, capture_output=True, text=True, check=False).stdout
-    survivors = [line.strip().split(":")[0] for line in listing.splitlines() if line.strip().endswith(": survived")]
-    # mutants no test reaches count as survivors: a guard no test runs is not guarded
-    no_tests = [line.strip().split(":")[0] for line in listing.splitlines() if line.strip().endswith(": no tests")]
-    judged = stats["killed"] + stats["survived"] + stats["no_tests"] + stats["timeout"] + stats["suspicious"]
-    killed = stats["killed"] + stats["timeout"]  # a mutant that hangs the tests is caught
-    return {"package": name, **stats, "score": killed / judged if judged else None,
-            "survivors": survivors, "no_tests_mutants": no_tests}
+def statuses(name: str) -> dict[str, str]:
+    """Each mutant's status in the package's copy (killed, survived, timeout, not checked, ...)."""
+    listing = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=WORK / name, capture_output=True,
+                             text=True, check=False).stdout
+    out = {}
+    for line in listing.splitlines():
+        key, sep, status = line.strip().rpartition(": ")
+        if sep and key.startswith("smecluster"):
+            out[key] = status
+    return out
+
+
+def diff(name: str, mutant: str) -> str:
+    """The mutant's diff against the original source."""
+    return subprocess.run([str(MUTMUT), "show", mutant], cwd=WORK / name, capture_output=True, text=True,
+                          check=False).stdout.strip()
+
+
+def summarise(name: str, result: dict) -> dict:
+    """Counts and score of the mutants run so far (result["status"]: mutant -> status)."""
+    status = result["status"]
+    checked = {m: s for m, s in status.items() if s != "not checked"}
+    counts: dict[str, int] = {}
+    for s in checked.values():
+        counts[s] = counts.get(s, 0) + 1
+    killed = sum(n for s, n in counts.items() if s in KILLED)
+    survivors = sorted(m for m, s in checked.items() if s not in KILLED)
+    equivalent = [m for m in survivors if m in EQUIVALENT]
+    result.update(package=name, checked=len(checked), counts=counts, killed=killed,
+                  score=killed / len(checked) if checked else None,
+                  score_without_equivalent=(killed / (len(checked) - len(equivalent))
+                                            if len(checked) > len(equivalent) else None),
+                  survivors=[m for m in survivors if m not in EQUIVALENT],
+                  equivalent={m: EQUIVALENT[m] for m in equivalent})
+    return result
+
+
+def load(name: str) -> dict | None:
+    """The package's kept results, if any."""
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def markdown(results: list[dict]) -> str:
+    """The summary table and the survivors' diffs, for bench/results/mutation.md."""
+    lines = ["# Mutation score per guard package", "",
+             "Written by `bench/mutation.py` (mutmut, SQLite test subsets; see decision 1102). A timeout or a "
+             "crash of the mutated code counts as killed. *Sample* says how many mutants of the package were "
+             "drawn (seeded) when not all were run.", "",
+             "| package | mutants | run | sample seed | killed | survived | no tests | timeout | score "
+             "| score without equivalent |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in results:
+        c = r["counts"]
+        score = f"{r['score']:.1%}" if r["score"] is not None else "n/a"
+        s2 = f"{r['score_without_equivalent']:.1%}" if r["score_without_equivalent"] is not None else "n/a"
+        lines.append(f"| {r['package']} | {r['total']} | {r['checked']} | {r.get('seed') or 'all'} "
+                     f"| {r['killed']} | {c.get('survived', 0)} | {c.get('no tests', 0)} | {c.get('timeout', 0)} "
+                     f"| {score} | {s2} |")
+    for r in results:
+        if not r["survivors"] and not r["equivalent"]:
+            continue
+        lines += ["", f"## {r['package']}", ""]
+        for m in r["survivors"]:
+            lines += [f"### {m} ({r['status'][m]})", "", "```diff", r["diffs"].get(m, ""), "```", ""]
+        for m, why in r["equivalent"].items():
+            lines += [f"### {m} (equivalent)", "", why, "", "```diff", r["diffs"].get(m, ""), "```", ""]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,30 +247,59 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("packages", nargs="*", help=f"packages to run (default: all): {', '.join(PACKAGES)}")
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutant runs (default 2)")
     parser.add_argument("--report", action="store_true", help="only print the figures of the last runs")
+    parser.add_argument("--sample", type=int, help="run this many mutants per package, drawn at random (seeded)")
+    parser.add_argument("--seed", type=int, default=1600, help="seed of --sample (default 1600)")
+    parser.add_argument("--only", nargs="+", metavar="MUTANT",
+                        help="run only these mutants of one package; their results replace the kept ones")
     args = parser.parse_args(argv)
     names = args.packages or list(PACKAGES)
     unknown = [n for n in names if n not in PACKAGES]
     if unknown:
         parser.error(f"unknown package(s) {', '.join(unknown)}; known: {', '.join(PACKAGES)}")
+    if args.only and len(names) != 1:
+        parser.error("--only needs exactly one package")
     WORK.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     for name in names:
-        seconds = None if args.report else run(name, args.max_children)
-        r = report(name)
-        if r is None:
+        kept = load(name)
+        if not args.report:
+            chosen = args.only
+            if chosen is None and args.sample:
+                all_names = mutant_names(prepare(name))
+                chosen = sorted(random.Random(args.seed).sample(all_names, min(args.sample, len(all_names))))
+            seconds, all_names = run(name, args.max_children, chosen)
+            now = statuses(name)
+            if args.only and kept:
+                result = kept
+                result["status"].update({m: now[m] for m in chosen})
+                result["seconds"] = round(result.get("seconds", 0) + seconds)
+            else:
+                picked = chosen if chosen is not None else all_names
+                result = {"total": len(all_names), "seed": args.seed if args.sample else None,
+                          "sample": len(picked) if args.sample else None, "seconds": round(seconds),
+                          "status": {m: now.get(m, "not checked") for m in picked}}
+            summarise(name, result)
+            result["diffs"] = {m: diff(name, m) for m in [*result["survivors"], *result["equivalent"]]}
+            (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n",
+                                                  encoding="utf-8")
+            kept = result
+        if kept is None:
             print(f"{name}: no results (see .mutation/{name}.log)")
             continue
-        took = f" in {seconds:.0f} s" if seconds is not None else ""
+        r = summarise(name, kept)
         score = f"{r['score']:.1%}" if r["score"] is not None else "n/a"
-        checked = r["killed"] + r["survived"] + r["no_tests"] + r["timeout"] + r["suspicious"] + r["skipped"]
-        print(f"{name}: {r['killed'] + r['timeout']} killed of {checked} checked = {score}{took} "
-              f"(of {r['total']} mutants; not checked {r['total'] - checked}; survived {r['survived']}, "
-              f"no tests {r['no_tests']}, timeout {r['timeout']} (counted as killed: read their diffs), "
-              f"suspicious {r['suspicious']}, skipped {r['skipped']})")
-        for s in r["survivors"]:
-            print(f"  survived  {s}")
-        for s in r["no_tests_mutants"]:
-            print(f"  no tests  {s}")
-        (WORK / f"{name}.json").write_text(json.dumps(r, indent=1), encoding="utf-8")
+        sample = f"sample of {r['sample']} (seed {r['seed']}) " if r.get("sample") else ""
+        print(f"{name}: {r['killed']} killed of {r['checked']} run = {score} ({sample}of {r['total']} mutants; "
+              f"{', '.join(f'{s} {n}' for s, n in sorted(r['counts'].items()))}; {r.get('seconds', '?')} s)")
+        if r["equivalent"]:
+            print(f"  without the {len(r['equivalent'])} equivalent: {r['score_without_equivalent']:.1%}")
+        for m in r["survivors"]:
+            print(f"  {r['status'][m]:<10} {m}")
+        for m in r["equivalent"]:
+            print(f"  equivalent {m}: {EQUIVALENT[m]}")
+    done = [r for r in (load(n) for n in PACKAGES) if r]
+    (RESULTS.parent / "mutation.md").write_text(markdown([summarise(r["package"], r) for r in done]),
+                                                encoding="utf-8")
     return 0
 
 
