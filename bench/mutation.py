@@ -143,6 +143,16 @@ for path in walk_mutatable_files():
 print(json.dumps(sorted(names)))
 """
 
+# mutmut with its "clean tests" step skipped: the statistics step has just run the same tests on the
+# unmutated code and stops when one fails, so a second full run only costs time (much of it on a shared machine).
+MUTMUT_RUN = """
+from mutmut.workers import isolation
+for runner in (isolation.ForkServerRunner, isolation.ForkRunner):
+    runner.run_clean_tests = lambda self, tests: 0
+from mutmut.__main__ import cli
+cli()
+"""
+
 # Survivors nobody can kill: the mutant behaves as the original for every input the code can get.
 # name -> why. Names stay valid while the function's source is unchanged.
 EQUIVALENT: dict[str, str] = {}
@@ -156,20 +166,27 @@ def mutant_names(work: Path) -> list[str]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run(name: str, max_children: int, chosen: list[str] | None) -> tuple[float, list[str]]:
-    """Run mutmut on one package (all mutants, or the chosen ones). Output goes to .mutation/<name>.log."""
+def run(name: str, max_children: int, sample: int | None, seed: int,
+        only: list[str] | None) -> tuple[float, list[str], list[str]]:
+    """Run mutmut on one package: all its mutants, a seeded sample of them, or the ones named.
+
+    Returns the seconds it took, every mutant's name and the names run. Output goes to .mutation/<name>.log.
+    """
     work = prepare(name)
     names = mutant_names(work)
+    chosen = only
     if chosen is not None:
         unknown = [c for c in chosen if c not in names]
         if unknown:
             raise SystemExit(f"{name}: no such mutant(s): {', '.join(unknown)}")
+    elif sample:
+        chosen = sorted(random.Random(seed).sample(names, min(sample, len(names))))
     env = {k: v for k, v in os.environ.items() if k not in ("SMECLUSTER_REQUIRE_POSTGRES",)}
     start = time.perf_counter()
     with (WORK / f"{name}.log").open("w", encoding="utf-8") as log:
-        subprocess.run([str(MUTMUT), "run", "--max-children", str(max_children), *(chosen or [])], cwd=work,
-                       env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
-    return time.perf_counter() - start, names
+        subprocess.run([sys.executable, "-c", MUTMUT_RUN, "run", "--max-children", str(max_children),
+                        *(chosen or [])], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+    return time.perf_counter() - start, names, chosen if chosen is not None else names
 
 
 def statuses(name: str) -> dict[str, str]:
@@ -263,18 +280,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         kept = load(name)
         if not args.report:
-            chosen = args.only
-            if chosen is None and args.sample:
-                all_names = mutant_names(prepare(name))
-                chosen = sorted(random.Random(args.seed).sample(all_names, min(args.sample, len(all_names))))
-            seconds, all_names = run(name, args.max_children, chosen)
+            seconds, all_names, picked = run(name, args.max_children, args.sample, args.seed, args.only)
             now = statuses(name)
             if args.only and kept:
                 result = kept
-                result["status"].update({m: now[m] for m in chosen})
+                result["status"].update({m: now.get(m, "not checked") for m in picked})
                 result["seconds"] = round(result.get("seconds", 0) + seconds)
             else:
-                picked = chosen if chosen is not None else all_names
                 result = {"total": len(all_names), "seed": args.seed if args.sample else None,
                           "sample": len(picked) if args.sample else None, "seconds": round(seconds),
                           "status": {m: now.get(m, "not checked") for m in picked}}
