@@ -8,6 +8,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 from web_fakes import PASSWORD, make_users, seed
 
+from smecluster.accounts.passwords import PasswordPolicyError, check_policy
+from smecluster.accounts.roles import check_role_scope, covers, region_level, region_prefix
 from smecluster.accounts.users import AccountError, create_account, disable_user, redeem_token
 from smecluster.cli.main import app as cli
 from smecluster.db import open_database, session_scope
@@ -75,3 +77,93 @@ def test_token_of_a_disabled_account_is_refused_like_an_unknown_one(engine):
     with session_scope(engine) as s, pytest.raises(AccountError) as unknown:
         redeem_token(s, "no-such-token", NEW)
     assert str(unknown.value) == TOKEN_REFUSED
+
+
+# The password policy at its edges (decision 0800: 12 characters by default, three of four classes, no user name).
+
+
+@pytest.mark.parametrize(("password", "min_length", "ok"), [
+    ("Abcdefghij1k", 12, True),     # 12 characters, lower + upper + digit
+    ("Abcdefghij1", 12, False),     # 11
+    ("Abcdefgh1k", 10, True),       # a lower minimum from the security settings
+    ("Abcdefg1k", 10, False),
+])
+def test_password_length_edge(password, min_length, ok):
+    """Exactly the minimum passes, one less is refused with the minimum in the message."""
+    if ok:
+        check_policy(password, "someone", min_length)
+    else:
+        with pytest.raises(PasswordPolicyError, match=f"at least {min_length} characters"):
+            check_policy(password, "someone", min_length)
+
+
+@pytest.mark.parametrize(("password", "ok"), [
+    ("abcdefghiJK1", True), ("abcdefghiJK!", True), ("abcdefghijk1!", True), ("ABCDEFGHIJK1!", True),
+    ("abcdefghijkL", False), ("abcdefghijk1", False), ("abcdefghijk!", False), ("ABCDEFGHIJK1", False),
+    ("ABCDEFGHIJK!", False), ("123456789012!", False),
+])
+def test_password_needs_three_of_four_classes(password, ok):
+    """Each class counts once: any three of lower, upper, digit, symbol pass; any two are refused."""
+    if ok:
+        check_policy(password, "someone")
+    else:
+        with pytest.raises(PasswordPolicyError, match="three of"):
+            check_policy(password, "someone")
+
+
+def test_password_with_the_user_name_in_any_case_is_refused():
+    """The user name inside the password, whatever its case, is refused; an empty user name checks nothing."""
+    with pytest.raises(PasswordPolicyError, match="user name"):
+        check_policy("xxCOUNTY_Axx-9", "county_a")
+    check_policy("xxCOUNTY_Axx-9", "")
+
+
+# User names and region scope
+
+
+def test_user_name_has_one_to_64_characters(engine):
+    """64 characters are taken, 65 and none are refused."""
+    with session_scope(engine) as s:
+        create_account(s, "u" * 64)
+    for bad in ("u" * 65, ""):
+        with session_scope(engine) as s, pytest.raises(AccountError, match="1 to 64 characters"):
+            create_account(s, bad)
+
+
+@pytest.mark.parametrize(("code", "level", "prefix"), [
+    ("320000", "province", "32"), ("320500", "city", "3205"), ("320581", "county", "320581"),
+    ("110100", "city", "1101"),
+])
+def test_region_level_and_prefix(code, level, prefix):
+    """GB/T 2260: xx0000 a province, xxxx00 a city, anything else a county."""
+    assert region_level(code) == level and region_prefix(code) == prefix
+
+
+def test_covers_only_inside_the_scope():
+    """A county covers itself only; a missing scope or county covers nothing."""
+    assert covers("320581", "320581") and not covers("320581", "320582")
+    assert covers("320500", "320582") and not covers("320500", "320312")
+    assert not covers(None, "320581") and not covers("320000", None) and not covers("", "320581")
+
+
+@pytest.mark.parametrize(("role", "region", "uscc", "message"), [
+    ("enterprise_user", None, None, "needs an enterprise"),
+    ("county_applicant", None, None, "needs a county region code"),
+    ("county_applicant", "320500", None, "needs a county code; 320500 is a city"),
+    ("city_reviewer", "320581", None, "needs a city code; 320581 is a county"),
+    ("province_admin", "320500", None, "needs a province code; 320500 is a city"),
+    ("system_admin", None, "91320581MA1TEXT01X", "takes no region or enterprise"),
+    ("mayor", "320000", None, "unknown role 'mayor'"),
+])
+def test_role_scope_refusals(role, region, uscc, message):
+    """Each role takes its own kind of scope; the refusal names what is missing."""
+    with pytest.raises(ValueError, match=message):
+        check_role_scope(role, region, uscc)
+
+
+def test_role_scope_accepted():
+    """The right level is taken."""
+    check_role_scope("city_reviewer", "320500", None)
+    check_role_scope("province_admin", "320000", None)
+    check_role_scope("enterprise_user", None, "91320581MA1TEXT01X")
+    check_role_scope("audit_admin", None, None)
