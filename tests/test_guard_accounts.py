@@ -3,14 +3,19 @@ and the refusal of a one-time token whose account was disabled."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 from web_fakes import PASSWORD, make_users, seed
 
+from smecluster.accounts.models import LoginSession
 from smecluster.accounts.passwords import PasswordPolicyError, check_policy
 from smecluster.accounts.roles import check_role_scope, covers, region_level, region_prefix
-from smecluster.accounts.users import AccountError, create_account, disable_user, redeem_token
+from smecluster.accounts.sessions import lookup_session, resolve_session, session_digest, start_session
+from smecluster.accounts.settings import security_settings
+from smecluster.accounts.users import AccountError, create_account, disable_user, find_user, redeem_token
 from smecluster.cli.main import app as cli
 from smecluster.db import open_database, session_scope
 from smecluster.workflow.models import AuditEntry
@@ -167,3 +172,89 @@ def test_role_scope_accepted():
     check_role_scope("province_admin", "320000", None)
     check_role_scope("enterprise_user", None, "91320581MA1TEXT01X")
     check_role_scope("audit_admin", None, None)
+
+
+# Sessions at their edges: idle 30 minutes, at most 8 hours, last_seen written at most once a minute
+
+
+def _open_session(engine) -> tuple[str, datetime]:
+    with session_scope(engine) as s:
+        token, _ = start_session(s, find_user(s, "county_a"))
+    with session_scope(engine) as s:
+        row = s.get(LoginSession, session_digest(token))
+        assert row.expires_at - row.created_at == timedelta(hours=8)  # the default absolute limit
+        return token, row.last_seen
+
+
+def _last_seen(engine, token: str) -> datetime | None:
+    with session_scope(engine) as s:
+        row = s.get(LoginSession, session_digest(token))
+        return row.last_seen if row else None
+
+
+def test_default_security_settings(engine):
+    """The defaults written in decision 0803 and the security page: 5 failures, 30 minutes, 30, 8 hours, 12."""
+    with session_scope(engine) as s:
+        assert security_settings(s) == {"lockout_threshold": 5, "lockout_minutes": 30, "session_idle_minutes": 30,
+                                        "session_max_hours": 8, "password_min_length": 12}
+
+
+def test_idle_edge_of_a_web_session(engine):
+    """Idle exactly 30 minutes: still live (and last_seen moves on); 30 minutes and a second: over, deleted."""
+    token, seen = _open_session(engine)
+    assert lookup_session(engine, token, now=seen + timedelta(minutes=30)) is not None
+    assert _last_seen(engine, token) == seen + timedelta(minutes=30)
+    later = seen + timedelta(minutes=60, seconds=1)
+    assert lookup_session(engine, token, now=later) is None
+    assert _last_seen(engine, token) is None
+
+
+def test_last_seen_is_written_after_a_minute_only(engine):
+    """A request 60 seconds after the last write leaves last_seen; one at 61 seconds moves it."""
+    token, seen = _open_session(engine)
+    found = lookup_session(engine, token, now=seen + timedelta(seconds=60))
+    assert found is not None and found.username == "county_a" and found.role == "county_applicant"
+    assert found.region_code == "320581" and found.csrf_token and not found.must_change_password
+    assert _last_seen(engine, token) == seen
+    assert lookup_session(engine, token, now=seen + timedelta(seconds=61)) is not None
+    assert _last_seen(engine, token) == seen + timedelta(seconds=61)
+
+
+def test_absolute_edge_of_a_web_session(engine):
+    """However active, a session ends when its 8 hours are up: a second before is live, the moment itself not."""
+    token, seen = _open_session(engine)
+    with session_scope(engine) as s:
+        s.get(LoginSession, session_digest(token)).last_seen = seen + timedelta(hours=8)  # active to the end
+    end = seen + timedelta(hours=8)
+    assert lookup_session(engine, token, now=end - timedelta(seconds=1)) is not None
+    assert lookup_session(engine, token, now=end) is None
+    assert _last_seen(engine, token) is None
+
+
+def test_idle_and_absolute_edges_of_the_service_session(engine):
+    """resolve_session (the CLI and services' path) has the same edges."""
+    token, seen = _open_session(engine)
+    with session_scope(engine) as s:
+        assert resolve_session(s, token, clock_now=seen + timedelta(seconds=60)) is not None
+    assert _last_seen(engine, token) == seen
+    with session_scope(engine) as s:
+        account, _ = resolve_session(s, token, clock_now=seen + timedelta(minutes=30))
+        assert account.username == "county_a"
+    assert _last_seen(engine, token) == seen + timedelta(minutes=30)
+    with session_scope(engine) as s:
+        s.get(LoginSession, session_digest(token)).last_seen = seen + timedelta(hours=8)
+    with session_scope(engine) as s:
+        assert resolve_session(s, token, clock_now=seen + timedelta(hours=8)) is None
+    assert _last_seen(engine, token) is None
+    assert lookup_session(engine, None) is None and lookup_session(engine, "no-such-token") is None
+
+
+def test_session_of_a_disabled_account_is_over(engine):
+    """Disabling ends sessions; a session row left behind for a disabled account is refused too."""
+    token, seen = _open_session(engine)
+    with session_scope(engine) as s:
+        find_user(s, "county_a").active = False
+    assert lookup_session(engine, token, now=seen) is None
+    token2, seen2 = _open_session(engine)
+    with session_scope(engine) as s:
+        assert resolve_session(s, token2, clock_now=seen2) is None
