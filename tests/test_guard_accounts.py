@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
-from web_fakes import PASSWORD, make_users, seed
+from web_fakes import PASSWORD, USCC, make_users, seed
 
-from smecluster.accounts.models import LoginSession
+from smecluster.accounts.enterprise_data import FiguresError, update_own_figures
+from smecluster.accounts.models import Account, LoginSession
 from smecluster.accounts.passwords import PasswordPolicyError, check_policy
 from smecluster.accounts.roles import check_role_scope, covers, region_level, region_prefix
 from smecluster.accounts.sessions import lookup_session, resolve_session, session_digest, start_session
@@ -18,6 +19,7 @@ from smecluster.accounts.settings import security_settings
 from smecluster.accounts.users import AccountError, create_account, disable_user, find_user, redeem_token
 from smecluster.cli.main import app as cli
 from smecluster.db import open_database, session_scope
+from smecluster.registry.models import Cluster, EnterpriseYear
 from smecluster.workflow.models import AuditEntry
 
 NEW = "Another-Passw0rd-7"
@@ -258,3 +260,63 @@ def test_session_of_a_disabled_account_is_over(engine):
     token2, seen2 = _open_session(engine)
     with session_scope(engine) as s:
         assert resolve_session(s, token2, clock_now=seen2) is None
+
+
+# An enterprise's own figures (the service behind /enterprise/figures)
+
+
+def _firm(engine, username: str = "firm_a") -> Account:
+    with session_scope(engine) as s:
+        user = find_user(s, username)
+        s.expunge(user)
+        return user
+
+
+def test_figures_are_parsed_stored_and_audited_with_old_values(engine):
+    """"1,234.5" is 1234.5, "12.0" people is 12, blank leaves a figure; the audit names the firm and keeps old
+    and new; the firm's clusters come back (USCC[0] is in the Changshu cluster only)."""
+    firm = _firm(engine)
+    with session_scope(engine) as s:
+        changshu = s.scalar(select(Cluster.id).where(Cluster.code == "CS-FLUORINE"))
+        clusters = update_own_figures(s, firm, 2024, {"revenue": " 1,234.5 ", "employees": "12.0", "output": ""})
+    assert clusters == [changshu]
+    with session_scope(engine) as s:
+        update_own_figures(s, firm, 2024, {"revenue": "2000", "cloud": "no"})
+    with session_scope(engine) as s:
+        row = s.get(EnterpriseYear, (USCC[0], 2024))
+        assert (row.revenue, row.employees, row.output, row.cloud) == (2000.0, 12, None, False)
+        entries = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "enterprise.figures")
+                                 .order_by(AuditEntry.id)))
+    assert [(e.actor, e.target) for e in entries] == [("firm_a", f"enterprise:{USCC[0]}")] * 2
+    assert entries[0].detail == {"year": 2024, "old": {"revenue": None, "employees": None},
+                                 "new": {"revenue": 1234.5, "employees": 12}}
+    assert entries[1].detail == {"year": 2024, "old": {"revenue": 1234.5, "cloud": None},
+                                 "new": {"revenue": 2000.0, "cloud": False}}
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"revenue": "lots"}, "revenue: lots is not a number"),
+    ({"rd_staff": "2.5"}, "rd_staff: a whole number of people"),
+    ({"output": "-0.1"}, "output: must not be negative"),
+    ({"cloud": "maybe"}, "cloud: answer yes or no"),
+    ({"revenue": " ", "cloud": ""}, "no figure given"),
+])
+def test_bad_figures_are_refused_naming_the_field(engine, values, message):
+    """Each refusal names the field and the reason; nothing is stored."""
+    firm = _firm(engine)
+    with session_scope(engine) as s, pytest.raises(FiguresError) as refused:
+        update_own_figures(s, firm, 2024, values)
+    assert str(refused.value) == message
+    with session_scope(engine) as s:
+        assert s.get(EnterpriseYear, (USCC[0], 2024)) is None
+
+
+def test_only_an_enterprise_account_of_a_registered_firm_updates_figures(engine):
+    """Another role, or an enterprise account whose firm is not in the registry, is refused."""
+    county = _firm(engine, "county_a")
+    with session_scope(engine) as s, pytest.raises(FiguresError, match="only an enterprise account"):
+        update_own_figures(s, county, 2024, {"revenue": "1"})
+    ghost = _firm(engine)
+    ghost.uscc = "91320581MA1GHOST0X"
+    with session_scope(engine) as s, pytest.raises(FiguresError, match="not in the registry"):
+        update_own_figures(s, ghost, 2024, {"revenue": "1"})
