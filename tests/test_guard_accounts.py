@@ -10,13 +10,22 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 from web_fakes import PASSWORD, USCC, make_users, seed
 
+from smecluster.accounts.demo import create_demo_accounts
 from smecluster.accounts.enterprise_data import FiguresError, update_own_figures
 from smecluster.accounts.models import Account, LoginSession
 from smecluster.accounts.passwords import PasswordPolicyError, check_policy
 from smecluster.accounts.roles import check_role_scope, covers, region_level, region_prefix
 from smecluster.accounts.sessions import lookup_session, resolve_session, session_digest, start_session
 from smecluster.accounts.settings import security_settings
-from smecluster.accounts.users import AccountError, create_account, disable_user, find_user, redeem_token
+from smecluster.accounts.users import (
+    AccountError,
+    authenticate,
+    create_account,
+    disable_user,
+    find_user,
+    grant_role,
+    redeem_token,
+)
 from smecluster.cli.main import app as cli
 from smecluster.db import open_database, session_scope
 from smecluster.registry.models import Cluster, EnterpriseYear
@@ -320,3 +329,54 @@ def test_only_an_enterprise_account_of_a_registered_firm_updates_figures(engine)
     ghost.uscc = "91320581MA1GHOST0X"
     with session_scope(engine) as s, pytest.raises(FiguresError, match="not in the registry"):
         update_own_figures(s, ghost, 2024, {"revenue": "1"})
+
+
+def test_new_account_waits_for_its_owner(engine):
+    """A web-created account has no role, no usable password and no forced change; the token sets a password."""
+    with session_scope(engine) as s:
+        token = create_account(s, "newbie", "新同事", actor="sysadmin")
+    with session_scope(engine) as s:
+        user = find_user(s, "newbie")
+        assert (user.role, user.password_hash, user.must_change_password, user.display_name, user.active) == \
+            ("", "!", False, "新同事", True)
+    with session_scope(engine) as s:
+        redeem_token(s, token, NEW)
+    with session_scope(engine) as s:
+        assert not find_user(s, "newbie").must_change_password
+
+
+def test_grant_is_audited_with_old_and_new_scope(engine):
+    """The entry keeps the role and region before and after."""
+    with session_scope(engine) as s:
+        grant_role(s, "city_a", "county_applicant", region_code="320581", actor="secadmin")
+    with session_scope(engine) as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "user.grant")).one()
+    assert (entry.actor, entry.target) == ("secadmin", "account:city_a")
+    assert entry.detail == {"old": {"role": "city_reviewer", "region": "320500", "uscc": None},
+                            "role": "county_applicant", "region": "320581", "uscc": None}
+
+
+def test_demo_accounts_one_per_role_with_their_names(engine):
+    """The demo accounts, written out here, plus a firm account for the first Changshu firm; a second run adds
+    none; each is audited as made by "demo"."""
+    with session_scope(engine) as s:
+        made = create_demo_accounts(s)
+    assert [(u, r) for u, r, _ in made] == [
+        ("demo_province", "province_admin"), ("demo_city", "city_reviewer"), ("demo_county", "county_applicant"),
+        ("demo_county2", "county_applicant"), ("demo_expert", "expert"), ("demo_sysadmin", "system_admin"),
+        ("demo_secadmin", "security_admin"), ("demo_auditor", "audit_admin"), ("demo_firm", "enterprise_user")]
+    with session_scope(engine) as s:
+        rows = {a.username: (a.region_code, a.uscc, a.display_name)
+                for a in s.scalars(select(Account).where(Account.username.like("demo_%")))}
+        actors = set(s.scalars(select(AuditEntry.actor).where(AuditEntry.action == "user.add",
+                                                              AuditEntry.target.like("account:demo_%"))))
+    assert rows["demo_city"] == ("320500", None, "苏州市工信局（演示）")
+    assert rows["demo_county2"] == ("320312", None, "铜山区工信局（演示）")
+    assert rows["demo_auditor"] == (None, None, "安全审计员（演示）")
+    assert rows["demo_firm"] == (None, USCC[0], "演示企业")  # USCC[0] and [1] are in 常熟市 (320581)
+    assert actors == {"demo"}
+    for username, _, password in made:
+        with session_scope(engine) as s:
+            assert authenticate(s, username, password).account is not None
+    with session_scope(engine) as s:
+        assert create_demo_accounts(s) == []
