@@ -63,7 +63,7 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
         ["tests/test_policy_packs.py", "tests/test_policy_scenarios.py", "tests/test_policy_cli.py",
          "tests/test_cluster_criteria.py", "tests/test_tiers_packs.py", "tests/test_tiers_rules.py",
          "tests/test_tiers_band_table.py", "tests/test_tiers_scenarios.py", "tests/test_tiers_2026.py",
-         "tests/test_tiers_bands.py", "tests/test_simulate.py"],
+         "tests/test_tiers_bands.py", "tests/test_simulate.py", "tests/test_guard_policy.py"],
     ),
     "analytics": (
         ["smecluster/analytics/*"],
