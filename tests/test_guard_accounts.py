@@ -20,6 +20,7 @@ from smecluster.accounts.settings import security_settings
 from smecluster.accounts.users import (
     AccountError,
     authenticate,
+    change_password,
     create_account,
     disable_user,
     find_user,
@@ -380,3 +381,28 @@ def test_demo_accounts_one_per_role_with_their_names(engine):
             assert authenticate(s, username, password).account is not None
     with session_scope(engine) as s:
         assert create_demo_accounts(s) == []
+
+
+def test_password_change_rules_and_sessions(engine):
+    """The current password must be right, the new one differ and pass the policy; the change keeps the
+    session that made it, ends the others, and is audited as the owner's."""
+    with session_scope(engine) as s:
+        me = find_user(s, "county_a")
+        keep, _ = start_session(s, me)
+        other, _ = start_session(s, me)
+    with session_scope(engine) as s, pytest.raises(AccountError) as wrong:
+        change_password(s, find_user(s, "county_a"), "Not-the-Passw0rd", NEW)
+    assert str(wrong.value) == "the current password is wrong"
+    with session_scope(engine) as s, pytest.raises(AccountError) as same:
+        change_password(s, find_user(s, "county_a"), PASSWORD, PASSWORD)
+    assert str(same.value) == "the new password must differ from the current one"
+    with session_scope(engine) as s, pytest.raises(AccountError, match="at least 12 characters"):
+        change_password(s, find_user(s, "county_a"), PASSWORD, "Sh0rt-pass")
+    with session_scope(engine) as s:
+        change_password(s, find_user(s, "county_a"), PASSWORD, NEW, keep_session=session_digest(keep))
+    with session_scope(engine) as s:
+        assert s.get(LoginSession, session_digest(keep)) is not None
+        assert s.get(LoginSession, session_digest(other)) is None
+        assert authenticate(s, "county_a", NEW).account is not None
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "user.password")).one()
+        assert (entry.actor, entry.target) == ("county_a", "account:county_a")
