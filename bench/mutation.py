@@ -68,7 +68,8 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
     "analytics": (
         ["smecluster/analytics/*"],
         ["tests/test_cluster_criteria.py", "tests/test_guard_registry.py", "tests/test_tiers_rules.py",
-         "tests/test_tiers_band_table.py", "tests/test_tiers_storage.py"],
+         "tests/test_tiers_band_table.py", "tests/test_tiers_storage.py", "tests/test_simulate.py",
+         "tests/test_scale_snapshot.py", "tests/test_scale_prepared.py"],
     ),
 }
 COPY = ["smecluster", "tests", "docs", "scripts"]
