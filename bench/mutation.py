@@ -56,7 +56,7 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
         ["tests/test_guard_workflow.py", "tests/test_web_workflow.py", "tests/test_web_workflow_pack.py",
          "tests/test_web_audit.py", "tests/test_guard_admin_audit.py", "tests/test_trust_audit.py",
          "tests/test_web_trust.py", "tests/test_guard_workflow_rules.py",
-         "tests/test_guard_audit.py"],
+         "tests/test_guard_audit.py", "tests/test_guard_members.py"],
     ),
     "policy": (
         ["smecluster/policy/*"],
