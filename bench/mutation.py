@@ -268,7 +268,9 @@ def markdown(results: list[dict]) -> str:
     lines = ["# Mutation score per guard package", "",
              "Written by `bench/mutation.py` (mutmut, SQLite test subsets; see decision 1102). A timeout or a "
              "crash of the mutated code counts as killed. *Sample* says how many mutants of the package were "
-             "drawn (seeded) when not all were run.", "",
+             "drawn (seeded) when not all were run. An interrupted run (*run*: x of N) counts only the mutants "
+             "mutmut reached, which are those with the fastest tests (it runs them first). Survivors later "
+             "killed by new tests are listed in bench/results/mutation-survivors.md.", "",
              "| package | mutants | run | sample seed | killed (incl. timeouts) | survived | no tests | timeout "
              "| score | without equivalent | timeouts as not killed |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -279,7 +281,8 @@ def markdown(results: list[dict]) -> str:
     for r in results:
         c = r["counts"]
         slow = c.get("timeout", 0) + c.get("segfault", 0)
-        lines.append(f"| {r['package']} | {r['total']} | {r['checked']} | {r.get('seed') or 'all'} "
+        run_ = f"{r['checked']} of {len(r['status'])}" if r.get("interrupted") else str(r["checked"])
+        lines.append(f"| {r['package']} | {r['total']} | {run_} | {r.get('seed') or 'all'} "
                      f"| {r['killed']} | {c.get('survived', 0)} | {c.get('no tests', 0)} | {slow} "
                      f"| {pct(r['score'])} | {pct(r['score_without_equivalent'])} "
                      f"| {pct(r.get('score_without_timeouts'))} |")
@@ -306,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", action="store_true", help="only print the figures of the last runs")
     parser.add_argument("--sample", type=int, help="run this many mutants per package, drawn at random (seeded)")
     parser.add_argument("--seed", type=int, default=1600, help="seed of --sample (default 1600)")
+    parser.add_argument("--collect", action="store_true",
+                        help="keep the results of an interrupted run (its copy is read; mutants not run are "
+                             "'not checked' and left out of the score); give the same --sample and --seed")
     parser.add_argument("--only", nargs="+", metavar="MUTANT",
                         help="run only these mutants of one package; their results replace the kept ones")
     args = parser.parse_args(argv)
@@ -319,7 +325,20 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     for name in names:
         kept = load(name)
-        if not args.report:
+        if args.collect and (WORK / name).exists():
+            all_names = mutant_names(WORK / name)
+            picked = (sorted(random.Random(args.seed).sample(all_names, min(args.sample, len(all_names))))
+                      if args.sample else all_names)
+            now = statuses(name)
+            result = {"total": len(all_names), "seed": args.seed if args.sample else None,
+                      "sample": len(picked) if args.sample else None, "seconds": None, "interrupted": True,
+                      "status": {m: now.get(m, "not checked") for m in picked}}
+            summarise(name, result)
+            result["diffs"] = {m: diff(name, m) for m in [*result["survivors"], *result["equivalent"]]}
+            (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n",
+                                                  encoding="utf-8")
+            kept = result
+        elif not args.report:
             seconds, all_names, picked = run(name, args.max_children, args.sample, args.seed, args.only)
             now = statuses(name)
             if args.only and kept:
@@ -341,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         r = summarise(name, kept)
         score = f"{r['score']:.1%}" if r["score"] is not None else "n/a"
         sample = f"sample of {r['sample']} (seed {r['seed']}) " if r.get("sample") else ""
+        if r.get("interrupted"):
+            sample = f"interrupted: {len(r['status']) - r['checked']} not run; " + sample
         print(f"{name}: {r['killed']} killed of {r['checked']} run = {score} ({sample}of {r['total']} mutants; "
               f"{', '.join(f'{s} {n}' for s, n in sorted(r['counts'].items()))}; {r.get('seconds', '?')} s)")
         if r["equivalent"]:
