@@ -1,5 +1,7 @@
-"""Account rules the mutation run found unguarded: who the audit trail names for command-line account work,
-and the refusal of a one-time token whose account was disabled."""
+"""Account rules the mutation run (bench/mutation.py) found unguarded, with values written here from the rules:
+who the audit trail names for command-line account work, token refusals, the password policy's edges, user
+names and region scope, sessions' idle and absolute edges, an enterprise's own figures, new accounts, grants,
+the demo accounts and password changes."""
 
 from __future__ import annotations
 
