@@ -172,6 +172,12 @@ EQUIVALENT: dict[str, str] = {
         "so no test runs its mutants; it only lowers argon2's cost for the tests (the product never calls it)",
     "smecluster.accounts.users.x_is_admin_role__mutmut_4":
         'roles().get("XXXX") for a missing role instead of roles().get(""): neither is a role, both give None',
+    "smecluster.web.visibility.x_may_see_cluster__mutmut_5":
+        "`who is None and ...`: an anonymous viewer then reaches may_see_application, which refuses every "
+        "viewer without a business role (an anonymous one has role None): the same False",
+    "smecluster.web.visibility.x_audience__mutmut_3":
+        '"ANONYMOUS" instead of "anonymous" as the overview cache key of anonymous viewers: no role has either '
+        "name, so the keys stay apart from every role's",
 }
 
 

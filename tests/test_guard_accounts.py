@@ -32,6 +32,7 @@ from smecluster.accounts.users import (
 from smecluster.cli.main import app as cli
 from smecluster.db import open_database, session_scope
 from smecluster.registry.models import Cluster, EnterpriseYear
+from smecluster.workflow.audit import utcnow
 from smecluster.workflow.models import AuditEntry
 
 NEW = "Another-Passw0rd-7"
@@ -408,3 +409,20 @@ def test_password_change_rules_and_sessions(engine):
         assert authenticate(s, "county_a", NEW).account is not None
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "user.password")).one()
         assert (entry.actor, entry.target) == ("county_a", "account:county_a")
+
+
+def test_slots_held_past_the_wait_lock_the_account(engine, monkeypatch):
+    """Every slot held (count at the threshold, no lock) by checks that never finished: once the wait is over
+    the account locks for the configured minutes and the attempt is refused."""
+    import smecluster.accounts.users as users
+
+    monkeypatch.setattr(users, "BUSY_WAIT_SECONDS", 0.0)
+    with session_scope(engine) as s:
+        find_user(s, "county_a").failed_logins = 5
+    with session_scope(engine) as s:
+        assert authenticate(s, "county_a", PASSWORD).reason == "locked"
+    with session_scope(engine) as s:
+        user = find_user(s, "county_a")
+        assert user.failed_logins == 0 and user.locked_until is not None
+        minutes = (user.locked_until - utcnow()).total_seconds() / 60
+    assert 29 < minutes <= 30
