@@ -426,3 +426,17 @@ def test_slots_held_past_the_wait_lock_the_account(engine, monkeypatch):
         assert user.failed_logins == 0 and user.locked_until is not None
         minutes = (user.locked_until - utcnow()).total_seconds() / 60
     assert 29 < minutes <= 30
+
+
+def test_refused_logins_are_audited_with_their_reason(engine):
+    """An unknown name: reason "unknown user" and no account as target; a disabled account: "disabled"."""
+    with session_scope(engine) as s:
+        disable_user(s, "city_b")
+    for name in ("nobody", "city_b"):
+        with session_scope(engine) as s:
+            assert authenticate(s, name, PASSWORD).account is None
+    with session_scope(engine) as s:
+        rows = s.execute(select(AuditEntry.actor, AuditEntry.target, AuditEntry.detail)
+                         .where(AuditEntry.action == "login.fail").order_by(AuditEntry.id)).all()
+    assert [tuple(r) for r in rows] == [("nobody", "", {"reason": "unknown user"}),
+                                        ("city_b", "account:city_b", {"reason": "disabled"})]

@@ -99,3 +99,19 @@ def test_checkpoint_of_an_empty_chain(tmp_path):
     point = checkpoint(eng)
     assert (point.entries, point.last_id, point.head_hash) == (0, None, GENESIS)
     assert verify(eng, point).ok and verify(eng).entries == 0
+
+
+def test_an_unkeyed_entry_after_keyed_ones_is_named():
+    """A plain SHA-256 entry appended after keyed ones (a rewrite without the key) is a break with its reason."""
+    import tempfile
+
+    eng = open_database(f"sqlite:///{tempfile.mkdtemp()}/plain.db")
+    with session_scope(eng) as s:
+        audit.record(s, "tester", "test.keyed")
+    with session_scope(eng) as s:
+        last = s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+        at = audit.utcnow()
+        s.add(AuditEntry(at=at, actor="forger", action="test.plain", target="", detail={}, prev_hash=last.hash,
+                         hash=entry_hash(last.hash, at, "forger", "test.plain", "", {}), chain=1))
+    check = verify(eng)
+    assert [b.reason for b in check.breaks] == ["unkeyed entry after keyed entries (chain rewritten)"]

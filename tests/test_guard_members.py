@@ -65,3 +65,14 @@ def test_codes_from_an_xlsx_workbook():
     buf = io.BytesIO()
     wb.save(buf)
     assert member_codes(buf.getvalue()) == [C, A]
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    ("C:\\Users\\li\\证明.pdf", "证明.pdf"), ("a/b/report.pdf", "report.pdf"), (None, "file"),
+    ('x<y>:"z|?*.pdf', "xyz.pdf"), ("", "file"),
+])
+def test_evidence_display_name_is_the_last_path_part(name, shown):
+    """Only the last part of a Windows or POSIX path is shown, without characters Windows forbids."""
+    from smecluster.workflow.evidence import display_name
+
+    assert display_name(name) == shown
