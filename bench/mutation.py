@@ -3,19 +3,29 @@
     .venv/bin/python bench/mutation.py                       # every package below, in this order
     .venv/bin/python bench/mutation.py accounts security     # some of them
     .venv/bin/python bench/mutation.py --report              # print the last results again, run nothing
+    .venv/bin/python bench/mutation.py policy --sample 120   # a seeded random sample of the mutants
+    .venv/bin/python bench/mutation.py accounts --only NAME  # re-run some mutants (e.g. survivors after a new test)
 
 Each package runs in its own copy of the repository under .mutation/<package>/ (so runs never share
 mutmut's state) with a [tool.mutmut] section naming the files to mutate and the fast test subset
 that guards them (SQLite only). The script prints, per package, killed / mutants = score and every
-surviving mutant's name; `cd .mutation/<package> && ../../.venv/bin/mutmut show NAME` shows its diff.
-Equivalent survivors are listed with their reason in docs/decisions/1102-mutation-testing.md.
+surviving mutant's name and diff; `cd .mutation/<package> && ../../.venv/bin/mutmut show NAME` shows it too.
+Mutants whose change nobody can see from outside (equivalent mutants) are listed in EQUIVALENT with the
+reason, and the score is given both with and without them. The figures of each run are kept in
+bench/results/mutation/<package>.json and summed up in bench/results/mutation.md.
+
+A full run of the large packages takes hours on a shared 2-core machine (policy/ and analytics/ have
+over 2,000 mutants each); `--sample N` runs N mutants drawn with a fixed seed (--seed), and the
+results say which (sample size, seed) so the figures can be quoted honestly.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -25,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".mutation"
 MUTMUT = Path(sys.executable).with_name("mutmut")
+RESULTS = ROOT / "bench" / "results" / "mutation"
 
 # package -> (files to mutate, tests that guard them). The tests are the fast ones that exercise the
 # package's rules; each mutant runs only the tests that reach the mutated function, stopping at the first failure.
@@ -32,7 +43,8 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
     "accounts": (
         ["smecluster/accounts/*"],
         ["tests/test_web_accounts.py", "tests/test_guard_security.py", "tests/test_web_audit.py",
-         "tests/test_guard_admin_audit.py"],
+         "tests/test_guard_admin_audit.py", "tests/test_trust_accounts.py", "tests/test_trust_audit.py",
+         "tests/test_web_enterprise.py", "tests/test_guard_accounts.py"],
     ),
     "security": (
         ["smecluster/web/security.py", "smecluster/web/visibility.py"],
@@ -42,18 +54,22 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
     "workflow": (
         ["smecluster/workflow/*"],
         ["tests/test_guard_workflow.py", "tests/test_web_workflow.py", "tests/test_web_workflow_pack.py",
-         "tests/test_web_audit.py", "tests/test_guard_admin_audit.py"],
+         "tests/test_web_audit.py", "tests/test_guard_admin_audit.py", "tests/test_trust_audit.py",
+         "tests/test_web_trust.py", "tests/test_guard_workflow_rules.py",
+         "tests/test_guard_audit.py", "tests/test_guard_members.py"],
     ),
     "policy": (
         ["smecluster/policy/*"],
         ["tests/test_policy_packs.py", "tests/test_policy_scenarios.py", "tests/test_policy_cli.py",
          "tests/test_cluster_criteria.py", "tests/test_tiers_packs.py", "tests/test_tiers_rules.py",
-         "tests/test_tiers_band_table.py", "tests/test_tiers_scenarios.py"],
+         "tests/test_tiers_band_table.py", "tests/test_tiers_scenarios.py", "tests/test_tiers_2026.py",
+         "tests/test_tiers_bands.py", "tests/test_simulate.py", "tests/test_guard_policy.py"],
     ),
     "analytics": (
         ["smecluster/analytics/*"],
         ["tests/test_cluster_criteria.py", "tests/test_guard_registry.py", "tests/test_tiers_rules.py",
-         "tests/test_tiers_band_table.py", "tests/test_tiers_storage.py"],
+         "tests/test_tiers_band_table.py", "tests/test_tiers_storage.py", "tests/test_simulate.py",
+         "tests/test_scale_snapshot.py", "tests/test_scale_prepared.py"],
     ),
 }
 COPY = ["smecluster", "tests", "docs", "scripts"]
@@ -105,6 +121,11 @@ pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "mutation_fresh_state", "
                        "-W", "ignore::DeprecationWarning"]
 pytest_add_cli_args_test_selection = {_toml_list(tests)}
 use_git_change_detection = false
+# Fork each mutant from a server that has only imported the tests, not from the process that ran them: that
+# process keeps threads' state (the web tests' event loops and thread pools), and a fork of it hung in
+# requests whatever the mutant (even one changing a cache key's text), which mutmut then reports as a
+# "timeout", i.e. a false kill.
+process_isolation = "forkserver"
 timeout_constant = 10.0
 # a mutant that hangs a request (e.g. reading the form twice) is a timeout, i.e. caught: do not wait 15x
 timeout_multiplier = 3.0
@@ -114,34 +135,176 @@ timeout_multiplier = 3.0
     return work
 
 
-def run(name: str, max_children: int) -> float:
-    """Run mutmut for one package; returns the seconds it took. Output goes to .mutation/<name>.log."""
+# Lists every mutant of the copy without running a test (mutmut's own generation step, run alone).
+GENERATE = """
+import json, os
+from mutmut.__main__ import copy_also_copy_files, copy_src_dir, create_mutants, setup_source_paths
+from mutmut.__main__ import walk_mutatable_files
+from mutmut.mutation.data import SourceFileMutationData
+from mutmut.mutation.trampoline import set_mutant_under_test
+set_mutant_under_test("mutant_generation")
+os.makedirs("mutants", exist_ok=True)
+copy_src_dir(); copy_also_copy_files(); setup_source_paths(); create_mutants(1)
+names = []
+for path in walk_mutatable_files():
+    data = SourceFileMutationData(path=path)
+    data.load()
+    names += list(data.exit_code_by_key)
+print(json.dumps(sorted(names)))
+"""
+
+# mutmut with its "clean tests" step skipped: the statistics step has just run the same tests on the
+# unmutated code and stops when one fails, so a second full run only costs time (much of it on a shared machine).
+MUTMUT_RUN = """
+from mutmut.workers import isolation
+for runner in (isolation.ForkServerRunner, isolation.ForkRunner):
+    runner.run_clean_tests = lambda self, tests: 0
+from mutmut.__main__ import cli
+cli()
+"""
+
+# Survivors nobody can kill: the mutant behaves as the original for every input the code can get, or it
+# cannot run under any test. Mutant name (or fnmatch pattern) -> why. Names stay valid while the function's
+# source is unchanged.
+EQUIVALENT: dict[str, str] = {
+    "smecluster.accounts.passwords.x_use_fast_hashing_for_tests__mutmut_*":
+        "test-only helper: tests/web_fakes.py calls it when it is imported, before mutmut switches a mutant on, "
+        "so no test runs its mutants; it only lowers argon2's cost for the tests (the product never calls it)",
+    "smecluster.accounts.users.x_is_admin_role__mutmut_4":
+        'roles().get("XXXX") for a missing role instead of roles().get(""): neither is a role, both give None',
+    "smecluster.web.visibility.x_may_see_cluster__mutmut_5":
+        "`who is None and ...`: an anonymous viewer then reaches may_see_application, which refuses every "
+        "viewer without a business role (an anonymous one has role None): the same False",
+    "smecluster.web.visibility.x_audience__mutmut_3":
+        '"ANONYMOUS" instead of "anonymous" as the overview cache key of anonymous viewers: no role has either '
+        "name, so the keys stay apart from every role's",
+}
+
+
+def why_equivalent(mutant: str) -> str | None:
+    """The reason a mutant is listed as equivalent, or None."""
+    for pattern, why in EQUIVALENT.items():
+        if fnmatch.fnmatch(mutant, pattern):
+            return why
+    return None
+
+# A timeout (or a kill at the time limit, "segfault") counts as killed, as mutmut counts it, but the figures
+# give it apart and the score without it, since on a loaded machine a slow mutant can also time out.
+KILLED = {"killed", "timeout", "segfault", "caught by type check"}
+SLOW = {"timeout", "segfault"}
+
+
+def mutant_names(work: Path) -> list[str]:
+    """Every mutant of the package, by generating them in its copy."""
+    out = subprocess.run([sys.executable, "-c", GENERATE], cwd=work, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(name: str, max_children: int, sample: int | None, seed: int,
+        only: list[str] | None) -> tuple[float, list[str], list[str]]:
+    """Run mutmut on one package: all its mutants, a seeded sample of them, or the ones named.
+
+    Returns the seconds it took, every mutant's name and the names run. Output goes to .mutation/<name>.log.
+    """
     work = prepare(name)
+    names = mutant_names(work)
+    chosen = only
+    if chosen is not None:
+        unknown = [c for c in chosen if c not in names]
+        if unknown:
+            raise SystemExit(f"{name}: no such mutant(s): {', '.join(unknown)}")
+    elif sample:
+        chosen = sorted(random.Random(seed).sample(names, min(sample, len(names))))
     env = {k: v for k, v in os.environ.items() if k not in ("SMECLUSTER_REQUIRE_POSTGRES",)}
     start = time.perf_counter()
     with (WORK / f"{name}.log").open("w", encoding="utf-8") as log:
-        subprocess.run([str(MUTMUT), "run", "--max-children", str(max_children)], cwd=work, env=env,
-                       stdout=log, stderr=subprocess.STDOUT, check=False)
-        subprocess.run([str(MUTMUT), "export-cicd-stats"], cwd=work, env=env, stdout=log,
-                       stderr=subprocess.STDOUT, check=False)
-    return time.perf_counter() - start
+        subprocess.run([sys.executable, "-c", MUTMUT_RUN, "run", "--max-children", str(max_children),
+                        *(chosen or [])], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+    return time.perf_counter() - start, names, chosen if chosen is not None else names
 
 
-def report(name: str) -> dict | None:
-    """The package's figures: killed, survived, total, score, and the survivors' names."""
-    work = WORK / name
-    stats_file = work / "mutants" / "mutmut-cicd-stats.json"
-    if not stats_file.exists():
-        return None
-    stats = json.loads(stats_file.read_text(encoding="utf-8"))
-    listing = subprocess.run([str(MUTMUT), "results"], cwd=work, capture_output=True, text=True, check=False).stdout
-    survivors = [line.strip().split(":")[0] for line in listing.splitlines() if line.strip().endswith(": survived")]
-    # mutants no test reaches count as survivors: a guard no test runs is not guarded
-    no_tests = [line.strip().split(":")[0] for line in listing.splitlines() if line.strip().endswith(": no tests")]
-    judged = stats["killed"] + stats["survived"] + stats["no_tests"] + stats["timeout"] + stats["suspicious"]
-    killed = stats["killed"] + stats["timeout"]  # a mutant that hangs the tests is caught
-    return {"package": name, **stats, "score": killed / judged if judged else None,
-            "survivors": survivors, "no_tests_mutants": no_tests}
+def statuses(name: str) -> dict[str, str]:
+    """Each mutant's status in the package's copy (killed, survived, timeout, not checked, ...)."""
+    listing = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=WORK / name, capture_output=True,
+                             text=True, check=False).stdout
+    out = {}
+    for line in listing.splitlines():
+        key, sep, status = line.strip().rpartition(": ")
+        if sep and key.startswith("smecluster"):
+            out[key] = status
+    return out
+
+
+def diff(name: str, mutant: str) -> str:
+    """The mutant's diff against the original source."""
+    return subprocess.run([str(MUTMUT), "show", mutant], cwd=WORK / name, capture_output=True, text=True,
+                          check=False).stdout.strip()
+
+
+def summarise(name: str, result: dict) -> dict:
+    """Counts and score of the mutants run so far (result["status"]: mutant -> status)."""
+    status = result["status"]
+    checked = {m: s for m, s in status.items() if s != "not checked"}
+    counts: dict[str, int] = {}
+    for s in checked.values():
+        counts[s] = counts.get(s, 0) + 1
+    killed = sum(n for s, n in counts.items() if s in KILLED)
+    survivors = sorted(m for m, s in checked.items() if s not in KILLED)
+    equivalent = [m for m in survivors if why_equivalent(m)]
+    slow = sum(n for s, n in counts.items() if s in SLOW)
+    result.update(package=name, checked=len(checked), counts=counts, killed=killed,
+                  score=killed / len(checked) if checked else None,
+                  score_without_timeouts=(killed - slow) / len(checked) if checked else None,
+                  timeouts=sorted(m for m, s in checked.items() if s in SLOW),
+                  score_without_equivalent=(killed / (len(checked) - len(equivalent))
+                                            if len(checked) > len(equivalent) else None),
+                  survivors=[m for m in survivors if m not in equivalent],
+                  equivalent={m: why_equivalent(m) for m in equivalent})
+    return result
+
+
+def load(name: str) -> dict | None:
+    """The package's kept results, if any."""
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def markdown(results: list[dict]) -> str:
+    """The summary table and the survivors' diffs, for bench/results/mutation.md."""
+    lines = ["# Mutation score per guard package", "",
+             "Written by `bench/mutation.py` (mutmut, SQLite test subsets; see decision 1102). A timeout or a "
+             "crash of the mutated code counts as killed. *Sample* says how many mutants of the package were "
+             "drawn (seeded) when not all were run. An interrupted run (*run*: x of N) counts only the mutants "
+             "mutmut reached, which are those with the fastest tests (it runs them first). Survivors later "
+             "killed by new tests are listed in bench/results/mutation-survivors.md.", "",
+             "| package | mutants | run | sample seed | killed (incl. timeouts) | survived | no tests | timeout "
+             "| score | without equivalent | timeouts as not killed |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+
+    def pct(x: float | None) -> str:
+        return f"{x:.1%}" if x is not None else "n/a"
+
+    for r in results:
+        c = r["counts"]
+        slow = c.get("timeout", 0) + c.get("segfault", 0)
+        run_ = f"{r['checked']} of {len(r['status'])}" if r.get("interrupted") else str(r["checked"])
+        lines.append(f"| {r['package']} | {r['total']} | {run_} | {r.get('seed') or 'all'} "
+                     f"| {r['killed']} | {c.get('survived', 0)} | {c.get('no tests', 0)} | {slow} "
+                     f"| {pct(r['score'])} | {pct(r['score_without_equivalent'])} "
+                     f"| {pct(r.get('score_without_timeouts'))} |")
+    for r in results:
+        if not r["survivors"] and not r["equivalent"]:  # timeouts are listed below
+            continue
+        lines += ["", f"## {r['package']}", ""]
+        for m in r["survivors"]:
+            lines += [f"### {m} ({r['status'][m]})", "", "```diff", r["diffs"].get(m, ""), "```", ""]
+        for m, why in r["equivalent"].items():
+            lines += [f"### {m} (equivalent)", "", why, "", "```diff", r["diffs"].get(m, ""), "```", ""]
+    slow = [(r["package"], m) for r in results for m in r.get("timeouts", [])]
+    if slow:
+        lines += ["", "## Timeouts (counted as killed; read the diff)", ""]
+        lines += [f"- {package}: `{m}`" for package, m in slow]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,30 +313,76 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("packages", nargs="*", help=f"packages to run (default: all): {', '.join(PACKAGES)}")
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutant runs (default 2)")
     parser.add_argument("--report", action="store_true", help="only print the figures of the last runs")
+    parser.add_argument("--sample", type=int, help="run this many mutants per package, drawn at random (seeded)")
+    parser.add_argument("--seed", type=int, default=1600, help="seed of --sample (default 1600)")
+    parser.add_argument("--collect", action="store_true",
+                        help="keep the results of an interrupted run (its copy is read; mutants not run are "
+                             "'not checked' and left out of the score); give the same --sample and --seed")
+    parser.add_argument("--only", nargs="+", metavar="MUTANT",
+                        help="run only these mutants of one package; their results replace the kept ones")
     args = parser.parse_args(argv)
     names = args.packages or list(PACKAGES)
     unknown = [n for n in names if n not in PACKAGES]
     if unknown:
         parser.error(f"unknown package(s) {', '.join(unknown)}; known: {', '.join(PACKAGES)}")
+    if args.only and len(names) != 1:
+        parser.error("--only needs exactly one package")
     WORK.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     for name in names:
-        seconds = None if args.report else run(name, args.max_children)
-        r = report(name)
-        if r is None:
+        kept = load(name)
+        if args.collect and (WORK / name).exists():
+            all_names = mutant_names(WORK / name)
+            picked = (sorted(random.Random(args.seed).sample(all_names, min(args.sample, len(all_names))))
+                      if args.sample else all_names)
+            now = statuses(name)
+            result = {"total": len(all_names), "seed": args.seed if args.sample else None,
+                      "sample": len(picked) if args.sample else None, "seconds": None, "interrupted": True,
+                      "status": {m: now.get(m, "not checked") for m in picked}}
+            summarise(name, result)
+            result["diffs"] = {m: diff(name, m) for m in [*result["survivors"], *result["equivalent"]]}
+            (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n",
+                                                  encoding="utf-8")
+            kept = result
+        elif not args.report:
+            seconds, all_names, picked = run(name, args.max_children, args.sample, args.seed, args.only)
+            now = statuses(name)
+            if args.only and kept:
+                result = kept
+                result["status"].update({m: now.get(m, "not checked") for m in picked})
+                result["seconds"] = round(result.get("seconds", 0) + seconds)
+            else:
+                result = {"total": len(all_names), "seed": args.seed if args.sample else None,
+                          "sample": len(picked) if args.sample else None, "seconds": round(seconds),
+                          "status": {m: now.get(m, "not checked") for m in picked}}
+            summarise(name, result)
+            result["diffs"] = {m: diff(name, m) for m in [*result["survivors"], *result["equivalent"]]}
+            (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n",
+                                                  encoding="utf-8")
+            kept = result
+        if kept is None:
             print(f"{name}: no results (see .mutation/{name}.log)")
             continue
-        took = f" in {seconds:.0f} s" if seconds is not None else ""
+        r = summarise(name, kept)
         score = f"{r['score']:.1%}" if r["score"] is not None else "n/a"
-        checked = r["killed"] + r["survived"] + r["no_tests"] + r["timeout"] + r["suspicious"] + r["skipped"]
-        print(f"{name}: {r['killed'] + r['timeout']} killed of {checked} checked = {score}{took} "
-              f"(of {r['total']} mutants; not checked {r['total'] - checked}; survived {r['survived']}, "
-              f"no tests {r['no_tests']}, timeout {r['timeout']} (counted as killed: read their diffs), "
-              f"suspicious {r['suspicious']}, skipped {r['skipped']})")
-        for s in r["survivors"]:
-            print(f"  survived  {s}")
-        for s in r["no_tests_mutants"]:
-            print(f"  no tests  {s}")
-        (WORK / f"{name}.json").write_text(json.dumps(r, indent=1), encoding="utf-8")
+        sample = f"sample of {r['sample']} (seed {r['seed']}) " if r.get("sample") else ""
+        if r.get("interrupted"):
+            sample = f"interrupted: {len(r['status']) - r['checked']} not run; " + sample
+        print(f"{name}: {r['killed']} killed of {r['checked']} run = {score} ({sample}of {r['total']} mutants; "
+              f"{', '.join(f'{s} {n}' for s, n in sorted(r['counts'].items()))}; {r.get('seconds', '?')} s)")
+        if r["equivalent"]:
+            print(f"  without the {len(r['equivalent'])} equivalent: {r['score_without_equivalent']:.1%}")
+        if r.get("timeouts"):
+            print(f"  timeouts as not killed: {r['score_without_timeouts']:.1%}")
+            for m in r["timeouts"]:
+                print(f"  timeout    {m}")
+        for m in r["survivors"]:
+            print(f"  {r['status'][m]:<10} {m}")
+        for m in r["equivalent"]:
+            print(f"  equivalent {m}: {r['equivalent'][m]}")
+    done = [r for r in (load(n) for n in PACKAGES) if r]
+    (RESULTS.parent / "mutation.md").write_text(markdown([summarise(r["package"], r) for r in done]),
+                                                encoding="utf-8")
     return 0
 
 

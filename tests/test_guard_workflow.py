@@ -242,3 +242,40 @@ def test_city_and_province_do_not_see_a_county_draft(web):  # noqa: F811
     do(county, app_id, "submit")
     for viewer in (city, prov):
         assert viewer.get(f"/api/applications/{app_id}").status_code == 200
+
+
+# the services behind the application list and "apply for a registry cluster"
+
+
+def test_visible_applications_newest_first_and_in_scope(web):  # noqa: F811
+    """The county sees its two drafts, newest first; the other county and the city see none of them."""
+    from smecluster.accounts.models import Account
+    from smecluster.workflow.applications import visible_applications
+
+    app, _ = web
+    county = client_as(app, "county_a")
+    first, second = new_application(county), new_application(county)
+    with session_scope(app.state.engine) as s:
+        def who(name):
+            return s.query(Account).filter_by(username=name).one()
+        assert [a.id for a in visible_applications(s, who("county_a"))] == [second, first]
+        assert visible_applications(s, who("county_b")) == [] and visible_applications(s, who("city_a")) == []
+
+
+def test_open_application_for_a_registry_cluster(web):  # noqa: F811
+    """Only the cluster's own county opens a draft for it; an unknown cluster is not found."""
+    from smecluster.accounts.models import Account
+    from smecluster.registry.models import Cluster
+    from smecluster.workflow.applications import NotPermitted, NotVisible, open_application
+
+    app, _ = web
+    with session_scope(app.state.engine) as s:
+        changshu = s.query(Cluster).filter_by(code="CS-FLUORINE").one()
+        with pytest.raises(NotVisible, match="no cluster 999999"):
+            open_application(s, s.query(Account).filter_by(username="county_a").one(), 999999, 2026)
+        for other in ("county_b", "city_a"):
+            with pytest.raises(NotPermitted, match="only the cluster's county bureau"):
+                open_application(s, s.query(Account).filter_by(username=other).one(), changshu.id, 2026)
+        draft = open_application(s, s.query(Account).filter_by(username="county_a").one(), changshu.id, 2026)
+        assert (draft.stage, draft.version, draft.county_code, draft.year) == ("draft", 1, "320581", 2026)
+        assert changshu.status == "draft"
