@@ -1,8 +1,8 @@
 """Every table of the product, imported once so that Base.metadata knows them all."""
 
 from smecluster.accounts.models import Account, LoginSession, SecuritySetting  # noqa: F401
-from smecluster.registry.cluster_report import ClusterReport  # noqa: F401
 from smecluster.chains.models import ChainDocument, ChainLinkOverride  # noqa: F401
+from smecluster.registry.cluster_report import ClusterReport  # noqa: F401
 from smecluster.registry.models import (  # noqa: F401
     Cluster,
     ClusterMember,
