@@ -114,3 +114,18 @@ def test_english_page_after_the_switch(app):
     c.get("/lang/en?next=/priority")
     english = c.get("/priority").text
     assert "Rank interval (5th-95th percentile)" in english and "leading industry outstanding" in english
+
+
+def test_cluster_page_shows_its_radar_to_the_bureaus_over_it(app):
+    """A recognised cluster's page shows its own five dimension scores, as ranked province-wide, to the
+    province and its county; anonymous visitors get no radar."""
+    ranking = rank_clusters(app.state.engine)
+    changshu = next(x for x in ranking.clusters if x.name == "常熟市电子氟材料产业集群")
+    dims = [d["id"] for d in ranking.to_json()["weights"]["dimensions"]]
+    for who in ("province", "county_a"):
+        html = client_as(app, who).get(f"/clusters/{changshu.id}").text
+        data = json.loads(re.search(r'id="priority-data">(.*?)</script>', html, re.S).group(1))
+        assert [r["id"] for r in data["radars"]] == [changshu.id]
+        assert data["radars"][0]["values"] == [round(changshu.dimension_scores[d], 4) for d in dims]
+        assert f"第 {changshu.rank} 名" in html or f"Rank {changshu.rank} " in html
+    assert 'id="priority-data"' not in client_as(app, None).get(f"/clusters/{changshu.id}").text

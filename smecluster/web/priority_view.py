@@ -62,3 +62,27 @@ def chart_data(data: dict[str, Any], locale: str) -> dict[str, Any]:
                       for c in data["clusters"]],
         "ranked": data["ranked"],
     }
+
+
+def cluster_radar(app: Any, cluster_id: int, locale: str) -> dict[str, Any] | None:
+    """The five-dimension radar of one recognised cluster for its page (None when it is not ranked,
+    or the registry has no year to rank)."""
+    cache = getattr(app.state, "priority", None)
+    if cache is None:
+        return None
+    from fastapi import HTTPException
+
+    try:
+        with app.state.heavy.slot():  # the first view computes the ranking (cached afterwards)
+            data = cache.rankings.get(None).to_json()
+    except (LookupError, ValueError, HTTPException):  # nothing to rank, or the server busy: no radar
+        return None
+    data["clusters"] = [c for c in data["clusters"] if c["id"] == cluster_id]
+    if not data["clusters"]:
+        return None
+    data["ranked"] = len(data["clusters"])
+    out = chart_data(data, locale)
+    out["intervals"] = []
+    cluster = data["clusters"][0]
+    out["score"], out["rank"] = cluster["score"], cluster["rank"]
+    return out

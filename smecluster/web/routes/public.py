@@ -43,8 +43,13 @@ def cluster_page(request: Request, cluster_id: int, who: Viewer = Depends(allow(
     diagnosable = {m.uscc for m in facts["members"] if not who.anonymous and may_diagnose(who, m.uscc, m.county_code)}
     # bureaus whose region holds the cluster get its trend chart and dossier downloads (routes/watch.py)
     in_scope = who.role in OVERVIEW_ROLES and covers(who.region_code, found[0].cluster["county_code"])
-    return render(request, "clusters/detail.html",
-                  {"v": found[0], **facts, "diagnosable": diagnosable, "in_scope": in_scope})
+    radar = None
+    if in_scope:  # a recognised cluster's five-dimension priority scores (docs/priority.md)
+        from smecluster.web.priority_view import cluster_radar
+
+        radar = cluster_radar(request.app, cluster_id, request.state.locale)
+    return render(request, "clusters/detail.html", {"v": found[0], **facts, "diagnosable": diagnosable,
+                                                    "in_scope": in_scope, "radar": radar})
 
 
 @router.get("/lang/{code}", name="switch_language")
