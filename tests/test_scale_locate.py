@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from smecluster.geo import assign
+from smecluster.geo import assign, counties
 from smecluster.geo.assign import build_county_index, load_index, save_index
 from smecluster.geo.counties import county_geometries
 
@@ -15,9 +15,9 @@ def test_cache_key_follows_boundary_content(tmp_path, monkeypatch):
     first, second = tmp_path / "a.geojson", tmp_path / "b.geojson"
     first.write_text('{"features": []}')
     second.write_text('{"features": []}')
-    monkeypatch.setattr(assign, "district_geojson_path", lambda: first)
+    monkeypatch.setattr(counties, "district_geojson_path", lambda: first)
     key_a = assign._cache_path(None, 0.02)
-    monkeypatch.setattr(assign, "district_geojson_path", lambda: second)
+    monkeypatch.setattr(counties, "district_geojson_path", lambda: second)
     assert assign._cache_path(None, 0.02) == key_a  # same data, another file: same version
     second.write_text('{"features": [{}]}')
     assert assign._cache_path(None, 0.02) != key_a

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import polars as pl
 
 from smecluster.analytics.footprints import cluster_geography
-from smecluster.analytics.snapshot import Snapshot
+from smecluster.analytics.snapshot import Snapshot, add_chain_frames
 from smecluster.policy.compile import indicator_column
 from smecluster.policy.validity import cluster_date, held_sql
 
@@ -327,12 +327,6 @@ ZERO_WHEN_ABSENT = {
     "members", "members_outside_county", "champions_little_giants_in_leading", "high_tech_or_srdi",
     "gradient_enterprises", "provincial_platforms", "green_factories",
 }
-
-
-def add_chain_frames(snapshot: Snapshot, catalogue) -> None:
-    """The chain systems' industry codes, for the chain-system indicator (chains.catalogue.Catalogue)."""
-    snapshot.extra["chain_system_class"] = catalogue.system_classes()
-    snapshot.extra["chain_system"] = catalogue.systems_frame()
 
 
 def compute_cluster_indicators(

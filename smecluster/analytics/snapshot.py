@@ -108,11 +108,16 @@ def load_snapshot(engine: Engine, cluster_ids: list[int] | None = None, scope: s
     else:
         frames = {name: read_frame(engine, query + where.get(name, "")) for name, query in TABLES.items()}
     snapshot = Snapshot(normalise(frames))
-    from smecluster.analytics.cluster_indicators import add_chain_frames
     from smecluster.chains.catalogue import load_catalogue
 
     add_chain_frames(snapshot, load_catalogue(engine))  # the province's imported "1650" list, if any
     return snapshot
+
+
+def add_chain_frames(snapshot: Snapshot, catalogue) -> None:
+    """The chain systems' industry codes, for the chain-system indicator (chains.catalogue.Catalogue)."""
+    snapshot.extra["chain_system_class"] = catalogue.system_classes()
+    snapshot.extra["chain_system"] = catalogue.systems_frame()
 
 
 # Every column's type. Needed because the bulk readers infer types from values: an empty result

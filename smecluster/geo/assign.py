@@ -13,7 +13,6 @@ Coordinates are WGS-84 lon/lat, the system of the county boundaries.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from smecluster.geo.counties import county_geometries, district_geojson_path
+from smecluster.geo.counties import boundary_version, cache_root, county_geometries
 
 NONE = -1  # grid value: no county here
 DEFAULT_CELL_DEG = 0.01  # about 1 km: border cells then hold about 5 % of a province's points
@@ -161,27 +160,6 @@ class LazyPieces:
             self.parsed[need] = geoms
             self.done[need] = True
         return self.parsed[index]
-
-
-def boundary_version() -> str:
-    """The version of the boundary data: a hash of the county boundary file's bytes."""
-    path = district_geojson_path()
-    stat = path.stat()
-    return _file_hash(str(path), stat.st_size, stat.st_mtime_ns)
-
-
-@lru_cache(maxsize=8)
-def _file_hash(path: str, _size: int, _mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
-
-
-def cache_root() -> Path:
-    """The on-disk cache of geographic indexes (SMECLUSTER_CACHE_DIR, else ~/.cache/smecluster)."""
-    return Path(os.environ.get("SMECLUSTER_CACHE_DIR") or Path.home() / ".cache" / "smecluster")
 
 
 def _cache_path(prefix: str | None, cell: float) -> Path:

@@ -7,6 +7,7 @@ installed package; the product ships no copy.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from functools import lru_cache
@@ -55,7 +56,6 @@ def county_geometries(prefix: str | None = None) -> dict[str, BaseGeometry]:
     Kept on disk as WKB beside the county index (keyed by the boundary file's hash): parsing the
     10 MB GeoJSON of all China costs about a second of every command that checks a footprint.
     """
-    from smecluster.geo.assign import boundary_version, cache_root
 
     path = cache_root() / f"county-geometries-v1-{prefix or 'all'}-{boundary_version()}.npz"
     with contextlib.suppress(OSError, ValueError, KeyError, shapely.errors.ShapelyError), np.load(path) as data:
@@ -80,3 +80,24 @@ def _save(path: Path, geometries: dict[str, BaseGeometry]) -> None:
     np.savez(part, codes=np.array(list(geometries), dtype="U6"),
              wkb=np.frombuffer(b"".join(blobs), dtype=np.uint8), ends=ends)
     os.replace(part, path)  # readers see the whole file or none
+
+
+def boundary_version() -> str:
+    """The version of the boundary data: a hash of the county boundary file's bytes."""
+    path = district_geojson_path()
+    stat = path.stat()
+    return _file_hash(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _file_hash(path: str, _size: int, _mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def cache_root() -> Path:
+    """The on-disk cache of geographic indexes (SMECLUSTER_CACHE_DIR, else ~/.cache/smecluster)."""
+    return Path(os.environ.get("SMECLUSTER_CACHE_DIR") or Path.home() / ".cache" / "smecluster")

@@ -33,7 +33,7 @@ def division_names() -> dict[str, str]:
     the division table's size: reading the division table and the boundary file costs seconds, and
     `parents` asks for every county found.
     """
-    from smecluster.geo.assign import boundary_version, cache_root
+    from smecluster.geo.counties import boundary_version, cache_root
 
     adcodes = _adcodes_path()
     path = cache_root() / f"division-names-{boundary_version()}-{adcodes.stat().st_size}.json"
