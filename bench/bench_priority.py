@@ -190,7 +190,7 @@ def end_to_end(url: str, repeats: int = 2) -> dict:
         figures = []
         for _ in range(repeats):
             before = cpu()
-            seconds, peak, _ = run_process(cli(url, "rank", "--format", "json", "-o", str(out)))
+            seconds, peak, *_ = run_process(cli(url, "rank", "--format", "json", "-o", str(out)))
             figures.append((seconds, peak, cpu() - before))
         data = json.loads(out.read_text(encoding="utf-8"))
     return {"clusters": len(data["clusters"]), "indicators": len(data["weights"]["indicators"]),

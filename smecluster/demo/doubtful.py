@@ -2,7 +2,9 @@
 
 All on members of one near miss (Kunshan, an application the province reviews), in figures no cluster
 condition reads in the evaluation year, so that every demo verdict stays as it was:
-a year's return under another name, a county change in the return only, R&D staff above employees,
+a year's return under another name, a county change in the return only, liabilities above total assets
+(R&D staff above employees would be refused by the import's own row rule, so an export of the demo would
+not import again),
 output twenty times too high for one year (a slip of units), and two city-level platforms of one name (spaces aside).
 """
 
@@ -25,7 +27,7 @@ def plant_doubtful(data: DemoData) -> DemoData:
     members = sorted(data.cluster_member.filter(pl.col("cluster_code") == CLUSTER)["uscc"].to_list())
     if len(members) < 5:
         return data
-    renamed, moved, staffed, slipped, host = members[:5]
+    renamed, moved, indebted, slipped, host = members[:5]
     y = data.year
     ent = data.enterprise.filter(pl.col("uscc").is_in([renamed, moved])).select("uscc", "name", "county_code")
     name = dict(ent.select("uscc", "name").iter_rows())[renamed]
@@ -39,8 +41,8 @@ def plant_doubtful(data: DemoData) -> DemoData:
         pl.when((uscc == moved) & (year == y - 1)).then(pl.lit(county))
         .when((uscc == moved) & (year == y)).then(pl.lit(OTHER_COUNTY))
         .otherwise(pl.col("reported_county")).alias("reported_county"),
-        pl.when((uscc == staffed) & (year == y)).then(pl.col("employees") + 5)
-        .otherwise(pl.col("rd_staff")).alias("rd_staff"),
+        pl.when((uscc == indebted) & (year == y - 1)).then(pl.col("total_assets") * 1.3)
+        .otherwise(pl.col("total_liabilities")).alias("total_liabilities"),
         pl.when((uscc == slipped) & (year == y - 2)).then(pl.col("output") * 20)
         .otherwise(pl.col("output")).alias("output"),
     )
