@@ -76,6 +76,10 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict | None, set[str]]]] = {
         ("/targets", None, OVERVIEW),
         ("/targets?region=320300", None, {"province", "city_b"}),
     ],
+    ("GET", "/api/targets"): [
+        ("/api/targets", None, OVERVIEW),
+        ("/api/targets?region=320300", None, {"province", "city_b"}),
+    ],
     ("GET", "/whatif"): [
         ("/whatif", None, OVERVIEW),
         ("/whatif?pack=jiangsu-cluster-2023", None, OVERVIEW),
@@ -96,6 +100,7 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict | None, set[str]]]] = {
                                             "changes": ["J7.threshold=0.2"]}}, {"province"}),
     ],
     ("GET", "/discover"): [("/discover", None, OVERVIEW), ("/discover?industry=26", None, OVERVIEW)],
+    ("GET", "/api/discover"): [("/api/discover", None, OVERVIEW), ("/api/discover?industry=26", None, OVERVIEW)],
     ("GET", "/chains"): [
         ("/chains", None, OVERVIEW),
         ("/chains?level=county&code=320581", None, {"province", "city_a", "county_a"}),
@@ -112,6 +117,11 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict | None, set[str]]]] = {
     ],
     ("GET", "/api/counties/{county}/related"): [
         ("/api/counties/320312/related", None, {"province", "city_b", "county_b"}),
+    ],
+    ("GET", "/api/enterprises/{uscc}/diagnosis"): [
+        (f"/api/enterprises/{USCC[0]}/diagnosis", None, {"province", "city_a", "county_a", "firm_a"}),
+        (f"/api/enterprises/{USCC[2]}/diagnosis", None, {"province", "city_b", "county_b"}),
+        ("/api/enterprises/91320581MA1NOBODYX/diagnosis", None, set()),
     ],
     ("GET", "/enterprises/{uscc}/diagnosis"): [
         (f"/enterprises/{USCC[0]}/diagnosis", None, {"province", "city_a", "county_a", "firm_a"}),

@@ -274,3 +274,38 @@ def test_discover_page_location_quotient_by_hand(app):
         assert nums[2] == f"{share_county / share_province:.2f}"  # members, area, LQ (firms), SRDI, high-tech
         checked += 1
     assert checked == found.height
+
+
+# JSON twins of the three pages
+
+
+def test_api_targets_is_the_pages_table_cut_to_the_region(app):
+    """/api/targets lists the pack's targets as the page does; a city's regional split holds its counties only."""
+    data = client_as(app, "province").get("/api/targets").json()
+    assert [t["id"] for t in data["targets"]] == [t.id for t in targets_pack().targets]
+    city = client_as(app, "city_a").get("/api/targets").json()
+    assert city["prefix"] == "3205" and all(r["code"].startswith("3205") for t in city["targets"]
+                                             for r in t["counties"])
+
+
+def test_api_discover_keeps_the_viewers_candidates(app):
+    """The county's GeoJSON holds only candidates in the county; the province's holds them all."""
+    everything = client_as(app, "province").get("/api/discover").json()["features"]
+    mine = client_as(app, "county_a").get("/api/discover").json()["features"]
+    assert everything and {f["properties"]["county_code"] for f in mine} <= {"320581"}
+    assert len(mine) == sum(f["properties"]["county_code"] == "320581" for f in everything)
+
+
+def test_api_diagnosis_equals_the_service_and_hides_other_firms(app):
+    """The firm's JSON diagnosis is the service's; another firm's code answers 404 as an unknown one."""
+    uscc = firm_of(app)
+    got = client_as(app, "firm_demo").get(f"/api/enterprises/{uscc}/diagnosis").json()
+    want = diagnose(app.state.engine, uscc)
+    assert got["uscc"] == uscc and got["diagnosis"]["current_tier"] == want["current_tier"]
+    assert [t["tier"] for t in got["diagnosis"]["tiers"]] == [t["tier"] for t in want["tiers"]]
+    assert client_as(app, "firm_demo").get(f"/api/enterprises/{_another_firm(app)}/diagnosis").status_code == 404
+
+
+def _another_firm(app) -> str:
+    with session_scope(app.state.engine) as s:
+        return s.scalar(select(Enterprise.uscc).where(Enterprise.uscc != firm_of(app)).limit(1))

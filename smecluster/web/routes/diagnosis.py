@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
@@ -27,17 +28,8 @@ def may_diagnose(who: Viewer, uscc: str, county_code: str | None) -> bool:
     return who.role in OVERVIEW_ROLES and covers(who.region_code, county_code)
 
 
-@router.get("/enterprises/{uscc}/diagnosis", response_class=HTMLResponse, name="diagnosis_page")
-def diagnosis_page(
-    request: Request, uscc: str = USCC, who: Viewer = Depends(allow(*DIAGNOSIS_ROLES)),
-    year: int | None = Query(None, ge=1990, le=2100, description="data year (default: the newest)"),
-    kind: Literal["new", "review"] = Query("new", description="kind of evaluation: new application or re-review"),
-):
-    """The diagnosis of one firm: tiers met, the next tier, the criteria it lacks and how to reach them.
-
-    `year` and `kind` pick the data year and the kind of evaluation; with the date they pick each
-    tier's pack (the newest year falls under the 2026 packs, earlier years under the 2022 ones)."""
-    uscc = uscc.upper()
+def _diagnosis(request: Request, uscc: str, who: Viewer, year: int | None, kind: str):
+    """(the firm's name, its data years, the diagnosis or None); 404 outside the viewer's scope."""
     # the firm and its data years in one statement (one round trip: the page is asked for often)
     query = (select(Enterprise.county_code, Enterprise.name, EnterpriseYear.year)
              .outerjoin(EnterpriseYear, EnterpriseYear.uscc == Enterprise.uscc)
@@ -57,5 +49,31 @@ def diagnosis_page(
             d = diagnose(request.app.state.engine, uscc, year=year, evaluation=kind)
     except (UnknownEnterprise, ValueError):  # no yearly figures yet: nothing to judge
         d = None
+    return name, years, d
+
+
+YEAR = Query(None, ge=1990, le=2100, description="data year (default: the newest)")
+KIND = Query("new", description="kind of evaluation: new application or re-review")
+
+
+@router.get("/api/enterprises/{uscc}/diagnosis", name="api_diagnosis", tags=["api"])
+def api_diagnosis(request: Request, uscc: str = USCC, who: Viewer = Depends(allow(*DIAGNOSIS_ROLES)),
+                  year: int | None = YEAR, kind: Literal["new", "review"] = KIND):
+    """The diagnosis page as JSON: each tier's verdict, the next tier and what the firm lacks
+    (`diagnosis` is null when the firm has no yearly figures yet)."""
+    uscc = uscc.upper()
+    name, years, d = _diagnosis(request, uscc, who, year, kind)
+    return jsonable_encoder({"uscc": uscc, "name": name, "years": years, "kind": kind, "diagnosis": d})
+
+
+@router.get("/enterprises/{uscc}/diagnosis", response_class=HTMLResponse, name="diagnosis_page")
+def diagnosis_page(request: Request, uscc: str = USCC, who: Viewer = Depends(allow(*DIAGNOSIS_ROLES)),
+                   year: int | None = YEAR, kind: Literal["new", "review"] = KIND):
+    """The diagnosis of one firm: tiers met, the next tier, the criteria it lacks and how to reach them.
+
+    `year` and `kind` pick the data year and the kind of evaluation; with the date they pick each
+    tier's pack (the newest year falls under the 2026 packs, earlier years under the 2022 ones)."""
+    uscc = uscc.upper()
+    name, years, d = _diagnosis(request, uscc, who, year, kind)
     return render(request, "enterprises/diagnosis.html",
                   {"d": d, "uscc": uscc, "name": name, "years": years, "kind": kind})

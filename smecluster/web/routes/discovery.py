@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse
 
 from smecluster.accounts.roles import region_prefix
@@ -14,13 +15,24 @@ router = APIRouter()
 INDUSTRY = Query(None, pattern=r"^[A-Z]?\d{0,4}$", max_length=5, description="GB/T 4754 industry key")
 
 
-@router.get("/discover", response_class=HTMLResponse, name="discover_page")
-def discover_page(request: Request, industry: str | None = INDUSTRY, who: Viewer = Depends(allow(*OVERVIEW_ROLES))):
-    """Candidates (province: all; city or county: those in its region) with their figures and verdicts."""
+def _candidates(request: Request, industry: str | None, who: Viewer) -> tuple[str, list[dict]]:
     prefix = region_prefix(who.region_code)
     with request.app.state.heavy.slot():
         features = request.app.state.insight.candidates.get(industry or None)
-    mine = [f for f in features if (f["properties"]["county_code"] or "").startswith(prefix)]
+    return prefix, [f for f in features if (f["properties"]["county_code"] or "").startswith(prefix)]
+
+
+@router.get("/api/discover", name="api_discover", tags=["api"])
+def api_discover(request: Request, industry: str | None = INDUSTRY, who: Viewer = Depends(allow(*OVERVIEW_ROLES))):
+    """The discovery page as GeoJSON: candidate clusters in the viewer's region, figures and verdicts."""
+    _, mine = _candidates(request, industry, who)
+    return jsonable_encoder({"type": "FeatureCollection", "industry": industry or None, "features": mine})
+
+
+@router.get("/discover", response_class=HTMLResponse, name="discover_page")
+def discover_page(request: Request, industry: str | None = INDUSTRY, who: Viewer = Depends(allow(*OVERVIEW_ROLES))):
+    """Candidates (province: all; city or county: those in its region) with their figures and verdicts."""
+    prefix, mine = _candidates(request, industry, who)
     return render(
         request,
         "discover.html",

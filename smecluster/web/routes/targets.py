@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse
 
 from smecluster.accounts.roles import region_prefix
@@ -14,14 +15,25 @@ from smecluster.web.templating import render
 router = APIRouter()
 
 
-@router.get("/targets", response_class=HTMLResponse, name="targets_page")
-def targets_page(request: Request, region: str | None = REGION, who: Viewer = Depends(allow(*OVERVIEW_ROLES))):
-    """Progress towards each target of the targets pack, with the regional split cut to the viewer's region."""
+def _targets(request: Request, region: str | None, who: Viewer) -> tuple[str, str, dict]:
     code = scoped_region(who, region)
     prefix = region_prefix(code)
     with request.app.state.heavy.slot():
         data = request.app.state.insight.targets.get("all")
-    view = targets_view(data, prefix)
+    return code, prefix, targets_view(data, prefix)
+
+
+@router.get("/api/targets", name="api_targets", tags=["api"])
+def api_targets(request: Request, region: str | None = REGION, who: Viewer = Depends(allow(*OVERVIEW_ROLES))):
+    """The targets page as JSON: each target's progress, projection and regional split (viewer's region)."""
+    code, prefix, view = _targets(request, region, who)
+    return jsonable_encoder({"region": code, "prefix": prefix, **view})
+
+
+@router.get("/targets", response_class=HTMLResponse, name="targets_page")
+def targets_page(request: Request, region: str | None = REGION, who: Viewer = Depends(allow(*OVERVIEW_ROLES))):
+    """Progress towards each target of the targets pack, with the regional split cut to the viewer's region."""
+    code, prefix, view = _targets(request, region, who)
     chart_data = {
         "targets": [
             {"title": t["title"], "chart": t["chart"],
