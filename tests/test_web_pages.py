@@ -309,3 +309,32 @@ def test_api_diagnosis_equals_the_service_and_hides_other_firms(app):
 def _another_firm(app) -> str:
     with session_scope(app.state.engine) as s:
         return s.scalar(select(Enterprise.uscc).where(Enterprise.uscc != firm_of(app)).limit(1))
+
+
+RAW_CODES = ("innovative_sme", "srdi_sme", "little_giant", "single_champion", "high_tech", "not_recognised",
+             "insufficient_data", "does_not_qualify")
+
+
+def _visible_text(html: str) -> str:
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_chinese_cluster_page_names_tiers_and_industries_never_codes(app):
+    """The member table says 企业名称 and each title's Chinese name (专精特新...); the leading industry and
+    the members' classes show their GB/T 4754 names beside the codes; no raw tier or outcome code shows."""
+    from smecluster.registry.models import Designation, Industry
+
+    with session_scope(app.state.engine) as s:
+        cid, leading = s.execute(select(Cluster.id, Cluster.leading_industries)
+                                 .where(Cluster.code.like("%fluor%"))).first()
+        held = set(s.scalars(select(Designation.kind).join(ClusterMember, ClusterMember.uscc == Designation.uscc)
+                             .where(ClusterMember.cluster_id == cid)))
+        lead_name = s.scalar(select(Industry.name).where(Industry.code == leading[0]))
+    html = client_as(app, "county_a").get(f"/clusters/{cid}").text
+    text = _visible_text(html)
+    assert "企业名称" in text
+    assert [c for c in RAW_CODES if re.search(rf"\b{c}\b", text)] == []
+    names = {"srdi_sme": "专精特新中小企业", "high_tech": "高新技术企业"}  # from the policy texts, by hand
+    assert held & set(names) and all(names[k] in text for k in held & set(names))
+    assert lead_name and f"{leading[0]} {lead_name}" in text

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from smecluster.registry.models import ClusterMember, Designation, Enterprise, Platform
+from smecluster.registry.models import Cluster, ClusterMember, Designation, Enterprise, Industry, Platform
 from smecluster.workflow.applications import AppRef, may_see_application
 from smecluster.workflow.models import Application, Evidence, ExpertReview, Transition
 
@@ -47,5 +47,11 @@ def cluster_facts(session: Session, cluster_id: int, who: Any) -> dict[str, Any]
                 select(Transition).where(Transition.application_id == a.id).order_by(Transition.id)))
             files = list(session.scalars(select(Evidence).where(Evidence.application_id == a.id)))
             applications.append({"a": a, "history": history, "files": files})
+    # industry codes shown with their GB/T 4754 names (members' classes and the leading industries)
+    codes = {m.industry_code for m in members if m.industry_code}
+    leading = session.scalar(select(Cluster.leading_industries).where(Cluster.id == cluster_id)) or []
+    codes |= set(leading)
+    industries = dict(session.execute(select(Industry.code, Industry.name).where(Industry.code.in_(codes))).all()) \
+        if codes else {}
     return {"member_count": member_count, "members": members, "tiers": tiers, "platforms": platforms,
-            "applications": applications}
+            "applications": applications, "industries": industries}

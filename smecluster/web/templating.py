@@ -31,7 +31,21 @@ def environment(locale: str) -> Environment:
     env.globals["locale"] = locale
     env.globals["other_locale"] = "en" if locale == "zh" else "zh"
     env.globals["stage_label"] = lambda stage: _stage_label(stage, locale)
+    env.globals["designation_label"] = lambda kind: designation_labels(locale).get(kind, kind)
     return env
+
+
+@lru_cache(maxsize=len(LOCALES))
+def designation_labels(locale: str) -> dict[str, str]:
+    """A designation kind's name for a person: the tiers' (专精特新"小巨人", ...) and the certificates'
+    (高新技术企业, ...), never the code."""
+    from smecluster.policy.tiers import tiers
+    from smecluster.policy.validity import certificates
+
+    zh = locale == "zh"
+    out = {t.kind: t.label_zh if zh else t.label_en for t in tiers()}
+    out.update({c.kind: c.label_zh if zh else c.label_en for c in certificates()})
+    return out
 
 
 def _stage_label(stage: str | None, locale: str) -> str:
