@@ -28,6 +28,14 @@ def test_list_shows_every_cluster_with_its_outcome(site):
     assert page.text.count('class="badge outcome-recognised"') == 1
 
 
+def test_list_names_the_policy_by_title_and_date_with_the_id_on_hover(site):
+    """The policy column reads 江苏省认定条件 (2023-03-31); the pack id and version are the hover text."""
+    client, _ = site
+    page = client.get("/").text
+    assert '<span title="jiangsu-cluster-2023 2023.1">江苏省认定条件 (2023-03-31)</span>' in page
+    assert ">jiangsu-cluster-2023 2023.1<" not in page
+
+
 def test_list_filters_by_outcome(site):
     """?outcome=not_recognised leaves out recognised clusters."""
     client, _ = site
