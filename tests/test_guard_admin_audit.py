@@ -70,7 +70,8 @@ def test_administrator_cannot_disable_own_account(web):  # noqa: F811
     """Disabling oneself is refused and the account stays active."""
     app, _ = web
     sys = client_as(app, "sysadmin")
-    assert _disable(sys, app, "sysadmin").status_code == 400
+    refused = _disable(sys, app, "sysadmin")
+    assert refused.status_code == 400 and "不能停用自己的账户" in refused.text  # Chinese by default
     with session_scope(app.state.engine) as s:
         assert s.scalar(select(Account.active).where(Account.username == "sysadmin")) is True
 

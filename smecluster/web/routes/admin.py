@@ -69,7 +69,7 @@ def admin_user_disable(request: Request, account_id: int, who: Viewer = Depends(
     """Disable an account."""
     name = _account_name(request, account_id)
     if account_id == who.id:
-        return _users_page(request, 400, error="you cannot disable your own account")
+        return _users_page(request, 400, error=_text(request, "You cannot disable your own account."))
     try:
         with session_scope(request.app.state.engine) as s:
             disable_user(s, name, actor=who.username, allow_admin=False)
