@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich import box
 from rich.cells import cell_len
@@ -28,6 +29,16 @@ def fail(message: str, code: int = 1) -> None:
     """Print a clear error and exit non-zero."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False)
     sys.exit(code)
+
+
+def emit(text: str, output: Path | None, announce: bool = True) -> None:
+    """A command's JSON (or other text) to standard output, or to `output` (saying so when `announce`)."""
+    if output is None:
+        print(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    if announce:
+        console.print(f"wrote {output}")
 
 
 def new_table(*columns: str, keep: tuple[str, ...] = (), title: str | None = None) -> Table:

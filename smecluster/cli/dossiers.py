@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from smecluster.cli.common import STATE, console, fail, new_table, print_table
+from smecluster.cli.common import STATE, console, emit, fail, new_table, print_table
 
 FORMATS = ("docx", "xlsx", "pdf")
 
@@ -39,11 +39,7 @@ def watch(
         fail(f"--region {region!r}: give a 6-digit GB/T 2260 code")
     w = compute_watch(_engine(), year=year, region=region)
     if fmt == "json":
-        text = json.dumps(w.to_dict(), ensure_ascii=False, indent=2)
-        if output:
-            output.write_text(text, encoding="utf-8")
-        else:
-            print(text)
+        emit(json.dumps(w.to_dict(), ensure_ascii=False, indent=2), output, announce=False)
         return
     if fmt == "xlsx":
         from smecluster.reports.dossier_xlsx import watch_xlsx

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from smecluster.cli.common import STATE, console, fail, new_table, print_table
+from smecluster.cli.common import STATE, console, emit, fail, new_table, print_table
 
 
 def _engine():
@@ -38,11 +38,7 @@ def rank(
     except (PackError, AhpError, ValueError) as exc:
         fail(str(exc))
     if fmt == "json":
-        text = json.dumps(ranking.to_json(), ensure_ascii=False, indent=2)
-        if output:
-            output.write_text(text, encoding="utf-8")
-        else:
-            print(text)
+        emit(json.dumps(ranking.to_json(), ensure_ascii=False, indent=2), output, announce=False)
         return
     if fmt == "xlsx":
         from smecluster.reports.priority_export import write_xlsx

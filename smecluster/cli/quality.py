@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from smecluster.cli.common import STATE, console, fail, new_table, print_table
+from smecluster.cli.common import STATE, console, emit, fail, new_table, print_table
 
 FORMATS = ("table", "json", "xlsx")
 SHOWN = 40  # findings printed per severity in the table format (json and xlsx carry them all)
@@ -38,11 +38,7 @@ def quality(
     if fmt == "json":
         from smecluster.reports.quality_export import report_dict
 
-        text = json.dumps(report_dict(report), ensure_ascii=False, indent=1, default=str)
-        if output is None:
-            print(text)
-        else:
-            output.write_text(text, encoding="utf-8")
+        emit(json.dumps(report_dict(report), ensure_ascii=False, indent=1, default=str), output, announce=False)
     elif fmt == "xlsx":
         from smecluster.reports.quality_export import write_xlsx
 

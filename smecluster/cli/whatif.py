@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from smecluster.cli.common import STATE, console, fail, new_table, print_table, word
+from smecluster.cli.common import STATE, console, emit, fail, new_table, print_table, word
 
 simulate_app = typer.Typer(help="What if a rule changed: reformed packs against the registry (never stored).",
                            no_args_is_help=True)
@@ -105,7 +105,7 @@ def simulate_clusters(
         fail(str(exc))
     if fmt == "json":
         text = json.dumps(sim.to_dict(), ensure_ascii=False, indent=2, default=str)
-        _emit(text, output)
+        emit(text, output)
         return
     if fmt == "xlsx":
         _xlsx(output, {"clusters": sim.clusters, "by_city": sim.by_city})
@@ -152,7 +152,7 @@ def simulate_enterprises(
     except (ValueError, ReformError) as exc:
         fail(str(exc))
     if fmt == "json":
-        _emit(json.dumps(sim.to_dict(), ensure_ascii=False, indent=2, default=str), output)
+        emit(json.dumps(sim.to_dict(), ensure_ascii=False, indent=2, default=str), output)
         return
     if fmt == "xlsx":
         import polars as pl
@@ -186,14 +186,6 @@ def _print_frame(frame) -> None:
     for row in frame.iter_rows():
         table.add_row(*[word(v) for v in row])
     print_table(table)
-
-
-def _emit(text: str, output: Path | None) -> None:
-    if output is None:
-        print(text)
-    else:
-        output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {output}")
 
 
 def _xlsx(path: Path, sheets: dict) -> None:
