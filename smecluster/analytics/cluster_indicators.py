@@ -107,15 +107,21 @@ def _platforms(y: int) -> str:
     )
 
 
-def _sme_rd_cagr(y: int, years: int = 3) -> str:
-    return (
-        "SELECT a.cluster_id, CASE WHEN SUM(b.rd_spending) > 0 THEN "
-        f"POWER(SUM(a.rd_spending) / SUM(b.rd_spending), 1.0 / {years}) - 1 END AS value "
-        "FROM member_year a JOIN member_year b ON b.cluster_id = a.cluster_id AND b.uscc = a.uscc "
-        f"AND b.year = {y - years} "
-        f"WHERE a.year = {y} AND a.size <> 'large' "
-        "AND a.rd_spending IS NOT NULL AND b.rd_spending IS NOT NULL GROUP BY a.cluster_id"
-    )
+def _cagr_of(measure: str, smes_only: bool = False) -> Callable[..., str]:
+    # compound annual growth of a sum over the members reporting it in both years (a matched panel);
+    # `smes_only` leaves large firms out (J6: R&D growth of the cluster's SMEs)
+    sme = "AND a.size <> 'large' " if smes_only else ""
+
+    def build(y: int, years: int = 3) -> str:
+        return (
+            f"SELECT a.cluster_id, CASE WHEN SUM(b.{measure}) > 0 THEN "
+            f"POWER(SUM(a.{measure}) / SUM(b.{measure}), 1.0 / {years}) - 1 END AS value "
+            "FROM member_year a JOIN member_year b ON b.cluster_id = a.cluster_id AND b.uscc = a.uscc "
+            f"AND b.year = {y - years} WHERE a.year = {y} {sme}"
+            f"AND a.{measure} IS NOT NULL AND b.{measure} IS NOT NULL GROUP BY a.cluster_id"
+        )
+
+    return build
 
 
 def _member_share(flag: str) -> Callable[..., str]:
@@ -204,20 +210,6 @@ def _ratio_of_sums(num: str, den: str) -> Callable[..., str]:
     return build
 
 
-def _cagr_of(measure: str) -> Callable[..., str]:
-    # compound annual growth of a sum over the members reporting it in both years (a matched panel)
-    def build(y: int, years: int = 3) -> str:
-        return (
-            f"SELECT a.cluster_id, CASE WHEN SUM(b.{measure}) > 0 THEN "
-            f"POWER(SUM(a.{measure}) / SUM(b.{measure}), 1.0 / {years}) - 1 END AS value "
-            "FROM member_year a JOIN member_year b ON b.cluster_id = a.cluster_id AND b.uscc = a.uscc "
-            f"AND b.year = {y - years} WHERE a.year = {y} "
-            f"AND a.{measure} IS NOT NULL AND b.{measure} IS NOT NULL GROUP BY a.cluster_id"
-        )
-
-    return build
-
-
 def _per_member_mean(measure: str) -> Callable[..., str]:
     def build(y: int) -> str:
         return (
@@ -295,7 +287,7 @@ BUILDERS: dict[str, Callable[..., str]] = {
         ("srdi_sme", "innovative_sme", "high_tech"), leading_only=False
     ),
     "provincial_platforms": _platforms,
-    "sme_rd_cagr": _sme_rd_cagr,
+    "sme_rd_cagr": _cagr_of("rd_spending", smes_only=True),
     "cloud_share": _member_share("cloud"),
     "industrial_internet_share": _member_share("industrial_internet"),
     "cluster_output": _cluster_output,
