@@ -420,3 +420,45 @@ def test_multipart_form_token_is_read(web):  # noqa: F811
     good = county.post(url, data={"version": str(version), "comment": "", "csrf_token": csrf_of(county)},
                        files=files, follow_redirects=False)
     assert good.status_code == 303 and stage(county, app_id) == "submitted"
+
+
+def _to_public_notice(app, app_id: int) -> None:
+    """Walk an application from draft to its public notice (city, province, one expert's score)."""
+    from test_web_workflow import do
+
+    county, city, prov, expert = (client_as(app, u) for u in ("county_a", "city_a", "province", "expert"))
+    do(county, app_id, "submit")
+    do(city, app_id, "recommend")
+    do(prov, app_id, "start_review")
+    prov.post(f"/applications/{app_id}/experts", data={"expert": "expert", "csrf_token": csrf_of(prov)})
+    expert.post(f"/applications/{app_id}/score", data={"score": "80", "csrf_token": csrf_of(expert)})
+    assert do(prov, app_id, "publish_notice").status_code == 303
+
+
+def test_overview_cache_keeps_the_county_draft_from_the_province(web):  # noqa: F811
+    """Overviews are cached per region and audience: the county's own view (with its draft) is never served to
+    the province or the city looking at the same county."""
+    app, _ = web
+    county = client_as(app, "county_a")
+    new_application(county)
+    name = "常熟市测试集群"
+    assert name in county.get("/overview").text
+    for viewer in (client_as(app, "province"), client_as(app, "city_a")):
+        page = viewer.get("/overview", params={"region": "320581"})
+        assert page.status_code == 200
+        assert name not in page.text
+
+
+def test_application_stage_wins_over_the_registry_status(web):  # noqa: F811
+    """A cluster's stage is its application's, whatever the stage: one in public notice is public even where
+    the registry row still says draft."""
+    from smecluster.registry.models import Cluster
+    from smecluster.workflow.models import Application
+
+    app, _ = web
+    app_id = new_application(client_as(app, "county_a"))
+    _to_public_notice(app, app_id)
+    with session_scope(app.state.engine) as s:
+        cluster_id = s.scalar(select(Application.cluster_id).where(Application.id == app_id))
+        s.execute(update(Cluster).where(Cluster.id == cluster_id).values(status="draft"))
+    assert "常熟市测试集群" in _client(app).get("/").text

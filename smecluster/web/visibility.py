@@ -26,30 +26,25 @@ def may_see_cluster(who: Any, ref: AppRef, workflow: Workflow | None = None) -> 
     wf = workflow or load_workflow()
     if ref.stage in wf.public_stages:
         return True
-    if who is None or getattr(who, "id", None) is None:
+    if getattr(who, "id", None) is None:  # anonymous (None, or a viewer with no account)
         return False
     return may_see_application(who, ref)
 
 
-def cluster_refs(engine: Engine, workflow: Workflow | None = None) -> dict[int, AppRef]:
-    """Cluster id -> what visibility needs: the application's ref, or the registry cluster's status."""
-    wf = workflow or load_workflow()
-    applications = private_applications(engine, wf, every_stage=True)
+def cluster_refs(engine: Engine) -> dict[int, AppRef]:
+    """Cluster id -> what visibility needs: its application's ref (whatever the stage), else the registry
+    cluster's own status (a ref with no application: id 0)."""
+    applications = private_applications(engine, every_stage=True)
     with Session(engine) as s:
         rows = s.execute(select(Cluster.id, Cluster.county_code, Cluster.status)).all()
-    return {r.id: applications.get(r.id) or AppRef(0, r.id, r.county_code, r.status or "draft") for r in rows}
+    return {r.id: applications.get(r.id) or AppRef(0, r.id, r.county_code, r.status) for r in rows}
 
 
 def visible_verdicts(app: FastAPI, who: Viewer) -> list[Any]:
     """Verdicts of the clusters this viewer may see."""
     verdicts = app.state.verdicts.all()
-    wf = load_workflow()
-    refs = cluster_refs(app.state.engine, wf)
-    return [
-        v
-        for v in verdicts
-        if (ref := refs.get(int(v.cluster["id"]))) is not None and may_see_cluster(who, ref, wf)
-    ]
+    refs = cluster_refs(app.state.engine)
+    return [v for v in verdicts if (ref := refs.get(int(v.cluster["id"]))) is not None and may_see_cluster(who, ref)]
 
 
 def audience(who: Viewer) -> str:
