@@ -14,10 +14,13 @@ from smecluster.web.i18n import LOCALE_COOKIE, LOCALES
 from smecluster.web.routes.diagnosis import may_diagnose
 from smecluster.web.routes.overview import OVERVIEW_ROLES
 from smecluster.web.security import PUBLIC, Viewer, allow, cookie_kwargs
+from smecluster.web.tables import TableSpec, table_page
 from smecluster.web.templating import render
 from smecluster.web.visibility import visible_verdicts
 
 router = APIRouter()
+CLUSTER_LIST = TableSpec("list", ("name", "county_code", "year", "outcome"), "county_code",
+                         search=("name", "county_name", "county_code", "industries"))
 
 
 @router.get("/", response_class=HTMLResponse, name="cluster_list")
@@ -29,7 +32,12 @@ def cluster_list(request: Request, outcome: str | None = None, who: Viewer = Dep
         counts[v.outcome] = counts.get(v.outcome, 0) + 1
     if outcome:
         verdicts = [v for v in verdicts if v.outcome == outcome]
-    return render(request, "clusters/list.html", {"verdicts": verdicts, "counts": counts, "outcome": outcome})
+    rows = [{"v": v, "name": v.cluster["name"], "county_code": v.cluster["county_code"],
+             "county_name": v.cluster.get("county_name"), "year": v.year, "outcome": v.outcome,
+             "industries": " ".join(v.cluster.get("leading_industries") or [])} for v in verdicts]
+    table = table_page(CLUSTER_LIST, rows, request.query_params)
+    return render(request, "clusters/list.html", {"verdicts": [r["v"] for r in table.rows], "table": table,
+                                                  "counts": counts, "outcome": outcome})
 
 
 @router.get("/clusters/{cluster_id}", response_class=HTMLResponse, name="cluster_page")
@@ -39,7 +47,7 @@ def cluster_page(request: Request, cluster_id: int, who: Viewer = Depends(allow(
     if not found:
         raise HTTPException(status_code=404, detail="no such cluster")
     with session_scope(request.app.state.engine) as s:
-        facts = cluster_facts(s, cluster_id, who)
+        facts = cluster_facts(s, cluster_id, who, request.query_params)
     diagnosable = {m.uscc for m in facts["members"] if not who.anonymous and may_diagnose(who, m.uscc, m.county_code)}
     # bureaus whose region holds the cluster get its trend chart and dossier downloads (routes/watch.py)
     in_scope = who.role in OVERVIEW_ROLES and covers(who.region_code, found[0].cluster["county_code"])
