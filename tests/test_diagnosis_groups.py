@@ -64,3 +64,30 @@ def test_an_unreachable_group_says_so():
     fixes = group_fixes(plan, row, {})
     assert len(fixes) == 1 and not fixes[0]["reachable"] and fixes[0]["changes"] == []
     assert "无法补足" in fixes[0]["advice"]
+
+
+def _leaf(cid: str, status: str, short=None, threshold=None) -> dict:
+    return {"id": cid, "status": status, "shortfall": short, "threshold": threshold}
+
+
+def test_a_failing_any_lists_its_cheapest_branch_first_and_the_others_as_alternatives():
+    """Revenue 900 of 1000 (10% short) or equity 0 of 2000 (all of it short): the revenue branch is the
+    cheapest way through S-B3 and comes first; the equity branch follows marked as an alternative."""
+    from smecluster.analytics.tier_gaps import unmet
+
+    report = {"id": "S-B3", "status": "fail", "combine": "any", "children": [
+        _leaf("S-B3b", "fail", 2000, 2000), _leaf("S-B3a", "fail", 100, 1000)]}
+    got = unmet(report)
+    assert [g["id"] for g in got] == ["S-B3a", "S-B3b"]
+    assert "alternative" not in got[0] and got[1]["alternative"] == "S-B3"
+
+
+def test_at_least_k_asks_for_the_cheapest_missing_ones():
+    """Two of four needed, one met: the cheapest failing one is asked for, the rest are alternatives."""
+    from smecluster.analytics.tier_gaps import unmet
+
+    report = {"id": "X", "status": "fail", "combine": "at_least 2", "children": [
+        _leaf("a", "pass"), _leaf("b", "fail", 5, 10), _leaf("c", "fail", 1, 10), _leaf("d", "unknown")]}
+    got = unmet(report)
+    assert [g["id"] for g in got] == ["c", "b", "d"]
+    assert [g.get("alternative") for g in got] == [None, "X", "X"]

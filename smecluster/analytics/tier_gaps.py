@@ -118,17 +118,45 @@ def criterion_report(c: Criterion, plan: TierPlan, row: dict, values: dict) -> d
     return out
 
 
+def branch_cost(report: dict) -> tuple[int, int, float]:
+    """How far a failing branch is from being met: (unknown leaves, failing leaves, the sum of each failing
+    leaf's shortfall as a share of its threshold); lower is cheaper. A leaf without figures counts 1."""
+    leaves = unmet(report)
+    unknown = sum(1 for leaf in leaves if leaf.get("status") == "unknown")
+    share = 0.0
+    for leaf in leaves:
+        short, threshold = leaf.get("shortfall"), leaf.get("threshold")
+        if isinstance(short, int | float) and isinstance(threshold, int | float) and not isinstance(threshold, bool) \
+                and threshold:
+            share += abs(short) / abs(threshold)
+        else:
+            share += 1.0
+    return (unknown, len(leaves) - unknown, share)
+
+
 def unmet(report: dict) -> list[dict]:
     """The leaves of a criterion report that are not met (fail, warn or unknown), depth first.
 
-    For an 'any' composition every failing branch is listed (any one of them would do).
+    Within a failing 'any' (or 'at least k of') composition the branches are searched for the cheapest
+    way to meet it (`branch_cost`): the cheapest branch (or the k - met cheapest) comes first, and every
+    other failing branch follows with `alternative` set (any of them would do instead).
     """
     if report.get("status") in ("pass", "not_assessed"):
         return []
     kids = report.get("children")
     if not kids:
         return [report]
-    return [leaf for k in kids for leaf in unmet(k)]
+    combine = report.get("combine") or "all"
+    if combine == "all":
+        return [leaf for k in kids for leaf in unmet(k)]
+    failing = sorted((k for k in kids if k.get("status") not in ("pass", "not_assessed")), key=branch_cost)
+    met = sum(1 for k in kids if k.get("status") == "pass")
+    needed = 1 if combine == "any" else max(1, int(combine.split()[-1]) - met)
+    out = []
+    for i, k in enumerate(failing):
+        for leaf in unmet(k):
+            out.append(leaf if i < needed else {**leaf, "alternative": report.get("id")})
+    return out
 
 
 # Score groups of the tier packs (pass_rule.group_minimums) by name.
