@@ -203,6 +203,11 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict | None, set[str]]]] = {
         ("/api/clusters/{cluster_a}", None, SEES_A),
         ("/api/clusters/{cluster_b}", None, SEES_B),
     ],
+    ("GET", "/api/clusters/{cluster_id}/map"): [
+        ("/api/clusters/{registry_cluster}/map", None, EVERYONE),
+        ("/api/clusters/{cluster_a}/map", None, SEES_A),
+        ("/api/clusters/{cluster_b}/map", None, SEES_B),
+    ],
 }
 
 

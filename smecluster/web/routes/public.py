@@ -60,6 +60,23 @@ def cluster_page(request: Request, cluster_id: int, who: Viewer = Depends(allow(
                                                     "in_scope": in_scope, "radar": radar})
 
 
+@router.get("/api/clusters/{cluster_id}/map", name="api_cluster_map", tags=["api"])
+def api_cluster_map(request: Request, cluster_id: int, who: Viewer = Depends(allow(PUBLIC))) -> dict:
+    """The cluster page's map as GeoJSON: the footprint of a cluster the viewer may see; its located
+    members (points, flagged outside the county) only for the bureaus whose region holds it."""
+    from smecluster.services.geography import cluster_map
+
+    found = [v for v in visible_verdicts(request.app, who) if int(v.cluster["id"]) == cluster_id]
+    if not found:
+        raise HTTPException(status_code=404, detail="no such cluster")
+    in_scope = who.role in OVERVIEW_ROLES and covers(who.region_code, found[0].cluster["county_code"])
+    with request.app.state.heavy.slot():
+        data = cluster_map(request.app.state.engine, cluster_id, members=in_scope)
+    if data is None:
+        raise HTTPException(status_code=404, detail="no such cluster")
+    return data
+
+
 @router.get("/lang/{code}", name="switch_language")
 def switch_language(request: Request, code: str, next: str = "/", who: Viewer = Depends(allow(PUBLIC))):
     """Switch the interface language (zh or en) and go back."""
