@@ -48,6 +48,11 @@ def designation_labels(locale: str) -> dict[str, str]:
     return out
 
 
+def stage_name(stage: str | None, locale: str) -> str:
+    """A workflow stage's name in `locale` (草稿, 已认定, ...; the code when the workflow has no such stage)."""
+    return _stage_label(stage, locale)
+
+
 def _stage_label(stage: str | None, locale: str) -> str:
     stages = {s.id: s for s in load_workflow().stages}
     found = stages.get(stage or "")

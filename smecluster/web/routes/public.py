@@ -56,8 +56,13 @@ def cluster_page(request: Request, cluster_id: int, who: Viewer = Depends(allow(
         from smecluster.web.priority_view import cluster_radar
 
         radar = cluster_radar(request.app, cluster_id, request.state.locale)
+    # the county bureau may apply for its registry cluster when no application of it is going on
+    from smecluster.workflow.applications import CLOSED_STAGES
+
+    may_apply = who.role == "county_applicant" and covers(who.region_code, found[0].cluster["county_code"]) \
+        and all(item["a"].stage in CLOSED_STAGES for item in facts["applications"])
     return render(request, "clusters/detail.html", {"v": found[0], **facts, "diagnosable": diagnosable,
-                                                    "in_scope": in_scope, "radar": radar})
+                                                    "in_scope": in_scope, "radar": radar, "may_apply": may_apply})
 
 
 @router.get("/api/clusters/{cluster_id}/map", name="api_cluster_map", tags=["api"])
