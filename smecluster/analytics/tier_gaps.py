@@ -9,27 +9,14 @@ from smecluster.analytics.catalogue import indicator as indicator_info
 from smecluster.analytics.tier_query import STATUS_LABELS, TierPlan
 from smecluster.policy.compile import indicator_column
 from smecluster.policy.pack import Band, Criterion
+from smecluster.values import format_value
 
 WORDS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "="}
 
 
 def fmt(value, unit: str) -> str:
-    """A value as a reader expects it in its unit (ratios as per cent, money in 万元)."""
-    if value is None:
-        return "未填报 / not reported"
-    if unit == "bool" or isinstance(value, bool):
-        return "是 / yes" if value else "否 / no"
-    if unit == "ratio":
-        return f"{value * 100:.2f}%"
-    if unit == "wan_yuan":
-        return f"{value:,.1f} 万元"
-    if unit == "rank":
-        return "无 / none" if value >= 9999 else f"第 {int(value)} 名"
-    if unit in ("count", "code"):
-        return f"{int(value)}"
-    if unit == "years":
-        return f"{value:g} 年"
-    return f"{value:g}"
+    """A value in its unit for a diagnosis read in either language (smecluster.values, both languages)."""
+    return format_value(value, unit, lang="both", missing="未填报 / not reported")
 
 
 def _shortfall(c: Criterion, value) -> float | None:

@@ -27,7 +27,7 @@ def environment(locale: str) -> Environment:
         auto_reload=False,
     )
     env.install_gettext_translations(translations(locale), newstyle=True)
-    env.filters.update(formatting.FILTERS)
+    env.filters.update(formatting.filters(locale))
     env.globals["locale"] = locale
     env.globals["other_locale"] = "en" if locale == "zh" else "zh"
     env.globals["stage_label"] = lambda stage: _stage_label(stage, locale)
