@@ -66,3 +66,13 @@ def test_every_formatter_is_this_one():
                 if "unit == 'ratio'" in body and "'wan_yuan'" in body:
                     own.append(f"{path.relative_to(PACKAGE)}:{node.name}")
     assert own == []
+
+
+def test_bilingual_titles_show_the_pages_half():
+    from smecluster.web.formatting import title_in
+
+    assert title_in("上云比例 / cloud adoption", "zh") == "上云比例"
+    assert title_in("上云比例 / cloud adoption", "en") == "cloud adoption"
+    assert title_in('其他条件（"等等"）/ further conditions', "zh") == '其他条件（"等等"）'
+    assert title_in("营业收入1000万元以上", "en") == "营业收入1000万元以上"
+    assert title_in("1/2 的企业", "zh") == "1/2 的企业"

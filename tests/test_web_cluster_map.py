@@ -84,3 +84,31 @@ def test_cluster_page_has_the_map_and_its_legend(app):
 
 def test_unknown_or_hidden_cluster_is_404(app):
     assert client_as(app, None).get("/api/clusters/999999/map").status_code == 404
+
+
+def test_chinese_cluster_page_says_actions_and_industries_in_words(app):
+    """The application history names each workflow action (提交申报, 推荐, ...), never its code, and the cluster
+    list names the leading industries beside their codes."""
+    import re
+
+    from web_fakes import csrf_of
+
+    cid, _ = _cluster(app, "changshu-fluorine")
+    county = client_as(app, "county_a")  # an application with a history: applied for and submitted (last test)
+    app_id = int(county.post(f"/clusters/{cid}/apply", data={"csrf_token": csrf_of(county)},
+                             follow_redirects=False).headers["location"].rsplit("/", 1)[1])
+    version = county.get(f"/api/applications/{app_id}").json()["version"]
+    assert county.post(f"/applications/{app_id}/actions/submit", data={"version": str(version), "comment": "",
+                       "csrf_token": csrf_of(county)}, follow_redirects=False).status_code == 303
+    c = client_as(app, "province")
+    page = c.get(f"/clusters/{cid}").text
+    history = " ".join(re.findall(r"<td>([a-z_]+|[^<]*)</td>", page))
+    assert "提交申报" in page
+    assert not re.search(r"\b(submit|recommend|start_review|publish_notice|recognise)\b", history)
+    listing = c.get("/?list_per=200").text
+    with session_scope(app.state.engine) as s:
+        from smecluster.registry.models import Industry
+
+        code = s.scalar(select(Cluster.leading_industries).where(Cluster.id == cid))[0]
+        name = s.scalar(select(Industry.name).where(Industry.code == code))
+    assert f"{code} {name}" in listing

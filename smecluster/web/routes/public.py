@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from smecluster.accounts.roles import covers
 from smecluster.db import session_scope
-from smecluster.web.cluster_facts import cluster_facts
+from smecluster.web.cluster_facts import cluster_facts, industry_names
 from smecluster.web.i18n import LOCALE_COOKIE, LOCALES
 from smecluster.web.routes.diagnosis import may_diagnose
 from smecluster.web.routes.overview import OVERVIEW_ROLES
@@ -36,8 +36,11 @@ def cluster_list(request: Request, outcome: str | None = None, who: Viewer = Dep
              "county_name": v.cluster.get("county_name"), "year": v.year, "outcome": v.outcome,
              "industries": " ".join(v.cluster.get("leading_industries") or [])} for v in verdicts]
     table = table_page(CLUSTER_LIST, rows, request.query_params)
+    codes = {c for r in table.rows for c in r["v"].cluster.get("leading_industries") or []}
+    with session_scope(request.app.state.engine) as s:
+        industries = industry_names(s, codes)
     return render(request, "clusters/list.html", {"verdicts": [r["v"] for r in table.rows], "table": table,
-                                                  "counts": counts, "outcome": outcome})
+                                                  "counts": counts, "outcome": outcome, "industries": industries})
 
 
 @router.get("/clusters/{cluster_id}", response_class=HTMLResponse, name="cluster_page")

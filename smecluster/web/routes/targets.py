@@ -7,6 +7,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse
 
 from smecluster.accounts.roles import region_prefix
+from smecluster.web.formatting import title_in
 from smecluster.web.insight import targets_view
 from smecluster.web.routes.overview import OVERVIEW_ROLES, REGION, scoped_region
 from smecluster.web.security import Viewer, allow
@@ -37,7 +38,7 @@ def targets_page(request: Request, region: str | None = REGION, who: Viewer = De
     code, prefix, view = _targets(request, region, who)
     chart_data = {
         "targets": [
-            {"title": t["title"], "chart": t["chart"],
+            {"title": title_in(t["title"], request.state.locale), "chart": t["chart"],
              "counties": [{"name": r["code"], "value": r["count"]} for r in t["counties"]]}
             for t in view["targets"]
         ],
