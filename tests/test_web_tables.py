@@ -167,6 +167,7 @@ def test_every_long_page_answers_with_table_parameters(app):
     for url in ("/?list_sort=year&list_order=desc", "/overview?clusters_sort=outcome",
                 "/discover?candidates_sort=members",
                 "/targets?target1_sort=count&target1_order=desc", "/priority?ranking_sort=score",
+                "/watch?watch_sort=name&watch_q=市",
                 f"/clusters/{cid}?members_sort=industry_code"):
         r = c.get(url)
         assert r.status_code == 200, url
