@@ -138,6 +138,7 @@ def test_cluster_members_are_paged_sorted_and_filtered_by_the_database(app):
     assert usccs(c.get(f"/clusters/{cid}").text) == [m.uscc for m in members[:20]]
     assert usccs(c.get(f"/clusters/{cid}?members_page=2").text) == [m.uscc for m in members[20:40]]
     assert usccs(c.get(f"/clusters/{cid}?members_q={members[7].uscc}").text) == [members[7].uscc]
+    assert usccs(c.get(f"/clusters/{cid}?members_q={members[7].uscc.lower()}").text) == [members[7].uscc]
     top = usccs(c.get(f"/clusters/{cid}?members_sort=name&members_order=desc").text)[0]
     assert dict(members)[top] == max(m.name for m in members)
     assert f"({n})</h2>" in c.get(f"/clusters/{cid}").text  # the count is of all members, not the page

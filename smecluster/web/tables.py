@@ -193,13 +193,13 @@ def _like(text: str) -> str:
 def sql_table_page(
     spec: TableSpec, session: Session, stmt: Select, columns: Mapping[str, ColumnElement], query: Any
 ) -> TablePage:
-    """One page of a SELECT: the filter as LIKE over the searched columns, the order and the cut done by
+    """One page of a SELECT: the filter as ILIKE (any case) over the searched columns, the order and the cut done by
     the database (a cluster of thousands of members reads only the page's rows). `columns` maps the
     spec's keys to the statement's columns."""
     sort, desc, q, page, per = read_state(spec, query)
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     if q:
-        stmt = stmt.where(or_(*(columns[k].like(_like(q), escape="\\") for k in spec.search)))
+        stmt = stmt.where(or_(*(columns[k].ilike(_like(q), escape="\\") for k in spec.search)))
     matched = session.scalar(select(func.count()).select_from(stmt.subquery())) if q else total
     pages = max(1, -(-matched // per))
     page = min(page, pages)
