@@ -12,13 +12,14 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from smecluster.db import Base
+from smecluster.messages import N_, UserError
 
 NAME_MAX = 80
 SETS_MAX = 40
 
 
-class ScenarioError(ValueError):
-    """A scenario that cannot be saved (the reason says why)."""
+class ScenarioError(UserError):
+    """A scenario that cannot be saved (the reason says why, translatable by its template)."""
 
 
 class SavedScenario(Base):
@@ -45,12 +46,12 @@ def save_scenario(session: Session, name: str, pack_id: str, changes: list[str],
 
     name = name.strip()
     if not name or len(name) > NAME_MAX:
-        raise ScenarioError(f"a scenario needs a name of 1 to {NAME_MAX} characters")
+        raise ScenarioError(N_("a scenario needs a name of 1 to %(n)s characters"), n=NAME_MAX)
     if not changes or len(changes) > SETS_MAX:
-        raise ScenarioError(f"a scenario needs 1 to {SETS_MAX} changes")
+        raise ScenarioError(N_("a scenario needs 1 to %(n)s changes"), n=SETS_MAX)
     apply_reform(reform_from_sets(pack_id, changes, reform_id=name))  # ReformError when it is not a valid pack
     if session.scalars(select(SavedScenario.id).where(SavedScenario.name == name)).first() is not None:
-        raise ScenarioError(f"a scenario named {name!r} exists already")
+        raise ScenarioError(N_("a scenario named %(name)s exists already"), name=repr(name))
     row = SavedScenario(name=name, pack_id=pack_id, changes=list(changes), created_by=account_id, created_at=now)
     session.add(row)
     session.flush()

@@ -143,3 +143,20 @@ def test_demo_command_prints_a_login(tmp_path):
     result = CliRunner().invoke(app, ["--db", str(tmp_path / "d.db"), "demo", "--no-serve", "--scale", "0.02"])
     assert result.exit_code == 0, result.output
     assert "demo logins" in result.output and "demo_province" in result.output
+
+
+def test_platform_names_read_as_names():
+    """A demo platform is named after its cluster's place and industry, never after a cut of the cluster's
+    full name ("...产业集群（示例：非县重点实验室3" came from cutting four characters off a near miss's note),
+    and its type is the one its name says."""
+    from smecluster.demo.generator import platform_stem
+
+    assert platform_stem("南京市江宁区专用设备产业集群（示例：非县域支柱）") == "南京市江宁区专用设备"
+    assert platform_stem("溧阳市动力电池产业集群") == "溧阳市动力电池"
+    data = generate(seed=7, scale=0.05)
+    hosted = data.platform.filter(data.platform["host_uscc"].is_not_null())
+    assert hosted.height > 0
+    for name, kind in hosted.select("name", "type").iter_rows():
+        assert "产业集群" not in name and "示例：" not in name, name
+        assert name.endswith("（示例）") and name.count("（") == 1, name
+        assert kind in name, (name, kind)

@@ -132,6 +132,11 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict | None, set[str]]]] = {
     ("GET", "/api/applications"): [("/api/applications", None, BUSINESS)],
     ("GET", "/applications/new"): [("/applications/new", None, COUNTIES)],
     ("POST", "/applications"): [("/applications", {"name": "", "leading_industries": "x"}, COUNTIES)],
+    # a registry cluster's own county only (refused with 400 here: each has an application going on)
+    ("POST", "/clusters/{cluster_id}/apply"): [
+        ("/clusters/{cluster_a}/apply", {}, {"county_a"}),
+        ("/clusters/{cluster_b}/apply", {}, {"county_b"}),
+    ],
     ("GET", "/applications/{application_id}"): [
         ("/applications/{app_a}", None, SEES_A),
         ("/applications/{app_b}", None, SEES_B),
@@ -202,6 +207,11 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict | None, set[str]]]] = {
         ("/api/clusters/{registry_cluster}", None, EVERYONE),
         ("/api/clusters/{cluster_a}", None, SEES_A),
         ("/api/clusters/{cluster_b}", None, SEES_B),
+    ],
+    ("GET", "/api/clusters/{cluster_id}/map"): [
+        ("/api/clusters/{registry_cluster}/map", None, EVERYONE),
+        ("/api/clusters/{cluster_a}/map", None, SEES_A),
+        ("/api/clusters/{cluster_b}/map", None, SEES_B),
     ],
 }
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -160,3 +163,35 @@ def test_tier_map_counts_equal_the_county_table(site):
     assert all(r["net"] == r["gained"] - r["lost"] for r in got["by_county_map"])
     county = _client(site, "county_ts").get("/api/whatif/simulate?pack=srdi-sme-2026&set=S6-9.threshold=60").json()
     assert [r["code"] for r in county["by_county_map"]] == ["320312"]
+
+
+def test_refusals_speak_the_viewers_language(site):
+    """Every refusal of the what-if page and its API is Chinese in the Chinese interface and English in the
+    English one: a threshold that is not a number, a malformed change, a reform the pack rejects (its
+    technical reason after a translated lead), an unknown scenario, a duplicate name."""
+    c = _client(site, "prov")
+    page = c.get(f"/whatif?pack={PACK}&th_J5=abc")
+    assert page.status_code == 400 and "J5：'abc' 不是数字。" in html.unescape(page.text)
+    assert "is not a number" not in page.text
+    assert "J5: 'abc' is not a number." in html.unescape(c.get(f"/whatif?pack={PACK}&th_J5=abc&lang=en").text)
+    bad = c.get(f"/api/whatif/simulate?pack={PACK}&set=nonsense").json()["detail"]
+    assert bad == "改动的写法是 编号.字段=值，最多 40 项。"
+    assert c.get(f"/api/whatif/simulate?pack={PACK}&set=nonsense&lang=en").json()["detail"] == \
+        "Changes are ID.FIELD=VALUE, at most 40."
+    rejected = c.get(f"/api/whatif/simulate?pack={PACK}&set=J99.threshold=1").json()["detail"]
+    assert rejected.startswith("无法模拟这项改动：") and "J99" in rejected
+    assert c.get("/api/whatif/simulate?pack=no-such&set=J5.threshold=1").json()["detail"].startswith("无法模拟")
+    assert c.get("/whatif?scenario=999999", headers={"accept": "application/json"}).json()["detail"] == "没有这个情景。"
+    headers = {"X-CSRF-Token": csrf_of(c)}
+    body = {"name": "twice", "pack": PACK, "changes": ["J7.threshold=0.25"]}
+    assert c.post("/api/whatif/scenarios", json=body, headers=headers).status_code == 200
+    again = c.post("/api/whatif/scenarios", json=body, headers=headers)
+    assert again.status_code == 400 and again.json()["detail"] == "名为 'twice' 的情景已存在"
+
+
+def test_threshold_table_names_indicators_and_signs(site):
+    """The threshold form names each indicator (上云 ..., not cloud_share) and shows ≥ rather than >=."""
+    page = _client(site, "prov").get(f"/whatif?pack={PACK}").text
+    form = page.split('id="reform-form"')[1].split("</form>")[0]
+    assert "&gt;=" not in form and "≥" in form
+    assert not re.search(r"<td><span title=\"(\w+)\">\1</span>", form)

@@ -19,7 +19,7 @@ err_console = Console(stderr=True)
 @dataclass
 class _State:
     db: str | None = None
-    lang: str = "zh"  # words of printed tables (--lang, else the locale); JSON keeps the codes
+    lang: str = "zh"  # words of printed tables and JSON reasons (--lang, else the locale); JSON keeps the codes
 
 
 STATE = _State()

@@ -206,10 +206,10 @@ def _walk(criteria):
 
 def area_text(areas: dict) -> str:
     """Every area of a footprint criterion and the one used, in one line."""
-    from smecluster.policy.gaps import format_value
+    from smecluster.values import format_value
 
     def km2(x: float | None) -> str:
-        return "none" if x is None else f"{format_value(x, 'km2')} km2"
+        return "none" if x is None else format_value(x, "km2", lang="en")
 
     names = {"boundary": "the declared boundary", "members_hull": "the members' hull",
              "declared": "the application's figure", None: "none (unknown)"}
@@ -226,12 +226,13 @@ def _criteria_table() -> Table:
 
 
 def _add_rows(table: Table, c, indent: str) -> None:
-    from smecluster.policy.gaps import format_value
+    from smecluster.values import format_value
 
-    value = format_value(c.value, c.unit) if c.unit else ""
+    lang = STATE.lang
+    value = format_value(c.value, c.unit, lang=lang) if c.unit else ""
     if c.declared is not None:
-        value += f" (declared {format_value(c.declared, c.unit)}{' ≠' if c.discrepancy else ''})"
-    threshold = f"{c.comparator} {format_value(c.threshold, c.unit)}" if c.comparator else ""
+        value += f" (declared {format_value(c.declared, c.unit, lang=lang)}{' ≠' if c.discrepancy else ''})"
+    threshold = f"{c.comparator} {format_value(c.threshold, c.unit, lang=lang)}" if c.comparator else ""
     mark = "" if c.verified else " [yellow]UNVERIFIED[/]"
     style = STATUS_STYLE.get(c.status, "")
     gap = (c.gap_zh or c.gap or "") if STATE.lang == "zh" else (c.gap or c.gap_zh or "")

@@ -24,7 +24,7 @@ def _root(
     ),
     lang: str = typer.Option(
         None, "--lang", help="zh or en: words in printed tables (default: $SMECLUSTER_LANG, else the locale, "
-        "else zh). JSON keeps the codes."
+        "else zh). JSON keeps the codes, with the reasons of `evaluate enterprises` in words beside them."
     ),
 ) -> None:
     from smecluster.labels import resolve_lang

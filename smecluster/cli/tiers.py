@@ -68,7 +68,7 @@ def evaluate_enterprises(
         except (ValueError, PackError) as exc:
             fail(str(exc))
     if fmt == "json":
-        text = tier_export.write_json(ev, output)
+        text = tier_export.write_json(ev, output, lang=STATE.lang)
         if output is None:
             print(text)
     elif fmt == "xlsx":

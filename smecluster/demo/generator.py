@@ -376,14 +376,14 @@ def _cluster_block(cs: dict, serial: int, year: int, rng, geoms, counties) -> di
     public = cs.get("public_platforms", [])
     hosted = cs["platforms"] - len(public)
     hosts = rng.choice(uscc[: n - outside], hosted, replace=False)
+    kinds = [str(t) for t in rng.choice(PLATFORM_TYPES, hosted)]
+    stem = platform_stem(cs["name"])
     platform = pl.DataFrame(
         {
-            "name": [f"{cs['name'][:-4]}{t}{i + 1}（示例）" for i, t in enumerate(
-                rng.choice(["工程技术研究中心", "企业技术中心", "重点实验室"], hosted))]
-            + [p["name"] for p in public],
+            "name": [f"{stem}{t}{i + 1}（示例）" for i, t in enumerate(kinds)] + [p["name"] for p in public],
             "level": list(rng.choice(["provincial", "national"], hosted, p=[0.85, 0.15]))
             + [p["level"] for p in public],
-            "type": ["工程技术研究中心"] * hosted + [p["type"] for p in public],
+            "type": kinds + [p["type"] for p in public],
             "county_code": [cs["county"]] * (hosted + len(public)),
             "host_uscc": list(hosts) + [None] * len(public),
             "cluster_code": [None] * hosted + [cs["code"]] * len(public),
@@ -417,6 +417,15 @@ def _cluster_block(cs: dict, serial: int, year: int, rng, geoms, counties) -> di
         "cluster_member": pl.DataFrame({"cluster_code": [cs["code"]] * n, "uscc": uscc}),
         "cluster_year": cluster_year,
     }
+
+
+PLATFORM_TYPES = ["工程技术研究中心", "企业技术中心", "重点实验室"]
+
+
+def platform_stem(cluster_name: str) -> str:
+    """The start of a demo platform's name: the cluster's place and industry, without 产业集群 and without
+    the near miss's note in brackets (昆山市电子电路产业集群（示例：跨县成员） gives 昆山市电子电路)."""
+    return cluster_name.split("（")[0].split("(")[0].strip().removesuffix("产业集群")
 
 
 def _priority_years(years: pl.DataFrame, uscc: np.ndarray, pr: dict, year: int, rng) -> pl.DataFrame:

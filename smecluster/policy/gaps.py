@@ -6,23 +6,7 @@ import math
 
 from smecluster.analytics.catalogue import indicator as indicator_info
 from smecluster.policy.pack import Criterion
-
-
-def format_value(value: float | bool | None, unit: str | None) -> str:
-    """A value as a person reads it: 24%, 3, 100.1 km2 (area), 40.00亿元."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if unit == "ratio":
-        return f"{value * 100:.4g}%"
-    if unit == "count":
-        return f"{value:.0f}"
-    if unit == "wan_yuan":
-        return f"{value / 1e4:,.2f}亿元"
-    if unit == "km2":
-        return f"{value:,.2f}"
-    return f"{value:.4g}"
+from smecluster.values import format_value  # noqa: F401  (re-exported: callers import it from here)
 
 
 def shortfall(c: Criterion, value: float) -> float:
@@ -64,13 +48,17 @@ def gap_text(c: Criterion, value: float | None, context: dict) -> tuple[str | No
     short = shortfall(c, value)
     if short <= 0:
         return None, None
-    fields = {
-        "value": format_value(value, info.unit),
-        "threshold": format_value(c.threshold, info.unit),
-        "shortfall": format_value(short, info.unit) if info.unit != "ratio" else f"{short * 100:.4g}%",
-        "more_firms": more_firms(c, value, context.get("denominator")),
-        "leading": context.get("leading", ""),
-    }
+    plain = info.unit == "km2"  # the area templates name their unit (km2, 平方公里) themselves
+
+    def fields(lang: str) -> dict:
+        return {
+            "value": format_value(value, info.unit, lang=lang, plain=plain),
+            "threshold": format_value(c.threshold, info.unit, lang=lang, plain=plain),
+            "shortfall": format_value(short, info.unit, lang=lang, plain=plain),
+            "more_firms": more_firms(c, value, context.get("denominator")),
+            "leading": context.get("leading", ""),
+        }
+
     en = c.gap_en or info.gap_en or "{value} -> {threshold}"
     zh = c.gap_zh or info.gap_zh or "{value} → {threshold}"
-    return en.format(**fields), zh.format(**fields)
+    return en.format(**fields("en")), zh.format(**fields("zh"))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smecluster.services.dossiers import KIND_ZH, LEVEL_ZH, Dossier
+from smecluster.values import format_value
 
 STATUS_ZH = {"pass": "满足", "fail": "不满足", "warn": "需说明", "unknown": "待补充", "not_assessed": "需评审",
              None: "—"}
@@ -31,19 +32,10 @@ class Section:
     pending: bool = False  # a section marked as not yet available
 
 
-def fmt(value: Any, unit: str | None = None) -> str:
-    """A value as the dossier prints it (shares as percentages, money with thousands separators)."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, int | float):
-        if unit == "ratio":
-            return f"{value * 100:.1f}%"
-        if unit == "count":
-            return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-        return f"{value:,.2f}"
-    return str(value)
+def fmt(value: Any, unit: str | None = None, plain: bool = False) -> str:
+    """A value as the dossier prints it (smecluster.values: shares as percentages, money in 万元 or 亿元;
+    `plain` for a column whose header names the unit)."""
+    return format_value(value, unit, plain=plain)
 
 
 def _slope(value: float | None, unit: str) -> str:
@@ -134,7 +126,7 @@ def members_section(d: Dossier) -> Section:
     m = d.members
     kinds = [", ".join(KIND_ZH.get(k, k) for k in (x or "").split(",") if k) for x in m["designations"].to_list()]
     rows = [list(r) for r in zip(m["uscc"].to_list(), m["name"].to_list(), m["industry_code"].to_list(),
-                                 [fmt(x, "wan_yuan") for x in m["output"].to_list()],
+                                 [fmt(x, "wan_yuan", plain=True) for x in m["output"].to_list()],
                                  [fmt(x, "count") for x in m["employees"].to_list()], kinds, strict=True)]
     header = ["统一社会信用代码", "企业名称", "行业代码", f"工业总产值(万元，{d.verdict['year']})", "从业人员",
               "称号与资质"]
@@ -144,7 +136,7 @@ def members_section(d: Dossier) -> Section:
 def platforms_section(d: Dossier) -> Section:
     """The cluster's innovation platforms."""
     p = d.platforms
-    rows = [[n, LEVEL_ZH.get(lv, lv), t, fmt(y)]
+    rows = [[n, LEVEL_ZH.get(lv, lv), t, fmt(y, "code")]
             for n, lv, t, y in p.select("name", "level", "type", "year").iter_rows()]
     return Section(f"创新平台（{p.height}个）", ["平台名称", "级别", "类型", "认定年份"], rows,
                    widths=[4.0, 1.0, 2.0, 1.0])

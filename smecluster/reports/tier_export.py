@@ -10,14 +10,23 @@ import polars as pl
 
 from smecluster.policy.tiers import tier_label
 from smecluster.safe_text import safe_cell, safe_frame
-from smecluster.services.tiers import TierEvaluation, labelled, pack_reason, summary, tier_lists, unverified_notes
+from smecluster.services.tiers import (
+    TierEvaluation,
+    labelled,
+    pack_reason,
+    reasons,
+    summary,
+    tier_lists,
+    unverified_notes,
+)
 
 if TYPE_CHECKING:  # openpyxl costs ~0.25 s of start-up; only the xlsx writer needs it
     from openpyxl import Workbook
 
 
-def evaluation_dict(evaluation: TierEvaluation, firms: bool = True) -> dict:
-    """The evaluation as plain data: packs used, summary per tier, the three lists, every firm."""
+def evaluation_dict(evaluation: TierEvaluation, firms: bool = True, lang: str = "zh") -> dict:
+    """The evaluation as plain data: packs used, summary per tier, the three lists, every firm (with, per
+    tier, the reason it does not qualify in words of `lang` beside the codes, and the group minimums)."""
     out = {
         "year": evaluation.year,
         "on": evaluation.on.isoformat(),
@@ -30,13 +39,13 @@ def evaluation_dict(evaluation: TierEvaluation, firms: bool = True) -> dict:
         "lists": {k: v.to_dicts() for k, v in tier_lists(evaluation).items()},
     }
     if firms:
-        out["firms"] = labelled(evaluation).to_dicts()
+        out["firms"] = pl.concat([labelled(evaluation), reasons(evaluation, lang)], how="horizontal").to_dicts()
     return out
 
 
-def write_json(evaluation: TierEvaluation, path: Path | None) -> str:
-    """JSON text of the evaluation (also written to `path` when given)."""
-    text = json.dumps(evaluation_dict(evaluation), ensure_ascii=False, indent=1, default=str)
+def write_json(evaluation: TierEvaluation, path: Path | None, lang: str = "zh") -> str:
+    """JSON text of the evaluation (also written to `path` when given); reasons in words of `lang`."""
+    text = json.dumps(evaluation_dict(evaluation, lang=lang), ensure_ascii=False, indent=1, default=str)
     if path is not None:
         Path(path).write_text(text, encoding="utf-8")
     return text

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from smecluster.analytics.tier_gaps import criterion_report, unmet
+from smecluster.analytics.tier_gaps import criterion_report, group_fixes, unmet
 from smecluster.analytics.tier_query import OUTCOME_LABELS, STATUS_LABELS, QueryPlan
 from smecluster.policy.tiers import tier_label
 from smecluster.services.tier_plans import (
@@ -104,7 +104,18 @@ def _tier_report(query: QueryPlan, kind: str, i: int, row: dict, values: dict) -
     routes = [c for c in criteria if c["role"] == "direct_route"]
     gaps = [leaf for c in required for leaf in unmet(c)]
     if score and score["status"] != "pass" and not any(r["status"] == "pass" for r in routes):
-        gaps += [c for c in criteria if c["role"] == "score" and c.get("advice") and c["status"] != "not_assessed"]
+        fixes = group_fixes(plan, row, values)
+        score["group_fixes"] = fixes
+        gaps += [_group_gap(f) for f in fixes]
+        # with every failing group lifted, is the total still short? then points from anywhere help
+        gained = sum(f["score_after"] - f["score"] for f in fixes)
+        total, needed = score["score"], score["pass_score"]
+        short_total = total is None or needed is None or total + gained < needed
+        if not fixes or short_total:
+            failing = {f["group"] for f in fixes}
+            scored = {c.id: c.group for c in pack.criteria if c.role == "score"}
+            gaps += [c for c in criteria if c["role"] == "score" and c.get("advice") and c["status"] != "not_assessed"
+                     and scored.get(c["id"]) not in failing]
     return {
         "tier": plan.tier, "label_zh": labels["zh"], "label_en": labels["en"], "outcome": outcome,
         "designated": bool(row.get(f"designated_{plan.tier}")),
@@ -117,6 +128,16 @@ def _tier_report(query: QueryPlan, kind: str, i: int, row: dict, values: dict) -
         "gaps": gaps, "one_short": bool(row["one_short_of_next"]) and row["next_rank"] == i,
         "unverified": plan.unverified, "review": plan.review,
     }
+
+
+def _group_gap(fix: dict) -> dict:
+    """A failing score group as one line of the gaps: the group, its score and minimum, the cheapest fix."""
+    return {"id": f"group:{fix['group']}", "title": f"{fix['label_zh']} / {fix['label_en']}",
+            "clause": f"{fix['label_zh']}不低于 {fix['minimum']:g} 分", "role": "score_group", "verified": True,
+            "status": "fail", "value_text": f"{fix['score']:g}", "threshold_text": f"≥ {fix['minimum']:g}",
+            "shortfall": fix["minimum"] - fix["score"], "shortfall_text": f"{fix['minimum'] - fix['score']:g}",
+            "advice": fix["advice"], "advice_en": fix["advice_en"], "changes": fix["changes"],
+            "score_after": fix["score_after"], "total_after": fix["total_after"]}
 
 
 def diagnosis_from_facts(facts: pl.DataFrame, year: int, on: date, evaluation: str = "new") -> dict:

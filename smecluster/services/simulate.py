@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from smecluster.analytics.simulate_query import compile_cluster_pair, compile_tier_pairs, outcome_col
 from smecluster.analytics.snapshot import Snapshot
+from smecluster.messages import N_, UserError
 from smecluster.policy.diff import diff_packs
 from smecluster.policy.pack import Pack, PackError, load_pack
 from smecluster.policy.reform import Reform, ReformError, apply_reform, reform_from_sets
@@ -166,7 +167,7 @@ def simulate_clusters(engine: Engine, scenario: Scenario, year: int | None = Non
 
     year = year or latest_year(engine)
     if year is None:
-        raise ValueError("the registry has no yearly enterprise data: import or generate some first")
+        raise NoYearlyData()
     sim = simulate_cluster_snapshot(load_snapshot(engine, None, scope="clusters"), scenario, year)
     if region:  # a city or county account sees its own clusters only, the city counts cut to them
         sim.clusters = sim.clusters.filter(pl.col("county_code").str.starts_with(region))
@@ -312,7 +313,7 @@ def simulate_enterprises(engine: Engine, scenario: Scenario, year: int | None = 
 
     year = year or latest_year(engine)
     if year is None:
-        raise ValueError("the registry has no yearly enterprise data: import or generate some first")
+        raise NoYearlyData()
     on = on or default_on(year)
     frames = read_registry(engine, year, county)
     tables = (frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"], frames["designation"])
@@ -340,9 +341,21 @@ def simulatable_packs() -> list[Pack]:
     return [p for kind in SIMULATED_KINDS for p in packs_of_kind(kind)]
 
 
+class NoYearlyData(UserError):
+    """A simulation over a registry without yearly enterprise figures (a ValueError, as before)."""
+
+    def __init__(self) -> None:
+        super().__init__(N_("the registry has no yearly enterprise data: import or generate some first"))
+
+
 def editable_thresholds(pack: Pack) -> list[dict]:
     """The numeric leaf tests of a pack, whose thresholds a form may change."""
+    from smecluster.analytics.catalogue import catalogue
+
+    names = catalogue()  # the indicator's name for a person (cluster indicators; tier ones keep their id)
     return [{"id": c.id, "title": c.title, "clause": c.clause, "indicator": c.indicator,
+             "label_zh": names[c.indicator].label_zh if c.indicator in names else c.indicator,
+             "label_en": names[c.indicator].label_en if c.indicator in names else c.indicator,
              "comparator": c.comparator, "threshold": c.threshold, "boundary_word": c.boundary_word}
             for c in pack.all_criteria()
             if c.indicator and c.comparator and not isinstance(c.threshold, bool) and c.assessed and not c.judgement]
@@ -402,7 +415,7 @@ def _latest(engine: Engine) -> int:
 
     year = latest_year(engine)
     if year is None:
-        raise ValueError("the registry has no yearly enterprise data: import or generate some first")
+        raise NoYearlyData()
     return year
 
 

@@ -228,6 +228,64 @@ def labelled(evaluation: TierEvaluation, rows: pl.DataFrame | None = None, enum:
     ).drop(rank_cols)
 
 
+GROUP_WORDS = {"innovation": ("创新能力", "innovation"), "growth": ("成长性", "growth"),
+               "specialisation": ("专业化", "specialisation")}
+
+
+def _title_in(title: str, lang: str) -> str:
+    """A criterion title "中文 / English" in one language (a title without the slash is both)."""
+    zh, _, en = title.partition(" / ")
+    return (zh if lang == "zh" else en or zh).strip()
+
+
+def reasons(evaluation: TierEvaluation, lang: str = "zh", rows: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Per firm and tier, why it does not qualify, in words of `lang` (`<tier>__reason`), the failing
+    criteria's codes (`<tier>__failing`) and each score group's minimum beside its score
+    (`<tier>__group_<g>_min`): column expressions over the whole result, no loop over firms.
+
+    The reason is empty (null) when the firm qualifies. It names each required criterion failing or
+    without data, and when the score path fails (no direct route met) the score against the pass mark
+    and every group below its minimum.
+    """
+    from smecluster.analytics.tier_sql import FAIL, PASS, UNKNOWN
+
+    f = evaluation.frame() if rows is None else rows
+    zh = lang == "zh"
+    sep = "；" if zh else "; "
+    exprs: list[pl.Expr] = []
+    for p in evaluation.tiers:
+        words, codes = [], []
+        for c in p.pack.criteria:
+            if c.role not in ("condition", "baseline") or c.id not in p.status:
+                continue
+            col, title = pl.col(p.status[c.id]), _title_in(c.title, lang)
+            failed = f"{c.id} {title}：未满足" if zh else f"{c.id} {title}: not met"
+            missing = f"{c.id} {title}：缺少数据" if zh else f"{c.id} {title}: data missing"
+            words.append(pl.when(col == FAIL).then(pl.lit(failed)).when(col == UNKNOWN).then(pl.lit(missing)))
+            codes.append(pl.when(col.is_in([FAIL, UNKNOWN])).then(pl.lit(c.id)))
+        rule = p.pack.pass_rule
+        if rule is not None and rule.score_at_least is not None and p.col("score") in f.columns:
+            path_fails = (pl.col(p.col("path")) != PASS) & (pl.col(p.col("direct")) != PASS)
+            mark = f"{rule.score_at_least:g}"
+            words.append(pl.when(path_fails & (pl.col(p.col("score")) < rule.score_at_least)).then(
+                pl.format("得分 {} 分，未达 {} 分" if zh else "score {} below the pass mark {}",
+                          pl.col(p.col("score")), pl.lit(mark))))
+            codes.append(pl.when(path_fails).then(pl.lit("score")))
+            for g, minimum in rule.group_minimums.items():
+                name = GROUP_WORDS.get(g, (g, g))[0 if zh else 1]
+                score = pl.col(p.col("group_" + g))
+                words.append(pl.when(path_fails & (score < minimum)).then(
+                    pl.format(f"{name}得分 {{}} 分，低于最低要求 {minimum:g} 分" if zh
+                              else f"{name} scores {{}}, below the minimum {minimum:g}", score)))
+                exprs.append(pl.lit(float(minimum)).alias(p.col(f"group_{g}_min")))
+        qualifies = pl.col(p.col("outcome")) >= 2  # qualifies, or pending a reviewer's judgement
+        join = lambda parts, s: (pl.concat_list(parts).list.drop_nulls().list.join(s)  # noqa: E731
+                                 if parts else pl.lit(None, dtype=pl.Utf8))
+        exprs.append(pl.when(qualifies).then(None).otherwise(join(words, sep)).alias(p.col("reason")))
+        exprs.append(pl.when(qualifies).then(None).otherwise(join(codes, ", ")).alias(p.col("failing")))
+    return f.select(exprs)
+
+
 def summary(evaluation: TierEvaluation) -> pl.DataFrame:
     """Firms per tier: qualifying, designated, and the three lists."""
     f = evaluation.frame()

@@ -4,26 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from smecluster.registry.models import Cluster, ClusterMember, Designation, Enterprise, Industry, Platform
+from smecluster.web.tables import TableSpec, sql_table_page
 from smecluster.workflow.applications import AppRef, may_see_application
 from smecluster.workflow.models import Application, Evidence, ExpertReview, Transition
 
-MEMBER_ROWS = 50
+MEMBER_TABLE = TableSpec("members", ("uscc", "name", "industry_code"), "uscc",
+                         search=("uscc", "name", "industry_code"))
+MEMBER_COLUMNS = {"uscc": Enterprise.uscc, "name": Enterprise.name, "industry_code": Enterprise.industry_code}
 
 
-def cluster_facts(session: Session, cluster_id: int, who: Any) -> dict[str, Any]:
-    """Members (first rows and count), platforms, and the applications this viewer may see with history."""
-    member_count = session.scalar(select(func.count()).where(ClusterMember.cluster_id == cluster_id))
-    members = session.execute(
+def industry_names(session: Session, codes: set[str] | list[str]) -> dict[str, str]:
+    """GB/T 4754 names of the industry codes (division, group or class) the registry knows."""
+    codes = {c for c in codes if c}
+    if not codes:
+        return {}
+    return dict(session.execute(select(Industry.code, Industry.name).where(Industry.code.in_(codes))).all())
+
+
+def cluster_facts(session: Session, cluster_id: int, who: Any, query: Any = None) -> dict[str, Any]:
+    """Members (one page of the table, sorted and filtered as `query` asks, and their count), platforms,
+    and the applications this viewer may see with their history."""
+    stmt = (
         select(Enterprise.uscc, Enterprise.name, Enterprise.industry_code, Enterprise.county_code)
         .join(ClusterMember, ClusterMember.uscc == Enterprise.uscc)
         .where(ClusterMember.cluster_id == cluster_id)
-        .order_by(Enterprise.uscc)
-        .limit(MEMBER_ROWS)
-    ).all()
+    )
+    table = sql_table_page(MEMBER_TABLE, session, stmt, MEMBER_COLUMNS, query or {})
+    member_count, members = table.total, table.rows
     tiers: dict[str, list[str]] = {}
     if members:
         for uscc, kind in session.execute(
@@ -51,7 +62,6 @@ def cluster_facts(session: Session, cluster_id: int, who: Any) -> dict[str, Any]
     codes = {m.industry_code for m in members if m.industry_code}
     leading = session.scalar(select(Cluster.leading_industries).where(Cluster.id == cluster_id)) or []
     codes |= set(leading)
-    industries = dict(session.execute(select(Industry.code, Industry.name).where(Industry.code.in_(codes))).all()) \
-        if codes else {}
-    return {"member_count": member_count, "members": members, "tiers": tiers, "platforms": platforms,
-            "applications": applications, "industries": industries}
+    industries = industry_names(session, codes)
+    return {"member_count": member_count, "members": members, "member_table": table, "tiers": tiers,
+            "platforms": platforms, "applications": applications, "industries": industries}

@@ -1,29 +1,14 @@
-"""Template filters: numbers with units, comparators, dates."""
+"""Template filters: values by their unit (smecluster.values, in the page's language), comparators."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
+from smecluster.values import format_value
+
 COMPARATOR_SIGNS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "="}
-
-
-def fmt_value(value: Any, unit: str | None = None) -> str:
-    """A criterion value for a person: ratios as percentages, counts whole, money in 万元."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "✓" if value else "✗"
-    if isinstance(value, int | float):
-        if unit == "ratio":
-            return f"{value * 100:.2f}%"
-        if unit == "km2":
-            return f"{value:,.2f} km²"
-        if unit == "wan_yuan":
-            return f"{value:,.0f} 万元"
-        if unit == "count" or isinstance(value, int):
-            return f"{int(value):,}"
-        return f"{value:,.4g}"
-    return str(value)
 
 
 def fmt_comparator(comparator: str | None) -> str:
@@ -31,4 +16,21 @@ def fmt_comparator(comparator: str | None) -> str:
     return COMPARATOR_SIGNS.get(comparator or "", comparator or "")
 
 
-FILTERS = {"value": fmt_value, "comparator": fmt_comparator}
+def title_in(title: str | None, locale: str) -> str:
+    """A pack title written "中文 / English" in the page's language (either half; a title without the
+    slash as it is)."""
+    parts = re.split(r"\s*/\s+", title or "", maxsplit=1)
+    if len(parts) == 1:
+        return title or ""
+    zh, en = parts
+    return zh.strip() if locale == "zh" else en.strip() or zh.strip()
+
+
+def filters(locale: str) -> dict[str, Callable[..., str]]:
+    """The filters of one locale's templates: `value` (a value by its unit), `comparator` and `title`
+    (the page's language half of a bilingual title)."""
+
+    def value(v: Any, unit: str | None = None) -> str:
+        return format_value(v, unit, lang=locale)
+
+    return {"value": value, "comparator": fmt_comparator, "title": lambda t: title_in(t, locale)}

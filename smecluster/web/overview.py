@@ -109,9 +109,13 @@ class OverviewCache:
                     select(Region.code, Region.name, Region.level).where(Region.code.like(f"{prefix}%"))
                 )
             }
+            # one row per cluster: a cluster applied for again is counted once, by its newest application
+            newest = select(Application.cluster_id, func.max(Application.id).label("id")) \
+                .group_by(Application.cluster_id).subquery()
             found = c.execute(
                 select(Cluster.id, Cluster.name, Cluster.county_code, Cluster.status, Application.stage)
-                .outerjoin(Application, Application.cluster_id == Cluster.id)
+                .outerjoin(newest, newest.c.cluster_id == Cluster.id)
+                .outerjoin(Application, Application.id == newest.c.id)
                 .where(Cluster.county_code.like(f"{prefix}%"))
                 .order_by(Cluster.county_code, Cluster.id)
             )

@@ -27,11 +27,12 @@ def environment(locale: str) -> Environment:
         auto_reload=False,
     )
     env.install_gettext_translations(translations(locale), newstyle=True)
-    env.filters.update(formatting.FILTERS)
+    env.filters.update(formatting.filters(locale))
     env.globals["locale"] = locale
     env.globals["other_locale"] = "en" if locale == "zh" else "zh"
     env.globals["stage_label"] = lambda stage: _stage_label(stage, locale)
     env.globals["designation_label"] = lambda kind: designation_labels(locale).get(kind, kind)
+    env.globals["action_label"] = lambda action: _action_label(action, locale)
     return env
 
 
@@ -46,6 +47,17 @@ def designation_labels(locale: str) -> dict[str, str]:
     out = {t.kind: t.label_zh if zh else t.label_en for t in tiers()}
     out.update({c.kind: c.label_zh if zh else c.label_en for c in certificates()})
     return out
+
+
+def _action_label(action: str | None, locale: str) -> str:
+    """A workflow action's name in `locale` (提交申报, 推荐, ...; the code when the workflow has none)."""
+    found = load_workflow().action(action or "")
+    return getattr(found, locale) if found else (action or "")
+
+
+def stage_name(stage: str | None, locale: str) -> str:
+    """A workflow stage's name in `locale` (草稿, 已认定, ...; the code when the workflow has no such stage)."""
+    return _stage_label(stage, locale)
 
 
 def _stage_label(stage: str | None, locale: str) -> str:

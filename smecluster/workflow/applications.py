@@ -71,9 +71,11 @@ def may_see_application(who: Any, ref: AppRef) -> bool:
 
 
 def _refs(session: Session, where=None) -> list[AppRef]:
+    """Application refs in the order of their ids (a cluster's newest application comes last)."""
     query = select(Application.id, Application.cluster_id, Application.county_code, Application.stage)
     if where is not None:
         query = query.where(where)
+    query = query.order_by(Application.id)
     refs = {r.id: AppRef(r.id, r.cluster_id, r.county_code, r.stage) for r in session.execute(query)}
     if refs:
         for app_id, expert_id in session.execute(
@@ -91,8 +93,12 @@ def private_applications(
     """Cluster id -> its application, for applications in a stage not open to the public (or all)."""
     wf = workflow or load_workflow()
     with Session(engine) as s:
-        where = None if every_stage else Application.stage.in_(wf.private_stages)
-        return {r.cluster_id: r for r in _refs(s, where)}
+        # a cluster applied for again: its newest application decides (an older rejected one does not)
+        newest = {r.cluster_id: r for r in _refs(s)}
+    if every_stage:
+        return newest
+    private = set(wf.private_stages)
+    return {cid: r for cid, r in newest.items() if r.stage in private}
 
 
 def visible_applications(session: Session, who: Any) -> list[Application]:
@@ -183,13 +189,30 @@ def _draft(cluster_id: int, county_code: str, year: int, workflow_id: str, who: 
     )
 
 
+# An application in one of these stages is over: its cluster may be applied for again.
+CLOSED_STAGES = ("rejected", "revoked")
+
+
+def open_application_of(session: Session, cluster_id: int) -> Application | None:
+    """The cluster's newest application that is not over (not rejected, not revoked), if any."""
+    return session.scalars(
+        select(Application).where(Application.cluster_id == cluster_id, Application.stage.not_in(CLOSED_STAGES))
+        .order_by(Application.id.desc()).limit(1)
+    ).first()
+
+
 def open_application(session: Session, who: Any, cluster_id: int, year: int) -> Application:
-    """A draft application for a cluster already in the registry (imported, or built by the demo)."""
+    """A draft application for a cluster already in the registry (imported, or built by the demo; a
+    re-application after a rejection or a revocation). Refused while the cluster has an application that
+    is not over: that one goes on (a recognised cluster's re-review starts on it)."""
     cluster = session.get(Cluster, cluster_id)
     if cluster is None:
         raise NotVisible(N_("no cluster %(cluster_id)s"), cluster_id=cluster_id)
     if who.role != "county_applicant" or not covers(who.region_code, cluster.county_code):
         raise NotPermitted(N_("only the cluster's county bureau may apply for it"))
+    if (current := open_application_of(session, cluster_id)) is not None:
+        raise WorkflowError(N_("the cluster already has application #%(application_id)s in stage %(stage)s: "
+                               "continue that one"), application_id=current.id, stage=current.stage)
     now = audit.utcnow()
     application = _draft(cluster.id, cluster.county_code, year, DEFAULT_WORKFLOW, who, now)
     session.add(application)

@@ -22,6 +22,8 @@ from smecluster.workflow.applications import (
     act,
     create_application,
     get_visible,
+    open_application,
+    open_application_of,
     visible_applications,
 )
 from smecluster.workflow.definition import load_workflow
@@ -46,10 +48,41 @@ def application_list(request: Request, who: Viewer = Depends(allow(*VIEWERS))):
     return render(request, "applications/list.html", {"apps": apps, "names": names, "wf": load_workflow()})
 
 
+def registry_clusters(request: Request, who: Viewer) -> list:
+    """The county's clusters already in the registry that may be applied for (no application going on)."""
+    with session_scope(request.app.state.engine) as s:
+        rows = s.execute(select(Cluster.id, Cluster.name, Cluster.status).where(Cluster.county_code == who.region_code)
+                         .order_by(Cluster.name)).all()
+        return [r for r in rows if open_application_of(s, r.id) is None]
+
+
 @router.get("/applications/new", response_class=HTMLResponse, name="application_new")
 def application_new(request: Request, who: Viewer = Depends(allow("county_applicant"))):
-    """The form of a new cluster application."""
-    return render(request, "applications/new.html", {"form": {}, "year": request.app.state.settings.today().year})
+    """The form of a new cluster application, and the county's registry clusters to apply for again."""
+    return render(request, "applications/new.html", {"form": {}, "year": request.app.state.settings.today().year,
+                                                     "registry": registry_clusters(request, who)})
+
+
+@router.post("/clusters/{cluster_id}/apply", name="cluster_apply", dependencies=[Depends(check_csrf)])
+def cluster_apply(request: Request, cluster_id: int, who: Viewer = Depends(allow("county_applicant"))):
+    """A draft application for a cluster already in the registry (its county bureau only): one never
+    applied for, or one whose application was rejected or revoked. 400 while another is going on."""
+    year = request.app.state.settings.today().year
+    try:
+        with session_scope(request.app.state.engine) as s:
+            app_id = open_application(s, who, cluster_id, year).id
+    except NotVisible:
+        raise HTTPException(status_code=404, detail="no such cluster") from None
+    except NotPermitted as exc:
+        raise HTTPException(status_code=403, detail=localize(request.state.locale, exc)) from None
+    except WorkflowError as exc:
+        if "stage" in exc.params:  # the stage by its name in the viewer's language, not its code
+            from smecluster.web.templating import stage_name
+
+            exc.params["stage"] = stage_name(exc.params["stage"], request.state.locale)
+        raise HTTPException(status_code=400, detail=localize(request.state.locale, exc)) from None
+    refresh_cluster(request.app, cluster_id)
+    return RedirectResponse(f"/applications/{app_id}", status_code=303)
 
 
 @router.post(
@@ -87,7 +120,8 @@ async def application_create(
         return render(
             request,
             "applications/new.html",
-            {"error": localize(request.state.locale, exc), "form": form, "year": year},
+            {"error": localize(request.state.locale, exc), "form": form, "year": year,
+             "registry": registry_clusters(request, who)},
             400,
         )
     refresh_cluster(request.app, cluster_id)

@@ -8,12 +8,17 @@ from fastapi.responses import HTMLResponse, Response
 from smecluster.accounts.roles import covers, region_level, region_prefix
 from smecluster.web.geojson import counties_geojson
 from smecluster.web.security import PUBLIC, Viewer, allow
+from smecluster.web.tables import TableSpec, table_page
 from smecluster.web.templating import environment, render
 from smecluster.web.visibility import audience, may_see_cluster
 
 router = APIRouter()
 OVERVIEW_ROLES = ("province_admin", "city_reviewer", "county_applicant")
 REGION = Query(None, pattern=r"^\d{6}$", description="GB/T 2260 code inside the account's region")
+CLUSTER_TABLE = TableSpec("clusters", ("name", "county_code", "stage", "outcome"), "county_code",
+                          search=("name", "county_name", "county_code"))
+COUNTY_TABLE = TableSpec("counties", ("code", "clusters", "recognised", "enterprises", "srdi", "little_giants"),
+                         "code", search=("name", "code"))
 
 
 def scoped_region(who: Viewer, region: str | None) -> str:
@@ -51,7 +56,12 @@ def overview_page(request: Request, region: str | None = REGION, who: Viewer = D
 
         related = county_related(request, code)
         related = related if related["options"] else None
-    return render(request, "overview.html", {"body": body, "related": related})
+    query = request.query_params
+    return render(request, "overview.html", {
+        "body": body, "related": related,
+        "clusters": table_page(CLUSTER_TABLE, data["clusters"], query),
+        "counties": table_page(COUNTY_TABLE, data["counties"], query),
+    })
 
 
 @router.get("/geo/counties.geojson", name="counties_geojson")

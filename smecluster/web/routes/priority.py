@@ -15,11 +15,14 @@ from pydantic import BaseModel, Field
 from smecluster.web.priority_view import chart_data, ranking_for
 from smecluster.web.routes.overview import OVERVIEW_ROLES
 from smecluster.web.security import Viewer, allow, check_csrf
+from smecluster.web.tables import TableSpec, table_page
 from smecluster.web.templating import render
 
 router = APIRouter()
 YEAR = Query(None, ge=2000, le=2100, description="Data year (ranking) or recommendation year (default: newest)")
 PROVINCE = ("province_admin",)
+RANKING_TABLE = TableSpec("ranking", ("rank", "name", "county_code", "score", "weighted_sum", "p_top_n"), "rank",
+                          search=("name", "county_name", "county_code"))
 
 
 def _ranking(request: Request, year: int | None):
@@ -36,7 +39,9 @@ def _recommendation(request: Request, year: int | None):
 def priority_page(request: Request, year: int | None = YEAR, who: Viewer = Depends(allow(*OVERVIEW_ROLES))):
     """The priority ranking: weights, table, a radar per cluster and the rank intervals."""
     data = ranking_for(_ranking(request, year), who)
-    return render(request, "priority.html", {"r": data, "chart_data": chart_data(data, request.state.locale)})
+    table = table_page(RANKING_TABLE, data["clusters"], request.query_params)
+    return render(request, "priority.html", {"r": data, "ranking": table,
+                                             "chart_data": chart_data(data, request.state.locale)})
 
 
 @router.get("/api/priority", name="api_priority")

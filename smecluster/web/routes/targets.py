@@ -7,9 +7,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse
 
 from smecluster.accounts.roles import region_prefix
+from smecluster.web.formatting import title_in
 from smecluster.web.insight import targets_view
 from smecluster.web.routes.overview import OVERVIEW_ROLES, REGION, scoped_region
 from smecluster.web.security import Viewer, allow
+from smecluster.web.tables import TableSpec, table_page
 from smecluster.web.templating import render
 
 router = APIRouter()
@@ -36,10 +38,17 @@ def targets_page(request: Request, region: str | None = REGION, who: Viewer = De
     code, prefix, view = _targets(request, region, who)
     chart_data = {
         "targets": [
-            {"title": t["title"], "chart": t["chart"],
+            {"title": title_in(t["title"], request.state.locale), "chart": t["chart"],
              "counties": [{"name": r["code"], "value": r["count"]} for r in t["counties"]]}
             for t in view["targets"]
         ],
         "funnel": view["funnel"],
     }
-    return render(request, "targets.html", {"t": view, "prefix": prefix, "code": code, "chart_data": chart_data})
+    # each target's county table pages on its own (target1_page=2 leaves the others where they are)
+    by_county = [
+        table_page(TableSpec(f"target{i + 1}", ("code", "count"), "code", search=("code", "name")), t["counties"],
+                   request.query_params)
+        for i, t in enumerate(view["targets"])
+    ]
+    return render(request, "targets.html", {"t": view, "prefix": prefix, "code": code, "chart_data": chart_data,
+                                             "by_county": by_county})

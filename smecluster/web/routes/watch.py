@@ -12,11 +12,14 @@ from fastapi.responses import HTMLResponse, Response
 from smecluster.accounts.roles import covers
 from smecluster.web.routes.overview import OVERVIEW_ROLES, REGION, scoped_region
 from smecluster.web.security import Viewer, allow
+from smecluster.web.tables import TableSpec, table_page
 from smecluster.web.templating import render
 from smecluster.web.visibility import cluster_refs, may_see_cluster
 from smecluster.web.watch_view import for_region, trend_option
 
 router = APIRouter()
+WATCH_TABLE = TableSpec("watch", ("name", "county_code", "stage", "re_review_year", "at_risk"), "re_review_year",
+                        search=("name", "county_name", "county_code"))
 YEAR = Query(None, ge=2000, le=2100, description="Calendar year of the watch (default: this year)")
 MEDIA = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -37,7 +40,8 @@ def watch_page(request: Request, year: int | None = YEAR, region: str | None = R
     """Recognised clusters of the viewer's region: due for re-review, at risk (with trend charts), reports."""
     w, code = _watch(request, who, year, region)
     charts = [{"id": c["id"], "option": trend_option(c, c["name"])} for c in w.at_risk]
-    return render(request, "watch.html", {"w": w, "code": code, "chart_data": {"charts": charts}})
+    table = table_page(WATCH_TABLE, w.clusters, request.query_params)
+    return render(request, "watch.html", {"w": w, "code": code, "watch": table, "chart_data": {"charts": charts}})
 
 
 @router.get("/api/watch", name="api_watch")

@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field
 
 from smecluster.accounts.roles import region_prefix
 from smecluster.db import session_scope
+from smecluster.messages import N_, UserError
+from smecluster.web.i18n import localize
 from smecluster.web.page_cache import ComputedCache
 from smecluster.web.routes.overview import OVERVIEW_ROLES, REGION, scoped_region
 from smecluster.web.security import Viewer, allow, check_csrf
@@ -50,9 +52,17 @@ def _snapshots(request: Request) -> ComputedCache:
     return cache
 
 
-def _checked_sets(sets: list[str]) -> list[str]:
+def refuse(request: Request, status: int, error: Exception) -> HTTPException:
+    """A refusal in the viewer's language: a UserError by its template, any other error (a reform the
+    pack's checks reject, whose reason names criteria and words of the text) after a translated lead."""
+    if not isinstance(error, UserError):
+        error = UserError(N_("This change cannot be simulated: %(reason)s"), reason=str(error))
+    return HTTPException(status_code=status, detail=localize(request.state.locale, error))
+
+
+def _checked_sets(request: Request, sets: list[str]) -> list[str]:
     if len(sets) > MAX_SETS or not all(SET_RE.match(s) for s in sets):
-        raise HTTPException(status_code=400, detail="changes are ID.FIELD=VALUE, at most 40")
+        raise refuse(request, 400, UserError(N_("Changes are ID.FIELD=VALUE, at most %(n)s."), n=MAX_SETS))
     return sets
 
 
@@ -68,7 +78,7 @@ def _run(request: Request, pack: str, sets: list[str], prefix: str) -> dict[str,
     try:
         return run_scenario(request.app.state.engine, pack, sets, prefix, snapshot=snapshot)
     except (ReformError, PackError, ValueError) as exc:
-        raise HTTPException(status_code=400, detail=str(exc)) from None
+        raise refuse(request, 400, exc) from None
 
 
 def _form_sets(request: Request, pack_id: str) -> list[str]:
@@ -86,7 +96,8 @@ def _form_sets(request: Request, pack_id: str) -> list[str]:
         try:
             value = float(raw)
         except ValueError:
-            raise HTTPException(status_code=400, detail=f"{c['id']}: {raw[:20]!r} is not a number") from None
+            raise refuse(request, 400, UserError(N_("%(id)s: %(value)s is not a number."), id=c["id"],
+                                                 value=repr(raw[:20]))) from None
         if value != float(c["threshold"]):
             out.append(f"{c['id']}.threshold={value!r}")
     return out
@@ -102,19 +113,26 @@ def whatif_page(request: Request, pack: str | None = PACK, scenario: int | None 
     prefix = region_prefix(scoped_region(who, region))
     with session_scope(request.app.state.engine) as s:
         saved = [x.to_dict() for x in list_scenarios(s)]
-        chosen = get_scenario(s, scenario).to_dict() if scenario else None
+        found = get_scenario(s, scenario) if scenario else None
+        chosen = found.to_dict() if found is not None else None
     if scenario and chosen is None:
-        raise HTTPException(status_code=404, detail="no such scenario")
+        raise refuse(request, 404, UserError(N_("No such scenario.")))
     packs = simulatable_packs()
     sets: list[str] = []
+    form_error = None
     if chosen:
         pack, sets = chosen["pack"], chosen["changes"]
     elif pack:
-        sets = _form_sets(request, pack)
+        try:
+            sets = _form_sets(request, pack)
+        except HTTPException as exc:  # a threshold that is not a number: said on the page, beside the form
+            sets, form_error = [], exc.detail
+        else:
+            form_error = None
     current = next((p for p in packs if p.id == pack), None)
     if pack and current is None:
-        raise HTTPException(status_code=404, detail="no such pack")
-    result, error = None, None
+        raise refuse(request, 404, UserError(N_("No such pack.")))
+    result, error = None, form_error
     if current is not None and sets:
         try:
             result = _run(request, pack, sets, prefix)
@@ -133,7 +151,7 @@ def whatif_page(request: Request, pack: str | None = PACK, scenario: int | None 
 def whatif_save(request: Request, name: str = Form(..., max_length=80), pack: str = Form(..., max_length=64),
                 changes: str = Form(..., max_length=4000), who: Viewer = Depends(allow(*SAVE_ROLES))):
     """Save a named scenario (province only; audited)."""
-    sets = _checked_sets([x.strip() for x in changes.splitlines() if x.strip()])
+    sets = _checked_sets(request, [x.strip() for x in changes.splitlines() if x.strip()])
     saved = _save(request, who, name, pack, sets)
     return RedirectResponse(f"/whatif?scenario={saved['id']}", status_code=303)
 
@@ -145,7 +163,7 @@ def _save(request: Request, who: Viewer, name: str, pack: str, sets: list[str]) 
     from smecluster.services.simulate import simulatable_packs
 
     if pack not in {p.id for p in simulatable_packs()}:
-        raise HTTPException(status_code=400, detail=f"unknown pack {pack!r}")
+        raise refuse(request, 400, UserError(N_("Unknown pack %(pack)s."), pack=repr(pack)))
     try:
         with session_scope(request.app.state.engine) as s:
             row = save_scenario(s, name, pack, sets, who.id, audit.utcnow())
@@ -153,7 +171,7 @@ def _save(request: Request, who: Viewer, name: str, pack: str, sets: list[str]) 
                          {"name": row.name, "pack": pack, "changes": sets})
             return row.to_dict()
     except (ScenarioError, ReformError, PackError) as exc:
-        raise HTTPException(status_code=400, detail=str(exc)) from None
+        raise refuse(request, 400, exc) from None
 
 
 @router.get("/api/whatif/simulate", name="api_whatif_simulate", tags=["api"])
@@ -162,9 +180,9 @@ def api_whatif_simulate(request: Request, pack: str = Query(..., pattern=r"^[a-z
                         who: Viewer = Depends(allow(*OVERVIEW_ROLES))) -> dict:
     """The page's simulation as JSON: `set` as the CLI's `--set` (repeatable), cut to the viewer's region."""
     prefix = region_prefix(scoped_region(who, region))
-    sets = _checked_sets(set or [])
+    sets = _checked_sets(request, set or [])
     if not sets:
-        raise HTTPException(status_code=400, detail="give at least one set=ID.FIELD=VALUE")
+        raise refuse(request, 400, UserError(N_("Give at least one set=ID.FIELD=VALUE.")))
     return _run(request, pack, sets, prefix)
 
 
@@ -180,4 +198,4 @@ def api_whatif_scenarios(request: Request, who: Viewer = Depends(allow(*OVERVIEW
 @router.post("/api/whatif/scenarios", name="api_whatif_save", tags=["api"], dependencies=[Depends(check_csrf)])
 def api_whatif_save(request: Request, body: ScenarioIn, who: Viewer = Depends(allow(*SAVE_ROLES))) -> dict:
     """Save a named scenario (province only; audited; the CSRF token in X-CSRF-Token)."""
-    return _save(request, who, body.name, body.pack, _checked_sets(body.changes))
+    return _save(request, who, body.name, body.pack, _checked_sets(request, body.changes))

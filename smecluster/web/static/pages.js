@@ -84,7 +84,7 @@
       var c = chart(disc, {
         tooltip: {trigger: "item", formatter: function (p) {
           var d = p.data && p.data.props;
-          return d ? (d.industry + " · " + d.county_name + " · " + d.members + " · " + d.area_km2 + " km²") : p.name;
+          return d ? (d.industry + (d.industry_name ? " " + d.industry_name : "") + " · " + d.county_name + " · " + d.members + " · " + d.area_km2 + " km²") : p.name;
         }},
         geo: {map: "region", roam: roam, itemStyle: {areaColor: "#eef4fb", borderColor: "#8aa"}},
         series: [{

@@ -1,6 +1,6 @@
 // Every page: mark that scripts run (the stylesheet then folds the header into a menu on phones), open
 // and close that menu, and label each table cell with its column's header for the phone's stacked cards
-// (templates may set data-label themselves).
+// (templates may set data-label themselves, on a cell or on a header whose text holds a sort arrow).
 document.documentElement.classList.add("js");
 document.addEventListener("DOMContentLoaded", function () {
   var button = document.getElementById("menu-button");
@@ -20,7 +20,8 @@ document.addEventListener("DOMContentLoaded", function () {
     if (!head) return;
     var labels = [];
     Array.prototype.forEach.call(head.cells, function (th) {
-      for (var i = 0; i < (th.colSpan || 1); i++) labels.push(th.textContent.trim());
+      var label = th.getAttribute("data-label") || th.textContent.trim();
+      for (var i = 0; i < (th.colSpan || 1); i++) labels.push(label);
     });
     Array.prototype.forEach.call(table.tBodies, function (body) {
       Array.prototype.forEach.call(body.rows, function (row) {

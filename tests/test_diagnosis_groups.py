@@ -1,0 +1,93 @@
+"""Diagnosis advice for a failing score group: the cheapest changes within that group (a search over its
+bands) with the group's and the total score they give, never changes in other groups."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tier_helpers import STRONG, WEAK, facts
+
+from smecluster.services.diagnosis import diagnosis_from_facts
+
+INNOVATION = {"I-S1", "I-S2"}  # the innovation group of innovative-sme-2022
+ROUTES = ("st_award", "high_tech", "tech_demo", "equity", "rd_institution")  # no direct route (I-D1..D5)
+
+
+def _innovative(**changes) -> dict:
+    row = {**STRONG, "uscc": "91320581MA1TEST01X", "name": "示例", "county_code": "320581",
+           "industry_code": "3399", **{k: WEAK[k] for k in WEAK if k.startswith(ROUTES)}, **changes}
+    d = diagnosis_from_facts(facts(row), 2024, date(2025, 6, 30))
+    return next(t for t in d["tiers"] if t["tier"] == "innovative_sme")
+
+
+def test_a_failing_group_gets_its_cheapest_fix_within_the_group():
+    """Innovation 15 (< 20) with Ⅱ类 IP (5 points) and R&D at 2.5% (10 points); growth 20 with room to gain
+    (main-business growth 6.25%: 10 of 20 points) and the total 65 above the pass mark 60. The advice names
+    innovation, one change inside it worth 5 points, innovation 20 and the total 70 after it; growth's
+    criteria, whose points would leave innovation failing, are not offered."""
+    t = _innovative(ip_class1_high_value=0, ip_class1_own=0, ip_class1=0, ip_class2=2, rd_spending=500.0,
+                    main_revenue=17000.0)
+    groups = {g["group"]: g["score"] for g in t["score"]["groups"]}
+    assert (t["outcome"], groups["innovation"], t["score"]["score"]) == ("does_not_qualify", 15, 65)
+    assert [g["id"] for g in t["gaps"]] == ["group:innovation"]
+    fix = t["score"]["group_fixes"][0]
+    assert fix["group"] == "innovation" and fix["reachable"]
+    assert len(fix["changes"]) == 1 and {c["criterion"] for c in fix["changes"]} <= INNOVATION
+    assert fix["changes"][0]["gain"] == 5 and fix["score_after"] == 20 and fix["total_after"] == 70
+    gap = t["gaps"][0]
+    assert gap["advice"].startswith("创新能力得分 15，低于最低要求 20：")
+    assert "创新能力可达 20 分，总分 70" in gap["advice"]
+    assert "innovation scores 15, below the minimum 20" in gap["advice_en"]
+
+
+def test_the_search_takes_two_steps_when_one_band_is_not_enough():
+    """Innovation 5 (no IP: 0 points; R&D at 1.5%: 5 points) needs 15 more points: the IP criterion alone can
+    give them (none → Ⅰ类高价值, 0 → 20), so the search prefers that one change to two smaller ones."""
+    t = _innovative(ip_class1_high_value=0, ip_class1_own=0, ip_class1=0, ip_class2=0, rd_spending=300.0)
+    fix = t["score"]["group_fixes"][0]
+    assert fix["score"] == 5 and fix["score_after"] >= 20
+    assert len(fix["changes"]) == 1 and {c["criterion"] for c in fix["changes"]} <= INNOVATION
+
+
+def test_an_unreachable_group_says_so():
+    """A group whose every criterion at its best band still misses the minimum is reported as beyond reach
+    within the group (no invented changes)."""
+    from smecluster.analytics.tier_gaps import group_fixes
+    from smecluster.analytics.tier_query import TierPlan
+    from smecluster.policy.pack import load_pack
+
+    pack = load_pack("innovative-sme-2022").model_copy(deep=True)
+    pack.pass_rule.group_minimums["innovation"] = 50  # two criteria of 20 points at most
+    scored = [c for c in pack.criteria if c.role == "score"]
+    plan = TierPlan("innovative_sme", pack, points={c.id: f"p_{c.id}" for c in scored}, groups=["innovation"])
+    row = {"innovative_sme__score": 60, "innovative_sme__group_innovation": 20, "p_I-S1": 10, "p_I-S2": 10}
+    fixes = group_fixes(plan, row, {})
+    assert len(fixes) == 1 and not fixes[0]["reachable"] and fixes[0]["changes"] == []
+    assert "无法补足" in fixes[0]["advice"]
+
+
+def _leaf(cid: str, status: str, short=None, threshold=None) -> dict:
+    return {"id": cid, "status": status, "shortfall": short, "threshold": threshold}
+
+
+def test_a_failing_any_lists_its_cheapest_branch_first_and_the_others_as_alternatives():
+    """Revenue 900 of 1000 (10% short) or equity 0 of 2000 (all of it short): the revenue branch is the
+    cheapest way through S-B3 and comes first; the equity branch follows marked as an alternative."""
+    from smecluster.analytics.tier_gaps import unmet
+
+    report = {"id": "S-B3", "status": "fail", "combine": "any", "children": [
+        _leaf("S-B3b", "fail", 2000, 2000), _leaf("S-B3a", "fail", 100, 1000)]}
+    got = unmet(report)
+    assert [g["id"] for g in got] == ["S-B3a", "S-B3b"]
+    assert "alternative" not in got[0] and got[1]["alternative"] == "S-B3"
+
+
+def test_at_least_k_asks_for_the_cheapest_missing_ones():
+    """Two of four needed, one met: the cheapest failing one is asked for, the rest are alternatives."""
+    from smecluster.analytics.tier_gaps import unmet
+
+    report = {"id": "X", "status": "fail", "combine": "at_least 2", "children": [
+        _leaf("a", "pass"), _leaf("b", "fail", 5, 10), _leaf("c", "fail", 1, 10), _leaf("d", "unknown")]}
+    got = unmet(report)
+    assert [g["id"] for g in got] == ["c", "b", "d"]
+    assert [g.get("alternative") for g in got] == [None, "X", "X"]
