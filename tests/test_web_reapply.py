@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from web_fakes import csrf_of, fake_evaluate, login, make_users, seed
 
 from smecluster.db import open_database, session_scope
+from smecluster.registry.models import Cluster
 from smecluster.web.app import WebSettings, create_app
 from smecluster.workflow.models import Application, AuditEntry
 
@@ -30,6 +31,8 @@ def web(database_url, tmp_path):
     engine = open_database(database_url)
     ids = seed(engine)
     make_users(engine)
+    with session_scope(engine) as s:  # Changshu: in the registry, never applied for (Tongshan stays recognised)
+        s.get(Cluster, ids["changshu"]).status = "draft"
     clock = Clock()
     app = create_app(database_url, evaluate=fake_evaluate,
                      settings=WebSettings(evidence_dir=tmp_path / "evidence", today=clock))
@@ -123,3 +126,29 @@ def test_rejected_cluster_applied_for_again_and_counted_once(web):
     assert len(rows) == 1 and data["kpis"]["clusters"] == 1  # Changshu's county: one cluster
     assert county.get(f"/api/applications/{first}").json()["stage"] == "rejected"
     assert county.get(f"/api/applications/{second}").json()["stage"] == "draft"
+
+
+def test_recognised_registry_cluster_enters_the_workflow_recognised(web):
+    """Tongshan is recognised in the registry (imported, no application): its county's application takes that
+    standing (stage recognised, valid to the end of its recognition year + the pack's years), so it stays
+    public meanwhile, its yearly report is filed in the workflow and the province can revoke it there."""
+    app, clock, ids = web
+    cid = ids["tongshan"]
+    county, prov = client_as(app, "county_b"), client_as(app, "province")
+    r = apply(county, cid)
+    assert r.status_code == 303
+    app_id = int(r.headers["location"].rsplit("/", 1)[1])
+    state = county.get(f"/api/applications/{app_id}").json()
+    assert state["stage"] == "recognised"
+    with session_scope(app.state.engine) as s:
+        assert s.get(Cluster, cid).status == "recognised"
+        application = s.get(Application, app_id)
+        assert application.valid_until == date(2026, 12, 31)  # recognised in 2023, three years (the pack)
+        entry = s.query(AuditEntry).filter_by(action="application.create", target=f"application:{app_id}").one()
+        assert entry.detail == {"cluster": "TS-SAFETY", "adopted": "recognised"}
+    anonymous = TestClient(app, base_url="https://testserver")
+    assert "徐州市铜山区安全应急产业集群" in anonymous.get("/").text
+    do(county, app_id, "yearly_report")
+    do(prov, app_id, "revoke", "年度报告不实")
+    assert county.get(f"/api/applications/{app_id}").json()["stage"] == "revoked"
+    assert apply(county, cid).status_code == 303  # revoked: it may be applied for again, as a draft

@@ -193,6 +193,12 @@ def _draft(cluster_id: int, county_code: str, year: int, workflow_id: str, who: 
 CLOSED_STAGES = ("rejected", "revoked")
 
 
+def holds_public_stage(status: str) -> bool:
+    """Whether a registry cluster's own status is a public standing (notice, recognised, re-review) that a
+    new application must not replace; rejected and revoked ones may be applied for again."""
+    return status in load_workflow().public_stages and status not in CLOSED_STAGES
+
+
 def open_application_of(session: Session, cluster_id: int) -> Application | None:
     """The cluster's newest application that is not over (not rejected, not revoked), if any."""
     return session.scalars(
@@ -202,9 +208,10 @@ def open_application_of(session: Session, cluster_id: int) -> Application | None
 
 
 def open_application(session: Session, who: Any, cluster_id: int, year: int) -> Application:
-    """A draft application for a cluster already in the registry (imported, or built by the demo; a
-    re-application after a rejection or a revocation). Refused while the cluster has an application that
-    is not over: that one goes on (a recognised cluster's re-review starts on it)."""
+    """An application for a cluster already in the registry (imported, or built by the demo): a draft for one
+    never applied for or whose application was rejected or revoked; for one the registry holds as
+    recognised (or in notice, or in re-review), an application in that stage, whose yearly reports and
+    re-review then run in the workflow. Refused while the cluster has an application that is not over."""
     cluster = session.get(Cluster, cluster_id)
     if cluster is None:
         raise NotVisible(N_("no cluster %(cluster_id)s"), cluster_id=cluster_id)
@@ -215,12 +222,18 @@ def open_application(session: Session, who: Any, cluster_id: int, year: int) -> 
                                "continue that one"), application_id=current.id, stage=current.stage)
     now = audit.utcnow()
     application = _draft(cluster.id, cluster.county_code, year, DEFAULT_WORKFLOW, who, now)
+    detail: dict[str, Any] = {"cluster": cluster.code}
+    if holds_public_stage(cluster.status):
+        # A cluster recognised outside the system (imported) enters the workflow with its standing, so that
+        # its yearly reports and its re-review run here; a draft would hide a recognised cluster meanwhile.
+        application.stage = detail["adopted"] = cluster.status
+        if cluster.year:  # recognised some day of that year: its validity read to the year's end
+            application.valid_until = load_workflow().validity_end(date(cluster.year, 12, 31))
+    else:
+        cluster.status = "draft"
     session.add(application)
-    cluster.status = "draft"
     session.flush()
-    audit.record(
-        session, who.username, "application.create", f"application:{application.id}", {"cluster": cluster.code}
-    )
+    audit.record(session, who.username, "application.create", f"application:{application.id}", detail)
     return application
 
 
