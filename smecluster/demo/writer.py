@@ -15,7 +15,7 @@ from smecluster.demo.tier_profiles import tier_profiles
 from smecluster.registry.industries import load_shipped_industries
 from smecluster.registry.models import Cluster, ClusterMember, ClusterYear, Enterprise, Platform
 from smecluster.registry.regions import load_regions
-from smecluster.registry.store import bulk_load
+from smecluster.registry.store import bulk_load, in_key_order
 
 CHUNK = 20_000
 
@@ -68,9 +68,12 @@ def write_demo(engine: Engine, data: DemoData) -> dict[str, int]:
     load_regions(engine, "32")
     load_shipped_industries(engine)
     clear_demo(engine)
+    # The big frames in key order once, here (the loader then writes them as they are), the unsorted
+    # copies released: `data.enterprise_year` is replaced by its rows sorted by firm and year.
+    data.enterprise_year = in_key_order(data.enterprise_year, ["uscc", "year"])
     with ThreadPoolExecutor(1) as pool:
-        profiles = pool.submit(lambda: _columns("enterprise_profile", tier_profiles(
-            data.enterprise, data.enterprise_year, data.designation, data.year)))
+        profiles = pool.submit(lambda: in_key_order(_columns("enterprise_profile", tier_profiles(
+            data.enterprise, data.enterprise_year, data.designation, data.year)), ["uscc", "year"]))
         frames = {"enterprise": data.enterprise, "enterprise_year": data.enterprise_year,
                   "designation": data.designation}
         tables = [(t, _columns(t, frames[t]) if t in frames else profiles, key) for t, key in BULK]
