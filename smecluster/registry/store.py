@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -145,8 +145,9 @@ class _SQLite:
         self.cur.execute(sql)
         return self.cur.fetch_arrow_table()
 
-    def first_load(self, table: str, frame: pl.DataFrame) -> None:
-        """Rows into an empty table: Arrow in batches, its secondary indexes dropped and built once after.
+    def first_load(self, table: str, frames: Iterable[pl.DataFrame]) -> int:
+        """Rows (one frame or several) into an empty table: Arrow in batches, its secondary indexes
+        dropped and built once after; the number of rows written.
 
         Building an index from the loaded rows sorts once; keeping it during the load inserts each row
         at a random place of it. The primary key's index stays (rows arrive in key order).
@@ -158,11 +159,15 @@ class _SQLite:
         indexes = self.cur.fetchall()
         for name, _ in indexes:
             self.cur.execute(f'DROP INDEX "{name}"')
-        for start in range(0, frame.height, LOAD_BATCH):
-            batch = _sqlite_values(frame.slice(start, LOAD_BATCH)).to_arrow()
-            self.cur.adbc_ingest(table, batch, mode="append")
+        written = 0
+        for frame in frames:
+            for start in range(0, frame.height, LOAD_BATCH):
+                batch = _sqlite_values(frame.slice(start, LOAD_BATCH)).to_arrow()
+                self.cur.adbc_ingest(table, batch, mode="append")
+            written += frame.height
         for _, sql in indexes:
             self.cur.execute(sql)
+        return written
 
 
 class _PostgreSQL:
@@ -246,8 +251,9 @@ class _PostgreSQL:
     def unstage(self) -> None:
         self.cur.execute(f"DROP TABLE {STAGE}")
 
-    def append(self, table: str, frame: pl.DataFrame, empty: bool = False) -> None:
-        """COPY new rows straight into the table, its foreign keys dropped and added back.
+    def append(self, table: str, frames: Iterable[pl.DataFrame], empty: bool = False) -> int:
+        """COPY new rows (one frame or several) straight into the table, its foreign keys dropped and
+        added back; the number of rows written.
 
         Into an empty table (a first load) its indexes and primary key are dropped too and built
         once after the COPY, which is several times faster than maintaining them row by row;
@@ -278,7 +284,10 @@ class _PostgreSQL:
                 self.cur.execute(f'DROP INDEX "{name}"')
             for name, _, _ in primary:
                 self.cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-        self._copy(table, frame)
+        written = 0
+        for frame in frames:
+            self._copy(table, frame)
+            written += frame.height
         if empty:
             self.cur.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_MEMORY}'")
             for name, _, definition in primary:
@@ -292,6 +301,7 @@ class _PostgreSQL:
         # Statistics now, not when autovacuum gets round to it: without them one firm's rows of a
         # freshly loaded 16M-row table were fetched by a parallel bitmap scan with JIT (187 ms, not 0.1 ms).
         self.cur.execute(f"ANALYZE {table}")
+        return written
 
 
 @contextmanager
@@ -391,8 +401,7 @@ def _upsert(w: _SQLite | _PostgreSQL, table: str, frame: pl.DataFrame, key: list
         before = w.scalar(f"SELECT count(*) FROM {table}")
         if before == 0 and w.dialect == "sqlite":
             # an empty table (a first load): Arrow straight in, no staging copy and no merge
-            w.first_load(table, frame)
-            return Stored(inserted=frame.height)
+            return Stored(inserted=w.first_load(table, [frame]))
         w.stage(frame, table)
         # SQLite needs `WHERE true` to tell the upsert's ON from a join's ON
         select = f"SELECT {cols} FROM {w.stage_name} WHERE true"
@@ -408,7 +417,7 @@ def _upsert(w: _SQLite | _PostgreSQL, table: str, frame: pl.DataFrame, key: list
     new = frame.join(stored, on=key, how="anti")
     known = frame.join(stored, on=key, how="semi")
     if new.height:
-        w.append(table, new, empty=stored.is_empty())
+        w.append(table, [new], empty=stored.is_empty())
     updated = 0
     if known.height and update:
         w.stage(known, table)
@@ -429,19 +438,25 @@ def update_only(w: _SQLite | _PostgreSQL, table: str, frame: pl.DataFrame, key: 
     return Stored(updated=updated)
 
 
+# A table's rows for `bulk_load`: a frame, a Future of one (computed in another thread), or a function
+# giving the rows in parts (several frames, each in key order, made one at a time as they are written).
+Rows = pl.DataFrame | Future | Callable[[], Iterable[pl.DataFrame]]
+
+
 def bulk_load(
     conn: Connection | Engine,
-    tables: Iterable[tuple[str, pl.DataFrame | Future, list[str]]],
+    tables: Iterable[tuple[str, Rows, list[str]]],
     beside: frozenset[str] = frozenset(),
 ) -> dict[str, int]:
     """First load of empty tables (table, rows, natural key), in this order, all or nothing; rows written.
 
     The import's loader (`upsert`) table by table, in one transaction: on PostgreSQL the caller's (pass
     its Connection), on SQLite one of its own (pass the Engine, no sqlite3 connection of this process
-    open). Rows may be a Future (computed in another thread while the tables before them are written).
+    open). Rows may be a Future (computed in another thread while the tables before them are written)
+    or a function giving them in parts (`Rows`: only one part is held at a time).
 
-    On SQLite foreign keys are checked once per table at the end (`PRAGMA foreign_key_check`: a pass
-    over each table instead of a lookup between row inserts; a violation rolls everything back), and
+    On SQLite foreign keys are checked once per table at the end (anti-joins of the loaded frames:
+    `_check_references`; a violation rolls everything back), and
     the tables named in `beside` are written at the same time as the others, by a second thread into a
     scratch file of their own, then copied in by one `INSERT ... SELECT *` (SQLite's transfer
     optimisation moves the stored records without decoding them): SQLite writes on one core only.
@@ -449,7 +464,7 @@ def bulk_load(
     tables = list(tables)
     if conn.dialect.name != "sqlite":
         with _writer(conn) as w:
-            return {table: _load_empty(w, table, _ready(rows), key) for table, rows, key in tables}
+            return {table: _load_empty(w, table, rows, key)[0] for table, rows, key in tables}
     path = _sqlite_path(conn)
     scratch = {table: f"{path}.load-{table}" for table, _, _ in tables if table in beside}
     counts: dict[str, int] = {}
@@ -462,13 +477,13 @@ def bulk_load(
                     jobs[table] = pool.submit(_fill_scratch, scratch[table], table, rows, key)
             attach = {f"load_{i}": file for i, file in enumerate(scratch.values())}
             with _writer(conn, checks_later=True, attach=attach) as w:
+                loaded: dict[str, pl.DataFrame] = {}  # rows (in parts: their foreign keys)
                 for table, rows, key in tables:
                     if table not in scratch:
-                        counts[table] = _load_empty(w, table, _ready(rows), key)
+                        counts[table], loaded[table] = _load_empty(w, table, rows, key)
                 for i, table in enumerate(scratch):
-                    jobs[table].result()
+                    loaded[table] = jobs[table].result()
                     counts[table] = _copy_in(w, table, f"load_{i}")
-                loaded = {table: _ready(rows) for table, rows, _ in tables}
                 parents: dict[tuple[str, tuple[str, ...]], pl.DataFrame] = {}
                 for table, frame in loaded.items():
                     _check_references(w, table, frame, loaded, parents)
@@ -509,7 +524,9 @@ def _check_references(w: _SQLite, table: str, frame: pl.DataFrame, loaded: dict[
             continue
         cache = (parent, tuple(parent_cols))
         if cache not in parents:  # a loaded table was empty before: its rows are the frame's
-            parents[cache] = loaded[parent].select(parent_cols) if parent in loaded else pl.from_arrow(
+            mine = loaded.get(parent)
+            parents[cache] = mine.select(parent_cols) if mine is not None and set(parent_cols) <= set(
+                mine.columns) else pl.from_arrow(
                 w.fetch_arrow(f"SELECT DISTINCT {', '.join(parent_cols)} FROM main.{parent}"))
         known = parents[cache].rename(dict(zip(parent_cols, child_cols, strict=True)))
         mine = frame.select(child_cols).drop_nulls()
@@ -524,10 +541,42 @@ def _ready(rows: pl.DataFrame | Future) -> pl.DataFrame:
     return rows.result() if isinstance(rows, Future) else rows
 
 
-def _load_empty(w: _SQLite | _PostgreSQL, table: str, frame: pl.DataFrame, key: list[str]) -> int:
+def _in_parts(rows: Rows) -> bool:
+    return not isinstance(rows, pl.DataFrame | Future)
+
+
+def _referring(columns: list[str], frame: pl.DataFrame) -> pl.DataFrame:
+    """The distinct values of a part's foreign-key columns (what `_check_references` reads of it)."""
+    return frame.select(columns).unique()
+
+
+def _load_empty(w: _SQLite | _PostgreSQL, table: str, rows: Rows, key: list[str]) -> tuple[int, pl.DataFrame]:
+    """Rows into an empty table: (rows written, the rows or, given in parts, their foreign-key
+    columns' distinct values)."""
     if w.scalar(f"SELECT count(*) FROM {table}"):
         raise ValueError(f"bulk_load writes empty tables only; {table} has rows")
-    return _upsert(w, table, frame, key, []).inserted
+    if not _in_parts(rows):
+        frame = _ready(rows)
+        return _upsert(w, table, frame, key, []).inserted, frame
+    if table in REGISTRY_TABLES:
+        w.run(BUMP_SQL)
+    seen: list[pl.DataFrame] = []
+    columns = _foreign_columns(w.cur, table) if w.dialect == "sqlite" else []
+
+    def parts() -> Iterator[pl.DataFrame]:
+        for part in rows():
+            part = in_key_order(part, key)
+            seen.append(_referring(columns, part))
+            yield part
+
+    written = w.first_load(table, parts()) if w.dialect == "sqlite" else w.append(table, parts(), empty=True)
+    return written, pl.concat(seen).unique() if seen else pl.DataFrame()
+
+
+def _foreign_columns(cur, table: str) -> list[str]:
+    """The columns of `table` that refer to another table's rows (SQLite)."""
+    cur.execute(f"PRAGMA foreign_key_list({table})")
+    return list(dict.fromkeys(r[3] for r in cur.fetchall()))
 
 
 def _create_scratch(path: str, file: str, table: str) -> None:
@@ -544,19 +593,26 @@ def _create_scratch(path: str, file: str, table: str) -> None:
         cur.execute(ddl)
 
 
-def _fill_scratch(file: str, table: str, rows: pl.DataFrame | Future, key: list[str]) -> None:
-    """Rows (in key order) into the scratch file's table: no journal, no sync (the file is thrown away)."""
+def _fill_scratch(file: str, table: str, rows: Rows, key: list[str]) -> pl.DataFrame:
+    """Rows (each part in key order) into the scratch file's table: no journal, no sync (the file is
+    thrown away). Returns the rows, or for rows in parts their foreign-key columns' distinct
+    values (for `_check_references`)."""
     import adbc_driver_sqlite.dbapi as adbc
 
-    frame = in_key_order(_ready(rows), key)
     with adbc.connect(file, autocommit=True) as raw, raw.cursor() as cur:
         cur.execute("PRAGMA journal_mode = OFF")
         cur.execute("PRAGMA synchronous = OFF")
         cur.execute("PRAGMA cache_size = -262144")
+        columns = _foreign_columns(cur, table)
+        seen = []
         cur.execute("BEGIN")
-        for start in range(0, frame.height, LOAD_BATCH):
-            cur.adbc_ingest(table, _sqlite_values(frame.slice(start, LOAD_BATCH)).to_arrow(), mode="append")
+        for part in (rows() if _in_parts(rows) else [_ready(rows)]):
+            frame = in_key_order(part, key)
+            for start in range(0, frame.height, LOAD_BATCH):
+                cur.adbc_ingest(table, _sqlite_values(frame.slice(start, LOAD_BATCH)).to_arrow(), mode="append")
+            seen.append(_referring(columns, frame) if _in_parts(rows) else frame)
         cur.execute("COMMIT")
+    return pl.concat(seen).unique() if len(seen) > 1 else seen[0] if seen else pl.DataFrame()
 
 
 def _copy_in(w: _SQLite, table: str, schema: str) -> int:
