@@ -205,13 +205,25 @@ def min_firms() -> int:
     return int(os.environ.get(MIN_FIRMS_ENV, DEFAULT_MIN_FIRMS))
 
 
+# The files that declare the registry tables' columns (the models) and how they are written (this one).
+SCHEMA_FILES = ("registry/models.py", "registry/profile.py", "analytics/stored_snapshot.py")
+
+
 @lru_cache(maxsize=1)
 def schema_key() -> str:
-    """A hash of the registry tables' columns as this code reads them: a migration that adds or renames
-    a column changes it, and a snapshot written before must not be read (its files lack the column,
-    while the registry's version, counting registry writes, did not move)."""
-    text = ";".join(f"{table}:{arrow_schema(table)}" for table in sorted(REGISTRY_TABLES))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """A hash of the code that declares and writes the registry tables' columns: a migration that adds
+    or renames a column changes it, and a snapshot written before must not be read (its files lack the
+    column, while the registry's version, counting registry writes, did not move).
+
+    The files' bytes, not the columns they declare: importing the models (SQLAlchemy's ORM building
+    every class) cost ~50 ms of a diagnosis that needs nothing else of them. Any edit of these files
+    makes the snapshots be written anew once.
+    """
+    package = Path(__file__).parent.parent
+    digest = hashlib.sha256()
+    for name in SCHEMA_FILES:
+        digest.update(name.encode() + b"\0" + (package / name).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def _live(root: Path) -> tuple[Path, dict] | None:
