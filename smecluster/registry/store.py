@@ -463,8 +463,15 @@ def bulk_load(
     """
     tables = list(tables)
     if conn.dialect.name != "sqlite":
-        with _writer(conn) as w:
-            return {table: _load_empty(w, table, rows, key)[0] for table, rows, key in tables}
+        # rows in parts are made one part ahead in another thread, the first from now on: while the
+        # server takes the tables before them
+        ahead = {table: _Ahead(rows) for table, rows, _ in tables if _in_parts(rows)}
+        try:
+            with _writer(conn) as w:
+                return {table: _load_empty(w, table, ahead.get(table, rows), key)[0] for table, rows, key in tables}
+        finally:
+            for parts in ahead.values():
+                parts.close()
     path = _sqlite_path(conn)
     scratch = {table: f"{path}.load-{table}" for table, _, _ in tables if table in beside}
     counts: dict[str, int] = {}
@@ -539,6 +546,32 @@ def _check_references(w: _SQLite, table: str, frame: pl.DataFrame, loaded: dict[
 
 def _ready(rows: pl.DataFrame | Future) -> pl.DataFrame:
     return rows.result() if isinstance(rows, Future) else rows
+
+
+class _Ahead:
+    """Rows in parts made one part ahead by another thread (called, gives the parts like the function
+    it wraps): the next part is made while the one before is written."""
+
+    _END = object()
+
+    def __init__(self, rows: Callable[[], Iterable[pl.DataFrame]]) -> None:
+        self._pool = ThreadPoolExecutor(1)
+        self._parts: Iterator[pl.DataFrame] | None = None
+
+        def first():
+            self._parts = iter(rows())
+            return next(self._parts, self._END)
+
+        self._pending = self._pool.submit(first)
+
+    def __call__(self) -> Iterator[pl.DataFrame]:
+        while (part := self._pending.result()) is not self._END:
+            self._pending = self._pool.submit(next, self._parts, self._END)
+            yield part
+
+    def close(self) -> None:
+        """Stop making parts (after the last one, or when the load failed)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _in_parts(rows: Rows) -> bool:
