@@ -134,12 +134,14 @@ KEPT_DIAGNOSE = textwrap.dedent("""
     from smecluster.db import open_database
     from smecluster.services.diagnosis import diagnose
     d = diagnose(open_database(sys.argv[1]), sys.argv[2], year=2025, on=date(2025, 12, 31))
-    print(json.dumps({"uscc": d["uscc"], "heavy": [m for m in ("polars", "duckdb", "jinja2") if m in sys.modules]}))
+    heavy = ("polars", "duckdb", "jinja2", "pandas", "pyarrow.compute", "smecluster.registry.models")
+    print(json.dumps({"uscc": d["uscc"], "heavy": [m for m in heavy if m in sys.modules]}))
 """)
 
 
 def test_kept_diagnosis_imports_neither_polars_nor_duckdb(demo, database_url, tmp_path):
-    """A keyed diagnosis in a fresh process loads no Polars, DuckDB or Jinja (its start-up is most of its cost)."""
+    """A keyed diagnosis in a fresh process loads no Polars, DuckDB or Jinja, nor pandas (PyArrow imports
+    it to compare a column with a Python string), nor the ORM models (its start-up is most of its cost)."""
     keep_for_diagnosis(current_snapshot(demo), YEAR, ON)
     uscc = _codes(demo, 1)[0]
     env = dict(os.environ, SMECLUSTER_SNAPSHOT_DIR=str(tmp_path / "snapshots"), **{MIN_FIRMS_ENV: "0"})

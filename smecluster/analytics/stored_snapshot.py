@@ -290,14 +290,36 @@ def build_snapshot(engine: Engine) -> StoredSnapshot:
         return StoredSnapshot(live[0], live[1]["registry_id"], live[1]["version"])
 
 
+def _typed_value(typ: pa.DataType) -> str:
+    """An SQLite literal of the kind a column of Arrow type `typ` holds (text, integer or real)."""
+    if pa.types.is_string(typ) or pa.types.is_date(typ):
+        return "''"
+    return "0.0" if pa.types.is_floating(typ) else "0"
+
+
 def _sqlite_batches(path: str, table: str, schema: pa.Schema):
+    """A table's rows in Arrow batches of the snapshot's schema.
+
+    ADBC types each result column by the values of the first batch, and a column NULL throughout it (a
+    text column filled in a few rows only, such as the reported names of planted doubtful figures)
+    became an integer column that failed on the first text further on. So the query starts with one
+    marked row holding a value of each column's kind, dropped from what is yielded.
+    """
     import adbc_driver_sqlite.dbapi as adbc
 
+    typed = ", ".join(f"{_typed_value(f.type)} AS {f.name}" for f in schema)
+    columns = ", ".join(schema.names)
     with adbc.connect(path) as raw, raw.cursor() as cur:
         cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
-        cur.execute(f"SELECT {', '.join(schema.names)} FROM {table}")
+        cur.execute(f"SELECT 0 AS _stored, {typed} UNION ALL SELECT 1, {columns} FROM {table}")
+        first = True
         for batch in cur.fetch_record_batch():
-            yield pa.Table.from_batches([batch]).cast(schema, safe=False)
+            rows = pa.Table.from_batches([batch])
+            if first:  # UNION ALL gives the marked row first
+                if rows.num_rows == 0 or rows.column(0)[0].as_py() != 0:
+                    raise RuntimeError(f"{table}: the typed first row is not first")
+                rows, first = rows.slice(1), False
+            yield rows.drop_columns(["_stored"]).cast(schema, safe=False)
 
 
 def _postgres_batches(url: str, table: str, schema: pa.Schema, tmp: Path):
