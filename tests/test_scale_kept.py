@@ -28,6 +28,7 @@ from smecluster.services.clusters import evaluate_clusters, evaluate_snapshot
 from smecluster.services.tiers import (
     evaluate_enterprises,
     evaluate_facts,
+    facts_date,
     keep_for_diagnosis,
     plan_for,
     province_facts,
@@ -178,3 +179,50 @@ def test_kept_diagnosis_takes_the_snapshots_newest_year(demo):
     assert current_snapshot(demo).newest_year() == newest == YEAR
     d = diagnosis.kept_diagnosis(demo, uscc)
     assert d is not None and d["year"] == YEAR and d["on"] == diagnosis.default_on(YEAR).isoformat()
+
+
+def _boundary_after(demo, on: date) -> date:
+    """The first day after `on` on which a designation of the registry starts or stops counting."""
+    from smecluster.policy.validity import end_sql, start_sql
+
+    con = current_snapshot(demo).connect()
+    day = con.sql(f"""SELECT min(d) FROM (SELECT {start_sql()} AS d FROM designation UNION ALL
+                      SELECT CAST({end_sql()} + INTERVAL 1 DAY AS DATE) FROM designation)
+                      WHERE d > DATE '{on.isoformat()}'""").fetchall()[0][0]
+    con.close()
+    return day
+
+
+def test_kept_tables_serve_a_later_day_until_a_designation_starts_or_ends(demo, monkeypatch):
+    """Kept for one day, the tier tables answer the following days with the same verdicts as computing
+    them, up to the day before a designation starts or stops counting; from that day on they are not
+    read (the diagnosis is computed, never stale)."""
+    snapshot = current_snapshot(demo)
+    first = date(YEAR, 6, 1)  # the same packs in force up to the end of the year
+    boundary = _boundary_after(demo, first)
+    assert boundary is not None and (boundary - first).days >= 2
+    keep_for_diagnosis(snapshot, YEAR, first)
+    last = date.fromordinal(boundary.toordinal() - 1)
+    for uscc in _codes(demo, 6):
+        kept = diagnosis.kept_diagnosis(demo, uscc, YEAR, last)
+        assert kept is not None and kept["on"] == last.isoformat()
+        with monkeypatch.context() as m:
+            m.setattr(diagnosis, "kept_diagnosis", lambda *_a, **_k: None)
+            assert kept == diagnosis.diagnose(demo, uscc, year=YEAR, on=last)
+    assert facts_date(snapshot, boundary) == boundary != facts_date(snapshot, last)
+    assert diagnosis.kept_diagnosis(demo, _codes(demo, 1)[0], YEAR, boundary) is None
+
+
+def test_a_day_across_a_designation_boundary_gets_its_own_verdicts(demo, monkeypatch):
+    """On the day a designation starts counting the kept results are recomputed for that day: the firm
+    holding it is diagnosed as holding it (equal to the per-firm diagnosis)."""
+    snapshot = current_snapshot(demo)
+    boundary = _boundary_after(demo, ON)
+    keep_for_diagnosis(snapshot, YEAR, ON)
+    keep_for_diagnosis(snapshot, YEAR, boundary)
+    for uscc in _codes(demo, 6):
+        kept = diagnosis.kept_diagnosis(demo, uscc, YEAR, boundary)
+        assert kept is not None
+        with monkeypatch.context() as m:
+            m.setattr(diagnosis, "kept_diagnosis", lambda *_a, **_k: None)
+            assert kept == diagnosis.diagnose(demo, uscc, year=YEAR, on=boundary)
