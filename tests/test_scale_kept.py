@@ -94,7 +94,7 @@ def test_kept_province_and_county_tiers_equal_the_computed(demo):
     computed from the facts."""
     snapshot = current_snapshot(demo)
     first = evaluate_enterprises(demo, year=YEAR, on=ON).frame()  # computes and keeps
-    assert snapshot.has(tiers_name(plan_for(ON, None), YEAR, ON))
+    assert snapshot.has(tiers_name(plan_for(ON, None), YEAR, facts_date(snapshot, ON)))
     facts = pl.from_arrow(province_facts(snapshot, YEAR, ON))  # the kept facts the tiers came from
     assert facts["uscc"].is_sorted()
     computed = evaluate_facts(facts, YEAR, ON).frame()
