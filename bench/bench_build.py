@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from smecluster.benchmarks.province import PG_SERVER, locate, pg_url
+from smecluster.benchmarks.province import PG_SERVER, locate, pg_url, user_env
 
 
 def run_timed(args: list[str]) -> tuple[float, float, float, str]:
@@ -32,7 +32,7 @@ def run_timed(args: list[str]) -> tuple[float, float, float, str]:
     """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=out, stderr=err)
+        proc = subprocess.Popen(args, stdout=out, stderr=err, env=user_env())
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
         out.seek(0)

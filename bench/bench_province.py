@@ -5,6 +5,7 @@ loader, runs each command as a separate process and prints its time and peak mem
 included), then the web figures, and finally a table with the databases side by side.
 
 Usage: python bench/bench_province.py [--enterprises 4000000] [--backends sqlite,postgresql] [--dir bench-data]
+       [--only diagnose,locate]   (just the steps whose name starts with one of these words)
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--dir", type=Path, default=Path("bench-data"))
     parser.add_argument("--web-seconds", type=float, default=10.0)
+    parser.add_argument("--only", default="", help="steps to run, by the first words of their names (comma-separated)")
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()}", flush=True)
-    backends = run(args.enterprises, args.backends.split(","), args.dir, args.web_seconds)
+    only = tuple(w.strip() for w in args.only.split(",") if w.strip())
+    backends = run(args.enterprises, args.backends.split(","), args.dir, args.web_seconds, only)
     print(f"load after: {os.getloadavg()}")
     print(table(backends))
 

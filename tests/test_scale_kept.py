@@ -28,6 +28,7 @@ from smecluster.services.clusters import evaluate_clusters, evaluate_snapshot
 from smecluster.services.tiers import (
     evaluate_enterprises,
     evaluate_facts,
+    facts_date,
     keep_for_diagnosis,
     plan_for,
     province_facts,
@@ -93,7 +94,7 @@ def test_kept_province_and_county_tiers_equal_the_computed(demo):
     computed from the facts."""
     snapshot = current_snapshot(demo)
     first = evaluate_enterprises(demo, year=YEAR, on=ON).frame()  # computes and keeps
-    assert snapshot.has(tiers_name(plan_for(ON, None), YEAR, ON))
+    assert snapshot.has(tiers_name(plan_for(ON, None), YEAR, facts_date(snapshot, ON)))
     facts = pl.from_arrow(province_facts(snapshot, YEAR, ON))  # the kept facts the tiers came from
     assert facts["uscc"].is_sorted()
     computed = evaluate_facts(facts, YEAR, ON).frame()
@@ -134,12 +135,14 @@ KEPT_DIAGNOSE = textwrap.dedent("""
     from smecluster.db import open_database
     from smecluster.services.diagnosis import diagnose
     d = diagnose(open_database(sys.argv[1]), sys.argv[2], year=2025, on=date(2025, 12, 31))
-    print(json.dumps({"uscc": d["uscc"], "heavy": [m for m in ("polars", "duckdb", "jinja2") if m in sys.modules]}))
+    heavy = ("polars", "duckdb", "jinja2", "pandas", "pyarrow.compute", "smecluster.registry.models")
+    print(json.dumps({"uscc": d["uscc"], "heavy": [m for m in heavy if m in sys.modules]}))
 """)
 
 
 def test_kept_diagnosis_imports_neither_polars_nor_duckdb(demo, database_url, tmp_path):
-    """A keyed diagnosis in a fresh process loads no Polars, DuckDB or Jinja (its start-up is most of its cost)."""
+    """A keyed diagnosis in a fresh process loads no Polars, DuckDB or Jinja, nor pandas (PyArrow imports
+    it to compare a column with a Python string), nor the ORM models (its start-up is most of its cost)."""
     keep_for_diagnosis(current_snapshot(demo), YEAR, ON)
     uscc = _codes(demo, 1)[0]
     env = dict(os.environ, SMECLUSTER_SNAPSHOT_DIR=str(tmp_path / "snapshots"), **{MIN_FIRMS_ENV: "0"})
@@ -176,3 +179,50 @@ def test_kept_diagnosis_takes_the_snapshots_newest_year(demo):
     assert current_snapshot(demo).newest_year() == newest == YEAR
     d = diagnosis.kept_diagnosis(demo, uscc)
     assert d is not None and d["year"] == YEAR and d["on"] == diagnosis.default_on(YEAR).isoformat()
+
+
+def _boundary_after(demo, on: date) -> date:
+    """The first day after `on` on which a designation of the registry starts or stops counting."""
+    from smecluster.policy.validity import end_sql, start_sql
+
+    con = current_snapshot(demo).connect()
+    day = con.sql(f"""SELECT min(d) FROM (SELECT {start_sql()} AS d FROM designation UNION ALL
+                      SELECT CAST({end_sql()} + INTERVAL 1 DAY AS DATE) FROM designation)
+                      WHERE d > DATE '{on.isoformat()}'""").fetchall()[0][0]
+    con.close()
+    return day
+
+
+def test_kept_tables_serve_a_later_day_until_a_designation_starts_or_ends(demo, monkeypatch):
+    """Kept for one day, the tier tables answer the following days with the same verdicts as computing
+    them, up to the day before a designation starts or stops counting; from that day on they are not
+    read (the diagnosis is computed, never stale)."""
+    snapshot = current_snapshot(demo)
+    first = date(YEAR, 6, 1)  # the same packs in force up to the end of the year
+    boundary = _boundary_after(demo, first)
+    assert boundary is not None and (boundary - first).days >= 2
+    keep_for_diagnosis(snapshot, YEAR, first)
+    last = date.fromordinal(boundary.toordinal() - 1)
+    for uscc in _codes(demo, 6):
+        kept = diagnosis.kept_diagnosis(demo, uscc, YEAR, last)
+        assert kept is not None and kept["on"] == last.isoformat()
+        with monkeypatch.context() as m:
+            m.setattr(diagnosis, "kept_diagnosis", lambda *_a, **_k: None)
+            assert kept == diagnosis.diagnose(demo, uscc, year=YEAR, on=last)
+    assert facts_date(snapshot, boundary) == boundary != facts_date(snapshot, last)
+    assert diagnosis.kept_diagnosis(demo, _codes(demo, 1)[0], YEAR, boundary) is None
+
+
+def test_a_day_across_a_designation_boundary_gets_its_own_verdicts(demo, monkeypatch):
+    """On the day a designation starts counting the kept results are recomputed for that day: the firm
+    holding it is diagnosed as holding it (equal to the per-firm diagnosis)."""
+    snapshot = current_snapshot(demo)
+    boundary = _boundary_after(demo, ON)
+    keep_for_diagnosis(snapshot, YEAR, ON)
+    keep_for_diagnosis(snapshot, YEAR, boundary)
+    for uscc in _codes(demo, 6):
+        kept = diagnosis.kept_diagnosis(demo, uscc, YEAR, boundary)
+        assert kept is not None
+        with monkeypatch.context() as m:
+            m.setattr(diagnosis, "kept_diagnosis", lambda *_a, **_k: None)
+            assert kept == diagnosis.diagnose(demo, uscc, year=YEAR, on=boundary)

@@ -16,7 +16,7 @@ from smecluster.db import open_database
 from smecluster.demo.generator import BASE_FIRMS, generate
 from smecluster.demo.writer import write_demo
 from smecluster.geo import counties
-from smecluster.services.tiers import enterprise_facts
+from smecluster.services.tiers import enterprise_facts, facts_date
 
 SQL = "SELECT k, SUM(v) AS total, COUNT(*) AS n FROM t GROUP BY k ORDER BY k"
 
@@ -66,7 +66,8 @@ def test_county_facts_equal_the_county_aggregation(database_url, tmp_path, monke
     province = pl.from_arrow(enterprise_facts(engine, year, on))  # keeps the province's facts
     county = province["county_code"].mode().sort()[0]
     snapshot = current_snapshot(engine, refresh=False)
-    assert snapshot is not None and snapshot.kept(f"facts-{year}-{on.isoformat()}") is not None
+    assert snapshot is not None
+    assert snapshot.kept(f"facts-{year}-{facts_date(snapshot, on).isoformat()}") is not None
     from smecluster.analytics.enterprise_facts import facts_from_snapshot
 
     aggregated = pl.from_arrow(facts_from_snapshot(snapshot, year, on, county))

@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import BigInteger, Boolean, Date, Engine, Float, Integer, SmallInteger, func, select
 from sqlalchemy.engine import make_url
@@ -104,7 +103,11 @@ class StoredSnapshot:
         if not groups:
             return reader.schema_arrow.empty_table()
         table = reader.read_row_groups(groups)
-        return table.filter(pc.equal(table[column], value))
+        # the rows are sorted by `column`: bisect its values in Python (Arrow's compare of a Python str
+        # builds a scalar, which imports pandas: 0.3-0.6 s of a diagnosis)
+        keys = table.column(column).to_pylist()
+        first = bisect.bisect_left(keys, value)
+        return table.slice(first, bisect.bisect_right(keys, value, lo=first) - first)
 
     def kept(self, name: str, filters: list[tuple] | None = None) -> pa.Table | None:
         """A table `cached` kept (only the rows passing `filters`, in their order), or None if none is."""
@@ -153,6 +156,8 @@ def _newest_year(path: str) -> int | None:
     index = meta.schema.to_arrow_schema().get_field_index("year")
     years = [meta.row_group(g).column(index).statistics for g in range(meta.num_row_groups)]
     if any(s is None or not s.has_min_max for s in years):
+        import pyarrow.compute as pc  # not on the keyed-lookup path
+
         return int(pc.max(pq.read_table(path, columns=["year"])["year"]).as_py() or 0) or None
     return max((s.max for s in years), default=None)
 
@@ -200,13 +205,25 @@ def min_firms() -> int:
     return int(os.environ.get(MIN_FIRMS_ENV, DEFAULT_MIN_FIRMS))
 
 
+# The files that declare the registry tables' columns (the models) and how they are written (this one).
+SCHEMA_FILES = ("registry/models.py", "registry/profile.py", "analytics/stored_snapshot.py")
+
+
 @lru_cache(maxsize=1)
 def schema_key() -> str:
-    """A hash of the registry tables' columns as this code reads them: a migration that adds or renames
-    a column changes it, and a snapshot written before must not be read (its files lack the column,
-    while the registry's version, counting registry writes, did not move)."""
-    text = ";".join(f"{table}:{arrow_schema(table)}" for table in sorted(REGISTRY_TABLES))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """A hash of the code that declares and writes the registry tables' columns: a migration that adds
+    or renames a column changes it, and a snapshot written before must not be read (its files lack the
+    column, while the registry's version, counting registry writes, did not move).
+
+    The files' bytes, not the columns they declare: importing the models (SQLAlchemy's ORM building
+    every class) cost ~50 ms of a diagnosis that needs nothing else of them. Any edit of these files
+    makes the snapshots be written anew once.
+    """
+    package = Path(__file__).parent.parent
+    digest = hashlib.sha256()
+    for name in SCHEMA_FILES:
+        digest.update(name.encode() + b"\0" + (package / name).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def _live(root: Path) -> tuple[Path, dict] | None:
@@ -273,14 +290,36 @@ def build_snapshot(engine: Engine) -> StoredSnapshot:
         return StoredSnapshot(live[0], live[1]["registry_id"], live[1]["version"])
 
 
+def _typed_value(typ: pa.DataType) -> str:
+    """An SQLite literal of the kind a column of Arrow type `typ` holds (text, integer or real)."""
+    if pa.types.is_string(typ) or pa.types.is_date(typ):
+        return "''"
+    return "0.0" if pa.types.is_floating(typ) else "0"
+
+
 def _sqlite_batches(path: str, table: str, schema: pa.Schema):
+    """A table's rows in Arrow batches of the snapshot's schema.
+
+    ADBC types each result column by the values of the first batch, and a column NULL throughout it (a
+    text column filled in a few rows only, such as the reported names of planted doubtful figures)
+    became an integer column that failed on the first text further on. So the query starts with one
+    marked row holding a value of each column's kind, dropped from what is yielded.
+    """
     import adbc_driver_sqlite.dbapi as adbc
 
+    typed = ", ".join(f"{_typed_value(f.type)} AS {f.name}" for f in schema)
+    columns = ", ".join(schema.names)
     with adbc.connect(path) as raw, raw.cursor() as cur:
         cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
-        cur.execute(f"SELECT {', '.join(schema.names)} FROM {table}")
+        cur.execute(f"SELECT 0 AS _stored, {typed} UNION ALL SELECT 1, {columns} FROM {table}")
+        first = True
         for batch in cur.fetch_record_batch():
-            yield pa.Table.from_batches([batch]).cast(schema, safe=False)
+            rows = pa.Table.from_batches([batch])
+            if first:  # UNION ALL gives the marked row first
+                if rows.num_rows == 0 or rows.column(0)[0].as_py() != 0:
+                    raise RuntimeError(f"{table}: the typed first row is not first")
+                rows, first = rows.slice(1), False
+            yield rows.drop_columns(["_stored"]).cast(schema, safe=False)
 
 
 def _postgres_batches(url: str, table: str, schema: pa.Schema, tmp: Path):

@@ -7,6 +7,8 @@ firms eligible but not designated, designated but no longer eligible, and one cr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import polars as pl
 from sqlalchemy import Connection, insert
@@ -74,6 +76,15 @@ def tier_profiles(
     year: int, seed: int = 20260401,
 ) -> pl.DataFrame:
     """enterprise_profile rows for years year-3..year of every enterprise (one frame, ready to write)."""
+    return pl.concat(list(tier_profile_years(enterprise, enterprise_year, designation, year, seed)))
+
+
+def tier_profile_years(
+    enterprise: pl.DataFrame, enterprise_year: pl.DataFrame, designation: pl.DataFrame | None,
+    year: int, seed: int = 20260401,
+) -> Iterator[pl.DataFrame]:
+    """The rows of `tier_profiles` one year at a time (years year-2, year-1, year, then year-3; each
+    frame in the firms' order): a writer holds one year's rows, not four."""
     rng = np.random.default_rng(seed)
     uscc = enterprise["uscc"]
     n = len(uscc)
@@ -117,11 +128,13 @@ def tier_profiles(
         }
         return pl.DataFrame({k: (_blank(gen, v) if k not in ("uscc", "year") else v) for k, v in frame.items()})
 
-    frames = [one_year(rng, back) for back in (2, 1, 0)]
+    del placed
+    for back in (2, 1, 0):
+        yield one_year(rng, back).with_columns(pl.col("main_revenue", "net_profit").fill_nan(None))
     # year-3 too, so the year before the newest has its full window (2-year growth); own generator,
     # so the other years stay as they were
-    frames.append(one_year(np.random.default_rng(seed + 2022), 3))
-    return pl.concat(frames).with_columns(pl.col("main_revenue", "net_profit").fill_nan(None))
+    yield one_year(np.random.default_rng(seed + 2022), 3).with_columns(
+        pl.col("main_revenue", "net_profit").fill_nan(None))
 
 
 def synthetic_facts(n: int, seed: int = 20260401) -> pl.DataFrame:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 
 import polars as pl
 from sqlalchemy import Engine, delete, func, insert, select
@@ -11,11 +11,11 @@ from sqlalchemy import Engine, delete, func, insert, select
 import smecluster.models  # noqa: F401  (every table on Base.metadata, workflow included)
 from smecluster.db import Base
 from smecluster.demo.generator import DemoData
-from smecluster.demo.tier_profiles import tier_profiles
+from smecluster.demo.tier_profiles import tier_profile_years
 from smecluster.registry.industries import load_shipped_industries
 from smecluster.registry.models import Cluster, ClusterMember, ClusterYear, Enterprise, Platform
 from smecluster.registry.regions import load_regions
-from smecluster.registry.store import bulk_load
+from smecluster.registry.store import bulk_load, in_key_order
 
 CHUNK = 20_000
 
@@ -63,51 +63,58 @@ def write_demo(engine: Engine, data: DemoData) -> dict[str, int]:
     Firms, their years, designations and profiles go through the import's bulk loader
     (smecluster.registry.store.bulk_load, a first load): on PostgreSQL in the one transaction of the
     whole write, on SQLite in one transaction of ADBC's own connection; clusters and platforms after
-    them. The profiles are computed in a second thread while the tables before them are written.
+    them. The profiles are made one year at a time as they are written (on SQLite in a second thread,
+    while the tables before them are written).
     """
     load_regions(engine, "32")
     load_shipped_industries(engine)
     clear_demo(engine)
-    with ThreadPoolExecutor(1) as pool:
-        profiles = pool.submit(lambda: _columns("enterprise_profile", tier_profiles(
-            data.enterprise, data.enterprise_year, data.designation, data.year)))
-        frames = {"enterprise": data.enterprise, "enterprise_year": data.enterprise_year,
-                  "designation": data.designation}
-        tables = [(t, _columns(t, frames[t]) if t in frames else profiles, key) for t, key in BULK]
-        if engine.dialect.name == "sqlite":
-            engine.dispose()  # no sqlite3 connection open while ADBC's SQLite writes (see importer.import_file)
-            # the profiles (the widest table) go in from a second thread while the other tables are written
-            bulk_load(engine, tables, beside=frozenset({"enterprise_profile"}))
-        with engine.begin() as conn:
-            if engine.dialect.name != "sqlite":
-                bulk_load(conn, tables)
-            clusters = data.cluster.with_columns(
-                pl.col("leading_industries").str.json_decode(pl.List(pl.Utf8)),
-                pl.lit(True).alias("fictional"),
-            )
-            rows = clusters.to_dicts()
-            for r in rows:
-                r["declared"] = json.loads(r["declared"])
-            conn.execute(insert(Cluster), rows)
-            ids = dict(conn.execute(select(Cluster.code, Cluster.id)).all())
-            members = data.cluster_member.with_columns(
+    # The yearly rows in key order once, here (the loader then writes them as they are), the unsorted
+    # copy released: `data.enterprise_year` is replaced by its rows sorted by firm and year. The profiles
+    # (the widest table) are made and written one year at a time: one year's rows held, not four.
+    data.enterprise_year = in_key_order(data.enterprise_year, ["uscc", "year"])
+
+    def profiles() -> Iterator[pl.DataFrame]:
+        for part in tier_profile_years(data.enterprise, data.enterprise_year, data.designation, data.year):
+            yield _columns("enterprise_profile", part)
+
+    frames = {"enterprise": data.enterprise, "enterprise_year": data.enterprise_year,
+              "designation": data.designation}
+    tables = [(t, _columns(t, frames[t]) if t in frames else profiles, key) for t, key in BULK]
+    if engine.dialect.name == "sqlite":
+        engine.dispose()  # no sqlite3 connection open while ADBC's SQLite writes (see importer.import_file)
+        # the profiles go in from a second thread (made there too) while the other tables are written
+        counts = bulk_load(engine, tables, beside=frozenset({"enterprise_profile"}))
+    with engine.begin() as conn:
+        if engine.dialect.name != "sqlite":
+            counts = bulk_load(conn, tables)
+        clusters = data.cluster.with_columns(
+            pl.col("leading_industries").str.json_decode(pl.List(pl.Utf8)),
+            pl.lit(True).alias("fictional"),
+        )
+        rows = clusters.to_dicts()
+        for r in rows:
+            r["declared"] = json.loads(r["declared"])
+        conn.execute(insert(Cluster), rows)
+        ids = dict(conn.execute(select(Cluster.code, Cluster.id)).all())
+        members = data.cluster_member.with_columns(
+            pl.col("cluster_code").replace_strict(ids, return_dtype=pl.Int64).alias("cluster_id")
+        ).select("cluster_id", "uscc")
+        _insert(conn, ClusterMember, members)
+        platforms = data.platform.with_columns(
+            pl.col("cluster_code").replace_strict(ids, default=None, return_dtype=pl.Int64).alias("cluster_id")
+        ).drop("cluster_code")
+        _insert(conn, Platform, platforms)
+        if data.cluster_year is not None:
+            cluster_years = data.cluster_year.with_columns(
                 pl.col("cluster_code").replace_strict(ids, return_dtype=pl.Int64).alias("cluster_id")
-            ).select("cluster_id", "uscc")
-            _insert(conn, ClusterMember, members)
-            platforms = data.platform.with_columns(
-                pl.col("cluster_code").replace_strict(ids, default=None, return_dtype=pl.Int64).alias("cluster_id")
             ).drop("cluster_code")
-            _insert(conn, Platform, platforms)
-            if data.cluster_year is not None:
-                cluster_years = data.cluster_year.with_columns(
-                    pl.col("cluster_code").replace_strict(ids, return_dtype=pl.Int64).alias("cluster_id")
-                ).drop("cluster_code")
-                _insert(conn, ClusterYear, cluster_years)
+            _insert(conn, ClusterYear, cluster_years)
     return {
         "enterprise": data.enterprise.height,
         "enterprise_year": data.enterprise_year.height,
         "designation": data.designation.height,
-        "enterprise_profile": profiles.result().height,
+        "enterprise_profile": counts["enterprise_profile"],
         "platform": data.platform.height,
         "cluster": data.cluster.height,
         "cluster_member": data.cluster_member.height,

@@ -21,6 +21,7 @@ from smecluster.policy.tiers import tier_label
 from smecluster.services.tier_plans import (
     KEYS,
     default_on,
+    facts_date,
     latest_year,
     pack_reason,
     plan_for,
@@ -78,8 +79,11 @@ def kept_diagnosis(engine: Engine, uscc: str, year: int | None = None, on: date 
         return None
     on = on or default_on(year)
     plan = plan_for(on, None, KEYS, evaluation)
-    row = snapshot.lookup(tiers_name(plan, year, on), "uscc", uscc)
-    values = snapshot.lookup(values_name(plan, year, on), "uscc", uscc) if row is not None else None
+    key = facts_date(snapshot, on)  # kept tables are named by the period of `on`, not by its day
+    if key is None:
+        return None
+    row = snapshot.lookup(tiers_name(plan, year, key), "uscc", uscc)
+    values = snapshot.lookup(values_name(plan, year, key), "uscc", uscc) if row is not None else None
     if row is None or values is None:
         return None
     if row.num_rows == 0:

@@ -6,8 +6,11 @@ diagnosis answered from the kept tables needs only these and PyArrow's Parquet r
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import json
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from smecluster.analytics.tier_query import QueryPlan, compile_tiers
@@ -16,6 +19,8 @@ from smecluster.policy.tiers import tier_label, tier_packs, tiers
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from smecluster.analytics.stored_snapshot import StoredSnapshot
 
 KEYS = ("uscc", "name", "county_code", "industry_code")
 
@@ -86,3 +91,45 @@ def tiers_name(plan: QueryPlan, year: int, on: date) -> str:
 def values_name(plan: QueryPlan, year: int, on: date) -> str:
     """The name of the province's indicator values (what a diagnosis shows per criterion) kept beside a snapshot."""
     return f"values-{year}-{on.isoformat()}-{_digest(plan.indicator_sql)}"
+
+
+def held_dates_name() -> str:
+    """The name of the dates kept beside a snapshot on which one of its designations starts or stops
+    counting (the digest of the rule, validity periods included, in it)."""
+    from smecluster.policy.validity import held_sql
+
+    return f"held-dates-{_digest(held_sql('D'))}"
+
+
+_HELD_DATES: dict[str, tuple[str, ...]] = {}
+
+
+def _held_dates(path: str) -> tuple[str, ...] | None:
+    """The kept dates at `path` (read once per process: a snapshot's files never change; a missing file
+    is looked for again next time, another process may keep it meanwhile)."""
+    found = _HELD_DATES.get(path)
+    if found is None:
+        try:
+            found = tuple(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return None
+        if len(_HELD_DATES) >= 16:
+            _HELD_DATES.clear()
+        _HELD_DATES[path] = found
+    return found
+
+
+def facts_date(snapshot: StoredSnapshot, on: date) -> date | None:
+    """The first day of the period around `on` in which every designation of the snapshot counts or not
+    exactly as on `on` (or None when the snapshot keeps no such dates yet).
+
+    A firm's facts read the evaluation date only through which designations count on it
+    (`policy.validity.held_sql`), so province results kept for any day of that period are those of
+    `on`: they are named by this date, not by the day they were computed. A new day reuses them until
+    a designation starts or ends (the compiled SQL's digest in the names covers a pack coming into force).
+    """
+    dates = _held_dates(str(snapshot.path / f"{held_dates_name()}.json"))
+    if dates is None:
+        return None
+    i = bisect.bisect_right(dates, on.isoformat())
+    return date.fromisoformat(dates[i - 1]) if i else date.min

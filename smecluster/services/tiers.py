@@ -6,6 +6,9 @@ over Arrow tables read from the database (smecluster.analytics.tier_query).
 
 from __future__ import annotations
 
+import json
+import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -20,10 +23,13 @@ from smecluster.analytics.prepared import run_small
 from smecluster.analytics.stored_snapshot import StoredSnapshot, current_snapshot
 from smecluster.analytics.tier_query import OUTCOME_LABELS, STATUS_LABELS, QueryPlan, TierPlan
 from smecluster.policy.tiers import tier_label
+from smecluster.policy.validity import end_sql, start_sql
 from smecluster.services.tier_plans import (  # noqa: F401  (re-exported: callers import them from here)
     KEYS,
     default_on,
+    facts_date,
     facts_name,
+    held_dates_name,
     latest_year,
     pack_reason,
     plan_for,
@@ -105,7 +111,7 @@ def evaluate_enterprises(
             table = province_tiers(snapshot, plan, year, on, keep_values=tier is None)
             return TierEvaluation(year=year, on=on, plan=plan, table=table, evaluation=evaluation)
         # A firm's tier row depends on its own fact row alone: the county's rows of the kept result
-        kept = snapshot.kept(tiers_name(plan, year, on), filters=[("county_code", "=", county)])
+        kept = snapshot.kept(tiers_name(plan, year, kept_date(snapshot, on)), filters=[("county_code", "=", county)])
         if kept is not None:
             return TierEvaluation(year=year, on=on, plan=plan, table=kept, evaluation=evaluation)
     facts = enterprise_facts(engine, year, on, county, snapshot=snapshot)
@@ -118,7 +124,7 @@ def province_tiers(snapshot: StoredSnapshot, plan: QueryPlan, year: int, on: dat
     """Every firm's tier row under `plan`, sorted by credit code, kept beside the snapshot (computed
     from the kept province facts the first time it is asked for; `keep_values`: the indicator values
     a diagnosis shows are kept from the same facts, read once)."""
-    name = tiers_name(plan, year, on)
+    name = tiers_name(plan, year, kept_date(snapshot, on))
     if snapshot.has(name):  # Polars reads the many small row groups three times faster than PyArrow
         return pl.read_parquet(snapshot.path / f"{name}.parquet").to_arrow()
     facts = province_facts(snapshot, year, on)
@@ -137,15 +143,17 @@ def province_values(snapshot: StoredSnapshot, plan: QueryPlan, year: int, on: da
         table = facts if facts is not None else province_facts(snapshot, year, on)
         return _by_uscc(run_small(plan.indicator_sql, {"facts": table}))
 
-    return snapshot.cached(values_name(plan, year, on), compute, row_group_size=LOOKUP_ROWS, compression="lz4")
+    return snapshot.cached(values_name(plan, year, kept_date(snapshot, on)), compute, row_group_size=LOOKUP_ROWS,
+                           compression="lz4")
 
 
 def keep_for_diagnosis(snapshot: StoredSnapshot, year: int, on: date, evaluation: str = "new") -> None:
     """Compute (if not kept yet) what a keyed diagnosis reads: the province's tier rows and indicator values."""
     plan = plan_for(on, None, KEYS, evaluation)
-    if not snapshot.has(tiers_name(plan, year, on)):
+    key = kept_date(snapshot, on)
+    if not snapshot.has(tiers_name(plan, year, key)):
         province_tiers(snapshot, plan, year, on, keep_values=True)
-    elif not snapshot.has(values_name(plan, year, on)):
+    elif not snapshot.has(values_name(plan, year, key)):
         province_values(snapshot, plan, year, on)
 
 
@@ -163,7 +171,27 @@ def _by_uscc(table: pa.Table) -> pa.Table:
 
 def province_facts(snapshot: StoredSnapshot, year: int, on: date) -> pa.Table:
     """The province's fact table, kept beside the snapshot it comes from."""
-    return snapshot.cached(facts_name(year, on), lambda: facts_from_snapshot(snapshot, year, on))
+    return snapshot.cached(facts_name(year, kept_date(snapshot, on)), lambda: facts_from_snapshot(snapshot, year, on))
+
+
+def kept_date(snapshot: StoredSnapshot, on: date) -> date:
+    """The date naming the province results kept for `on` (`tier_plans.facts_date`), the snapshot's
+    designation dates computed and kept first when they are not yet."""
+    found = facts_date(snapshot, on)
+    if found is not None:
+        return found
+    con = snapshot.connect()
+    dates = [d.isoformat() for (d,) in con.sql(f"""
+        SELECT DISTINCT d FROM (
+          SELECT {start_sql()} AS d FROM designation
+          UNION ALL SELECT CAST({end_sql()} + INTERVAL 1 DAY AS DATE) FROM designation)
+        WHERE d IS NOT NULL ORDER BY d""").fetchall()]
+    con.close()
+    path = snapshot.path / f"{held_dates_name()}.json"
+    part = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    part.write_text(json.dumps(dates), encoding="utf-8")
+    os.replace(part, path)  # readers see the whole list or none
+    return facts_date(snapshot, on) or date.min
 
 
 def enterprise_facts(engine: Engine, year: int, on: date, county: str | None = None,
@@ -182,7 +210,7 @@ def enterprise_facts(engine: Engine, year: int, on: date, county: str | None = N
             return province_facts(snapshot, year, on)
         # A firm's fact row depends on its own rows alone: the county's rows of the province's kept
         # facts (same order, uscc) are the county's facts, read without aggregating the registry.
-        kept = snapshot.kept(facts_name(year, on), filters=[("county_code", "=", county)])
+        kept = snapshot.kept(facts_name(year, kept_date(snapshot, on)), filters=[("county_code", "=", county)])
         return kept if kept is not None else facts_from_snapshot(snapshot, year, on, county)
     frames = read_registry(engine, year, county)
     return build_facts(frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"],
