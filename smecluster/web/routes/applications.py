@@ -65,8 +65,9 @@ def application_new(request: Request, who: Viewer = Depends(allow("county_applic
 
 @router.post("/clusters/{cluster_id}/apply", name="cluster_apply", dependencies=[Depends(check_csrf)])
 def cluster_apply(request: Request, cluster_id: int, who: Viewer = Depends(allow("county_applicant"))):
-    """A draft application for a cluster already in the registry (its county bureau only): one never
-    applied for, or one whose application was rejected or revoked. 400 while another is going on."""
+    """An application for a cluster already in the registry (its county bureau only): a draft, or for one the
+    registry holds as recognised an application in that stage (`open_application`). 400 while another is
+    going on."""
     year = request.app.state.settings.today().year
     try:
         with session_scope(request.app.state.engine) as s:
