@@ -113,9 +113,11 @@ def _rows_hits(rows: pl.DataFrame, column: str, found: pl.DataFrame, via: int, o
             .select("row", "lk", pl.lit(via, pl.Int8).alias("via"), "ev").collect().cast(HIT_SCHEMA))
 
 
-def assign_links(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFrame | None = None) -> pl.DataFrame:
+def assign_links(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFrame | None = None,
+                 rows: bool = False) -> pl.DataFrame:
     """Rows (uscc, chain_id, link_id, via, evidence): the links each firm works in, and why, in link order
-    and then the firms' order.
+    and then the firms' order; with `rows`, also `row`, the firm's position in `firms` (later steps then
+    look firms up by position, not by credit code).
 
     `firms` has uscc, industry_code and optionally main_products and business_scope; `overrides` has
     uscc, chain_id, link_id (rows naming a chain or link not in `maps` are ignored).
@@ -132,7 +134,7 @@ def assign_links(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFr
             columns[column], distinct[column] = _encode(firms.get_column(column))
         else:
             columns[column], distinct[column] = pl.Series(column, [None] * n, dtype=pl.UInt32), none
-    rows = pl.DataFrame({"row": pl.arange(0, n, dtype=pl.UInt32, eager=True), **columns})
+    table = pl.DataFrame({"row": pl.arange(0, n, dtype=pl.UInt32, eager=True), **columns})
     main = _text_links(distinct["main_products"], keywords)
     scope = _text_links(distinct["business_scope"], keywords)
     by_class = _class_links(distinct["industry_code"], classes)
@@ -140,16 +142,16 @@ def assign_links(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFr
     # The business scope is read only for firms whose main products match no keyword at all.
     has_main = np.zeros(len(distinct["main_products"]) + 1, dtype=bool)
     has_main[main["code"].to_numpy()] = True
-    main_code = rows["main_products"].fill_null(len(distinct["main_products"])).to_numpy()
+    main_code = table["main_products"].fill_null(len(distinct["main_products"])).to_numpy()
     no_main = ~has_main[main_code]
-    parts = [_rows_hits(rows, "main_products", main, 1, 0),
-             _rows_hits(rows.filter(pl.Series(no_main)), "business_scope", scope, 2, main.height)]
-    classed = _rows_hits(rows, "industry_code", by_class, 3, main.height + scope.height)
+    parts = [_rows_hits(table, "main_products", main, 1, 0),
+             _rows_hits(table.filter(pl.Series(no_main)), "business_scope", scope, 2, main.height)]
+    classed = _rows_hits(table, "industry_code", by_class, 3, main.height + scope.height)
     if classed.height and links["ck"].max() < 63:
         # a class counts only for a (firm, chain) no keyword placed: the chains the firm's text matched, as bits
         main_bits = _chain_bits(main, chain_of_link, len(distinct["main_products"]) + 1)
         scope_bits = _chain_bits(scope, chain_of_link, len(distinct["business_scope"]) + 1)
-        scope_code = rows["business_scope"].fill_null(len(distinct["business_scope"])).to_numpy()
+        scope_code = table["business_scope"].fill_null(len(distinct["business_scope"])).to_numpy()
         text_bits = np.where(no_main, scope_bits[scope_code], main_bits[main_code])
         firm_bits = text_bits[classed["row"].to_numpy()]
         chain_bit = np.left_shift(np.uint64(1), chain_of_link[classed["lk"].to_numpy()].astype(np.uint64))
@@ -170,13 +172,14 @@ def assign_links(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFr
     via_of_evidence = np.repeat(np.array([1, 2, 3, 0], dtype=np.uint32),
                                 [main.height, scope.height, by_class.height, 1])
     row, lk, via, ev = _in_link_order(hits, links.height, n, via_of_evidence)
-    return pl.DataFrame({
+    out = pl.DataFrame({
         "uscc": firms["uscc"].gather(row),
         "chain_id": links["chain_id"].gather(lk),
         "link_id": links["link_id"].gather(lk),
         "via": pl.Series(VIA).gather(via),
         "evidence": evidence.gather(ev),
     }, schema=ASSIGNMENT_SCHEMA)
+    return out.with_columns(row.alias("row")) if rows else out
 
 
 def _in_link_order(hits: pl.DataFrame, n_links: int, n_firms: int, via_of_evidence: np.ndarray):
