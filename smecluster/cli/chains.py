@@ -234,6 +234,10 @@ def related(
         related_xlsx(output, found)
         console.print(f"wrote {output}")
         return
+    if found["diversity"] == 0 and not found["options"]:
+        console.print(f"[bold]{found['county']['name']}[/] ({found['county']['code']}): no industrial output "
+                      f"in the registry for {found['year'] or 'any year'}, so nothing to rank")
+        return
     eci = "-" if found["eci"] is None else f"{found['eci']:.2f} (rank {found['eci_rank']} of {found['counties']})"
     console.print(f"[bold]{found['county']['name']}[/] ({found['county']['code']}) · {found['year']}: "
                   f"complexity {eci}, specialised in {found['diversity']} industries")
