@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+import pytest
 import yaml
 from sqlalchemy import insert
 from test_chains_scenarios import SPEC, _build
@@ -32,10 +33,8 @@ def test_chain_import_and_overrides_bump_the_registry_version(database_url, tmp_
     assert after_map[0] == start[0] and after_map[1] > start[1]
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(dict(SPEC["chain"], edges=[["a", "zz"]]), allow_unicode=True), encoding="utf-8")
-    try:
+    with pytest.raises(ChainError):
         import_document(engine, bad, datetime(2026, 11, 30))
-    except ChainError:
-        pass
     assert current_version(engine) == after_map
     overrides = tmp_path / "more.csv"
     overrides.write_text(f"统一社会信用代码,产业链,环节\n{uscc['m1']},toy,b\n", encoding="utf-8")
