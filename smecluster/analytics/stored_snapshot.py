@@ -276,11 +276,27 @@ def build_snapshot(engine: Engine) -> StoredSnapshot:
 def _sqlite_batches(path: str, table: str, schema: pa.Schema):
     import adbc_driver_sqlite.dbapi as adbc
 
+    # The driver takes each column's type from the first batch: a column NULL throughout it would be read
+    # as integers and fail at the first text or real further on (a rare reported name, a late coordinate).
+    # A first row of typed literals fixes the types; it is dropped from the first batch.
+    first = ", ".join(f"{_literal(f.type)} AS {f.name}" for f in schema)
     with adbc.connect(path) as raw, raw.cursor() as cur:
         cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
-        cur.execute(f"SELECT {', '.join(schema.names)} FROM {table}")
+        cur.execute(f"SELECT {first} UNION ALL SELECT {', '.join(schema.names)} FROM {table}")
+        skip = 1
         for batch in cur.fetch_record_batch():
+            if skip:
+                batch, skip = batch.slice(1), 0
             yield pa.Table.from_batches([batch]).cast(schema, safe=False)
+
+
+def _literal(kind: pa.DataType) -> str:
+    """An SQLite literal read back as the storage class of a column of this Arrow type."""
+    if pa.types.is_floating(kind):
+        return "0.5"
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        return "0"
+    return "''"  # text, and dates and times (stored as text)
 
 
 def _postgres_batches(url: str, table: str, schema: pa.Schema, tmp: Path):
