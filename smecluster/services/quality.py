@@ -113,7 +113,8 @@ def registry_checks(engine: Engine, peer_year: int | None, catalogue: Catalogue 
             if incoming:
                 overlay(con, incoming, prefix)
             say("lining up the years")
-            prepare(con, catalogue)
+            prepare(con, catalogue, str(stored.file("enterprise_year")) if stored is not None and not incoming
+                    else None)
             say("running the checks")
             return run_sql(con, context, catalogue)
         finally:
