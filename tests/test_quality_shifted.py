@@ -56,11 +56,17 @@ def test_shifted_pass_equals_the_windowed_pass(tmp_path, monkeypatch):
     run.prepare(con, catalogue)
     expected = _cand(con)
     assert expected.height > 20  # the data meets the conditions often
+    peer = con.sql(
+        "SELECT y.uscc, y.revenue, y.output, y.rd_spending, y.employees, y.total_assets, p.revenue AS p_revenue "
+        "FROM enterprise_year y LEFT JOIN (SELECT uscc, revenue FROM enterprise_year WHERE year = 2025) p "
+        "ON p.uscc = y.uscc WHERE y.year = 2026").pl().sort("uscc")
     monkeypatch.setattr(run, "SHIFT_BATCH", 7)  # firms split across batches
-    run.prepare(con, catalogue, str(path))
+    assert run.prepare(con, catalogue, str(path), 2026)
     got = _cand(con)
     assert got.columns == expected.columns
     assert got.equals(expected)
+    # the peer year's rows with the year before's revenue, as the peer check's join reads them
+    assert con.sql("SELECT * FROM q_peer").pl().sort("uscc").equals(peer)
 
 
 def test_rows_out_of_order_fall_back(tmp_path):
