@@ -64,3 +64,22 @@ def test_related_on_a_county_with_no_output(database_url, tmp_path):
     assert r.exit_code == 1 and "no county with code '999999'" in r.output
     r = runner.invoke(app, ["--db", database_url, "related", "--county", "320481", "--format", "json"])
     assert r.exit_code == 0 and json.loads(r.output)["diversity"] > 0
+
+
+def test_partner_table_names_tiers_and_sizes_on_the_command_line(database_url, tmp_path):
+    """`chain partners` prints a partner's tier and size class by their Chinese names, not the codes."""
+    engine = open_database(database_url)
+    uscc = _build(engine, tmp_path)
+    with engine.begin() as conn:  # a tier for a partner of link d (p1: no tier in the scenario)
+        from datetime import date
+
+        from smecluster.registry.models import Designation
+
+        conn.execute(insert(Designation), [{"uscc": uscc["p1"], "kind": "srdi_sme", "year": 2024,
+                                            "valid_from": date(2024, 1, 1), "valid_until": date(2026, 12, 31)}])
+    r = CliRunner().invoke(app, ["--db", database_url, "chain", "partners", "--cluster", "toy-cluster",
+                                 "--chain", "toy", "--link", "d"])
+    assert r.exit_code == 0, r.output
+    assert "专精特新" in r.output and "srdi_sme" not in r.output
+    assert any(w in r.output for w in ("大型", "中型", "小型", "微型"))
+    assert not any(f" {w} " in r.output for w in ("large", "medium", "small", "micro"))
