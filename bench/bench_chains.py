@@ -134,14 +134,15 @@ def section_clusters(n: int, clusters: int) -> dict:
     from smecluster.services.chains import assignments, every_cluster
 
     reg = _registry(n, clusters)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     links = assignments(reg)
     t1, c1 = time.perf_counter(), _cpu()
     cov, found = every_cluster(reg, assigned=links)
     t2, c2 = time.perf_counter(), _cpu()
     return {"firms": n, "clusters": clusters, "members": reg.members.height, "coverage_rows": cov.height,
             "gaps": cov.filter(pl.col("status") != "present").height, "partner_rows": found.height,
-            "assign_s": round(t1 - t0, 2), "coverage_and_partners_s": round(t2 - t1, 2),
+            "assign_s": round(t1 - t0, 2), "assign_cpu_s": round(c1 - c0, 2),
+            "coverage_and_partners_s": round(t2 - t1, 2),
             "coverage_and_partners_cpu_s": round(c2 - c1, 2),
             "with_assignment_s": round(t2 - t0, 2)}
 
@@ -162,9 +163,9 @@ def section_related(counties: int, industries: int) -> dict:
 def _child(args: argparse.Namespace, section: str) -> dict:
     """Run one section in a child process; its figures plus wall time and peak memory."""
     argv = [sys.executable, __file__, "--child", section, "--firms", str(args.firms), "--clusters", str(args.clusters)]
-    seconds, peak, out = run_process(argv)
+    seconds, peak, out, cpu = run_process(argv)
     result = json.loads(out.strip().splitlines()[-1])
-    result.update({"process_s": round(seconds, 1), "peak_mb": round(peak)})
+    result.update({"process_s": round(seconds, 1), "process_cpu_s": round(cpu, 1), "peak_mb": round(peak)})
     return result
 
 
@@ -173,13 +174,17 @@ def stored(args: argparse.Namespace) -> list[dict]:
     from smecluster.benchmarks.province import build
 
     out = []
-    for backend in args.backends.split(","):
-        if backend == "sqlite":
+    targets = [(u.split(":")[0].split("+")[0], u) for u in args.url] if args.url else \
+        [(b, None) for b in args.backends.split(",")]
+    for backend, given in targets:
+        if given:
+            url = given
+        elif backend == "sqlite":
             args.dir.mkdir(parents=True, exist_ok=True)
             url = f"sqlite:///{(args.dir / f'chains-{args.stored}.db').resolve()}"
         else:
             url = pg_url(args.stored).replace("bench_province_", "bench_chains_")
-        if stored_firms(url) < args.stored * 0.9:
+        if not given and stored_firms(url) < args.stored * 0.9:
             t0 = time.perf_counter()
             build(url, args.stored)
             out.append({"backend": backend, "step": "build registry", "seconds": round(time.perf_counter() - t0, 1)})
@@ -193,9 +198,9 @@ def stored(args: argparse.Namespace) -> list[dict]:
                                                          "--format", "json"]),
             ("related --county 320481", ["related", "--county", "320481", "--format", "json"]),
         ):
-            seconds, peak, _ = run_process(cli(url, *argv))
+            seconds, peak, _, cpu = run_process(cli(url, *argv))
             out.append({"backend": backend, "firms": firms, "step": name, "seconds": round(seconds, 2),
-                        "peak_mb": round(peak)})
+                        "cpu_s": round(cpu, 2), "peak_mb": round(peak)})
             print(json.dumps(out[-1], ensure_ascii=False), flush=True)
     return out
 
@@ -208,6 +213,8 @@ def main() -> None:
     parser.add_argument("--stored", type=int, default=200_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--dir", type=Path, default=Path("bench-data"))
+    parser.add_argument("--url", action="append", default=None,
+                        help="Stored registries to run the commands on (instead of building --stored firms).")
     parser.add_argument("--sections", default="assign,clusters,related,stored")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -90,3 +90,26 @@ def test_county_page_lists_growth_options(site):
     for option in got["options"]:
         assert option["code"] in page.text
     assert _client(site, "county_cs").get("/api/counties/320481/related").status_code == 403
+
+
+def test_partner_table_names_tiers_and_sizes(site):
+    """The gap table shows a partner's tier and size class by name in the page's language, never the code."""
+    import re
+
+    from smecluster.web.templating import designation_labels
+
+    words = {"zh": {"large": "大型企业", "medium": "中型企业", "small": "小型企业", "micro": "微型企业"},
+             "en": {"large": "Large enterprise", "medium": "Medium-sized enterprise", "small": "Small enterprise",
+                    "micro": "Micro enterprise"}}
+    c = _client(site, "prov")
+    for lang in ("zh", "en"):
+        html = c.get(f"/chains?chain=power-battery&level=cluster&code={LIYANG}&lang={lang}").text
+        table = html[html.index('id="chain-gaps"'):]
+        table = table[:table.index("</table>")]
+        tiers = re.findall(r'<td data-tier="([a-z_]*)">([^<]*)</td>', table)
+        sizes = re.findall(r'<td data-size="([a-z_]*)">([^<]*)</td>', table)
+        assert tiers and any(code for code, _ in sizes)
+        for code, shown in tiers:  # (the demo's partners of this cluster may hold no tier)
+            assert shown == (designation_labels(lang)[code] if code else "")
+        for code, shown in sizes:
+            assert shown == (words[lang][code] if code else "")

@@ -322,6 +322,7 @@ def _sqlite_batches(path: str, table: str, schema: pa.Schema):
             yield rows.drop_columns(["_stored"]).cast(schema, safe=False)
 
 
+
 def _postgres_batches(url: str, table: str, schema: pa.Schema, tmp: Path):
     import psycopg
     import pyarrow.csv as pacsv

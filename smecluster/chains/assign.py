@@ -5,6 +5,9 @@ Per firm and chain the strongest kind of evidence decides (decision 1402):
 2. keyword in the main products (主营产品), else in the business scope (经营范围): every link one of
    whose keywords occurs (Polars' Aho-Corasick `str.extract_many`, one pass per column);
 3. class: the firm's GB/T 4754 code lies within a link's code.
+The matcher runs once per distinct text (a registry repeats its product phrases: tens of thousands of
+texts for millions of firms) and each firm takes its text's links through the text's integer code; the
+ranking works on integers (firm row, link key, chain bits) and the strings are gathered once at the end.
 A firm may sit in several links of a chain (a maker of both cells and packs). Every row says why:
 `via` (override | keyword | scope_keyword | class) and `evidence` (the keywords, the code, or "override").
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import polars as pl
 
 from smecluster.chains.maps import ChainMap
@@ -40,50 +44,80 @@ def class_table(maps: Iterable[ChainMap]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"chain_id": pl.Utf8, "link_id": pl.Utf8, "code": pl.Utf8}, orient="row")
 
 
-# Hits are (row, lk, via, evidence): the firm's row number and the link's integer key, so that the
-# grouping and ranking below work on integers, not on 18-character codes (several times faster).
-HIT_SCHEMA = {"row": pl.UInt32, "lk": pl.Int32, "via": pl.Utf8, "evidence": pl.Utf8}
+VIA = ("override", "keyword", "scope_keyword", "class")  # by rank: the first kind present for a (firm, chain) wins
+HIT_SCHEMA = {"row": pl.UInt32, "lk": pl.Int32, "via": pl.Int8, "ev": pl.UInt32}
 
 
-def _keyword_hits(firms: pl.DataFrame, column: str, keywords: pl.DataFrame, via: str) -> pl.DataFrame:
+def _encode(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(code per row, null where the value is null; the distinct values, indexed by code): one hashing
+    pass over the column (a Categorical of its own, freed with it)."""
+    cat = values.cast(pl.Categorical(pl.Categories.random()))
+    distinct = cat.drop_nulls().unique()
+    order = distinct.to_physical().arg_sort()
+    return cat.to_physical(), distinct.cast(pl.Utf8).gather(order)
+
+
+def _text_links(texts: pl.Series, keywords: pl.DataFrame) -> pl.DataFrame:
+    """(code, lk, evidence) for each distinct text (code = its position) matching a link's keywords; the
+    evidence is the link's keywords found, sorted and joined by 、."""
     patterns = keywords["keyword"].unique().sort().to_list()
-    if not patterns or column not in firms.columns:
-        return pl.DataFrame(schema=HIT_SCHEMA)
-    found = (
-        firms.lazy()
-        .filter(pl.col(column).is_not_null())
-        .select("row", pl.col(column).str.extract_many(patterns, overlapping=True).alias("keyword"))
+    schema = {"code": pl.UInt32, "lk": pl.Int32, "evidence": pl.Utf8}
+    if not patterns or texts.is_empty():
+        return pl.DataFrame(schema=schema)
+    return (
+        pl.DataFrame({"text": texts}).with_row_index("code").lazy()
+        .select("code", pl.col("text").str.extract_many(patterns, overlapping=True).alias("keyword"))
         .filter(pl.col("keyword").list.len() > 0)
         .explode("keyword")
         .join(keywords.lazy().select("keyword", "lk"), on="keyword")
-        .unique(["row", "lk", "keyword"])
-        .with_columns((pl.col("row").cast(pl.Int64) * 65536 + pl.col("lk").cast(pl.Int64)).alias("key"))
-        .with_columns(pl.col("key").is_duplicated().alias("several"))
+        .unique(["code", "lk", "keyword"])
+        .group_by("code", "lk")
+        .agg(pl.col("keyword").sort().str.join("、").alias("evidence"))
+        .sort("code", "lk")
         .collect()
+        .cast(schema)
     )
-    # Most firms match a link by one keyword: only those with several are grouped (string joins are slow).
-    several = (found.filter("several").group_by("row", "lk")
-               .agg(pl.col("keyword").sort().str.join("、")))
-    return pl.concat([found.filter(~pl.col("several")).select("row", "lk", "keyword"), several]).select(
-        "row", "lk", pl.lit(via).alias("via"), pl.col("keyword").alias("evidence"))
 
 
-def _class_hits(firms: pl.DataFrame, classes: pl.DataFrame) -> pl.DataFrame:
-    out = []
-    for length in sorted(classes["code"].str.len_chars().unique().to_list()):
-        codes = classes.filter(pl.col("code").str.len_chars() == length)
-        out.append(
-            firms.lazy()
-            .select("row", pl.col("industry_code").str.slice(0, length).alias("code"))
-            .join(codes.lazy().select("code", "lk"), on="code")
-            .select("row", "lk", pl.lit("class").alias("via"), pl.col("code").alias("evidence"))
-            .collect()
-        )
-    return pl.concat(out) if out else pl.DataFrame(schema=HIT_SCHEMA)
+def _class_links(codes: pl.Series, classes: pl.DataFrame) -> pl.DataFrame:
+    """(code, lk, evidence) for each distinct industry code (code = its position) within a link's code; a
+    link's 3- and 4-digit codes may both hold it: the longer, more specific, is the evidence."""
+    schema = {"code": pl.UInt32, "lk": pl.Int32, "evidence": pl.Utf8}
+    if classes.is_empty() or codes.is_empty():
+        return pl.DataFrame(schema=schema)
+    distinct = pl.DataFrame({"industry_code": codes}).with_row_index("code")
+    found = pl.concat([
+        distinct.with_columns(pl.col("industry_code").str.slice(0, n).alias("prefix"))
+        .join(classes.filter(pl.col("code").str.len_chars() == n).select(pl.col("code").alias("prefix"), "lk"),
+              on="prefix")
+        for n in sorted(classes["code"].str.len_chars().unique().to_list())
+    ])
+    return (found.sort(pl.col("prefix").str.len_bytes(), descending=True).unique(["code", "lk"], keep="first")
+            .select("code", "lk", pl.col("prefix").alias("evidence")).sort("code", "lk").cast(schema))
 
 
-def assign_links(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Rows (uscc, chain_id, link_id, via, evidence): the links each firm works in, and why.
+def _chain_bits(found: pl.DataFrame, chain_of_link: np.ndarray, size: int) -> np.ndarray:
+    """Per distinct code: the bit mask of the chains its links belong to (chain keys below 63)."""
+    bits = np.zeros(size, dtype=np.uint64)
+    if found.height:
+        np.bitwise_or.at(bits, found["code"].to_numpy(),
+                         np.left_shift(np.uint64(1), chain_of_link[found["lk"].to_numpy()].astype(np.uint64)))
+    return bits
+
+
+def _rows_hits(rows: pl.DataFrame, column: str, found: pl.DataFrame, via: int, offset: int) -> pl.DataFrame:
+    """(row, lk, via, ev) of the firms whose `column` code has links in `found`; ev = offset + position in found."""
+    table = found.with_row_index("ev").select(pl.col("code").alias(column), "lk",
+                                              (pl.col("ev") + offset).cast(pl.UInt32).alias("ev"))
+    return (rows.lazy().select("row", column).join(table.lazy(), on=column)
+            .select("row", "lk", pl.lit(via, pl.Int8).alias("via"), "ev").collect().cast(HIT_SCHEMA))
+
+
+def assign_links(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFrame | None = None,
+                 rows: bool = False) -> pl.DataFrame:
+    """Rows (uscc, chain_id, link_id, via, evidence): the links each firm works in, and why, in link order
+    and then the firms' order; with `rows`, also `row`, the firm's position in `firms` (later steps then
+    look firms up by position, not by credit code).
 
     `firms` has uscc, industry_code and optionally main_products and business_scope; `overrides` has
     uscc, chain_id, link_id (rows naming a chain or link not in `maps` are ignored).
@@ -91,33 +125,81 @@ def assign_links(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFr
     links = link_table(maps)
     keywords = keyword_table(maps).join(links, on=["chain_id", "link_id"])
     classes = class_table(maps).join(links, on=["chain_id", "link_id"])
-    firms = firms.with_row_index("row")
-    main = _keyword_hits(firms, "main_products", keywords, "keyword")
+    chain_of_link = links["ck"].to_numpy().astype(np.int64)
+    n = firms.height
+    none = pl.Series([], dtype=pl.Utf8)
+    columns, distinct = {}, {}
+    for column in ("main_products", "business_scope", "industry_code"):
+        if column in firms.columns:
+            columns[column], distinct[column] = _encode(firms.get_column(column))
+        else:
+            columns[column], distinct[column] = pl.Series(column, [None] * n, dtype=pl.UInt32), none
+    table = pl.DataFrame({"row": pl.arange(0, n, dtype=pl.UInt32, eager=True), **columns})
+    main = _text_links(distinct["main_products"], keywords)
+    scope = _text_links(distinct["business_scope"], keywords)
+    by_class = _class_links(distinct["industry_code"], classes)
+    evidence = pl.concat([main["evidence"], scope["evidence"], by_class["evidence"], pl.Series(["override"])])
     # The business scope is read only for firms whose main products match no keyword at all.
-    rest = firms.join(main.select("row").unique(), on="row", how="anti") if main.height else firms
-    scope = _keyword_hits(rest, "business_scope", keywords, "scope_keyword")
-    parts = [main, scope, _class_hits(firms, classes)]
+    has_main = np.zeros(len(distinct["main_products"]) + 1, dtype=bool)
+    has_main[main["code"].to_numpy()] = True
+    main_code = table["main_products"].fill_null(len(distinct["main_products"])).to_numpy()
+    no_main = ~has_main[main_code]
+    parts = [_rows_hits(table, "main_products", main, 1, 0),
+             _rows_hits(table.filter(pl.Series(no_main)), "business_scope", scope, 2, main.height)]
+    classed = _rows_hits(table, "industry_code", by_class, 3, main.height + scope.height)
+    if classed.height and links["ck"].max() < 63:
+        # a class counts only for a (firm, chain) no keyword placed: the chains the firm's text matched, as bits
+        main_bits = _chain_bits(main, chain_of_link, len(distinct["main_products"]) + 1)
+        scope_bits = _chain_bits(scope, chain_of_link, len(distinct["business_scope"]) + 1)
+        scope_code = table["business_scope"].fill_null(len(distinct["business_scope"])).to_numpy()
+        text_bits = np.where(no_main, scope_bits[scope_code], main_bits[main_code])
+        firm_bits = text_bits[classed["row"].to_numpy()]
+        chain_bit = np.left_shift(np.uint64(1), chain_of_link[classed["lk"].to_numpy()].astype(np.uint64))
+        classed = classed.filter(pl.Series((firm_bits & chain_bit) == 0))
+    elif classed.height:
+        text = pl.concat(parts)
+        classed = (classed.with_columns(_firm_chain(classed, chain_of_link))
+                   .join(text.select(_firm_chain(text, chain_of_link)), on="fc", how="anti").drop("fc"))
+    hits = pl.concat([*parts, classed])
     if overrides is not None and overrides.height:
-        parts.append(
-            overrides.select("uscc", "chain_id", "link_id")
-            .join(links, on=["chain_id", "link_id"])
-            .join(firms.select("uscc", "row"), on="uscc")
-            .select("row", "lk", pl.lit("override").alias("via"), pl.lit("override").alias("evidence"))
-        )
-    hits = pl.concat([p.cast(HIT_SCHEMA) for p in parts])
-    # Integer work only: the chain of a link and the firm's code by position (gather), not by joins.
-    chain = links["ck"].to_numpy()[hits["lk"].to_numpy()]
-    hits = hits.with_columns(
-        pl.col("via").replace_strict(RANK, return_dtype=pl.Int8).alias("rank"),
-        (pl.col("row").cast(pl.Int64) * 4096 + pl.Series(chain, dtype=pl.Int64)).alias("firm_chain"),
-        (pl.col("lk").cast(pl.Int64) * (1 << 32) + pl.col("row").cast(pl.Int64)).alias("link_firm"),
-    )
-    hits = (hits.filter(pl.col("rank") == pl.col("rank").min().over("firm_chain"))
-            .unique("link_firm", keep="any").sort("link_firm"))
-    return pl.DataFrame({
-        "uscc": firms["uscc"].gather(hits["row"]),
-        "chain_id": links["chain_id"].gather(hits["lk"]),
-        "link_id": links["link_id"].gather(hits["lk"]),
-        "via": hits["via"],
-        "evidence": hits["evidence"],
+        said = (overrides.select("uscc", "chain_id", "link_id")
+                .join(links, on=["chain_id", "link_id"])
+                .join(firms.select("uscc").with_row_index("row"), on="uscc")
+                .select("row", "lk", pl.lit(0, pl.Int8).alias("via"), pl.lit(evidence.len() - 1).alias("ev"))
+                .cast(HIT_SCHEMA))
+        replaced = _firm_chain(said, chain_of_link).implode()
+        hits = pl.concat([hits.filter(~_firm_chain(hits, chain_of_link).is_in(replaced)), said])
+    via_of_evidence = np.repeat(np.array([1, 2, 3, 0], dtype=np.uint32),
+                                [main.height, scope.height, by_class.height, 1])
+    row, lk, via, ev = _in_link_order(hits, links.height, n, via_of_evidence)
+    out = pl.DataFrame({
+        "uscc": firms["uscc"].gather(row),
+        "chain_id": links["chain_id"].gather(lk),
+        "link_id": links["link_id"].gather(lk),
+        "via": pl.Series(VIA).gather(via),
+        "evidence": evidence.gather(ev),
     }, schema=ASSIGNMENT_SCHEMA)
+    return out.with_columns(row.alias("row")) if rows else out
+
+
+def _in_link_order(hits: pl.DataFrame, n_links: int, n_firms: int, via_of_evidence: np.ndarray):
+    """(row, lk, via, ev) of the hits sorted by link, then firm. When the three keys fit in 63 bits they
+    are packed into one integer and only that column is sorted (its bits give them back: a third of the
+    cost of sorting the frame); the kind of evidence follows from the evidence's position."""
+    bits = [max(1, int(k - 1).bit_length()) for k in (n_links, n_firms, len(via_of_evidence))]
+    if sum(bits) > 63:
+        hits = hits.sort(pl.col("lk").cast(pl.Int64) * (1 << 32) + pl.col("row").cast(pl.Int64))
+        return hits["row"], hits["lk"], hits["via"], hits["ev"]
+    _, b_row, b_ev = bits
+    key = (hits["lk"].cast(pl.Int64) * (1 << (b_row + b_ev)) + hits["row"].cast(pl.Int64) * (1 << b_ev)
+           + hits["ev"].cast(pl.Int64)).sort().to_numpy()
+    ev = key & ((1 << b_ev) - 1)
+    return (pl.Series((key >> b_ev) & ((1 << b_row) - 1), dtype=pl.UInt32),
+            pl.Series(key >> (b_row + b_ev), dtype=pl.UInt32),
+            pl.Series(via_of_evidence[ev], dtype=pl.UInt32), pl.Series(ev, dtype=pl.UInt32))
+
+
+def _firm_chain(hits: pl.DataFrame, chain_of_link: np.ndarray) -> pl.Series:
+    """row x 4096 + the chain's key: one integer per (firm, chain) of `hits`."""
+    chain = chain_of_link[hits["lk"].to_numpy()]
+    return pl.Series("fc", hits["row"].to_numpy().astype(np.int64) * 4096 + chain)

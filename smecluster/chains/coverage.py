@@ -39,11 +39,13 @@ def coverage(chain: ChainMap, assigned: pl.DataFrame, scope: pl.DataFrame, facts
     tier (null when the firm holds no tier).
     """
     links = links_frame(chain)
-    mine = assigned.filter(pl.col("chain_id") == chain.id).select("uscc", "link_id").unique()
+    # the scopes' firms only, found by a hash set of their codes (not a join of the whole registry)
+    held = pl.col("uscc").is_in(scope["uscc"].drop_nulls().unique().implode())
+    mine = assigned.lazy().filter((pl.col("chain_id") == chain.id) & held).select("uscc", "link_id").unique()
     per_link = (
         scope.lazy()
-        .join(mine.lazy(), on="uscc")
-        .join(facts.lazy().select("uscc", "output", "tier"), on="uscc", how="left")
+        .join(mine, on="uscc")
+        .join(facts.lazy().filter(held).select("uscc", "output", "tier"), on="uscc", how="left")
         .group_by("scope_id", "link_id")
         .agg(
             pl.len().alias("firms"),

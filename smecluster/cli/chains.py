@@ -14,6 +14,14 @@ chain_app = typer.Typer(help="Industrial chains (强链补链): maps, link cover
                         no_args_is_help=True)
 FORMATS = ("table", "json", "xlsx")
 STATUS_ZH = {"present": "具备", "weak": "薄弱", "missing": "缺失"}
+SIZE_ZH = {"large": "大型", "medium": "中型", "small": "小型", "micro": "微型"}
+
+
+def _tier_zh(kind: str | None) -> str:
+    """A tier's Chinese name (the code when the tier catalogue does not know it)."""
+    from smecluster.policy.tiers import tiers
+
+    return "" if not kind else next((t.label_zh for t in tiers() if t.kind == kind), kind)
 
 
 def _check_format(fmt: str, output: Path | None) -> None:
@@ -184,8 +192,9 @@ def chain_partners(
                           keep=("km", "same city", "neighbour", "tier", "size", "output 万元"))
         for p in gap["partners"]:
             table.add_row(p["name"], p["county_name"] or p["county_code"], f"{p['distance_km']:.1f}",
-                          "yes" if p["same_city"] else "", "yes" if p["neighbour"] else "", p["tier"] or "",
-                          p["size"] or "", "" if p["output"] is None else f"{p['output']:,.0f}",
+                          "yes" if p["same_city"] else "", "yes" if p["neighbour"] else "", _tier_zh(p["tier"]),
+                          SIZE_ZH.get(p["size"] or "", p["size"] or ""),
+                          "" if p["output"] is None else f"{p['output']:,.0f}",
                           f"{p['via']}: {p['evidence']}")
         print_table(table)
 
@@ -233,6 +242,10 @@ def related(
 
         related_xlsx(output, found)
         console.print(f"wrote {output}")
+        return
+    if found["diversity"] == 0 and not found["options"]:
+        console.print(f"[bold]{found['county']['name']}[/] ({found['county']['code']}): no industrial output "
+                      f"in the registry for {found['year'] or 'any year'}, so nothing to rank")
         return
     eci = "-" if found["eci"] is None else f"{found['eci']:.2f} (rank {found['eci_rank']} of {found['counties']})"
     console.print(f"[bold]{found['county']['name']}[/] ({found['county']['code']}) · {found['year']}: "

@@ -28,6 +28,7 @@ class Context:
 
     peer_year: int | None
     size_case: str
+    peer_rows: bool = False  # `q_peer` holds the peer year's rows with p_revenue (quality.run.prepare)
 
 
 def _field(name: str, allowed: tuple[str, ...] = SEQ_FIELDS) -> str:
@@ -300,6 +301,9 @@ def peer_outlier(check: Check, ctx: Context) -> str:
             f"f.industry_code, f.section FROM enterprise_year y JOIN q_firm f ON f.uscc = y.uscc "
             f"LEFT JOIN (SELECT uscc, revenue FROM enterprise_year WHERE year = {y - 1}) p ON p.uscc = y.uscc "
             f"WHERE y.year = {y}")
+    if ctx.peer_rows:  # the peer year's rows and the year before's revenue from the ordered pass: one join
+        base = ("SELECT y.uscc, y.revenue, y.output, y.rd_spending, y.employees, y.total_assets, y.p_revenue, "
+                "f.industry_code, f.section FROM q_peer y JOIN q_firm f ON f.uscc = y.uscc")
     wide = (f"SELECT uscc, LEFT(industry_code, 2) AS division, {ctx.size_case} AS size, "
             + ", ".join(f"{PEER_MEASURES[m]} AS {m}" for m in measures) + " FROM b")
     return (

@@ -32,7 +32,7 @@ from functools import lru_cache
 import polars as pl
 from sqlalchemy import Connection, Engine
 
-from smecluster.registry.version import BUMP_SQL, REGISTRY_TABLES
+from smecluster.registry.version import BUMP_SQL, VERSIONED_TABLES
 
 COPY_CHUNK = 8 * 1024 * 1024
 STAGE = "_import_stage"
@@ -395,7 +395,7 @@ def _upsert(w: _SQLite | _PostgreSQL, table: str, frame: pl.DataFrame, key: list
     """The upsert of `upsert` through an open writer, in its transaction."""
     frame = in_key_order(frame, key)  # rows in key order fill the key's B-tree page by page
     cols = ", ".join(frame.columns)
-    if table in REGISTRY_TABLES:  # in the same transaction: a snapshot older than this write is stale
+    if table in VERSIONED_TABLES:  # in the same transaction: a snapshot older than this write is stale
         w.run(BUMP_SQL)
     if frame.height < BULK_ROWS or not w.splits:
         before = w.scalar(f"SELECT count(*) FROM {table}")
@@ -430,7 +430,7 @@ def update_only(w: _SQLite | _PostgreSQL, table: str, frame: pl.DataFrame, key: 
     """Change the stored rows of `frame`'s keys where a value differs; never insert (see ImportKind)."""
     if frame.is_empty() or not update:
         return Stored()
-    if table in REGISTRY_TABLES:
+    if table in VERSIONED_TABLES:
         w.run(BUMP_SQL)
     w.stage(frame, table)
     updated = w.run(_update_sql(w.dialect, table, w.stage_name, key, update))
@@ -652,7 +652,7 @@ def _copy_in(w: _SQLite, table: str, schema: str) -> int:
     """Copy a scratch table into the database's empty table of the same declaration; rows copied."""
     if w.scalar(f"SELECT count(*) FROM main.{table}"):
         raise ValueError(f"bulk_load writes empty tables only; {table} has rows")
-    if table in REGISTRY_TABLES:
+    if table in VERSIONED_TABLES:
         w.run(BUMP_SQL)
     w.cur.execute(
         "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = ?",

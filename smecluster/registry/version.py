@@ -23,6 +23,9 @@ REGISTRY_TABLES = frozenset({
     "region", "industry", "enterprise", "enterprise_year", "enterprise_profile", "designation",
     "platform", "cluster", "cluster_member", "cluster_year",
 })
+# The tables whose writes bump the version: the registry's, and the chain maps and link overrides (an
+# imported chain system decides J9 and a map the chain pages; results kept per version must not outlive them).
+VERSIONED_TABLES = REGISTRY_TABLES | {"chain_document", "chain_link_override"}
 BUMP_SQL = "UPDATE registry_version SET version = version + 1 WHERE id = 1"
 DIRTY = "registry_written"  # Connection.info flag: this transaction wrote registry rows
 _WRITE = re.compile(r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
@@ -43,9 +46,9 @@ def new_registry_id() -> str:
 
 
 def writes_registry(statement: str) -> bool:
-    """Whether an SQL statement inserts, updates or deletes rows of a registry table."""
+    """Whether an SQL statement inserts, updates or deletes rows of a versioned table (VERSIONED_TABLES)."""
     m = _WRITE.match(statement)
-    return bool(m) and m.group(1).lower() in REGISTRY_TABLES
+    return bool(m) and m.group(1).lower() in VERSIONED_TABLES
 
 
 def bump(dbapi_connection) -> None:

@@ -122,9 +122,10 @@ def _counties(regions: pl.DataFrame) -> pl.DataFrame:
 
 
 def assignments(reg: ChainRegistry, chain_ids: list[str] | None = None) -> pl.DataFrame:
-    """Every firm's links (uscc, chain_id, link_id, via, evidence) in the chosen chains (default: all)."""
+    """Every firm's links (uscc, chain_id, link_id, via, evidence, and row: the firm's position in
+    `reg.firms`) in the chosen chains (default: all)."""
     maps = [reg.catalogue.chain(c) for c in chain_ids] if chain_ids else list(reg.catalogue.maps.values())
-    return assign_links(reg.firms, maps, reg.overrides)
+    return assign_links(reg.firms, maps, reg.overrides, rows=True)
 
 
 def find_cluster(reg: ChainRegistry, key: str | int) -> dict:
@@ -284,11 +285,14 @@ def every_cluster(reg: ChainRegistry, per_link: int = 10,
         for cid in chains_for_cluster(reg, cluster):
             tables.append((cluster["id"], cid))
     pairs = pl.DataFrame(tables, schema={"cluster_id": pl.Int64, "chain_id": TEXT}, orient="row")
+    # the members' links and figures, picked out once for every chain
+    held = pl.col("uscc").is_in(scope["uscc"].unique().implode())
+    members_links, members_facts = assigned.filter(held), reg.facts.filter(held)
     cov = []
-    for cid in pairs["chain_id"].unique().to_list():
+    for cid in sorted(pairs["chain_id"].unique().to_list()):
         ids = pairs.filter(pl.col("chain_id") == cid)["cluster_id"].cast(pl.Utf8)
-        table = coverage(reg.catalogue.chain(cid), assigned, scope.filter(pl.col("scope_id").is_in(ids.implode())),
-                         reg.facts)
+        table = coverage(reg.catalogue.chain(cid), members_links,
+                         scope.filter(pl.col("scope_id").is_in(ids.implode())), members_facts)
         cov.append(table.with_columns(pl.col("scope_id").cast(pl.Int64).alias("cluster_id"),
                                       pl.lit(cid).alias("chain_id")))
     coverage_rows = pl.concat(cov) if cov else pl.DataFrame()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -113,9 +113,10 @@ def registry_checks(engine: Engine, peer_year: int | None, catalogue: Catalogue 
             if incoming:
                 overlay(con, incoming, prefix)
             say("lining up the years")
-            prepare(con, catalogue)
+            shifted = prepare(con, catalogue, str(stored.file("enterprise_year"))
+                              if stored is not None and not incoming else None, peer_year)
             say("running the checks")
-            return run_sql(con, context, catalogue)
+            return run_sql(con, replace(context, peer_rows=shifted), catalogue)
         finally:
             con.close()
 

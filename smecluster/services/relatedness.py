@@ -33,8 +33,11 @@ def county_industry_matrix(engine: Engine, year: int | None = None) -> CountyMat
         "SELECT e.county_code, e.industry_code, SUM(y.output) AS output FROM enterprise e "
         f"JOIN enterprise_year y ON y.uscc = e.uscc WHERE y.year = {int(year or 0)} AND y.output > 0 "
         "AND LENGTH(e.industry_code) = 4 GROUP BY e.county_code, e.industry_code",
-    ).select(pl.col("county_code").cast(pl.Utf8), pl.col("industry_code").cast(pl.Utf8),
-             pl.col("output").cast(pl.Float64))
+    )
+    schema = {"county_code": pl.Utf8, "industry_code": pl.Utf8, "output": pl.Float64}
+    if cells.width == 0:  # no row at all (no output in the year): the reader returns no columns
+        cells = pl.DataFrame(schema=schema)
+    cells = cells.select([pl.col(c).cast(t) for c, t in schema.items()])
     return matrix_from_cells(cells, year)
 
 
@@ -50,11 +53,26 @@ def matrix_from_cells(cells: pl.DataFrame, year: int | None = None) -> CountyMat
 
 
 def county_related(engine: Engine, county: str, top: int = 10, year: int | None = None) -> dict:
-    """A county's complexity, its specialisations and the industries it is closest to growing into."""
+    """A county's complexity, its specialisations and the industries it is closest to growing into; for a
+    county with no industrial output in the year, the empty answer (`empty_answer`). ValueError when the
+    code is not a county of the region table."""
     mat = county_industry_matrix(engine, year)
     if county not in mat.counties:
-        raise ValueError(f"county {county!r} has no industrial output in the registry for {mat.year}")
+        # a county of the region table with no output in the year: nothing to rank, an empty answer
+        name = county_name(engine, county)
+        if name is None:
+            raise ValueError(f"no county with code {county!r} in the region table")
+        return empty_answer(county, name, mat.year, len(mat.counties), len(mat.industries))
     return describe(engine, mat, relatedness(mat.x), county, top)
+
+
+def county_name(engine: Engine, county: str) -> str | None:
+    """The name of a county-level region (None when the code is not a county of the region table)."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT name FROM region WHERE code = :c AND level = 'county'"),
+                            {"c": county}).scalar()
 
 
 def empty_answer(county: str, name: str | None, year: int | None, counties: int, industries: int) -> dict:
