@@ -134,7 +134,7 @@ def user_grant(
 
 @user_app.command("demo")
 def user_demo() -> None:
-    """Create one demo account per role (Changshu, Suzhou, the province) and print their passwords once.
+    """Create one demo account per role (Changshu, Suzhou, the province, the ministry) and print their passwords once.
 
     The command line is where administrator accounts come from (三员分立).
     """
