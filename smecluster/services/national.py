@@ -24,6 +24,7 @@ import polars as pl
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from smecluster.analytics.reader import read_frame
 from smecluster.policy.validity import cluster_date, held_sql
 
 NATIONAL_PACK = "miit-cluster-2022"
@@ -46,19 +47,22 @@ def visible_provinces(who: Any, provinces: list[str]) -> list[str]:
     return [p for p in provinces if may_see_province(who, p)]
 
 
+MAINLAND = 70  # province codes below 71 (Taiwan), 81 and 82 (Hong Kong, Macao): the 31 provinces served
+
+
 def provinces(engine: Engine) -> dict[str, str]:
-    """Two-digit code -> name of every province in the region table (all 31 when loaded), else the
-    division table of the installed geo data."""
+    """Two-digit code -> name of the 31 provinces: from the region table, completed from the division
+    table of the installed geo data."""
     from smecluster.registry.models import Region
 
     with Session(engine) as s:
         rows = s.execute(select(Region.code, Region.name).where(Region.level == "province")).all()
-    found = {code[:2]: name for code, name in rows}
+    found = {code[:2]: name for code, name in rows if int(code[:2]) < MAINLAND}
     if len(found) < 31:
         from smecluster.geo.divisions import division_names
 
         for code, name in division_names().items():
-            if code.endswith("0000"):
+            if code.endswith("0000") and int(code[:2]) < MAINLAND:  # 990000 there is a border area, not a province
                 found.setdefault(code[:2], name)
     return dict(sorted(found.items()))
 
@@ -83,13 +87,15 @@ def _counts_from_database(engine: Engine, year: int) -> tuple[dict, dict, dict]:
         clusters = dict(conn.execute(text(
             f"SELECT SUBSTR(county_code, 1, 2) AS p, COUNT(*) FROM cluster WHERE status IN ({stages}) "
             "GROUP BY SUBSTR(county_code, 1, 2)")).all())
-        rows = conn.execute(text(
-            "SELECT SUBSTR(e.county_code, 1, 2) AS province, d.uscc, d.kind, d.year, d.valid_from, d.valid_until "
-            f"FROM designation d JOIN enterprise e ON e.uscc = d.uscc WHERE d.kind IN ({kinds})")).all()
-    frame = pl.DataFrame(
-        [tuple(r) for r in rows], orient="row",
-        schema={"province": pl.Utf8, "uscc": pl.Utf8, "kind": pl.Utf8, "year": pl.Int32, "valid_from": pl.Date,
-                "valid_until": pl.Date})
+    # designations of the two kinds only (a few per thousand firms), typed here: SQLite gives dates as text
+    frame = read_frame(engine,
+                       "SELECT SUBSTR(e.county_code, 1, 2) AS province, d.uscc, d.kind, d.year, d.valid_from, "
+                       f"d.valid_until FROM designation d JOIN enterprise e ON e.uscc = d.uscc WHERE d.kind IN ({kinds})")
+    frame = frame.select(
+        pl.col("province").cast(pl.Utf8), pl.col("uscc").cast(pl.Utf8), pl.col("kind").cast(pl.Utf8),
+        pl.col("year").cast(pl.Int32),
+        *[(pl.col(c).cast(pl.Utf8).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+           if frame.schema[c] != pl.Date else pl.col(c)) for c in ("valid_from", "valid_until")])
     con = duckdb.connect()
     try:
         con.register("designation_rows", frame.to_arrow())
