@@ -90,7 +90,8 @@ def _counts_from_database(engine: Engine, year: int) -> tuple[dict, dict, dict]:
     # designations of the two kinds only (a few per thousand firms), typed here: SQLite gives dates as text
     frame = read_frame(engine,
                        "SELECT SUBSTR(e.county_code, 1, 2) AS province, d.uscc, d.kind, d.year, d.valid_from, "
-                       f"d.valid_until FROM designation d JOIN enterprise e ON e.uscc = d.uscc WHERE d.kind IN ({kinds})")
+                       "d.valid_until FROM designation d JOIN enterprise e ON e.uscc = d.uscc "
+                       f"WHERE d.kind IN ({kinds})")
     frame = frame.select(
         pl.col("province").cast(pl.Utf8), pl.col("uscc").cast(pl.Utf8), pl.col("kind").cast(pl.Utf8),
         pl.col("year").cast(pl.Int32),
