@@ -22,7 +22,7 @@
           return (names[p.name] || p.name) + ": " + (p.value === undefined || isNaN(p.value) ? "–" : p.value); }},
         visualMap: {min: 0, max: max, left: "left", bottom: 10, text: [String(max), "0"], calculable: true,
                     textStyle: {fontSize: 14}, inRange: {color: ["#eef4fb", "#1f4e79"]}},
-        series: [{type: "map", map: "china", roam: !touch, nameProperty: "code", data: data,
+        series: [{type: "map", map: "china", roam: !touch, layoutCenter: ["50%", "50%"], layoutSize: "95%", nameProperty: "code", data: data,
                   label: {show: false}, itemStyle: {areaColor: "#e6e6e6"}}]
       }, true);
     }
