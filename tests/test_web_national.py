@@ -87,7 +87,8 @@ def test_ministry_sees_every_province(site):
     zj = rows["33"]
     assert (zj["firms"], zj["clusters"], zj["srdi_sme"], zj["little_giant"]) == (4, 1, 2, 1)
     assert zj["srdi_per_million"] == 500_000.0 and zj["little_giant_per_million"] == 250_000.0
-    assert zj["recommendation"] == {"year": 2026, "quota": 2, "listed": 1, "national_pack": "miit-cluster-2022"}
+    assert zj["recommendation"] == {"year": 2026, "quota": 2, "listed": 1, "national_pack": "miit-cluster-2022",
+                                    "meeting": 0}
     assert rows["32"]["firms"] == 3 and rows["32"]["clusters"] == 2
     assert rows["11"]["firms"] == 0 and rows["11"]["srdi_per_million"] is None
     assert data["totals"]["firms"] == 7

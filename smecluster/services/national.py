@@ -183,12 +183,28 @@ def _stored_recommendations(engine: Engine, province: str | None = None) -> list
 
 
 def _recommendation_summaries(engine: Engine) -> dict[str, dict]:
-    """Province -> its newest confirmed recommendation: year, quota, clusters listed."""
-    out = {}
+    """Province -> its newest confirmed recommendation: year, quota, clusters listed and how many of them
+    meet the national pack (one evaluation per data year over every province's listed clusters)."""
+    from smecluster.services.clusters import evaluate_clusters, latest_year
+
+    newest_rec = {}
     for r in _stored_recommendations(engine):
-        out[r.province_code] = {"year": r.year, "quota": r.quota, "listed": len(r.clusters or []),
-                                "national_pack": r.national_pack}
-    return out
+        newest_rec[r.province_code] = r  # ordered by year: the newest stays
+    newest = latest_year(engine)
+    by_year: dict[int, list[int]] = {}
+    for r in newest_rec.values():
+        year = min(r.year - 1, newest) if newest is not None else r.year - 1
+        by_year.setdefault(year, []).extend(int(c["id"]) for c in r.clusters or [])
+    outcome = {}
+    for year, ids in by_year.items():
+        if ids and newest is not None:
+            found = evaluate_clusters(engine, NATIONAL_PACK, year, ids)
+            outcome.update({int(v.cluster["id"]): v.outcome for v in found})
+    return {
+        p: {"year": r.year, "quota": r.quota, "listed": len(r.clusters or []), "national_pack": r.national_pack,
+            "meeting": sum(outcome.get(int(c["id"])) == "recognised" for c in r.clusters or [])}
+        for p, r in newest_rec.items()
+    }
 
 
 def province_recommendation(engine: Engine, province: str, year: int | None = None) -> dict:

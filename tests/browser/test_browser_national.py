@@ -88,6 +88,8 @@ def test_ministry_map_table_and_a_province(browser, server):  # noqa: F811
     page.goto(f"{server['base']}/national")
     page.wait_for_selector("#national-map[data-ready='1'] canvas")
     assert page.locator("#national-table tbody tr").count() == 31
+    # Jiangsu's confirmed list: three clusters, two meeting the national pack (Liyang fails N4)
+    assert "2 个符合 miit-cluster-2022" in page.locator("#national-table tr[data-province='32']").inner_text()
     page.wait_for_timeout(600)  # the map's entry animation
     assert _blue_pixels(page) > 50
     _shot(page, server["dir"], "national-1-ministry")
