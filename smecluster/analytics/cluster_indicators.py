@@ -342,18 +342,25 @@ def compute_cluster_indicators(
         snapshot.register(engine)
     prepare(engine, year, snapshot.size_case())
     table = clusters.select(pl.col("id").alias("cluster_id"))
-    for name, params in sorted(needed | {("members", ())}):
-        column = indicator_column(name, dict(params))
+    wanted = [(name, params, indicator_column(name, dict(params)))
+              for name, params in sorted(needed | {("members", ())})]
+    computed = [(name, column, BUILDERS[name](year, **dict(params)))
+                for name, params, column in wanted if name != "footprint_km2"]
+    # every builder a view, read by one statement (one plan: an engine whose queries cost a job each)
+    for k, (_, _, sql) in enumerate(computed):
+        engine.view(f"indicator_{k}", sql)
+    joins = " ".join(f"LEFT JOIN indicator_{k} AS i{k} ON i{k}.cluster_id = c.id" for k in range(len(computed)))
+    picks = ", ".join(f'i{k}.value AS "{column}"' for k, (_, column, _) in enumerate(computed))
+    values = pl.from_arrow(engine.arrow(f"SELECT c.id AS cluster_id, {picks} FROM cluster AS c {joins}"))
+    values = values.with_columns(pl.col("cluster_id").cast(pl.Int64),
+                                 *(pl.col(column).cast(pl.Float64) for _, column, _ in computed))
+    table = table.join(values, on="cluster_id", how="left", maintain_order="left")
+    for name, _, column in wanted:
         if name == "footprint_km2":
-            values = footprints.rename({"footprint_km2": column})
-        else:
-            sql = BUILDERS[name](year, **dict(params))
-            values = pl.from_arrow(engine.arrow(sql)).rename({"value": column})
-            values = values.with_columns(pl.col("cluster_id").cast(pl.Int64), pl.col(column).cast(pl.Float64))
-        table = table.join(values, on="cluster_id", how="left")
-        if name in ZERO_WHEN_ABSENT:
-            table = table.with_columns(pl.col(column).fill_null(0.0))
-    return table
+            table = table.join(footprints.rename({"footprint_km2": column}), on="cluster_id", how="left",
+                               maintain_order="left")
+    return table.with_columns(pl.col(column).fill_null(0.0) for name, _, column in wanted
+                              if name in ZERO_WHEN_ABSENT).select("cluster_id", *(c for _, _, c in wanted))
 
 
 def indicators_key(year: int, needed: set[tuple[str, tuple]], size_case: str) -> str:

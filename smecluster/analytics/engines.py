@@ -103,27 +103,38 @@ class DuckDBEngine:
         self.con.close()
 
 
-@lru_cache(maxsize=512)
-def to_spark(sql: str) -> str:
-    """A statement of DuckDB's dialect in Spark SQL's (sqlglot, decimal literals as DOUBLE)."""
-    import sqlglot
+def _spark_rules(node):
+    """What sqlglot's DuckDB-to-Spark translation leaves to us (each rule keeps DuckDB's meaning):
+    a decimal literal is a DOUBLE; `ANY_VALUE(x) IGNORE NULLS` is `ANY_VALUE(x, TRUE)` (Spark's parser
+    takes no IGNORE NULLS before FILTER); `TO_YEARS(n)` is `MAKE_YM_INTERVAL(n, 0)`."""
     from sqlglot import exp
 
-    def doubles(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Literal) and node.is_number and any(ch in node.this.lower() for ch in ".e"):
-            return exp.Cast(this=node.copy(), to=exp.DataType.build("DOUBLE"))
-        return node
+    if isinstance(node, exp.Literal) and node.is_number and any(ch in node.this.lower() for ch in ".e"):
+        return exp.Cast(this=node.copy(), to=exp.DataType.build("DOUBLE"))
+    if isinstance(node, exp.IgnoreNulls) and isinstance(node.this, exp.AnyValue):
+        return exp.Anonymous(this="ANY_VALUE", expressions=[node.this.this.copy(), exp.true()])
+    if isinstance(node, exp.Anonymous) and str(node.this).upper() == "TO_YEARS":
+        return exp.Anonymous(this="MAKE_YM_INTERVAL",
+                             expressions=[node.expressions[0].copy(), exp.Literal.number(0)])
+    return node
 
-    tree = sqlglot.parse_one(sql, read="duckdb")
-    return tree.transform(doubles).sql(dialect="spark")
+
+@lru_cache(maxsize=512)
+def to_spark(sql: str) -> str:
+    """A statement of DuckDB's dialect in Spark SQL's: sqlglot's translation, plus `_spark_rules`."""
+    import sqlglot
+
+    return sqlglot.parse_one(sql, read="duckdb").transform(_spark_rules).sql(dialect="spark")
 
 
 _sessions: dict[str, object] = {}
 _session_lock = threading.Lock()
 
 
-def spark_session(master: str = DEFAULT_MASTER, shuffle_partitions: int | None = None):
-    """The process's Spark session for `master` (made on first use; PySpark imported here only)."""
+def spark_session(master: str = DEFAULT_MASTER, shuffle_partitions: int | None = None,
+                  conf: dict[str, str] | None = None):
+    """The process's Spark session for `master` (made on first use; PySpark imported here only);
+    `conf`: more Spark settings (e.g. for small data in tests)."""
     with _session_lock:
         if master in _sessions:
             return _sessions[master]
@@ -138,16 +149,23 @@ def spark_session(master: str = DEFAULT_MASTER, shuffle_partitions: int | None =
             .config("spark.sql.shuffle.partitions", str(parts))
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.sql.session.timeZone", "UTC")
+            # DuckDB's implicit casts (a flag compared with 1.0) and x / 0 = NULL: Spark's non-ANSI rules
+            .config("spark.sql.ansi.enabled", "false")
             .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.memory", os.environ.get("SMECLUSTER_SPARK_DRIVER_MEMORY", "4g"))
         )
+        for key, value in (conf or {}).items():
+            builder = builder.config(key, value)
         try:
             session = builder.getOrCreate()
         except Exception as exc:  # no Java, or the master cannot be reached
             raise EngineError(f"could not start Spark at {master}: {str(exc).strip()[:500]}") from exc
         session.sparkContext.setLogLevel("ERROR")
+        import logging
+
+        logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)  # the error is raised anyway
         _sessions[master] = session
         return session
 
@@ -209,9 +227,7 @@ def _spark_ready(table: pa.Table) -> pa.Table:
     fields = []
     for f in table.schema:
         t = f.type
-        if pa.types.is_null(t):
-            t = pa.string()
-        elif pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        if pa.types.is_null(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
             t = pa.string()
         elif pa.types.is_large_list(t) or pa.types.is_list_view(t):
             t = pa.list_(t.value_type)

@@ -6,8 +6,8 @@ import polars as pl
 from sqlalchemy import Engine as DatabaseEngine
 from sqlalchemy import func, select
 
-from smecluster.analytics.engines import Engine
 from smecluster.analytics.cluster_indicators import compute_cluster_indicators, indicators_key
+from smecluster.analytics.engines import Engine
 from smecluster.analytics.footprints import FOOTPRINT_DETAIL
 from smecluster.analytics.size_class import size_class_sql
 from smecluster.analytics.snapshot import TABLES, Snapshot, load_snapshot, normalise
@@ -16,8 +16,8 @@ from smecluster.policy.compile import required_columns
 from smecluster.policy.evaluate import verdicts
 from smecluster.policy.pack import Pack, load_pack
 from smecluster.policy.verdict import CriterionResult, Verdict
-from smecluster.registry.parquet_layout import ParquetRegistry
 from smecluster.registry.models import EnterpriseYear
+from smecluster.registry.parquet_layout import ParquetRegistry
 from smecluster.settings import province
 
 

@@ -133,23 +133,12 @@ def engine_tiers(
     """`evaluate_enterprises` on an SQL engine: the registry's tables (from a Parquet registry, or read
     from the database) registered on it as views, the fact SQL and the tier SQL run there."""
     from smecluster.analytics.engines import DuckDBEngine
-    from smecluster.services.clusters import registry_latest_year
 
     own = sql is None
     sql = sql if sql is not None else DuckDBEngine()
     try:
         step("reading the registry")
-        if source is not None:
-            year = year or registry_latest_year(source)
-            if year is None:
-                raise ValueError(f"{source.root}: the registry has no yearly enterprise data")
-            sql.register_registry(source)
-        else:
-            year = year or latest_year(engine)
-            if year is None:
-                raise ValueError("the registry has no yearly enterprise data: import or generate some first")
-            for name, frame in read_registry(engine, year, county).items():
-                sql.register(name, frame)
+        year = register_tables(sql, engine, source, year, county)
         on = on or default_on(year)
         plan = plan_for(on, tier, KEYS, evaluation)
         step("evaluating tiers")
@@ -160,6 +149,27 @@ def engine_tiers(
         if own:
             sql.close()
     return TierEvaluation(year=year, on=on, plan=plan, table=table, evaluation=evaluation)
+
+
+def register_tables(sql: SqlEngine, engine: Engine | None, source: ParquetRegistry | None, year: int | None,
+                    county: str | None = None) -> int:
+    """The registry tables a fact table reads, registered on `sql` under their names (from the Parquet
+    registry `source`, else read from the database: years year-2..year, the county's firms); returns
+    the data year (default: the newest)."""
+    from smecluster.services.clusters import registry_latest_year
+
+    if source is not None:
+        year = year or registry_latest_year(source)
+        if year is None:
+            raise ValueError(f"{source.root}: the registry has no yearly enterprise data")
+        sql.register_registry(source)
+        return year
+    year = year or latest_year(engine)
+    if year is None:
+        raise ValueError("the registry has no yearly enterprise data: import or generate some first")
+    for name, frame in read_registry(engine, year, county).items():
+        sql.register(name, frame)
+    return year
 
 
 def province_tiers(snapshot: StoredSnapshot, plan: QueryPlan, year: int, on: date,
