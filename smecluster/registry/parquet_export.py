@@ -64,7 +64,7 @@ def export_parquet(engine: Engine, root: Path, force: bool = False) -> dict[str,
         for table, query in _PROVINCE_SQL.items():
             names = table_schema(table).names
             sql = query.format(cols=", ".join(f't."{c}"' for c in names))
-            batches = reader.con.sql(sql).fetch_record_batch(BATCH_ROWS)
+            batches = reader.con.sql(sql).to_arrow_reader(BATCH_ROWS)
             rows[table] = 0
             for part, batch in enumerate(batches):
                 chunk = pa.Table.from_batches([batch])
