@@ -280,12 +280,16 @@ def test_bad_registry_folders(tmp_path, demo):
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(layout.ParquetLayoutError, match="missing folder of table 'region'"):
         layout.open_registry(tmp_path)
-    result = CliRunner().invoke(app, ["evaluate", "enterprises", "--from", str(tmp_path / "nowhere")])
-    assert result.exit_code == 1 and "no such folder" in result.output
-    result = CliRunner().invoke(app, ["evaluate", "cluster", "--all", "--from", str(tmp_path)])
-    assert result.exit_code == 1 and "missing folder" in result.output
-    result = CliRunner().invoke(app, ["evaluate", "cluster", "--all", "--engine", "presto"])
-    assert result.exit_code == 1 and "duckdb, spark" in result.output
+    def cli(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(app, list(args))
+        return result.exit_code, " ".join(result.output.split())  # as one line (the console wraps it)
+
+    code, text = cli("evaluate", "enterprises", "--from", str(tmp_path / "nowhere"))
+    assert code == 1 and "no such folder" in text
+    code, text = cli("evaluate", "cluster", "--all", "--from", str(tmp_path))
+    assert code == 1 and "missing folder of table 'region'" in text
+    code, text = cli("evaluate", "cluster", "--all", "--engine", "presto")
+    assert code == 1 and "duckdb, spark" in text
 
 
 def test_export_refuses_a_full_folder(demo, tmp_path):
