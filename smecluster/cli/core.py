@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from smecluster.cli.common import STATE, console, fail, new_table, print_table, word
+from smecluster.cli.engine_options import ENGINE, FROM, MASTER, open_sql
 
 # Heavy modules (SQLAlchemy, Polars, DuckDB, pydantic packs) are imported inside the commands that
 # need them, so that `smecluster --help` starts fast (docs/decisions/1000-cli-lazy-imports.md).
@@ -155,6 +156,9 @@ def evaluate_cluster(
     policy: str = typer.Option(None, "--policy", help="Pack id (default: the province's cluster pack)."),
     year: int = typer.Option(None, "--year", help="As of this year (default: newest year with data)."),
     fmt: str = typer.Option("table", "--format", help="table or json."),
+    engine: str = ENGINE,
+    spark_master: str = MASTER,
+    source: Path = FROM,
 ) -> None:
     """Evaluate clusters: each criterion's status, value, threshold, clause and gap."""
     from smecluster.policy.pack import PackError
@@ -162,12 +166,17 @@ def evaluate_cluster(
 
     if cluster_id is None and not all_:
         fail("give a cluster ID or --all")
+    sql, registry = open_sql(engine, spark_master, source)
     try:
         results = evaluate_clusters(
-            open_database(STATE.db), policy=policy, year=year, cluster_ids=None if all_ else [cluster_id]
+            None if registry is not None else open_database(STATE.db), policy=policy, year=year,
+            cluster_ids=None if all_ else [cluster_id], sql=sql, source=registry,
         )
     except PackError as exc:
         fail(str(exc))
+    finally:
+        if sql is not None:
+            sql.close()
     if not all_ and not results:
         fail(f"no cluster with id {cluster_id}")
     if fmt == "json":
