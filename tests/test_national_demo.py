@@ -13,14 +13,10 @@ import pytest
 from stdnum.cn import uscc as stdnum_uscc
 from typer.testing import CliRunner
 
-from smecluster.analytics.snapshot import TABLES, Snapshot, add_chain_frames, normalise
-from smecluster.chains.catalogue import load_catalogue
 from smecluster.cli.main import app
 from smecluster.demo.national import PLANTED, PROVINCE_WEIGHTS, NationalDemoError, allocate, write_national
-from smecluster.policy.pack import load_pack
 from smecluster.registry.parquet_layout import TABLES as LAYOUT_TABLES
 from smecluster.registry.parquet_layout import open_registry
-from smecluster.services.clusters import evaluate_snapshot
 
 N = 20_000
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -114,33 +110,35 @@ def test_industry_codes_are_real_classes(national):
     assert used.is_in(classes.implode()).all()
 
 
-def _snapshot(root: Path) -> Snapshot:
-    """The registry's tables as the evaluation reads them, from the Parquet files (DuckDB)."""
-    con = duckdb.connect()
-    registry = open_registry(root)
-    frames = {}
-    for name, query in TABLES.items():
-        sql = registry.duckdb_sql(name)
-        con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
-        frames[name] = con.sql(query).pl()
-    snapshot = Snapshot(normalise(frames))
-    add_chain_frames(snapshot, load_catalogue(None))
-    return snapshot
+def _outcomes(verdicts) -> dict[str, tuple[str, list[str]]]:
+    return {v.cluster["code"]: (v.outcome, [c.id for c in v.criteria if c.status in ("fail", "unknown")])
+            for v in verdicts}
 
 
-def test_planted_clusters_pass_the_national_pack(national):
-    """Each planted cluster, outside Jiangsu, is recognised under miit-cluster-2022 and under the
-    provincial pack its template was built for."""
-    snapshot = _snapshot(national)
-    clusters = snapshot.frames["cluster"]
-    assert clusters.height == len(PLANTED)
-    assert not clusters["county_code"].str.starts_with("32").any()
-    assert clusters["county_code"].str.slice(0, 2).n_unique() >= 6
-    for pack in ("miit-cluster-2022", "jiangsu-cluster-2023"):
-        verdicts = evaluate_snapshot(snapshot, load_pack(pack), 2025)
-        outcomes = {v.cluster["code"]: (v.outcome, [c.id for c in v.criteria if c.status in ("fail", "unknown")])
-                    for v in verdicts}
-        assert {o for o, _ in outcomes.values()} == {"recognised"}, (pack, sorted(outcomes.items()))
+@pytest.mark.parametrize("pack", ["miit-cluster-2022", "jiangsu-cluster-2023"])
+def test_planted_clusters_pass_from_the_folder(national, pack):
+    """`smecluster evaluate cluster --all --from DIR` (DuckDB over the files): each planted cluster, none in
+    Jiangsu, in six provinces or more, is recognised under the national pack and under the provincial
+    pack its template was built for."""
+    result = CliRunner().invoke(app, ["evaluate", "cluster", "--all", "--from", str(national), "--policy", pack,
+                                      "--format", "json"])
+    assert result.exit_code == 0, result.output
+    verdicts = json.loads(result.output)
+    assert len(verdicts) == len(PLANTED)
+    counties = {v["cluster"]["county_code"] for v in verdicts}
+    assert not any(c.startswith("32") for c in counties) and len({c[:2] for c in counties}) >= 6
+    outcomes = {v["cluster"]["code"]: (v["outcome"], [c["id"] for c in v["criteria"] if c["status"] != "pass"])
+                for v in verdicts}
+    assert {o for o, _ in outcomes.values()} == {"recognised"}, sorted(outcomes.items())
+
+
+def test_planted_clusters_same_on_spark(national, spark_engine):
+    """The same folder on Spark SQL (local mode): the planted clusters recognised under the national pack."""
+    from smecluster.services.clusters import evaluate_clusters
+
+    verdicts = evaluate_clusters(None, "miit-cluster-2022", source=open_registry(national), sql=spark_engine)
+    assert len(verdicts) == len(PLANTED)
+    assert {o for o, _ in _outcomes(verdicts).values()} == {"recognised"}, sorted(_outcomes(verdicts).items())
 
 
 def test_same_seed_same_registry(tmp_path):
