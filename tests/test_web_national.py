@@ -188,3 +188,29 @@ def test_comparison_from_a_parquet_registry(tmp_path):
         planted[county[:2]] = planted.get(county[:2], 0) + 1
     assert {p: r["clusters"] for p, r in rows.items() if r["clusters"]} == planted
     assert sum(r["srdi_sme"] for r in rows.values()) > 0
+
+
+def test_migration_gives_existing_lists_the_configured_province(database_url):
+    """A database at 0012_chains with a confirmed list: after 0018_national the row belongs to the
+    configured province (32) and a second province may confirm the same year."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from smecluster.db import alembic_config, get_engine
+
+    engine = get_engine(database_url)
+    with engine.begin() as connection:
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0012_chains")
+        connection.execute(text(
+            "INSERT INTO national_recommendation (year, priority_pack, national_pack, quota, stage, clusters, "
+            "version, confirmed_at) VALUES (2026, 'p', 'n', 1, 'confirmed', '[]', 1, '2026-03-01 09:00:00')"))
+    engine = open_database(database_url)  # to head
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT province_code, year FROM national_recommendation")).all() == [
+            ("32", 2026)]
+        connection.execute(text(
+            "INSERT INTO national_recommendation (province_code, year, priority_pack, national_pack, quota, stage, "
+            "clusters, version, confirmed_at) VALUES ('33', 2026, 'p', 'n', 1, 'confirmed', '[]', 1, "
+            "'2026-03-01 09:00:00')"))
