@@ -91,3 +91,30 @@ def shared_file(relative: str) -> Path:
             pytest.fail(f"{path} is required (SMECLUSTER_REQUIRE_SHARED=1): shared/ must lie beside the repository")
         pytest.skip(f"{path} not present (shared/ reference data)")
     return path
+
+
+# Spark (tests/test_engines.py): skipped without Java or PySpark, failed instead when
+# SMECLUSTER_REQUIRE_SPARK=1 (set by .ci/run). One session for the whole test run, sized for small data.
+REQUIRE_SPARK = os.environ.get("SMECLUSTER_REQUIRE_SPARK") == "1"
+SPARK_TEST_CONF = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2",
+                   "spark.driver.memory": "1g", "spark.sql.adaptive.coalescePartitions.enabled": "false"}
+
+
+@pytest.fixture(scope="session")
+def spark_engine():
+    """A Spark SQL engine in local mode (analytics.engines.SparkEngine), one session per test run."""
+    import importlib.util
+    import shutil
+
+    missing = [what for what, ok in (("Java (java on PATH)", shutil.which("java")),
+                                     ("PySpark", importlib.util.find_spec("pyspark"))) if not ok]
+    if missing:
+        if REQUIRE_SPARK:
+            pytest.fail(f"Spark is required (SMECLUSTER_REQUIRE_SPARK=1) but {' and '.join(missing)} is missing")
+        pytest.skip(f"Spark tests need {' and '.join(missing)}")
+    from smecluster.analytics.engines import SparkEngine, spark_session
+
+    session = spark_session("local[2]", shuffle_partitions=2, conf=SPARK_TEST_CONF)
+    engine = SparkEngine("local[2]", session)
+    yield engine
+    engine.close()

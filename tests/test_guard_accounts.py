@@ -367,7 +367,8 @@ def test_demo_accounts_one_per_role_with_their_names(engine):
         made = create_demo_accounts(s)
     assert [(u, r) for u, r, _ in made] == [
         ("demo_province", "province_admin"), ("demo_city", "city_reviewer"), ("demo_county", "county_applicant"),
-        ("demo_county2", "county_applicant"), ("demo_expert", "expert"), ("demo_sysadmin", "system_admin"),
+        ("demo_county2", "county_applicant"), ("demo_expert", "expert"), ("demo_ministry", "ministry"),
+        ("demo_sysadmin", "system_admin"),
         ("demo_secadmin", "security_admin"), ("demo_auditor", "audit_admin"), ("demo_firm", "enterprise_user")]
     with session_scope(engine) as s:
         rows = {a.username: (a.region_code, a.uscc, a.display_name)
@@ -377,6 +378,7 @@ def test_demo_accounts_one_per_role_with_their_names(engine):
     assert rows["demo_city"] == ("320500", None, "苏州市工信局（演示）")
     assert rows["demo_county2"] == ("320312", None, "铜山区工信局（演示）")
     assert rows["demo_auditor"] == (None, None, "安全审计员（演示）")
+    assert rows["demo_ministry"] == (None, None, "工业和信息化部（演示）")  # the whole country: no region
     assert rows["demo_firm"] == (None, USCC[0], "演示企业")  # USCC[0] and [1] are in 常熟市 (320581)
     assert actors == {"demo"}
     for username, _, password in made:

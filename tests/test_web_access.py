@@ -202,6 +202,18 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict | None, set[str]]]] = {
     ("POST", "/api/recommendation/confirm"): [
         ("/api/recommendation/confirm", {"json": {"year": 2026, "clusters": [999]}}, {"province"})
     ],
+    # the national view: the ministry sees every province, a provincial department only its own
+    ("GET", "/national"): [("/national", None, {"province", "ministry"})],
+    ("GET", "/api/national"): [("/api/national", None, {"province", "ministry"})],
+    ("GET", "/national/provinces/{province}"): [
+        ("/national/provinces/32", None, {"province", "ministry"}),
+        ("/national/provinces/33", None, {"ministry"}),
+    ],
+    ("GET", "/api/national/provinces/{province}"): [
+        ("/api/national/provinces/32", None, {"province", "ministry"}),
+        ("/api/national/provinces/33", None, {"ministry"}),
+    ],
+    ("GET", "/geo/provinces.geojson"): [("/geo/provinces.geojson", None, EVERYONE)],
     ("GET", "/api/clusters"): [("/api/clusters", None, EVERYONE)],
     ("GET", "/api/clusters/{cluster_id}"): [
         ("/api/clusters/{registry_cluster}", None, EVERYONE),

@@ -215,6 +215,7 @@ USERS = {
     "city_b": ("city_reviewer", "320300"),
     "county_b": ("county_applicant", "320312"),
     "expert": ("expert", "320000"),
+    "ministry": ("ministry", None),
     "firm_a": ("enterprise_user", USCC[0]),
     "sysadmin": ("system_admin", None),
     "secadmin": ("security_admin", None),

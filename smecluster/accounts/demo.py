@@ -1,4 +1,5 @@
-"""Demo accounts: one per role around Changshu (常熟市) and Suzhou (苏州市), with generated passwords."""
+"""Demo accounts: one per role around Changshu (常熟市) and Suzhou (苏州市), the ministry (工业和信息化部)
+for the national view, with generated passwords."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ DEMO_ACCOUNTS = [
     ("demo_county", "county_applicant", "320581", "常熟市工信局（演示）"),
     ("demo_county2", "county_applicant", "320312", "铜山区工信局（演示）"),
     ("demo_expert", "expert", "320000", "评审专家（演示）"),
+    ("demo_ministry", "ministry", None, "工业和信息化部（演示）"),
     ("demo_sysadmin", "system_admin", None, "系统管理员（演示）"),
     ("demo_secadmin", "security_admin", None, "安全保密管理员（演示）"),
     ("demo_auditor", "audit_admin", None, "安全审计员（演示）"),

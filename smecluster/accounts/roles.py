@@ -60,6 +60,10 @@ def check_role_scope(role: str, region_code: str | None, uscc: str | None) -> No
         if region_code or uscc:
             raise ValueError(f"role {role} is an administrator role and takes no region or enterprise")
         return
+    if spec.scope == "nation":  # the ministry: every province, so no region code (and none to forge)
+        if region_code or uscc:
+            raise ValueError(f"role {role} covers the whole country and takes no region or enterprise")
+        return
     if spec.scope == "enterprise":
         if not uscc:
             raise ValueError(f"role {role} needs an enterprise (--uscc)")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import polars as pl
 
+from smecluster.analytics.engines import DuckDBEngine, Engine
 from smecluster.analytics.footprints import cluster_geography
 from smecluster.analytics.snapshot import Snapshot, add_chain_frames
 from smecluster.policy.compile import indicator_column
@@ -31,22 +32,22 @@ def held(y: int) -> str:
 MAX_LOOKBACK = 5
 
 
-def prepare(con, year: int, size_case: str) -> None:
+def prepare(engine: Engine, year: int, size_case: str) -> None:
     """Materialise the member tables every indicator reads (members once, not per indicator).
 
     member: one row per (cluster, member) with its county and whether it is in the leading industry.
     member_year: the members' yearly rows of the look-back window, with their size class.
     """
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE member AS SELECT m.cluster_id, m.uscc, e.county_code, "
+    engine.materialise(
+        "member", "SELECT m.cluster_id, m.uscc, e.county_code, "
         "e.industry_code, e.section, c.county_code AS cluster_county, "
         "EXISTS (SELECT 1 FROM cluster_leading l WHERE l.cluster_id = m.cluster_id "
         "AND LEFT(e.industry_code, LENGTH(l.code)) = l.code) AS in_leading "
         "FROM cluster_member m JOIN enterprise_section e ON e.uscc = m.uscc "
         "JOIN cluster c ON c.id = m.cluster_id"
     )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE member_year AS SELECT m.cluster_id, m.in_leading, y.*, "
+    engine.materialise(
+        "member_year", "SELECT m.cluster_id, m.in_leading, y.*, "
         f"{size_case} AS size FROM member m JOIN enterprise_year y ON y.uscc = m.uscc "
         f"AND y.year BETWEEN {year - MAX_LOOKBACK} AND {year}"
     )
@@ -322,9 +323,10 @@ ZERO_WHEN_ABSENT = {
 
 
 def compute_cluster_indicators(
-    snapshot: Snapshot, year: int, needed: set[tuple[str, tuple]]
+    snapshot: Snapshot, year: int, needed: set[tuple[str, tuple]], engine: Engine | None = None
 ) -> pl.DataFrame:
-    """One row per cluster: `cluster_id` and a column per (indicator, params) in `needed`."""
+    """One row per cluster: `cluster_id` and a column per (indicator, params) in `needed`, computed on
+    `engine` (default: DuckDB over the snapshot's frames; analytics.engines)."""
     clusters = snapshot.frames["cluster"]
     leading = clusters.select(pl.col("id").alias("cluster_id"), pl.col("leading_industries").alias("code"))
     snapshot.extra["cluster_leading"] = leading.explode("code").drop_nulls("code")
@@ -334,21 +336,31 @@ def compute_cluster_indicators(
         add_chain_frames(snapshot, load_catalogue(None))
     footprints, located = cluster_geography(snapshot)
     snapshot.extra["member_location"] = located
-    con = snapshot.connect()
-    prepare(con, year, snapshot.size_case())
+    if engine is None:
+        engine = DuckDBEngine(snapshot.connect())
+    else:
+        snapshot.register(engine)
+    prepare(engine, year, snapshot.size_case())
     table = clusters.select(pl.col("id").alias("cluster_id"))
-    for name, params in sorted(needed | {("members", ())}):
-        column = indicator_column(name, dict(params))
+    wanted = [(name, params, indicator_column(name, dict(params)))
+              for name, params in sorted(needed | {("members", ())})]
+    computed = [(name, column, BUILDERS[name](year, **dict(params)))
+                for name, params, column in wanted if name != "footprint_km2"]
+    # every builder a view, read by one statement (one plan: an engine whose queries cost a job each)
+    for k, (_, _, sql) in enumerate(computed):
+        engine.view(f"indicator_{k}", sql)
+    joins = " ".join(f"LEFT JOIN indicator_{k} AS i{k} ON i{k}.cluster_id = c.id" for k in range(len(computed)))
+    picks = ", ".join(f'i{k}.value AS "{column}"' for k, (_, column, _) in enumerate(computed))
+    values = pl.from_arrow(engine.arrow(f"SELECT c.id AS cluster_id, {picks} FROM cluster AS c {joins}"))
+    values = values.with_columns(pl.col("cluster_id").cast(pl.Int64),
+                                 *(pl.col(column).cast(pl.Float64) for _, column, _ in computed))
+    table = table.join(values, on="cluster_id", how="left", maintain_order="left")
+    for name, _, column in wanted:
         if name == "footprint_km2":
-            values = footprints.rename({"footprint_km2": column})
-        else:
-            sql = BUILDERS[name](year, **dict(params))
-            values = con.sql(sql).pl().rename({"value": column})
-            values = values.with_columns(pl.col("cluster_id").cast(pl.Int64), pl.col(column).cast(pl.Float64))
-        table = table.join(values, on="cluster_id", how="left")
-        if name in ZERO_WHEN_ABSENT:
-            table = table.with_columns(pl.col(column).fill_null(0.0))
-    return table
+            table = table.join(footprints.rename({"footprint_km2": column}), on="cluster_id", how="left",
+                               maintain_order="left")
+    return table.with_columns(pl.col(column).fill_null(0.0) for name, _, column in wanted
+                              if name in ZERO_WHEN_ABSENT).select("cluster_id", *(c for _, _, c in wanted))
 
 
 def indicators_key(year: int, needed: set[tuple[str, tuple]], size_case: str) -> str:

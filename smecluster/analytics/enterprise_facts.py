@@ -152,18 +152,28 @@ def build_facts(
 def facts_from_snapshot(snapshot: StoredSnapshot, year: int, on: date, county: str | None = None,
                         periods: Periods | None = None) -> pa.Table:
     """The fact table straight from the snapshot's Parquet columns (all firms, or one county's)."""
-    con = snapshot.connect()
+    from smecluster.analytics.engines import DuckDBEngine
+
+    engine = DuckDBEngine(snapshot.connect())
+    try:
+        fact_views(engine, year, county)
+        return engine.arrow(facts_sql(year, on, periods))
+    finally:
+        engine.close()
+
+
+def fact_views(engine, year: int, county: str | None = None) -> None:
+    """The inputs of `facts_sql` (ent, ey, pr, des, ind) as views over the registry tables registered on
+    an SQL engine (analytics.engines.Engine) under their own names: years year-2..year, one county's
+    firms when given."""
     where = f" WHERE county_code = {_literal(county)}" if county else ""
-    con.execute(f"CREATE TEMP VIEW ent AS SELECT uscc, name, county_code, industry_code FROM enterprise{where}")
+    engine.view("ent", f"SELECT uscc, name, county_code, industry_code FROM enterprise{where}")
     firms = " AND uscc IN (SELECT uscc FROM ent)" if county else ""
     for view, table, lo in (("ey", "enterprise_year", year - 2), ("pr", "enterprise_profile", year - 2),
                             ("des", "designation", None)):
         window = f"year BETWEEN {lo} AND {year}" if lo is not None else f"year <= {year}"
-        con.execute(f"CREATE TEMP VIEW {view} AS SELECT * FROM {table} WHERE {window}{firms}")
-    con.execute("CREATE TEMP VIEW ind AS SELECT code, level, section FROM industry WHERE level = 2")
-    table = con.sql(facts_sql(year, on, periods)).to_arrow_table()
-    con.close()
-    return table
+        engine.view(view, f"SELECT * FROM {table} WHERE {window}{firms}")
+    engine.view("ind", "SELECT code, level, section FROM industry WHERE level = 2")
 
 
 def _literal(value: str) -> str:

@@ -53,20 +53,22 @@ class Snapshot:
             for name, frame in self.extra.items():
                 self._con.register(name, frame.to_arrow())
             return self._con
+        from smecluster.analytics.engines import DuckDBEngine
+
         con = duckdb.connect()
-        for name, frame in {**self.frames, **self.extra}.items():
-            con.register(name, frame.to_arrow())
-        con.execute(
-            f"CREATE VIEW enterprise_size AS SELECT y.uscc, y.year, {self.size_case()} AS size "
-            "FROM enterprise_year y JOIN enterprise e ON e.uscc = y.uscc "
-            "LEFT JOIN industry i ON i.code = LEFT(e.industry_code, 2) AND i.level = 2"
-        )
-        con.execute(
-            "CREATE VIEW enterprise_section AS SELECT e.*, i.section FROM enterprise e "
-            "LEFT JOIN industry i ON i.code = LEFT(e.industry_code, 2) AND i.level = 2"
-        )
+        self.register(DuckDBEngine(con))
         self._con = con
         return con
+
+    def register(self, engine) -> None:
+        """The frames, and the size and section views, on an SQL engine (analytics.engines.Engine)."""
+        for name, frame in {**self.frames, **self.extra}.items():
+            engine.register(name, frame)
+        engine.view("enterprise_size", f"SELECT y.uscc, y.year, {self.size_case()} AS size "
+                    "FROM enterprise_year y JOIN enterprise e ON e.uscc = y.uscc "
+                    "LEFT JOIN industry i ON i.code = LEFT(e.industry_code, 2) AND i.level = 2")
+        engine.view("enterprise_section", "SELECT e.*, i.section FROM enterprise e "
+                    "LEFT JOIN industry i ON i.code = LEFT(e.industry_code, 2) AND i.level = 2")
 
     def size_case(self) -> str:
         """SQL CASE of the province's size-class pack (columns employees, revenue, ..., section)."""
@@ -79,6 +81,45 @@ def load_snapshot(engine: Engine, cluster_ids: list[int] | None = None, scope: s
     `cluster_ids` keeps only those clusters. `scope="clusters"` reads only the firms that cluster
     indicators look at (those in the clusters' counties, and the members), filtered in the database.
     """
+    where = _filters(cluster_ids, scope)
+    # Province-wide reads come from the columnar snapshot when the registry is province-sized; a few
+    # clusters' reads take it only if it is already current (else the database, filtered in the SQL).
+    stored = current_snapshot(engine, refresh=not cluster_ids)
+    if stored is not None:
+        con = stored.connect()
+        frames = {name: con.sql(query + where.get(name, "")).pl() for name, query in TABLES.items()}
+        con.close()
+    else:
+        frames = {name: read_frame(engine, query + where.get(name, "")) for name, query in TABLES.items()}
+    snapshot = Snapshot(normalise(frames))
+    from smecluster.chains.catalogue import load_catalogue
+
+    add_chain_frames(snapshot, load_catalogue(engine))  # the province's imported "1650" list, if any
+    return snapshot
+
+
+def registry_snapshot(registry, cluster_ids: list[int] | None = None, scope: str = "clusters") -> Snapshot:
+    """`load_snapshot` from a Parquet registry folder (registry.parquet_layout.ParquetRegistry), the
+    same filters in the SQL (DuckDB reads only the row groups and partitions they need)."""
+    from smecluster.analytics.engines import DuckDBEngine
+    from smecluster.chains.catalogue import catalogue_from_rows
+
+    reader = DuckDBEngine(memory_limit="4GB")
+    try:
+        reader.register_registry(registry)
+        where = _filters(cluster_ids, scope)
+        frames = {name: pl.from_arrow(reader.arrow(query + where.get(name, ""))) for name, query in TABLES.items()}
+        rows = reader.con.sql("SELECT id, body FROM chain_document ORDER BY id").fetchall()
+    finally:
+        reader.close()
+    snapshot = Snapshot(normalise(frames))
+    add_chain_frames(snapshot, catalogue_from_rows(rows))
+    return snapshot
+
+
+def _filters(cluster_ids: list[int] | None, scope: str) -> dict[str, str]:
+    """WHERE clauses per table keeping the clusters named (all when None) and, for scope "clusters",
+    only the firms cluster indicators look at (those in the clusters' counties, and the members)."""
     clusters = "SELECT id FROM cluster" + (
         f" WHERE id IN ({', '.join(str(int(i)) for i in cluster_ids)})" if cluster_ids else ""
     )
@@ -98,20 +139,7 @@ def load_snapshot(engine: Engine, cluster_ids: list[int] | None = None, scope: s
             where[table] = f" WHERE uscc IN ({firms})"
     elif cluster_ids is None:
         where = {}
-    # Province-wide reads come from the columnar snapshot when the registry is province-sized; a few
-    # clusters' reads take it only if it is already current (else the database, filtered in the SQL).
-    stored = current_snapshot(engine, refresh=not cluster_ids)
-    if stored is not None:
-        con = stored.connect()
-        frames = {name: con.sql(query + where.get(name, "")).pl() for name, query in TABLES.items()}
-        con.close()
-    else:
-        frames = {name: read_frame(engine, query + where.get(name, "")) for name, query in TABLES.items()}
-    snapshot = Snapshot(normalise(frames))
-    from smecluster.chains.catalogue import load_catalogue
-
-    add_chain_frames(snapshot, load_catalogue(engine))  # the province's imported "1650" list, if any
-    return snapshot
+    return where
 
 
 def add_chain_frames(snapshot: Snapshot, catalogue) -> None:

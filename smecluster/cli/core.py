@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from smecluster.cli.common import STATE, console, fail, new_table, print_table, word
+from smecluster.cli.engine_options import ENGINE, FROM, MASTER, open_sql
 
 # Heavy modules (SQLAlchemy, Polars, DuckDB, pydantic packs) are imported inside the commands that
 # need them, so that `smecluster --help` starts fast (docs/decisions/1000-cli-lazy-imports.md).
@@ -154,6 +156,9 @@ def evaluate_cluster(
     policy: str = typer.Option(None, "--policy", help="Pack id (default: the province's cluster pack)."),
     year: int = typer.Option(None, "--year", help="As of this year (default: newest year with data)."),
     fmt: str = typer.Option("table", "--format", help="table or json."),
+    engine: str = ENGINE,
+    spark_master: str = MASTER,
+    source: Path = FROM,
 ) -> None:
     """Evaluate clusters: each criterion's status, value, threshold, clause and gap."""
     from smecluster.policy.pack import PackError
@@ -161,12 +166,17 @@ def evaluate_cluster(
 
     if cluster_id is None and not all_:
         fail("give a cluster ID or --all")
+    sql, registry = open_sql(engine, spark_master, source)
     try:
         results = evaluate_clusters(
-            open_database(STATE.db), policy=policy, year=year, cluster_ids=None if all_ else [cluster_id]
+            None if registry is not None else open_database(STATE.db), policy=policy, year=year,
+            cluster_ids=None if all_ else [cluster_id], sql=sql, source=registry,
         )
     except PackError as exc:
         fail(str(exc))
+    finally:
+        if sql is not None:
+            sql.close()
     if not all_ and not results:
         fail(f"no cluster with id {cluster_id}")
     if fmt == "json":
@@ -248,8 +258,19 @@ def demo(
     no_serve: bool = typer.Option(False, "--no-serve", help="Build the demo without serving the web page."),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
+    national: bool = typer.Option(False, "--national", help="Write a fictional registry of all 31 provinces as "
+                                  "Parquet (--out) instead of the Jiangsu database demo."),
+    enterprises: int = typer.Option(1_000_000, "--enterprises", help="With --national: background firms."),
+    out: Path | None = typer.Option(None, "--out", help="With --national: a new (or empty) folder for the "
+                                    "Parquet registry."),
+    chunk: int = typer.Option(500_000, "--chunk", help="With --national: firms generated and written at once "
+                              "(memory grows with it, not with --enterprises)."),
 ) -> None:
-    """Build the fictional Jiangsu demo registry, evaluate its clusters and serve the web page."""
+    """Build the fictional Jiangsu demo registry, evaluate its clusters and serve the web page; or with
+    --national write a fictional registry of every province's counties as Parquet."""
+    if national:
+        _national_demo(enterprises, out, chunk, seed, year)
+        return
     from smecluster.services.demo import build_demo, stage_demo
 
     engine = open_database(STATE.db)
@@ -275,6 +296,30 @@ def demo(
 
     console.print(f"serving http://{host}:{port}  (Ctrl+C to stop)")
     uvicorn.run(create_app(STATE.db), host=host, port=port, log_level="warning")
+
+
+def _national_demo(enterprises: int, out: Path | None, chunk: int, seed: int, year: int) -> None:
+    """`demo --national`: the Parquet registry with a progress bar, then what was written."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from smecluster.demo.national import NationalDemoError, write_national
+
+    if out is None:
+        fail("demo --national needs --out DIR (a new folder for the Parquet registry)")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("national registry", total=enterprises)
+        try:
+            result = write_national(out, enterprises, seed=seed, year=year, chunk=chunk,
+                                    progress=lambda label, done: bar.update(task, completed=done, description=label))
+        except NationalDemoError as exc:
+            fail(str(exc))
+    console.print(f"wrote {out}: {result.provinces} provinces in {result.seconds:.1f} s")
+    console.print(", ".join(f"{k}: {v:,}" for k, v in result.rows.items()))
+    table = new_table("id", "cluster", "county", "members", keep=("id", "county"))
+    for c in result.clusters:
+        table.add_row(str(c["id"]), c["name"], c["county_code"], str(c["members"]))
+    print_table(table)
 
 
 def _print_demo_logins(accounts: list[tuple[str, str, str]]) -> None:

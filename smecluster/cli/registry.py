@@ -111,6 +111,24 @@ def export_csv_command(
     console.print(f"written to {directory} (import with: smecluster import folder {directory})")
 
 
+def export_parquet_command(
+    directory: Path = typer.Argument(..., help="Folder to write (new or empty)."),
+    force: bool = typer.Option(False, "--force", help="Replace the folder if it holds anything."),
+) -> None:
+    """Write the registry as Parquet, partitioned by province and year (docs/engines.md); evaluate from it
+    with `--from DIR` on either engine."""
+    from smecluster.db import open_database
+    from smecluster.registry.parquet_export import export_parquet
+    from smecluster.registry.parquet_layout import ParquetLayoutError
+
+    try:
+        counts = export_parquet(open_database(STATE.db), directory, force=force)
+    except ParquetLayoutError as exc:
+        fail(str(exc))
+    console.print(", ".join(f"{k} {v:,}" for k, v in counts.items()), highlight=False)
+    console.print(f"written to {directory} (evaluate with: smecluster evaluate enterprises --from {directory})")
+
+
 def _summary(result: ImportResult) -> str:
     s = result.stored
     return (
@@ -281,7 +299,9 @@ def register(app: typer.Typer) -> None:
 
     app.command("import")(import_command)
     app.command("template")(template_command)
-    export_app = typer.Typer(help="Export the registry (in the import formats).", no_args_is_help=True)
+    export_app = typer.Typer(help="Export the registry (in the import formats, or as Parquet).",
+                             no_args_is_help=True)
     export_app.command("csv")(export_csv_command)
+    export_app.command("parquet")(export_parquet_command)
     app.add_typer(export_app, name="export")
     bench_app.command("import")(bench_import_command)

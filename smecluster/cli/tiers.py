@@ -10,6 +10,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from smecluster.cli.common import STATE, console, fail, new_table, print_table, word
+from smecluster.cli.engine_options import ENGINE, FROM, MASTER, open_sql
 
 FORMATS_EVAL = ("table", "json", "xlsx", "parquet")
 KINDS = ("new", "review")
@@ -48,6 +49,9 @@ def evaluate_enterprises(
     fmt: str = typer.Option("table", "--format", help="table | json | xlsx | parquet."),
     output: Path = typer.Option(None, "-o", "--output", help="Write to this file (needed for xlsx and parquet)."),
     kind: str = typer.Option("new", "--kind", help=KIND_HELP),
+    engine: str = ENGINE,
+    spark_master: str = MASTER,
+    source: Path = FROM,
 ) -> None:
     """Every enterprise against every tier in force, with per-criterion evidence and the three lists."""
     from smecluster.policy.pack import PackError
@@ -59,14 +63,19 @@ def evaluate_enterprises(
     if fmt in ("xlsx", "parquet") and output is None:
         fail(f"--format {fmt} writes a file: give -o FILE")
     kind = _kind(kind)
+    sql, registry = open_sql(engine, spark_master, source)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("starting", total=None)
         try:
-            ev = run(_engine(), year=year, on=_date(on), county=county, tier=tier, evaluation=kind,
-                     progress=lambda msg: bar.update(task, description=msg))
+            ev = run(None if registry is not None else _engine(), year=year, on=_date(on), county=county,
+                     tier=tier, evaluation=kind, progress=lambda msg: bar.update(task, description=msg),
+                     sql=sql, source=registry)
         except (ValueError, PackError) as exc:
             fail(str(exc))
+        finally:
+            if sql is not None:
+                sql.close()
     if fmt == "json":
         text = tier_export.write_json(ev, output, lang=STATE.lang)
         if output is None:

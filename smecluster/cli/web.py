@@ -22,6 +22,10 @@ def serve(
     workers: int = typer.Option(
         None, "--workers", help="Worker processes (default 1, or $SMECLUSTER_WEB_WORKERS).", min=1, max=64
     ),
+    national_parquet: str = typer.Option(
+        None, "--national-parquet", help="A Parquet registry (demo --national, export parquet) the ministry's "
+        "province comparison counts from (default: the database; or $SMECLUSTER_NATIONAL_PARQUET)."
+    ),
 ) -> None:
     """Serve the web application (cluster list at http://HOST:PORT/)."""
     import os
@@ -32,6 +36,14 @@ def serve(
 
     if insecure_cookies:
         os.environ["SMECLUSTER_COOKIE_SECURE"] = "0"
+    if national_parquet:
+        from smecluster.registry.parquet_layout import ParquetLayoutError, open_registry
+
+        try:
+            open_registry(national_parquet)  # refuse a folder that is not a Parquet registry now, not per page
+        except ParquetLayoutError as exc:
+            fail(str(exc))
+        os.environ["SMECLUSTER_NATIONAL_PARQUET"] = str(national_parquet)
     from smecluster.config import database_url
 
     workers = workers or int(os.environ.get("SMECLUSTER_WEB_WORKERS", "1"))
@@ -134,7 +146,7 @@ def user_grant(
 
 @user_app.command("demo")
 def user_demo() -> None:
-    """Create one demo account per role (Changshu, Suzhou, the province) and print their passwords once.
+    """Create one demo account per role (Changshu, Suzhou, the province, the ministry) and print their passwords once.
 
     The command line is where administrator accounts come from (三员分立).
     """

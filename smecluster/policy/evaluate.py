@@ -56,12 +56,21 @@ def _num(v) -> float | None:
         return None
 
 
-def statuses(table: pl.DataFrame, pack: Pack, key: str) -> pl.DataFrame:
-    """One status column per criterion (named by criterion id), computed in SQL for every row."""
-    con = duckdb.connect()
-    con.register("indicators", table.to_arrow())
+def statuses(table: pl.DataFrame, pack: Pack, key: str, engine=None) -> pl.DataFrame:
+    """One status column per criterion (named by criterion id), computed in SQL for every row (on
+    `engine`, an analytics.engines.Engine; default a DuckDB connection of its own)."""
     selects = [f'"{key}"'] + [f"{status_sql(c)} AS \"{c.id}\"" for c in pack.all_criteria()]
-    return con.sql(f"SELECT {', '.join(selects)} FROM indicators").pl()
+    sql = f"SELECT {', '.join(selects)} FROM indicators ORDER BY \"{key}\""
+    if engine is not None:
+        engine.register("indicators", table)
+        out = pl.from_arrow(engine.arrow(sql))
+    else:
+        con = duckdb.connect()
+        con.register("indicators", table.to_arrow())
+        out = con.sql(sql).pl()
+    # in the table's row order (the key is unique)
+    out = out.with_columns(pl.col(key).cast(table.schema[key]))
+    return table.select(key).join(out, on=key, how="left", maintain_order="left")
 
 
 def build_result(
@@ -107,11 +116,13 @@ def verdicts(
     pack: Pack,
     subjects: list[dict],
     year: int,
+    engine=None,
 ) -> list[Verdict]:
-    """Verdicts for every row of an indicator table (one row per cluster, key `cluster_id`)."""
+    """Verdicts for every row of an indicator table (one row per cluster, key `cluster_id`); the
+    statuses computed on `engine` (analytics.engines; default DuckDB)."""
     computed = table.rename({c: f"{c}__computed" for c in table.columns if c != "cluster_id"})
     filled, declared_table = apply_declared(table, declared, pack)
-    status_table = statuses(filled, pack, "cluster_id")
+    status_table = statuses(filled, pack, "cluster_id", engine)
     rows = filled.hstack(computed.drop("cluster_id")).to_dicts()
     out = []
     policy = {"id": pack.id, "version": pack.version, "title": pack.title,

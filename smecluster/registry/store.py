@@ -591,7 +591,7 @@ def _load_empty(w: _SQLite | _PostgreSQL, table: str, rows: Rows, key: list[str]
     if not _in_parts(rows):
         frame = _ready(rows)
         return _upsert(w, table, frame, key, []).inserted, frame
-    if table in REGISTRY_TABLES:
+    if table in VERSIONED_TABLES:
         w.run(BUMP_SQL)
     seen: list[pl.DataFrame] = []
     columns = _foreign_columns(w.cur, table) if w.dialect == "sqlite" else []

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import polars as pl
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine as DatabaseEngine
+from sqlalchemy import func, select
 
 from smecluster.analytics.cluster_indicators import compute_cluster_indicators, indicators_key
+from smecluster.analytics.engines import Engine
 from smecluster.analytics.footprints import FOOTPRINT_DETAIL
 from smecluster.analytics.size_class import size_class_sql
 from smecluster.analytics.snapshot import TABLES, Snapshot, load_snapshot, normalise
@@ -15,24 +17,33 @@ from smecluster.policy.evaluate import verdicts
 from smecluster.policy.pack import Pack, load_pack
 from smecluster.policy.verdict import CriterionResult, Verdict
 from smecluster.registry.models import EnterpriseYear
+from smecluster.registry.parquet_layout import ParquetRegistry
 from smecluster.settings import province
 
 
-def latest_year(engine: Engine) -> int | None:
+def registry_latest_year(source: ParquetRegistry) -> int | None:
+    """The newest year with yearly indicators in a Parquet registry (its partition names: no rows read)."""
+    years = [int(p.name.split("=", 1)[1]) for p in source.folder("enterprise_year").glob("province=*/year=*")
+             if p.name.split("=", 1)[1].isdigit() and any(p.glob("*.parquet"))]
+    return max(years, default=None)
+
+
+def latest_year(engine: DatabaseEngine) -> int | None:
     """The newest year with yearly indicators in the registry."""
     with engine.connect() as conn:
         return conn.execute(select(func.max(EnterpriseYear.year))).scalar()
 
 
-def evaluate_snapshot(snapshot: Snapshot, pack: Pack, year: int) -> list[Verdict]:
-    """Verdicts for every cluster in a snapshot (the in-memory path that benchmarks time too)."""
-    table = compute_cluster_indicators(snapshot, year, required_columns(pack.criteria))
+def evaluate_snapshot(snapshot: Snapshot, pack: Pack, year: int, sql: Engine | None = None) -> list[Verdict]:
+    """Verdicts for every cluster in a snapshot (the in-memory path that benchmarks time too); the
+    indicator and criteria SQL run on `sql` (analytics.engines; default DuckDB)."""
+    table = compute_cluster_indicators(snapshot, year, required_columns(pack.criteria), sql)
     return verdicts_from_indicators(table, snapshot.frames["cluster"], snapshot.frames["region"], pack, year,
-                                    snapshot.extra.get("footprint_detail"))
+                                    snapshot.extra.get("footprint_detail"), sql)
 
 
 def verdicts_from_indicators(table: pl.DataFrame, clusters: pl.DataFrame, regions: pl.DataFrame, pack: Pack,
-                             year: int, areas: pl.DataFrame | None) -> list[Verdict]:
+                             year: int, areas: pl.DataFrame | None, sql: Engine | None = None) -> list[Verdict]:
     """Verdicts from the clusters' indicator table (one row per cluster) and their footprint areas."""
     regions = regions.select(pl.col("code").alias("county_code"), pl.col("name").alias("county_name"))
     info = clusters.join(regions, on="county_code", how="left")
@@ -47,12 +58,12 @@ def verdicts_from_indicators(table: pl.DataFrame, clusters: pl.DataFrame, region
         }
         for r in order.iter_rows(named=True)
     ]
-    results = verdicts(table, order["declared"], pack, subjects, year)
+    results = verdicts(table, order["declared"], pack, subjects, year, sql)
     _show_areas(results, areas)
     return results
 
 
-def kept_verdicts(stored: StoredSnapshot, engine: Engine, pack: Pack, year: int) -> list[Verdict]:
+def kept_verdicts(stored: StoredSnapshot, engine: DatabaseEngine, pack: Pack, year: int) -> list[Verdict]:
     """Every cluster's verdict from the indicator table kept beside the current snapshot (computed and
     kept the first time: a province's indicators cost seconds, the kept table milliseconds)."""
     needed = required_columns(pack.criteria)
@@ -110,19 +121,32 @@ def _show_areas(results: list[Verdict], detail: pl.DataFrame | None) -> None:
 
 
 def evaluate_clusters(
-    engine: Engine,
+    engine: DatabaseEngine | None,
     policy: str | None = None,
     year: int | None = None,
     cluster_ids: list[int] | None = None,
+    sql: Engine | None = None,
+    source: ParquetRegistry | None = None,
 ) -> list[Verdict]:
     """Verdicts for the registry's clusters (all, or those named) under a pack, as of a year.
 
-    Defaults: the province's cluster pack and the newest year with data.
+    Defaults: the province's cluster pack and the newest year with data. `source`: a Parquet registry
+    folder read instead of the database (`engine` unused then); `sql`: the engine the indicator and
+    criteria SQL run on (analytics.engines; given, the indicators are computed afresh on it).
     """
     pack = load_pack(policy or province().cluster_policy)
+    if source is not None:
+        from smecluster.analytics.snapshot import registry_snapshot
+
+        year = year or registry_latest_year(source)
+        if year is None:
+            return []
+        return evaluate_snapshot(registry_snapshot(source, cluster_ids, scope="clusters"), pack, year, sql)
     year = year or latest_year(engine)
     if year is None:
         return []
+    if sql is not None:
+        return evaluate_snapshot(load_snapshot(engine, cluster_ids, scope="clusters"), pack, year, sql)
     if cluster_ids is None:
         stored = current_snapshot(engine)  # province-sized: the indicators kept beside the snapshot
         if stored is not None:

@@ -378,8 +378,16 @@ def recommend(engine: Engine, pack: str | PriorityPack | None = None, year: int 
                           confirmed=confirmed_recommendation(engine, year))
 
 
-def confirmed_recommendation(engine: Engine, year: int) -> dict | None:
-    """What the province administrator confirmed for `year` (None if not yet)."""
+def _home_province() -> str:
+    """The two-digit code of the province this installation serves."""
+    from smecluster.settings import province
+
+    return province().code
+
+
+def confirmed_recommendation(engine: Engine, year: int, province_code: str | None = None) -> dict | None:
+    """What the province administrator confirmed for `year` (None if not yet); the province is the
+    configured one (smecluster.settings) unless `province_code` names another."""
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
@@ -390,13 +398,15 @@ def confirmed_recommendation(engine: Engine, year: int) -> dict | None:
         row = session.execute(
             select(NationalRecommendation, Account.username)
             .outerjoin(Account, Account.id == NationalRecommendation.confirmed_by)
-            .where(NationalRecommendation.year == year)
+            .where(NationalRecommendation.year == year,
+                   NationalRecommendation.province_code == (province_code or _home_province()))
         ).first()
         if row is None:
             return None
         rec, username = row
-        return {"year": rec.year, "priority_pack": rec.priority_pack, "national_pack": rec.national_pack,
-                "quota": rec.quota, "stage": rec.stage, "clusters": rec.clusters, "version": rec.version,
+        return {"year": rec.year, "province_code": rec.province_code, "priority_pack": rec.priority_pack,
+                "national_pack": rec.national_pack, "quota": rec.quota, "stage": rec.stage, "clusters": rec.clusters,
+                "version": rec.version,
                 "confirmed_by": username, "confirmed_at": rec.confirmed_at.isoformat(timespec="seconds")}
 
 
@@ -430,13 +440,15 @@ def confirm_recommendation(engine: Engine, who: Any, year: int, expected: list[i
         raise RecommendationError(CHANGED, 409)
     clusters = [{"id": c.cluster.id, "code": c.cluster.code, "name": c.cluster.name, "score": c.cluster.score,
                  "rank": c.cluster.rank} for c in rec.recommended]
+    home = (getattr(who, "region_code", None) or "")[:2] or _home_province()
     with Session(engine) as session, session.begin():
-        row = session.scalars(select(NationalRecommendation).where(NationalRecommendation.year == year)).first()
+        row = session.scalars(select(NationalRecommendation).where(
+            NationalRecommendation.year == year, NationalRecommendation.province_code == home)).first()
         now = audit.utcnow()
         if row is None:
-            row = NationalRecommendation(year=year, priority_pack=rec.priority_pack, national_pack=rec.national_pack,
-                                         quota=rec.quota, stage="confirmed", clusters=clusters, version=1,
-                                         confirmed_by=who.id, confirmed_at=now)
+            row = NationalRecommendation(province_code=home, year=year, priority_pack=rec.priority_pack,
+                                         national_pack=rec.national_pack, quota=rec.quota, stage="confirmed",
+                                         clusters=clusters, version=1, confirmed_by=who.id, confirmed_at=now)
             session.add(row)
         else:
             row.priority_pack, row.national_pack, row.quota = rec.priority_pack, rec.national_pack, rec.quota
@@ -445,4 +457,4 @@ def confirm_recommendation(engine: Engine, who: Any, year: int, expected: list[i
         audit.record(session, who.username, "recommendation.confirm", f"recommendation:{year}",
                      {"clusters": [c["code"] for c in clusters], "quota": rec.quota, "version": row.version,
                       "priority_pack": rec.priority_pack, "national_pack": rec.national_pack})
-    return confirmed_recommendation(engine, year)
+    return confirmed_recommendation(engine, year, home)

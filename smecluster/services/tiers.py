@@ -18,12 +18,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine
 
-from smecluster.analytics.enterprise_facts import build_facts, facts_from_snapshot, read_registry
+from smecluster.analytics.engines import Engine as SqlEngine
+from smecluster.analytics.enterprise_facts import (
+    build_facts,
+    fact_views,
+    facts_from_snapshot,
+    facts_sql,
+    read_registry,
+)
 from smecluster.analytics.prepared import run_small
 from smecluster.analytics.stored_snapshot import StoredSnapshot, current_snapshot
 from smecluster.analytics.tier_query import OUTCOME_LABELS, STATUS_LABELS, QueryPlan, TierPlan
 from smecluster.policy.tiers import tier_label
 from smecluster.policy.validity import end_sql, start_sql
+from smecluster.registry.parquet_layout import ParquetRegistry
 from smecluster.services.tier_plans import (  # noqa: F401  (re-exported: callers import them from here)
     KEYS,
     default_on,
@@ -88,16 +96,21 @@ _plan = plan_for  # the name callers used before the light module existed
 
 
 def evaluate_enterprises(
-    engine: Engine, year: int | None = None, on: date | None = None, county: str | None = None,
+    engine: Engine | None, year: int | None = None, on: date | None = None, county: str | None = None,
     tier: str | None = None, progress: Progress | None = None, evaluation: str = "new",
+    sql: SqlEngine | None = None, source: ParquetRegistry | None = None,
 ) -> TierEvaluation:
     """Every enterprise (of a county) against every tier (or one) as applied on `on` to an evaluation of
     one kind (new application or re-review), data year `year`.
 
     On a province-sized registry the province's result is kept beside the snapshot (computed once per
     registry version and plan); a county's is its rows of that kept result when there is one.
+    `source`: a Parquet registry folder read instead of the database; `sql`: the engine the fact and
+    tier SQL run on (analytics.engines; given, the result is computed afresh on it, nothing kept).
     """
     step = progress or (lambda _msg: None)
+    if source is not None or sql is not None:
+        return engine_tiers(engine, sql, source, year, on, county, tier, evaluation, step)
     year = year or latest_year(engine)
     if year is None:
         raise ValueError("the registry has no yearly enterprise data: import or generate some first")
@@ -117,6 +130,52 @@ def evaluate_enterprises(
     facts = enterprise_facts(engine, year, on, county, snapshot=snapshot)
     step("evaluating tiers")
     return evaluate_facts(facts, year, on, tier, evaluation=evaluation)
+
+
+def engine_tiers(
+    engine: Engine | None, sql: SqlEngine | None, source: ParquetRegistry | None, year: int | None,
+    on: date | None, county: str | None, tier: str | None, evaluation: str, step: Progress,
+) -> TierEvaluation:
+    """`evaluate_enterprises` on an SQL engine: the registry's tables (from a Parquet registry, or read
+    from the database) registered on it as views, the fact SQL and the tier SQL run there."""
+    from smecluster.analytics.engines import DuckDBEngine
+
+    own = sql is None
+    sql = sql if sql is not None else DuckDBEngine()
+    try:
+        step("reading the registry")
+        year = register_tables(sql, engine, source, year, county)
+        on = on or default_on(year)
+        plan = plan_for(on, tier, KEYS, evaluation)
+        step("evaluating tiers")
+        fact_views(sql, year, county)
+        sql.view("facts", facts_sql(year, on))
+        table = _by_uscc(sql.arrow(plan.sql))
+    finally:
+        if own:
+            sql.close()
+    return TierEvaluation(year=year, on=on, plan=plan, table=table, evaluation=evaluation)
+
+
+def register_tables(sql: SqlEngine, engine: Engine | None, source: ParquetRegistry | None, year: int | None,
+                    county: str | None = None) -> int:
+    """The registry tables a fact table reads, registered on `sql` under their names (from the Parquet
+    registry `source`, else read from the database: years year-2..year, the county's firms); returns
+    the data year (default: the newest)."""
+    from smecluster.services.clusters import registry_latest_year
+
+    if source is not None:
+        year = year or registry_latest_year(source)
+        if year is None:
+            raise ValueError(f"{source.root}: the registry has no yearly enterprise data")
+        sql.register_registry(source)
+        return year
+    year = year or latest_year(engine)
+    if year is None:
+        raise ValueError("the registry has no yearly enterprise data: import or generate some first")
+    for name, frame in read_registry(engine, year, county).items():
+        sql.register(name, frame)
+    return year
 
 
 def province_tiers(snapshot: StoredSnapshot, plan: QueryPlan, year: int, on: date,

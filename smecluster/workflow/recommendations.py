@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from smecluster.db import Base
@@ -29,11 +29,14 @@ class RecommendationError(UserError):
 
 
 class NationalRecommendation(Base):
-    """One year's confirmed recommendation list of the province."""
+    """One year's confirmed recommendation list of a province (one per province and year: a ministry
+    database holds every province's lists)."""
 
     __tablename__ = "national_recommendation"
+    __table_args__ = (UniqueConstraint("province_code", "year", name="uq_national_recommendation_province_year"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    year: Mapped[int] = mapped_column(Integer, unique=True)
+    province_code: Mapped[str] = mapped_column(String(2))  # two-digit GB/T 2260 province code
+    year: Mapped[int] = mapped_column(Integer)
     priority_pack: Mapped[str] = mapped_column(String(64))
     national_pack: Mapped[str] = mapped_column(String(64))
     quota: Mapped[int] = mapped_column(Integer)

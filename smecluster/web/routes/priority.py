@@ -79,6 +79,7 @@ def _confirm(request: Request, who: Viewer, year: int, expected: list[int]) -> d
             request.app.state.priority.invalidate()
         raise HTTPException(status_code=exc.status, detail=localize(request.state.locale, exc)) from None
     request.app.state.priority.recommendations.invalidate()
+    request.app.state.national.invalidate()  # the ministry's view of this province changed
     return done
 
 
