@@ -26,8 +26,8 @@ STATE = _State()
 
 
 def fail(message: str, code: int = 1) -> None:
-    """Print a clear error and exit non-zero."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print a clear error and exit non-zero (soft-wrapped: a file path is never cut in two)."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 

@@ -138,7 +138,7 @@ def policy_test(paths: list[str] = typer.Argument(..., help="Scenario YAML files
         except (ScenarioFileError, PackError, OSError, KeyError, ValueError, TypeError, AttributeError) as exc:
             bad += 1
             reason = str(exc) if isinstance(exc, ScenarioFileError) else f"{path}: {type(exc).__name__}: {exc}"
-            err_console.print(f"[bold red]error:[/] {reason}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {reason}", highlight=False, soft_wrap=True)
             continue
         total += ran
         failed += len({f.case for f in failures})
