@@ -201,6 +201,8 @@ def pages(browser, server):
     def get(size: str, who: str | None):
         if (size, who) not in opened:
             context = browser.new_context(locale="zh-CN", **SIZES[size])
+            # a heavy page (the targets' tables) can take over Playwright's 30 s on a loaded 2-core machine
+            context.set_default_navigation_timeout(90_000)
             page = context.new_page()
             if who:
                 page.goto(server["base"] + "/login")
