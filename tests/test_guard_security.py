@@ -82,7 +82,9 @@ def test_wrong_csrf_header_on_the_api_is_refused(web):  # noqa: F811
     county = client_as(app, "county_a")
     app_id = new_application(county)
     url = f"/api/applications/{app_id}/actions/submit"
-    assert county.post(url, json={"version": 1}, headers={"X-CSRF-Token": "x" * 43}).status_code == 403
+    refused = county.post(url, json={"version": 1}, headers={"X-CSRF-Token": "x" * 43})
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "CSRF token missing or wrong"}  # what an API client is told
     assert stage(county, app_id) == "draft"
     assert county.post(url, json={"version": 1}, headers={"X-CSRF-Token": csrf_of(county)}).status_code == 200
 
@@ -462,3 +464,17 @@ def test_application_stage_wins_over_the_registry_status(web):  # noqa: F811
         cluster_id = s.scalar(select(Application.cluster_id).where(Application.id == app_id))
         s.execute(update(Cluster).where(Cluster.id == cluster_id).values(status="draft"))
     assert "常熟市测试集群" in _client(app).get("/").text
+
+
+def test_csrf_token_sent_as_a_file_is_refused_not_a_crash(web):  # noqa: F811
+    """A hostile multipart form sends csrf_token as a file part (not text): refused with 403, never a 500 from
+    comparing a file with the token."""
+    app, _ = web
+    county = client_as(app, "county_a")
+    app_id = new_application(county)
+    client = TestClient(app, base_url="https://testserver", raise_server_exceptions=False)
+    client.cookies = county.cookies
+    r = client.post(f"/applications/{app_id}/actions/submit", data={"version": "1", "comment": ""},
+                    files={"csrf_token": ("t.txt", csrf_of(county).encode(), "text/plain")}, follow_redirects=False)
+    assert r.status_code == 403
+    assert stage(county, app_id) == "draft"
