@@ -49,7 +49,7 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
     "security": (
         ["smecluster/web/security.py", "smecluster/web/visibility.py"],
         ["tests/test_guard_security.py", "tests/test_guard_workflow.py", "tests/test_web_access.py",
-         "tests/test_web_clusters.py"],
+         "tests/test_web_clusters.py", "tests/test_trust_accounts.py", "tests/test_web_i18n.py"],
     ),
     "workflow": (
         ["smecluster/workflow/*"],
@@ -175,6 +175,15 @@ EQUIVALENT: dict[str, str] = {
     "smecluster.web.visibility.x_may_see_cluster__mutmut_5":
         "`who is None and ...`: an anonymous viewer then reaches may_see_application, which refuses every "
         "viewer without a business role (an anonymous one has role None): the same False",
+    "smecluster.web.security.x_viewer__mutmut_[156]":
+        "the viewer kept on request.state is looked up again instead of reused: the same account and session "
+        "read twice in one request, the same Viewer (only one more query)",
+    "smecluster.web.visibility.x_cluster_refs__mutmut_1[0-9]":
+        "AppRef(0, ...) for a registry cluster without an application: the ref's id (0, None or 1) and its "
+        "cluster_id are never read by may_see_application, which reads only stage, county and experts",
+    "smecluster.web.visibility.x_audience__mutmut_2":
+        '"XXanonymousXX" instead of "anonymous" as the overview cache key of anonymous viewers: no role has '
+        "either name, so the keys stay apart from every role's",
     "smecluster.web.visibility.x_audience__mutmut_3":
         '"ANONYMOUS" instead of "anonymous" as the overview cache key of anonymous viewers: no role has either '
         "name, so the keys stay apart from every role's",

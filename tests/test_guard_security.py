@@ -478,3 +478,11 @@ def test_csrf_token_sent_as_a_file_is_refused_not_a_crash(web):  # noqa: F811
                     files={"csrf_token": ("t.txt", csrf_of(county).encode(), "text/plain")}, follow_redirects=False)
     assert r.status_code == 403
     assert stage(county, app_id) == "draft"
+
+
+def test_header_names_the_logged_in_account(web):  # noqa: F811
+    """The header shows the account's display name (read with the session), linking to its password page."""
+    app, _ = web
+    page = client_as(app, "county_a").get("/").text
+    assert '<a href="/account/password">county_a</a>' in page
+    assert "/account/password" not in _client(app).get("/").text
