@@ -241,9 +241,10 @@ def _spark_ready(table: pa.Table) -> pa.Table:
 
 
 def open_engine(name: str = "duckdb", master: str | None = None) -> Engine:
-    """An engine by name: `duckdb` (a new in-process connection) or `spark` (at `master`, default local[*])."""
-    if name == "duckdb":
-        return DuckDBEngine()
+    """An engine by name: `duckdb` (a new in-process connection, memory limit SMECLUSTER_DUCKDB_MEMORY if
+    set) or `spark` (at `master`, default local[*])."""
+    if name == "duckdb":  # SMECLUSTER_DUCKDB_MEMORY (e.g. 5GB): DuckDB spills to disk beyond it
+        return DuckDBEngine(memory_limit=os.environ.get("SMECLUSTER_DUCKDB_MEMORY"))
     if name == "spark":
         return SparkEngine(master or DEFAULT_MASTER)
     raise EngineError(f"--engine {name!r}: choose one of {', '.join(ENGINES)}")
