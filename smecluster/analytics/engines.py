@@ -72,7 +72,11 @@ class DuckDBEngine:
         import duckdb
 
         if con is None:
-            config = {"memory_limit": memory_limit} if memory_limit else {}
+            import tempfile
+
+            # spilled intermediates go to the temporary folder (not a `.tmp` beside wherever it ran)
+            spill = os.path.join(tempfile.gettempdir(), "smecluster-duckdb")
+            config = {"memory_limit": memory_limit, "temp_directory": spill} if memory_limit else {}
             con = duckdb.connect(config=config)
             con.execute("SET enable_progress_bar = false")
         self.con = con
