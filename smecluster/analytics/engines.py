@@ -183,10 +183,12 @@ class SparkEngine:
         self.master = master
         self.spark = session if session is not None else spark_session(master)
         self._cached: dict[str, object] = {}
+        self._views: set[str] = set()
 
     def register(self, name: str, data: pa.Table | pl.DataFrame) -> None:  # noqa: D102
         table = _as_arrow(data)
         self.spark.createDataFrame(_spark_ready(table)).createOrReplaceTempView(name)
+        self._views.add(name)
 
     def register_registry(self, registry: ParquetRegistry) -> None:  # noqa: D102
         from smecluster.registry.parquet_layout import TABLES, table_schema
@@ -202,14 +204,17 @@ class SparkEngine:
             cols = [f"CAST(`{f.name}` AS INT) AS `{f.name}`" if f.name == "year" and "year" in TABLES[table]
                     else f"`{f.name}`" for f in schema]
             df.selectExpr(*cols).createOrReplaceTempView(table)
+            self._views.add(table)
 
     def view(self, name: str, sql: str) -> None:  # noqa: D102
         self.spark.sql(to_spark(sql)).createOrReplaceTempView(name)
+        self._views.add(name)
 
     def materialise(self, name: str, sql: str) -> None:  # noqa: D102
         old = self._cached.pop(name, None)
         df = self.spark.sql(to_spark(sql)).cache()
         df.createOrReplaceTempView(name)
+        self._views.add(name)
         self._cached[name] = df
         if old is not None:
             old.unpersist()
@@ -221,9 +226,9 @@ class SparkEngine:
         for df in self._cached.values():
             df.unpersist()
         self._cached.clear()
-        for view in self.spark.catalog.listTables():
-            if view.isTemporary:
-                self.spark.catalog.dropTempView(view.name)
+        for name in self._views:  # the session stays for the process: leave it no views of this engine's
+            self.spark.catalog.dropTempView(name)
+        self._views.clear()
 
 
 def _spark_ready(table: pa.Table) -> pa.Table:
