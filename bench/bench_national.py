@@ -120,6 +120,8 @@ def main() -> None:
     parser.add_argument("--data", default="/work/bigdata", help="folder of the Parquet registries (nNm)")
     parser.add_argument("--spark-master", default=None)
     parser.add_argument("--json", default=None, help="also write the rows to this file")
+    parser.add_argument("--duckdb-memory", default="5GB", help="DuckDB's memory limit (it spills beyond)")
+    parser.add_argument("--spark-memory", default="6g", help="the Spark driver's heap (local mode: all of Spark)")
     args = parser.parse_args()
     if args.mode == "run":
         run_child(args.engine, args.source, args.spark_master)
@@ -132,6 +134,8 @@ def main() -> None:
             if args.spark_master and engine == "spark":
                 cmd += ["--spark-master", args.spark_master]
             load = os.getloadavg()[0]
+            os.environ["SMECLUSTER_DUCKDB_MEMORY"] = args.duckdb_memory
+            os.environ["SMECLUSTER_SPARK_DRIVER_MEMORY"] = args.spark_memory
             r = measure(cmd)
             r.update(size_millions=size, load_before=round(load, 2), load_after=round(os.getloadavg()[0], 2))
             r["seconds_per_million"] = round(r["evaluate_seconds"] / (r["firms"] / 1e6), 2)

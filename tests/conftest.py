@@ -96,8 +96,11 @@ def shared_file(relative: str) -> Path:
 # Spark (tests/test_engines.py): skipped without Java or PySpark, failed instead when
 # SMECLUSTER_REQUIRE_SPARK=1 (set by .ci/run). One session for the whole test run, sized for small data.
 REQUIRE_SPARK = os.environ.get("SMECLUSTER_REQUIRE_SPARK") == "1"
+# Small data: no generated code (compiling the tier query's code costs more than interpreting a few
+# thousand rows; the results are the same), few partitions, no adaptive re-planning.
 SPARK_TEST_CONF = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2",
-                   "spark.driver.memory": "1g", "spark.sql.adaptive.coalescePartitions.enabled": "false"}
+                   "spark.driver.memory": "1g", "spark.sql.adaptive.enabled": "false",
+                   "spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 
 
 @pytest.fixture(scope="session")

@@ -72,7 +72,11 @@ class DuckDBEngine:
         import duckdb
 
         if con is None:
-            config = {"memory_limit": memory_limit} if memory_limit else {}
+            import tempfile
+
+            # spilled intermediates go to the temporary folder (not a `.tmp` beside wherever it ran)
+            spill = os.path.join(tempfile.gettempdir(), "smecluster-duckdb")
+            config = {"memory_limit": memory_limit, "temp_directory": spill} if memory_limit else {}
             con = duckdb.connect(config=config)
             con.execute("SET enable_progress_bar = false")
         self.con = con
@@ -179,10 +183,12 @@ class SparkEngine:
         self.master = master
         self.spark = session if session is not None else spark_session(master)
         self._cached: dict[str, object] = {}
+        self._views: set[str] = set()
 
     def register(self, name: str, data: pa.Table | pl.DataFrame) -> None:  # noqa: D102
         table = _as_arrow(data)
         self.spark.createDataFrame(_spark_ready(table)).createOrReplaceTempView(name)
+        self._views.add(name)
 
     def register_registry(self, registry: ParquetRegistry) -> None:  # noqa: D102
         from smecluster.registry.parquet_layout import TABLES, table_schema
@@ -198,14 +204,17 @@ class SparkEngine:
             cols = [f"CAST(`{f.name}` AS INT) AS `{f.name}`" if f.name == "year" and "year" in TABLES[table]
                     else f"`{f.name}`" for f in schema]
             df.selectExpr(*cols).createOrReplaceTempView(table)
+            self._views.add(table)
 
     def view(self, name: str, sql: str) -> None:  # noqa: D102
         self.spark.sql(to_spark(sql)).createOrReplaceTempView(name)
+        self._views.add(name)
 
     def materialise(self, name: str, sql: str) -> None:  # noqa: D102
         old = self._cached.pop(name, None)
         df = self.spark.sql(to_spark(sql)).cache()
         df.createOrReplaceTempView(name)
+        self._views.add(name)
         self._cached[name] = df
         if old is not None:
             old.unpersist()
@@ -217,9 +226,9 @@ class SparkEngine:
         for df in self._cached.values():
             df.unpersist()
         self._cached.clear()
-        for view in self.spark.catalog.listTables():
-            if view.isTemporary:
-                self.spark.catalog.dropTempView(view.name)
+        for name in self._views:  # the session stays for the process: leave it no views of this engine's
+            self.spark.catalog.dropTempView(name)
+        self._views.clear()
 
 
 def _spark_ready(table: pa.Table) -> pa.Table:
@@ -241,9 +250,10 @@ def _spark_ready(table: pa.Table) -> pa.Table:
 
 
 def open_engine(name: str = "duckdb", master: str | None = None) -> Engine:
-    """An engine by name: `duckdb` (a new in-process connection) or `spark` (at `master`, default local[*])."""
-    if name == "duckdb":
-        return DuckDBEngine()
+    """An engine by name: `duckdb` (a new in-process connection, memory limit SMECLUSTER_DUCKDB_MEMORY if
+    set) or `spark` (at `master`, default local[*])."""
+    if name == "duckdb":  # SMECLUSTER_DUCKDB_MEMORY (e.g. 5GB): DuckDB spills to disk beyond it
+        return DuckDBEngine(memory_limit=os.environ.get("SMECLUSTER_DUCKDB_MEMORY"))
     if name == "spark":
         return SparkEngine(master or DEFAULT_MASTER)
     raise EngineError(f"--engine {name!r}: choose one of {', '.join(ENGINES)}")
