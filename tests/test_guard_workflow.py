@@ -263,7 +263,8 @@ def test_visible_applications_newest_first_and_in_scope(web):  # noqa: F811
 
 
 def test_open_application_for_a_registry_cluster(web):  # noqa: F811
-    """Only the cluster's own county opens a draft for it; an unknown cluster is not found."""
+    """Only the cluster's own county opens a draft for it (a cluster the registry holds as draft); an unknown
+    cluster is not found."""
     from smecluster.accounts.models import Account
     from smecluster.registry.models import Cluster
     from smecluster.workflow.applications import NotPermitted, NotVisible, open_application
@@ -271,6 +272,7 @@ def test_open_application_for_a_registry_cluster(web):  # noqa: F811
     app, _ = web
     with session_scope(app.state.engine) as s:
         changshu = s.query(Cluster).filter_by(code="CS-FLUORINE").one()
+        changshu.status = "draft"  # in the registry, never applied for (a recognised one: test_web_reapply)
         with pytest.raises(NotVisible, match="no cluster 999999"):
             open_application(s, s.query(Account).filter_by(username="county_a").one(), 999999, 2026)
         for other in ("county_b", "city_a"):
