@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select, text
 from typer.testing import CliRunner
-from web_fakes import PASSWORD, make_users, seed
+from web_fakes import PASSWORD, USERS, make_users, seed
 
 import smecluster.accounts.users as users_module
 from smecluster.accounts.models import Account
@@ -78,7 +78,7 @@ def test_parallel_mixed_appends_keep_one_chain(engine):
 
 
 def test_parallel_wrong_passwords_check_at_most_the_threshold(engine, monkeypatch):
-    """40 wrong passwords at once: at most 5 are checked, then the account is locked."""
+    """40 wrong passwords, 15 at once: at most 5 are checked, then the account is locked."""
     checks = []
     lock = threading.Lock()
     real = users_module.verify_password
@@ -91,7 +91,8 @@ def test_parallel_wrong_passwords_check_at_most_the_threshold(engine, monkeypatc
         return real(stored, password)
 
     monkeypatch.setattr(users_module, "verify_password", counting)
-    with ThreadPoolExecutor(max_workers=40) as pool:
+    # 15 at a time: the engine's pool (5 + 10 overflow), so no attempt waits 30 s for a connection on a busy machine
+    with ThreadPoolExecutor(max_workers=15) as pool:
         answers = list(pool.map(lambda i: _attempt(engine, "county_b", f"Wrong-Password-{i}"), range(40)))
     assert len(checks) <= 5
     assert "ok" not in answers
@@ -195,7 +196,7 @@ def test_checkpoint_catches_a_shortened_tail(engine, tmp_path):
     r = CliRunner().invoke(cli, ["--db", url, "audit", "checkpoint", "-o", str(kept)])
     assert r.exit_code == 0, r.output
     point = Checkpoint.from_json(kept.read_text())
-    assert point.entries == 10 and point.head_hash == checkpoint(engine).head_hash
+    assert point.entries == len(USERS) and point.head_hash == checkpoint(engine).head_hash  # one per account made
     assert CliRunner().invoke(cli, ["--db", url, "audit", "verify", "--checkpoint", str(kept)]).exit_code == 0
     _drop_triggers(engine)
     with engine.begin() as c:
