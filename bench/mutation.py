@@ -178,9 +178,14 @@ EQUIVALENT: dict[str, str] = {
     "smecluster.web.security.x_viewer__mutmut_[156]":
         "the viewer kept on request.state is looked up again instead of reused: the same account and session "
         "read twice in one request, the same Viewer (only one more query)",
-    "smecluster.web.visibility.x_cluster_refs__mutmut_1[0-9]":
+    "smecluster.web.security.x_cookie_kwargs__mutmut_7":
+        'SameSite "LAX" instead of "lax": browsers read the attribute\'s value without regard to case (RFC 6265bis)',
+    "smecluster.web.visibility.x_cluster_refs__mutmut_1[89]":
         "AppRef(0, ...) for a registry cluster without an application: the ref's id (0, None or 1) and its "
         "cluster_id are never read by may_see_application, which reads only stage, county and experts",
+    "smecluster.web.visibility.x_cluster_refs__mutmut_26":
+        "AppRef(1, ...) instead of AppRef(0, ...) for a registry cluster without an application: the same "
+        "unread id as above",
     "smecluster.web.visibility.x_audience__mutmut_2":
         '"XXanonymousXX" instead of "anonymous" as the overview cache key of anonymous viewers: no role has '
         "either name, so the keys stay apart from every role's",

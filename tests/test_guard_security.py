@@ -486,3 +486,30 @@ def test_header_names_the_logged_in_account(web):  # noqa: F811
     page = client_as(app, "county_a").get("/").text
     assert '<a href="/account/password">county_a</a>' in page
     assert "/account/password" not in _client(app).get("/").text
+
+
+def test_session_and_language_cookies_are_httponly_secure_lax(web):  # noqa: F811
+    """The session cookie set at login (and the language cookie) carry HttpOnly, Secure, SameSite=Lax and
+    path /: a script on the page cannot read the session, and no other site's form sends it."""
+    from smecluster.web.security import SESSION_COOKIE
+
+    app, _ = web
+    c = _client(app)
+    r = login(c, "county_a")
+    assert r.status_code == 303
+    language = c.get("/lang/en", follow_redirects=False)
+    for response, name in ((r, SESSION_COOKIE), (language, "lang")):
+        headers = [h.lower() for h in response.headers.get_list("set-cookie") if h.startswith(f"{name}=")]
+        assert headers, (name, response.headers.get_list("set-cookie"))
+        header = headers[0]
+        assert "httponly" in header and "secure" in header and "samesite=lax" in header and "path=/" in header
+
+
+def test_no_viewer_at_all_sees_only_public_stages():
+    """`may_see_cluster(None, ...)` (a caller with no viewer, as services call it) sees public stages only."""
+    from smecluster.web.visibility import may_see_cluster
+    from smecluster.workflow.applications import AppRef
+
+    assert may_see_cluster(None, AppRef(0, 1, "320581", "recognised")) is True
+    assert may_see_cluster(None, AppRef(0, 1, "320581", "draft")) is False
+    assert may_see_cluster(None, AppRef(0, 1, "320581", "under_review")) is False
