@@ -7,7 +7,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from typer.testing import CliRunner
 from web_fakes import PASSWORD, USERS, make_users, seed
 
@@ -275,3 +275,19 @@ def test_missing_key_is_reported_not_replaced(engine, monkeypatch):
     finally:
         path.with_suffix(".moved").rename(path)
         key_module.forget_cached_keys()
+
+
+def test_slots_freed_between_the_try_and_the_wait_let_the_login_in(engine, monkeypatch):
+    """Every slot held by attempts in flight, then a correct login frees them just after this attempt tried
+    for one: the attempt tries again and logs in, never answers "locked" (a race pytest-xdist showed)."""
+    with session_scope(engine) as s:  # five attempts still being checked
+        s.execute(update(Account).where(Account.username == "province").values(failed_logins=5))
+    real = users_module._busy
+
+    def freed_meanwhile(session, username):
+        with session_scope(engine) as other:  # a correct login lands between the slot and this check
+            other.execute(update(Account).where(Account.username == username).values(failed_logins=0))
+        return real(session, username)
+
+    monkeypatch.setattr(users_module, "_busy", freed_meanwhile)
+    assert _attempt(engine, "province", PASSWORD) == "ok"
