@@ -282,12 +282,12 @@ def test_slots_freed_between_the_try_and_the_wait_let_the_login_in(engine, monke
     for one: the attempt tries again and logs in, never answers "locked" (a race pytest-xdist showed)."""
     with session_scope(engine) as s:  # five attempts still being checked
         s.execute(update(Account).where(Account.username == "province").values(failed_logins=5))
-    real = users_module._busy
+    real = users_module._open_to_attempts
 
     def freed_meanwhile(session, username):
         with session_scope(engine) as other:  # a correct login lands between the slot and this check
             other.execute(update(Account).where(Account.username == username).values(failed_logins=0))
         return real(session, username)
 
-    monkeypatch.setattr(users_module, "_busy", freed_meanwhile)
+    monkeypatch.setattr(users_module, "_open_to_attempts", freed_meanwhile)
     assert _attempt(engine, "province", PASSWORD) == "ok"

@@ -317,7 +317,7 @@ def authenticate(session: Session, username: str, password: str) -> LoginResult:
         taken = session.execute(slot, execution_options={"synchronize_session": False}).first()
         if not had_writes:
             session.commit()  # the slot stands alone, and no lock is held while argon2 works
-        if taken is not None or had_writes or not _busy(session, username):
+        if taken is not None or had_writes or not _open_to_attempts(session, username):
             break
         if time.monotonic() >= deadline:
             # slots held this long belong to a check that died: count them as failures (lock)
@@ -344,7 +344,7 @@ def authenticate(session: Session, username: str, password: str) -> LoginResult:
     return LoginResult(user)
 
 
-def _busy(session: Session, username: str) -> bool:
+def _open_to_attempts(session: Session, username: str) -> bool:
     """The account is open to attempts (active, not locked) though no slot was taken: every slot is held by
     attempts still being checked, or a correct login freed them since the slot was tried (then the next
     try takes one; answering "locked" there refused a right password: a race seen under pytest-xdist)."""
