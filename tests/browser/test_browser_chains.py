@@ -1,21 +1,20 @@
+# ruff: noqa: F811  (fixtures imported by name and used as test arguments)
 """The chain page in real headless Chromium: the graph coloured by coverage, the gap table with partners
 and their map; the county page's growth options. Screenshots: test-artifacts/browser/<database>/chains-*.png.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from browsing import (
+    NEEDS_CHROMIUM,
+    browser,  # noqa: F401  (a fixture)
+    log_in,
+    shot,
+)
+from test_browser_whatif import server  # noqa: F401  (the fixture: the same small demo)
+from web_fakes import database  # noqa: F401  (a fixture)
 
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_browser_flow import HAVE_CHROMIUM  # noqa: E402
-from test_browser_whatif import _page, _shot, browser, server  # noqa: E402, F401  (fixtures)
-from web_fakes import database  # noqa: E402, F401  (database: a fixture)
-
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAVE_CHROMIUM, reason="no chromium")]
+pytestmark = NEEDS_CHROMIUM
 
 
 def _colour_pixels(page, selector: str, rgb: tuple[int, int, int]) -> int:
@@ -35,7 +34,7 @@ def _colour_pixels(page, selector: str, rgb: tuple[int, int, int]) -> int:
 def test_liyang_chain_graph_gaps_and_partner_map(browser, server):  # noqa: F811
     """Province opens Liyang's battery chain: links drawn in the present, weak and missing colours as the
     table says; gaps listed with partners; the partner map drawn."""
-    page = _page(browser, server["base"], "province")
+    page = log_in(browser, server["base"], "province")
     page.goto(f"{server['base']}/chains?chain=power-battery&level=cluster&code=liyang-battery")
     page.wait_for_selector("#chain-graph[data-ready='1'] canvas")
     statuses = page.locator("#chain-links tbody tr").evaluate_all("rows => rows.map(r => r.dataset.status)")
@@ -45,17 +44,17 @@ def test_liyang_chain_graph_gaps_and_partner_map(browser, server):  # noqa: F811
         assert _colour_pixels(page, "#chain-graph", colour) > 200, colour
     assert page.locator("#chain-gaps tbody tr").count() >= sum(s != "present" for s in statuses)
     page.wait_for_selector("#partner-map[data-ready='1'] canvas")
-    _shot(page, server["dir"], "chains-1-liyang")
+    shot(page, server["dir"], "chains-1-liyang")
     page.goto(f"{server['base']}/chains?chain=power-battery&level=province&code=32")
     page.wait_for_selector("#chain-graph[data-ready='1'] canvas")
     assert page.locator("#chain-gaps").count() == 0  # partners only for a cluster
-    _shot(page, server["dir"], "chains-2-province")
+    shot(page, server["dir"], "chains-2-province")
 
 
 def test_county_page_growth_options(browser, server):  # noqa: F811
     """The county page lists industries the county could grow into."""
-    page = _page(browser, server["base"], "province")
+    page = log_in(browser, server["base"], "province")
     page.goto(f"{server['base']}/overview?region=320481")
     assert page.locator("#related-options tbody tr").count() > 0
     page.locator("#related").scroll_into_view_if_needed()
-    _shot(page, server["dir"], "chains-3-county")
+    shot(page, server["dir"], "chains-3-county")

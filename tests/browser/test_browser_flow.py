@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (fixtures imported by name and used as test arguments)
 """The whole application flow of issue 5 in real headless Chromium, with a screenshot of each step.
 
 Chromium is the Debian package (/usr/bin/chromium) driven by Playwright with `executable_path`;
@@ -6,29 +7,21 @@ no browser is downloaded. Screenshots go to test-artifacts/browser/<database>/.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import sys
-import threading
-import time
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
+from browsing import (
+    ARTIFACTS,
+    NEEDS_CHROMIUM,
+    add_accounts,
+    browser,  # noqa: F401  (a fixture)
+    log_in,
+    served,
+)
+from browsing import shot as _shot
+from web_fakes import PDF, database  # noqa: F401  (database: a fixture)
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from web_fakes import PASSWORD, PDF, database  # noqa: E402, F401  (database: a fixture)
-
-CHROMIUM = os.environ.get("SMECLUSTER_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-HAVE_CHROMIUM = bool(shutil.which(CHROMIUM)) or Path(CHROMIUM).exists()
-if not HAVE_CHROMIUM and os.environ.get("SMECLUSTER_REQUIRE_CHROMIUM") == "1":
-    raise RuntimeError(f"Chromium is required for the browser tests and was not found at {CHROMIUM}")
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAVE_CHROMIUM, reason="no chromium")]
+pytestmark = NEEDS_CHROMIUM
 
 
 class Clock:
@@ -41,19 +34,11 @@ class Clock:
         return self.day
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(database, tmp_path_factory):  # noqa: F811  (the imported fixture)
     """A small demo database with one account per role, served by uvicorn on a free loopback port."""
-    import uvicorn
     from sqlalchemy import select
 
-    from smecluster.accounts.users import add_user
     from smecluster.db import open_database, session_scope
     from smecluster.registry.models import Enterprise
     from smecluster.services.demo import build_demo, stage_demo
@@ -71,38 +56,17 @@ def server(database, tmp_path_factory):  # noqa: F811  (the imported fixture)
         "expert1": ("expert", "320000", "评审专家甲"),
         "county_ts": ("county_applicant", "320312", "铜山区工信局"),
     }
+    add_accounts(engine, users)
     with session_scope(engine) as s:
-        for name, (role, region, display) in users.items():
-            add_user(s, name, PASSWORD, role, region_code=region, display_name=display)
         rows = s.execute(select(Enterprise.uscc, Enterprise.industry_code).where(Enterprise.county_code == "320581")
                          .limit(3)).all()
     members, industry = [r[0] for r in rows], rows[0][1]
     clock = Clock()
     settings = WebSettings(secure_cookies=True, evidence_dir=tmp / "evidence", today=clock)
     app = create_app(url, settings=settings)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
     SHOTS["dir"] = ARTIFACTS / kind
-    deadline = time.time() + 20
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "clock": clock, "members": members, "industry": industry, "tmp": tmp,
-           "db": kind}
-    srv.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Debian Chromium through Playwright."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
+    with served(app) as base:
+        yield {"base": base, "clock": clock, "members": members, "industry": industry, "tmp": tmp, "db": kind}
 
 
 SHOTS = {"dir": ARTIFACTS}
@@ -110,21 +74,7 @@ SHOTS = {"dir": ARTIFACTS}
 
 def shot(page, name: str) -> None:
     """Save a full-page screenshot as a test artifact (one folder per database)."""
-    SHOTS["dir"].mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS["dir"] / f"{name}.png"), full_page=True)
-
-
-def log_in(browser, base: str, username: str):
-    """A fresh browser context logged in as `username`."""
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_load_state()
-    assert "/login" not in page.url, f"login failed for {username}"
-    return page
+    _shot(page, SHOTS["dir"], name)
 
 
 def act(page, action: str, comment: str = "") -> None:

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (fixtures imported by name and used as test arguments)
 """The national view in real headless Chromium: the ministry's map of China coloured by province, the
 province table and a province's recommendation under the national pack; a province account sees its own
 province only. Screenshots: test-artifacts/browser/<database>/national-*.png.
@@ -5,31 +6,29 @@ province only. Screenshots: test-artifacts/browser/<database>/national-*.png.
 
 from __future__ import annotations
 
-import sys
-import threading
-import time
 from datetime import datetime
-from pathlib import Path
 
 import pytest
+from browsing import (
+    ARTIFACTS,
+    NEEDS_CHROMIUM,
+    add_accounts,
+    browser,  # noqa: F401  (a fixture)
+    log_in,
+    served,
+    shot,
+)
+from web_fakes import database  # noqa: F401  (a fixture)
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_browser_flow import ARTIFACTS, HAVE_CHROMIUM, _free_port  # noqa: E402
-from test_browser_whatif import _page, _shot, browser  # noqa: E402, F401  (fixtures)
-from web_fakes import PASSWORD, database  # noqa: E402, F401  (database: a fixture)
-
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAVE_CHROMIUM, reason="no chromium")]
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture(scope="module")
 def server(database, tmp_path_factory):  # noqa: F811  (the imported fixture)
     """The small Jiangsu demo in the database (with a confirmed recommendation of its national clusters),
     the national demo's Parquet registry for the province counts, a ministry and a provincial account."""
-    import uvicorn
     from sqlalchemy import select
 
-    from smecluster.accounts.users import add_user
     from smecluster.db import open_database, session_scope
     from smecluster.demo.national import write_national
     from smecluster.registry.models import Cluster
@@ -42,9 +41,9 @@ def server(database, tmp_path_factory):  # noqa: F811  (the imported fixture)
     build_demo(engine, scale=0.05)
     parquet = tmp_path_factory.mktemp("national") / "registry"
     write_national(parquet, 6000)
+    add_accounts(engine, {"ministry": ("ministry", None, "工业和信息化部"),
+                          "province": ("province_admin", "320000", "江苏省工信厅")})
     with session_scope(engine) as s:
-        add_user(s, "ministry", PASSWORD, "ministry", display_name="工业和信息化部")
-        add_user(s, "province", PASSWORD, "province_admin", region_code="320000", display_name="江苏省工信厅")
         listed = s.execute(select(Cluster.id, Cluster.code, Cluster.name).where(Cluster.code.in_(
             ["changshu-fluorine", "liyang-battery", "tongshan-safety"])).order_by(Cluster.code)).all()
         s.add(NationalRecommendation(
@@ -54,16 +53,8 @@ def server(database, tmp_path_factory):  # noqa: F811  (the imported fixture)
                       for k, (i, c, n) in enumerate(listed)]))
     app = create_app(url, settings=WebSettings(secure_cookies=False, evidence_dir=tmp_path_factory.mktemp("ev"),
                                                national_parquet=parquet))
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "dir": ARTIFACTS / kind}
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with served(app) as base:
+        yield {"base": base, "dir": ARTIFACTS / kind}
 
 
 def _blue_pixels(page) -> int:
@@ -81,10 +72,10 @@ def _blue_pixels(page) -> int:
     }""")
 
 
-def test_ministry_map_table_and_a_province(browser, server):  # noqa: F811
+def test_ministry_map_table_and_a_province(browser, server):
     """The ministry: 31 provinces in the table, the map of China painted; changing the measure redraws;
     Jiangsu's recommendation lists its three clusters with their national verdicts."""
-    page = _page(browser, server["base"], "ministry")
+    page = log_in(browser, server["base"], "ministry")
     page.goto(f"{server['base']}/national")
     page.wait_for_selector("#national-map[data-ready='1'] canvas")
     assert page.locator("#national-table tbody tr").count() == 31
@@ -92,7 +83,7 @@ def test_ministry_map_table_and_a_province(browser, server):  # noqa: F811
     assert "2 个符合 miit-cluster-2022" in page.locator("#national-table tr[data-province='32']").inner_text()
     page.wait_for_timeout(600)  # the map's entry animation
     assert _blue_pixels(page) > 50
-    _shot(page, server["dir"], "national-1-ministry")
+    shot(page, server["dir"], "national-1-ministry")
     page.select_option("#national-measure", "firms")
     page.wait_for_timeout(400)
     assert _blue_pixels(page) > 50
@@ -102,15 +93,15 @@ def test_ministry_map_table_and_a_province(browser, server):  # noqa: F811
     rows = page.locator("#national-recommendation tbody tr")
     assert rows.count() == 3
     assert page.locator("#national-recommendation .badge").count() == 3
-    _shot(page, server["dir"], "national-2-jiangsu")
+    shot(page, server["dir"], "national-2-jiangsu")
 
 
-def test_province_sees_its_own_only(browser, server):  # noqa: F811
+def test_province_sees_its_own_only(browser, server):
     """Jiangsu's department: one row, no other province in the table; another province's page refused."""
-    page = _page(browser, server["base"], "province")
+    page = log_in(browser, server["base"], "province")
     page.goto(f"{server['base']}/national")
     page.wait_for_selector("#national-map[data-ready='1'] canvas")
     assert page.locator("#national-table tbody tr").evaluate_all("rows => rows.map(r => r.dataset.province)") == ["32"]
-    _shot(page, server["dir"], "national-3-province")
+    shot(page, server["dir"], "national-3-province")
     response = page.goto(f"{server['base']}/national/provinces/44")
     assert response.status == 403

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (fixtures imported by name and used as test arguments)
 """The pages read on a phone (390 x 844, mobile emulation) and at a desk (1400 wide), and pass axe-core.
 
 One server and one Chromium per module; each page is opened once per size, screenshotted to
@@ -9,19 +10,17 @@ from the axe-playwright-python wheel: nothing is fetched at test time).
 
 from __future__ import annotations
 
-import sys
-import threading
-import time
-from pathlib import Path
-
 import pytest
+from browsing import (
+    ARTIFACTS,
+    NEEDS_CHROMIUM,
+    add_accounts,
+    browser,  # noqa: F401  (a fixture)
+    log_in_page,
+    served,
+)
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_browser_flow import ARGS, ARTIFACTS, CHROMIUM, HAVE_CHROMIUM, _free_port  # noqa: E402
-from web_fakes import PASSWORD  # noqa: E402
-
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAVE_CHROMIUM, reason="no chromium")]
+pytestmark = NEEDS_CHROMIUM
 
 SIZES = {
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
@@ -136,10 +135,8 @@ def database(tmp_path_factory):
 def server(database, tmp_path_factory):
     """The demo at a small scale with its workflow staged (public clusters, applications), one account
     per role used here, served by uvicorn on a free loopback port."""
-    import uvicorn
     from sqlalchemy import select
 
-    from smecluster.accounts.users import add_user
     from smecluster.db import open_database, session_scope
     from smecluster.registry.models import Cluster, Enterprise, EnterpriseYear
     from smecluster.services.demo import build_demo, stage_demo
@@ -161,36 +158,15 @@ def server(database, tmp_path_factory):
         firm = s.scalar(select(Enterprise.uscc).join(EnterpriseYear, EnterpriseYear.uscc == Enterprise.uscc)
                         .where(Enterprise.county_code == "320581").order_by(Enterprise.uscc).limit(1))
         users["firm"] = ("enterprise_user", None, firm)
-        for name, (role, region, uscc) in users.items():
-            add_user(s, name, PASSWORD, role, region_code=region, uscc=uscc, display_name=name)
         application = s.scalar(select(Application.id).where(Application.stage == "recognised")
                                .order_by(Application.id).limit(1))
         cluster = s.scalar(select(Application.cluster_id).where(Application.id == application))
         assert s.get(Cluster, cluster) is not None
+    add_accounts(engine, {name: (role, region, name, uscc) for name, (role, region, uscc) in users.items()})
     app = create_app(url, settings=WebSettings(secure_cookies=False, evidence_dir=tmp_path_factory.mktemp("ev")))
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                        timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "dir": ARTIFACTS / kind / "sizes",
-           "ids": {"cluster": cluster, "firm": firm, "application": application}}
-    srv.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Debian Chromium through Playwright."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
+    with served(app, timeout_graceful_shutdown=1) as base:
+        yield {"base": base, "dir": ARTIFACTS / kind / "sizes",
+               "ids": {"cluster": cluster, "firm": firm, "application": application}}
 
 
 @pytest.fixture(scope="module")
@@ -205,12 +181,7 @@ def pages(browser, server):
             context.set_default_navigation_timeout(90_000)
             page = context.new_page()
             if who:
-                page.goto(server["base"] + "/login")
-                page.fill("input[name=username]", who)
-                page.fill("input[name=password]", PASSWORD)
-                page.click("#login-submit")
-                page.wait_for_load_state()
-                assert "/login" not in page.url, f"login failed for {who}"
+                log_in_page(page, server["base"], who)
             opened[(size, who)] = page
         return opened[(size, who)]
 
@@ -366,10 +337,7 @@ def test_overview_map_resizes_with_the_screen(browser, server):
     """The overview map fills the width at a desk and shrinks with the window to a phone's width."""
     context = browser.new_context(locale="zh-CN", **SIZES["desk"])
     page = context.new_page()
-    page.goto(server["base"] + "/login")
-    page.fill("input[name=username]", "province")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login-submit")
+    log_in_page(page, server["base"], "province")
     page.goto(server["base"] + "/overview")
     page.wait_for_selector("#map[data-ready='1']", timeout=15000)
     width = "() => [document.querySelector('#map').clientWidth, document.querySelector('#map canvas').clientWidth]"

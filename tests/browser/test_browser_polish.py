@@ -6,17 +6,15 @@ test-artifacts/browser/sqlite/polish/."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+from browsing import (
+    NEEDS_CHROMIUM,
+    browser,  # noqa: F401  (a fixture)
+    log_in_page,
+)
+from test_browser_phone import SIZES, _axe_serious, _check_layout, database, pages, server  # noqa: F401
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_browser_flow import HAVE_CHROMIUM  # noqa: E402
-from test_browser_phone import SIZES, _axe_serious, _check_layout, browser, database, pages, server  # noqa: E402,F401
-
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAVE_CHROMIUM, reason="no chromium")]
+pytestmark = NEEDS_CHROMIUM
 FIRMS = "#counties-table tbody tr td:nth-child(4)"  # the enterprises column
 
 
@@ -45,15 +43,9 @@ def test_overview_on_a_phone_is_paged(pages, server):
 def test_sort_and_filter_by_the_form(browser, server, scripts):
     """With or without JavaScript, the phone's form sorts the counties by enterprises (descending) and
     filters them by name; the next page link moves on and keeps the order."""
-    from test_browser_phone import PASSWORD
-
     context = browser.new_context(locale="zh-CN", java_script_enabled=scripts, **SIZES["phone"])
     page = context.new_page()
-    page.goto(server["base"] + "/login")
-    page.fill("input[name=username]", "province")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_load_state()
+    log_in_page(page, server["base"], "province")
     page.goto(server["base"] + "/overview")
     form = page.locator("form.table-controls[data-table='counties']")
     form.locator("select[name=counties_sort]").select_option("enterprises")

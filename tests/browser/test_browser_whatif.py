@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (fixtures imported by name and used as test arguments)
 """The what-if page in real headless Chromium: pick a pack, change a threshold, run, see the chart; save.
 
 Screenshots go to test-artifacts/browser/<database>/whatif-*.png (as test_browser_flow.py).
@@ -5,76 +6,36 @@ Screenshots go to test-artifacts/browser/<database>/whatif-*.png (as test_browse
 
 from __future__ import annotations
 
-import sys
-import threading
-import time
-from pathlib import Path
-
 import pytest
+from browsing import (
+    ARTIFACTS,
+    NEEDS_CHROMIUM,
+    add_accounts,
+    browser,  # noqa: F401  (a fixture)
+    log_in,
+    served,
+    shot,
+)
+from web_fakes import database  # noqa: F401  (a fixture)
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_browser_flow import ARGS, ARTIFACTS, CHROMIUM, HAVE_CHROMIUM, _free_port  # noqa: E402
-from web_fakes import PASSWORD, database  # noqa: E402, F401  (database: a fixture)
-
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAVE_CHROMIUM, reason="no chromium")]
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture(scope="module")
 def server(database, tmp_path_factory):  # noqa: F811  (the imported fixture)
     """A small demo database with a provincial and a county account, served on a free loopback port."""
-    import uvicorn
-
-    from smecluster.accounts.users import add_user
-    from smecluster.db import open_database, session_scope
+    from smecluster.db import open_database
     from smecluster.services.demo import build_demo
     from smecluster.web.app import WebSettings, create_app
 
     kind, url = database
     engine = open_database(url)
     build_demo(engine, scale=0.05)
-    with session_scope(engine) as s:
-        add_user(s, "province", PASSWORD, "province_admin", region_code="320000", display_name="江苏省工信厅")
-        add_user(s, "county_cs", PASSWORD, "county_applicant", region_code="320581", display_name="常熟市工信局")
+    add_accounts(engine, {"province": ("province_admin", "320000", "江苏省工信厅"),
+                          "county_cs": ("county_applicant", "320581", "常熟市工信局")})
     app = create_app(url, settings=WebSettings(secure_cookies=False, evidence_dir=tmp_path_factory.mktemp("ev")))
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "dir": ARTIFACTS / kind}
-    srv.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Debian Chromium through Playwright."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-def _page(browser, base: str, username: str):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_load_state()
-    assert "/login" not in page.url, f"login failed for {username}"
-    return page
-
-
-def _shot(page, folder: Path, name: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    with served(app) as base:
+        yield {"base": base, "dir": ARTIFACTS / kind}
 
 
 def _assert_map_painted(page) -> None:
@@ -97,12 +58,12 @@ def _assert_map_painted(page) -> None:
 def test_province_runs_a_reform_sees_the_chart_and_saves(browser, server):
     """Province: choose the provincial pack, set J5 to 10, run: four clusters lost, the bar chart drawn;
     save it under a name and open it again from the list."""
-    page = _page(browser, server["base"], "province")
+    page = log_in(browser, server["base"], "province")
     page.goto(f"{server['base']}/whatif")
     page.select_option("#pick-pack select[name=pack]", "jiangsu-cluster-2023")
     page.click("#pick-pack button")
     page.wait_for_load_state()
-    _shot(page, server["dir"], "whatif-1-form")
+    shot(page, server["dir"], "whatif-1-form")
     page.fill("input[name=th_J5]", "10")
     page.click("#run")
     page.wait_for_load_state()
@@ -112,21 +73,21 @@ def test_province_runs_a_reform_sees_the_chart_and_saves(browser, server):
     box = page.locator("#whatif-map canvas").first.bounding_box()
     assert box and box["width"] > 100 and box["height"] > 100
     _assert_map_painted(page)
-    _shot(page, server["dir"], "whatif-2-result")
+    shot(page, server["dir"], "whatif-2-result")
     page.fill("#save-form input[name=name]", "十个省级平台")
     page.click("#save-form button")
     page.wait_for_load_state()
     assert "scenario=" in page.url and page.locator("#saved a", has_text="十个省级平台").count() == 1
     assert page.locator("#whatif-clusters tr.lost").count() == 4
-    _shot(page, server["dir"], "whatif-3-saved")
+    shot(page, server["dir"], "whatif-3-saved")
 
 
 def test_county_sees_its_own_cluster_only(browser, server):
     """Changshu's account runs the same reform and sees its one cluster, with no save form."""
-    page = _page(browser, server["base"], "county_cs")
+    page = log_in(browser, server["base"], "county_cs")
     page.goto(f"{server['base']}/whatif?pack=jiangsu-cluster-2023&th_J5=10")
     assert page.locator("#whatif-clusters tbody tr").count() == 1
     assert page.locator("#save-form").count() == 0
     page.wait_for_selector("#whatif-map[data-ready='1'] canvas")
     _assert_map_painted(page)
-    _shot(page, server["dir"], "whatif-4-county")
+    shot(page, server["dir"], "whatif-4-county")
