@@ -15,6 +15,7 @@ A firm may sit in several links of a chain (a maker of both cells and packs). Ev
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -113,6 +114,32 @@ def _rows_hits(rows: pl.DataFrame, column: str, found: pl.DataFrame, via: int, o
             .select("row", "lk", pl.lit(via, pl.Int8).alias("via"), "ev").collect().cast(HIT_SCHEMA))
 
 
+@dataclass
+class LinkKeys:
+    """An assignment as integers, in link order and then the firms' order: per row of the assignment the
+    firm's position in `firms` (`row`), the link's key in `links` (`lk`) and the evidence's position in
+    `evidence` (`ev`); `via` holds the kind of evidence (an index into VIA) of each evidence."""
+
+    row: pl.Series
+    lk: pl.Series
+    ev: pl.Series
+    links: pl.DataFrame  # lk, chain_id, link_id, ck
+    evidence: pl.Series
+    via: pl.Series
+
+    def frame(self, uscc: pl.Series, rows: bool = False, lo: int = 0, hi: int | None = None) -> pl.DataFrame:
+        """Rows lo..hi as (uscc, chain_id, link_id, via, evidence[, row]); `uscc`: the firms' codes by row."""
+        row, lk, ev = (s.slice(lo, (len(s) if hi is None else hi) - lo) for s in (self.row, self.lk, self.ev))
+        out = pl.DataFrame({
+            "uscc": uscc.gather(row),
+            "chain_id": self.links["chain_id"].gather(lk),
+            "link_id": self.links["link_id"].gather(lk),
+            "via": pl.Series(VIA).gather(self.via.gather(ev)),
+            "evidence": self.evidence.gather(ev),
+        }, schema=ASSIGNMENT_SCHEMA)
+        return out.with_columns(row.alias("row")) if rows else out
+
+
 def assign_links(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFrame | None = None,
                  rows: bool = False) -> pl.DataFrame:
     """Rows (uscc, chain_id, link_id, via, evidence): the links each firm works in, and why, in link order
@@ -122,6 +149,11 @@ def assign_links(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFr
     `firms` has uscc, industry_code and optionally main_products and business_scope; `overrides` has
     uscc, chain_id, link_id (rows naming a chain or link not in `maps` are ignored).
     """
+    return assign_keys(firms, maps, overrides).frame(firms["uscc"], rows)
+
+
+def assign_keys(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFrame | None = None) -> LinkKeys:
+    """`assign_links` as integer keys (the kept form: chains.stored)."""
     links = link_table(maps)
     keywords = keyword_table(maps).join(links, on=["chain_id", "link_id"])
     classes = class_table(maps).join(links, on=["chain_id", "link_id"])
@@ -177,15 +209,8 @@ def assign_links(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFr
         hits = pl.concat([hits.filter(~_firm_chain(hits, chain_of_link).is_in(replaced)), said])
     via_of_evidence = np.repeat(np.array([1, 2, 3, 0], dtype=np.uint32),
                                 [main.height, scope.height, by_class.height, 1])
-    row, lk, via, ev = _in_link_order(hits, links.height, n, via_of_evidence)
-    out = pl.DataFrame({
-        "uscc": firms["uscc"].gather(row),
-        "chain_id": links["chain_id"].gather(lk),
-        "link_id": links["link_id"].gather(lk),
-        "via": pl.Series(VIA).gather(via),
-        "evidence": evidence.gather(ev),
-    }, schema=ASSIGNMENT_SCHEMA)
-    return out.with_columns(row.alias("row")) if rows else out
+    row, lk, _via, ev = _in_link_order(hits, links.height, n, via_of_evidence)
+    return LinkKeys(row, lk, ev, links, evidence, pl.Series(via_of_evidence, dtype=pl.UInt32))
 
 
 def _in_link_order(hits: pl.DataFrame, n_links: int, n_firms: int, via_of_evidence: np.ndarray):

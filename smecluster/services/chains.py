@@ -12,7 +12,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from smecluster.analytics.reader import read_frame
-from smecluster.chains.assign import assign_links
+from smecluster.chains.assign import LinkKeys, assign_links
 from smecluster.chains.catalogue import Catalogue, load_catalogue
 from smecluster.chains.coverage import coverage, summary
 from smecluster.chains.maps import ChainError, ChainMap
@@ -38,6 +38,7 @@ class ChainRegistry:
     members: pl.DataFrame  # cluster_id, uscc
     overrides: pl.DataFrame  # uscc, chain_id, link_id
     catalogue: Catalogue
+    kept: LinkKeys | None = None  # every firm's links, kept beside the snapshot (rows: positions in `firms`)
 
 
 def _typed(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
@@ -45,7 +46,19 @@ def _typed(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
 
 
 def read_registry(engine: Engine, year: int | None = None) -> ChainRegistry:
-    """Read firms, the year's output, tiers and size classes, regions, clusters and overrides."""
+    """Read firms, the year's output, tiers and size classes, regions, clusters and overrides: from the
+    columnar snapshot when the registry is province-sized (rebuilt first if the registry moved on; every
+    firm's links kept beside it), else from the database."""
+    from smecluster.analytics.stored_snapshot import current_snapshot
+
+    snapshot = current_snapshot(engine)
+    if snapshot is not None:
+        return stored_registry(engine, snapshot, year)
+    return database_registry(engine, year)
+
+
+def database_registry(engine: Engine, year: int | None = None) -> ChainRegistry:
+    """`read_registry` from the database, whatever the registry's size."""
     firms = _typed(read_frame(engine, "SELECT uscc, name, county_code, industry_code, lon, lat, main_products, "
                                       "business_scope FROM enterprise"),
                    {"uscc": TEXT, "name": TEXT, "county_code": TEXT, "industry_code": TEXT, "lon": FLOAT,
@@ -79,29 +92,65 @@ def read_registry(engine: Engine, year: int | None = None) -> ChainRegistry:
                          clusters, members, overrides, load_catalogue(engine))
 
 
-def _facts(firms, years, designation, industry, year) -> pl.DataFrame:
-    """uscc, output, tier (highest held on 31 December of the year), size (the province's size pack)."""
+def facts_sql(year: int | None, f: str = "f", y: str = "y", d: str = "d", i: str = "i") -> str:
+    """DuckDB SQL of the facts (uscc, output, tier, size) over relations f (uscc, industry_code), y (the
+    year's output, revenue, employees, total_assets), d (designations of the tier kinds) and i (industry
+    divisions: code, section)."""
     from smecluster.analytics.size_class import size_class_sql
     from smecluster.policy.pack import load_pack
     from smecluster.settings import province
 
+    rank = " ".join(f"WHEN '{k}' THEN {n}" for n, k in enumerate(TIERS))
+    label = " ".join(f"WHEN {n} THEN '{k}'" for n, k in enumerate(TIERS))
+    on = cluster_date(year or 1900)
+    size = size_class_sql(load_pack(province().size_policy))
+    return (
+        f"WITH held AS (SELECT uscc, MIN(CASE kind {rank} END) AS r FROM {d} d WHERE {held_sql(on, 'd')} "
+        f"GROUP BY uscc) SELECT f.uscc, CAST(y.output AS DOUBLE) AS output, CASE h.r {label} "
+        f"END AS tier, {size} AS size FROM {f} f LEFT JOIN {i} i ON i.code = LEFT(f.industry_code, 2) "
+        f"LEFT JOIN {y} y ON y.uscc = f.uscc LEFT JOIN held h ON h.uscc = f.uscc"
+    )
+
+
+def _facts(firms, years, designation, industry, year) -> pl.DataFrame:
+    """uscc, output, tier (highest held on 31 December of the year), size (the province's size pack)."""
     con = duckdb.connect()
     con.register("f", firms.select("uscc", "industry_code").to_arrow())
     con.register("y", years.to_arrow())
     con.register("d", designation.to_arrow())
     con.register("i", industry.to_arrow())
-    rank = " ".join(f"WHEN '{k}' THEN {n}" for n, k in enumerate(TIERS))
-    label = " ".join(f"WHEN {n} THEN '{k}'" for n, k in enumerate(TIERS))
-    on = cluster_date(year or 1900)
-    size = size_class_sql(load_pack(province().size_policy))
-    out = con.sql(
-        f"WITH held AS (SELECT uscc, MIN(CASE kind {rank} END) AS r FROM d WHERE {held_sql(on, 'd')} GROUP BY uscc) "
-        f"SELECT f.uscc, y.output, CASE h.r {label} "
-        f"END AS tier, {size} AS size FROM f LEFT JOIN i ON i.code = LEFT(f.industry_code, 2) "
-        "LEFT JOIN y ON y.uscc = f.uscc LEFT JOIN held h ON h.uscc = f.uscc"
-    ).pl()
+    out = con.sql(facts_sql(year)).pl()
     con.close()
     return out
+
+
+def stored_registry(engine: Engine, snapshot, year: int | None = None) -> ChainRegistry:
+    """`read_registry` from the snapshot `snapshot` (current), the facts and every firm's links kept beside it."""
+    from smecluster.chains.stored import FIRM_COLUMNS, kept_facts, kept_links, read_parquet
+
+    year = snapshot.newest_year() if year is None else year
+    firms = _typed(read_parquet(snapshot, "enterprise", FIRM_COLUMNS),
+                   {"uscc": TEXT, "name": TEXT, "county_code": TEXT, "industry_code": TEXT, "lon": FLOAT,
+                    "lat": FLOAT})
+    kinds = ", ".join(f"'{k}'" for k in TIERS)
+    sql = facts_sql(
+        year, f="enterprise",
+        y=f"(SELECT uscc, output, revenue, employees, total_assets FROM enterprise_year WHERE year = {int(year or 0)})",
+        d=f"(SELECT uscc, kind, year, valid_from, valid_until FROM designation WHERE kind IN ({kinds}))",
+        i="(SELECT code, section FROM industry WHERE level = 2)")
+    facts = kept_facts(snapshot, year, sql)
+    regions = _typed(read_parquet(snapshot, "region", ("code", "name", "level", "parent_code", "lon", "lat")),
+                     {"code": TEXT, "name": TEXT, "level": TEXT, "parent_code": TEXT, "lon": FLOAT, "lat": FLOAT})
+    clusters = _typed(read_parquet(snapshot, "cluster", ("id", "code", "name", "county_code", "leading_industries")),
+                      {"id": pl.Int64, "code": TEXT, "name": TEXT, "county_code": TEXT, "leading_industries": TEXT})
+    members = _typed(read_parquet(snapshot, "cluster_member", ("cluster_id", "uscc")),
+                     {"cluster_id": pl.Int64, "uscc": TEXT})
+    # the chain documents and overrides are not in the snapshot: small tables, read from the database
+    overrides = _typed(read_frame(engine, "SELECT uscc, chain_id, link_id FROM chain_link_override"),
+                       {"uscc": TEXT, "chain_id": TEXT, "link_id": TEXT})
+    catalogue = load_catalogue(engine)
+    return ChainRegistry(year, firms, facts, _counties(regions), regions.select("code", "name", "level", "parent_code"),
+                         clusters, members, overrides, catalogue, kept_links(snapshot, catalogue, overrides))
 
 
 def _counties(regions: pl.DataFrame) -> pl.DataFrame:
@@ -125,6 +174,10 @@ def assignments(reg: ChainRegistry, chain_ids: list[str] | None = None) -> pl.Da
     """Every firm's links (uscc, chain_id, link_id, via, evidence, and row: the firm's position in
     `reg.firms`) in the chosen chains (default: all)."""
     maps = [reg.catalogue.chain(c) for c in chain_ids] if chain_ids else list(reg.catalogue.maps.values())
+    if reg.kept is not None:
+        from smecluster.chains.stored import assigned_frame
+
+        return assigned_frame(reg.kept, reg.firms["uscc"], [m.id for m in maps] if chain_ids else None)
     return assign_links(reg.firms, maps, reg.overrides, rows=True)
 
 
