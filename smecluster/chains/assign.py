@@ -3,7 +3,8 @@
 Per firm and chain the strongest kind of evidence decides (decision 1402):
 1. override: the bureau's (credit code, chain, link) import;
 2. keyword in the main products (主营产品), else (for a chain none of whose keywords the main products
-   name: decision 2100) in the business scope (经营范围): every link one of whose keywords occurs (Polars' Aho-Corasick `str.extract_many`, one pass per column);
+   name: decision 2100) in the business scope (经营范围): every link one of whose keywords occurs
+   (Polars' Aho-Corasick `str.extract_many`, one pass per column);
 3. class: the firm's GB/T 4754 code lies within a link's code.
 The matcher runs once per distinct text (a registry repeats its product phrases: tens of thousands of
 texts for millions of firms) and each firm takes its text's links through the text's integer code; the

@@ -355,3 +355,38 @@ def every_cluster(reg: ChainRegistry, per_link: int = 10,
     found = partners(gaps, assigned, reg.firms, reg.members, cluster_centres(reg), reg.counties,
                      county_neighbours(reg), reg.facts, per_link)
     return coverage_rows, found
+
+
+def assignment_summary(reg: ChainRegistry) -> dict:
+    """Every firm's links in every chain, counted: firms, assignment rows, firms on any chain, and per
+    chain the rows and firms by kind of evidence (override | keyword | scope_keyword | class)."""
+    assigned = assignments(reg)
+    per_chain = (assigned.group_by("chain_id", "via")
+                 .agg(pl.len().alias("rows"), pl.col("row").n_unique().alias("firms")).sort("chain_id", "via"))
+    chains = {}
+    for r in per_chain.iter_rows(named=True):
+        chains.setdefault(r["chain_id"], {})[r["via"]] = {"rows": r["rows"], "firms": r["firms"]}
+    return {"firms": reg.firms.height, "rows": assigned.height, "firms_on_a_chain": assigned["row"].n_unique(),
+            "kept": reg.kept is not None, "chains": chains}
+
+
+def all_clusters(reg: ChainRegistry, per_link: int = 10) -> dict:
+    """Coverage of every cluster in its chains and the partners for every weak or missing link
+    (`every_cluster`), as JSON-ready rows per cluster."""
+    cov, found = every_cluster(reg, per_link)
+    out = []
+    names = reg.clusters.select("id", "code", "name", "county_code").sort("id")
+    for cluster in names.iter_rows(named=True):
+        mine = cov.filter(pl.col("cluster_id") == cluster["id"]) if cov.height else cov
+        chains = []
+        for cid in (sorted(mine["chain_id"].unique().to_list()) if mine.height else []):
+            table = mine.filter(pl.col("chain_id") == cid)
+            chains.append({"chain_id": cid, "summary": summary(table).drop("scope_id").row(0, named=True),
+                           "links": _link_rows(table)})
+        partners_of = found.filter(pl.col("cluster_id") == cluster["id"]) if found.height else found
+        gaps = [{"chain_id": link_chain, "link_id": link["id"], "status": link["status"],
+                 "partners": partners_of.filter((pl.col("chain_id") == link_chain) & (pl.col("link_id") == link["id"]))
+                 .drop("cluster_id", "chain_id", "link_id", "status").to_dicts() if partners_of.height else []}
+                for c in chains for link_chain in [c["chain_id"]] for link in c["links"] if link["status"] != "present"]
+        out.append({"cluster": cluster, "chains": chains, "gaps": gaps})
+    return {"year": reg.year, "clusters": out}
