@@ -105,7 +105,7 @@ def kept_facts(snapshot: StoredSnapshot, year: int | None, sql: str) -> pl.DataF
     def compute() -> pa.Table:
         con = snapshot.connect()
         try:
-            return con.sql(sql).fetch_arrow_table()
+            return con.sql(sql).to_arrow_table()
         finally:
             con.close()
 

@@ -42,7 +42,7 @@ def county_industry_matrix(engine: Engine, year: int | None = None) -> CountyMat
         def compute():
             con = snapshot.connect()
             try:
-                return con.sql(sql + " ORDER BY e.county_code, e.industry_code").fetch_arrow_table()
+                return con.sql(sql + " ORDER BY e.county_code, e.industry_code").to_arrow_table()
             finally:
                 con.close()
 
