@@ -31,8 +31,9 @@ def _check_format(fmt: str, output: Path | None) -> None:
         fail("--format xlsx writes a file: give -o FILE")
 
 
-def _registry():
-    """The registry read for chain questions, with a progress display on stderr."""
+def _registry(facts: bool = True):
+    """The registry read for chain questions, with a progress display on stderr (`facts=False`: without
+    output, tiers and sizes)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from smecluster.db import open_database
@@ -41,7 +42,7 @@ def _registry():
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console,
                   transient=True) as progress:
         progress.add_task("reading the registry (firms, output, tiers, clusters)", total=None)
-        return read_registry(open_database(STATE.db))
+        return read_registry(open_database(STATE.db), facts=facts)
 
 
 def chain_list() -> None:
@@ -162,7 +163,7 @@ def chain_assign(fmt: str = typer.Option("table", "--format", help="table | json
 
     if fmt not in ("table", "json"):
         fail(f"--format {fmt!r}: choose table or json")
-    found = assignment_summary(_registry())
+    found = assignment_summary(_registry(facts=False))
     if fmt == "json":
         typer.echo(json.dumps(found, ensure_ascii=False, indent=2))
         return

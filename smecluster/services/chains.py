@@ -23,6 +23,7 @@ from smecluster.policy.validity import cluster_date, held_sql
 TIERS = ("single_champion", "little_giant", "srdi_sme", "innovative_sme")
 LEVELS = ("cluster", "county", "city", "province")
 TEXT, FLOAT = pl.Utf8, pl.Float64
+FACTS_SCHEMA = {"uscc": TEXT, "output": FLOAT, "tier": TEXT, "size": TEXT}
 
 
 @dataclass
@@ -45,19 +46,20 @@ def _typed(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
     return frame.select([pl.col(c).cast(t, strict=False) for c, t in schema.items()])
 
 
-def read_registry(engine: Engine, year: int | None = None) -> ChainRegistry:
+def read_registry(engine: Engine, year: int | None = None, facts: bool = True) -> ChainRegistry:
     """Read firms, the year's output, tiers and size classes, regions, clusters and overrides: from the
     columnar snapshot when the registry is province-sized (rebuilt first if the registry moved on; every
-    firm's links kept beside it), else from the database."""
+    firm's links kept beside it), else from the database. `facts=False`: no output, tiers or sizes (an
+    empty `facts`), for questions about links alone."""
     from smecluster.analytics.stored_snapshot import current_snapshot
 
     snapshot = current_snapshot(engine)
     if snapshot is not None:
-        return stored_registry(engine, snapshot, year)
-    return database_registry(engine, year)
+        return stored_registry(engine, snapshot, year, facts)
+    return database_registry(engine, year, facts)
 
 
-def database_registry(engine: Engine, year: int | None = None) -> ChainRegistry:
+def database_registry(engine: Engine, year: int | None = None, facts: bool = True) -> ChainRegistry:
     """`read_registry` from the database, whatever the registry's size."""
     firms = _typed(read_frame(engine, "SELECT uscc, name, county_code, industry_code, lon, lat, main_products, "
                                       "business_scope FROM enterprise"),
@@ -78,7 +80,7 @@ def database_registry(engine: Engine, year: int | None = None) -> ChainRegistry:
         pl.col("valid_until").str.slice(0, 10).str.to_date(strict=False))
     industry = _typed(read_frame(engine, "SELECT code, section FROM industry WHERE level = 2"),
                       {"code": TEXT, "section": TEXT})
-    facts = _facts(firms, years, designation, industry, year)
+    facts = _facts(firms, years, designation, industry, year) if facts else pl.DataFrame(schema=FACTS_SCHEMA)
     regions = _typed(read_frame(engine, "SELECT code, name, level, parent_code, lon, lat FROM region"),
                      {"code": TEXT, "name": TEXT, "level": TEXT, "parent_code": TEXT, "lon": FLOAT, "lat": FLOAT})
     clusters = _typed(read_frame(engine, "SELECT id, code, name, county_code, CAST(leading_industries AS TEXT) "
@@ -124,7 +126,7 @@ def _facts(firms, years, designation, industry, year) -> pl.DataFrame:
     return out
 
 
-def stored_registry(engine: Engine, snapshot, year: int | None = None) -> ChainRegistry:
+def stored_registry(engine: Engine, snapshot, year: int | None = None, facts: bool = True) -> ChainRegistry:
     """`read_registry` from the snapshot `snapshot` (current), the facts and every firm's links kept beside it."""
     from smecluster.chains.stored import FIRM_COLUMNS, kept_facts, kept_links, read_parquet
 
@@ -138,7 +140,7 @@ def stored_registry(engine: Engine, snapshot, year: int | None = None) -> ChainR
         y=f"(SELECT uscc, output, revenue, employees, total_assets FROM enterprise_year WHERE year = {int(year or 0)})",
         d=f"(SELECT uscc, kind, year, valid_from, valid_until FROM designation WHERE kind IN ({kinds}))",
         i="(SELECT code, section FROM industry WHERE level = 2)")
-    facts = kept_facts(snapshot, year, sql)
+    facts = kept_facts(snapshot, year, sql) if facts else pl.DataFrame(schema=FACTS_SCHEMA)
     regions = _typed(read_parquet(snapshot, "region", ("code", "name", "level", "parent_code", "lon", "lat")),
                      {"code": TEXT, "name": TEXT, "level": TEXT, "parent_code": TEXT, "lon": FLOAT, "lat": FLOAT})
     clusters = _typed(read_parquet(snapshot, "cluster", ("id", "code", "name", "county_code", "leading_industries")),
