@@ -30,7 +30,7 @@ from smecluster.analytics.stored_snapshot import StoredSnapshot
 from smecluster.chains.assign import LinkKeys, assign_keys, link_table
 from smecluster.chains.catalogue import Catalogue
 
-FIRM_COLUMNS = ("uscc", "name", "county_code", "industry_code", "lon", "lat")
+FIRM_COLUMNS = ("uscc", "name", "county_code", "lon", "lat")  # industry_code: only to assign (kept)
 TEXT_COLUMNS = ("uscc", "industry_code", "main_products", "business_scope")
 ASSIGN_CODE = Path(__file__).with_name("assign.py")
 
@@ -97,17 +97,24 @@ def assigned_frame(keys: LinkKeys, uscc: pl.Series, chain_ids: list[str] | None)
     return pl.concat(parts) if len(parts) > 1 else parts[0]
 
 
-def kept_facts(snapshot: StoredSnapshot, year: int | None, sql: str) -> pl.DataFrame:
-    """uscc, output, tier, size of every firm in the year (`sql` over the snapshot's tables: the one the
-    database path runs), kept beside the snapshot."""
-    key = hashlib.sha256(sql.encode()).hexdigest()[:16]
+def kept_facts(snapshot: StoredSnapshot, year: int | None, sql: str, uscc: pl.Series) -> pl.DataFrame:
+    """uscc, output, tier, size and row of every firm in the year (`sql` over the snapshot's tables: the
+    one the database path runs), in the order of `uscc` (the snapshot's enterprise file), kept beside
+    the snapshot."""
+    key = hashlib.sha256(f"in firm order\n{sql}".encode()).hexdigest()[:16]
 
     def compute() -> pa.Table:
+        from smecluster.services.chains import by_row
+
         con = snapshot.connect()
         try:
-            return con.sql(sql).to_arrow_table()
+            facts = pl.from_arrow(con.sql(sql).to_arrow_table())
         finally:
             con.close()
+        return by_row(uscc, facts).drop("row").to_arrow()
 
-    return pl.from_arrow(snapshot.cached(f"chains-facts-{year}-{key}", compute, row_group_size=1 << 20,
+    kept = pl.from_arrow(snapshot.cached(f"chains-facts-{year}-{key}", compute, row_group_size=1 << 20,
                                          compression="lz4"))
+    if kept.height != uscc.len():
+        raise RuntimeError(f"kept facts of {kept.height} firms for a snapshot of {uscc.len()}")
+    return kept.with_row_index("row")

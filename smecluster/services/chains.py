@@ -81,6 +81,7 @@ def database_registry(engine: Engine, year: int | None = None, facts: bool = Tru
     industry = _typed(read_frame(engine, "SELECT code, section FROM industry WHERE level = 2"),
                       {"code": TEXT, "section": TEXT})
     facts = _facts(firms, years, designation, industry, year) if facts else pl.DataFrame(schema=FACTS_SCHEMA)
+    facts = by_row(firms["uscc"], facts)
     regions = _typed(read_frame(engine, "SELECT code, name, level, parent_code, lon, lat FROM region"),
                      {"code": TEXT, "name": TEXT, "level": TEXT, "parent_code": TEXT, "lon": FLOAT, "lat": FLOAT})
     clusters = _typed(read_frame(engine, "SELECT id, code, name, county_code, CAST(leading_industries AS TEXT) "
@@ -126,21 +127,29 @@ def _facts(firms, years, designation, industry, year) -> pl.DataFrame:
     return out
 
 
+def by_row(uscc: pl.Series, facts: pl.DataFrame) -> pl.DataFrame:
+    """`facts` (one row per firm) in the firms' order with `row`, the firm's position (null figures for a
+    firm it lacks)."""
+    return (pl.DataFrame({"uscc": uscc}).with_row_index("row")
+            .join(facts, on="uscc", how="left", maintain_order="left")
+            .select("uscc", *[c for c in facts.columns if c != "uscc"], "row"))
+
+
 def stored_registry(engine: Engine, snapshot, year: int | None = None, facts: bool = True) -> ChainRegistry:
     """`read_registry` from the snapshot `snapshot` (current), the facts and every firm's links kept beside it."""
     from smecluster.chains.stored import FIRM_COLUMNS, kept_facts, kept_links, read_parquet
 
     year = snapshot.newest_year() if year is None else year
     firms = _typed(read_parquet(snapshot, "enterprise", FIRM_COLUMNS),
-                   {"uscc": TEXT, "name": TEXT, "county_code": TEXT, "industry_code": TEXT, "lon": FLOAT,
-                    "lat": FLOAT})
+                   {"uscc": TEXT, "name": TEXT, "county_code": TEXT, "lon": FLOAT, "lat": FLOAT})
     kinds = ", ".join(f"'{k}'" for k in TIERS)
     sql = facts_sql(
         year, f="enterprise",
         y=f"(SELECT uscc, output, revenue, employees, total_assets FROM enterprise_year WHERE year = {int(year or 0)})",
         d=f"(SELECT uscc, kind, year, valid_from, valid_until FROM designation WHERE kind IN ({kinds}))",
         i="(SELECT code, section FROM industry WHERE level = 2)")
-    facts = kept_facts(snapshot, year, sql) if facts else pl.DataFrame(schema=FACTS_SCHEMA)
+    facts = kept_facts(snapshot, year, sql, firms["uscc"]) if facts else by_row(firms["uscc"],
+                                                                                 pl.DataFrame(schema=FACTS_SCHEMA))
     regions = _typed(read_parquet(snapshot, "region", ("code", "name", "level", "parent_code", "lon", "lat")),
                      {"code": TEXT, "name": TEXT, "level": TEXT, "parent_code": TEXT, "lon": FLOAT, "lat": FLOAT})
     clusters = _typed(read_parquet(snapshot, "cluster", ("id", "code", "name", "county_code", "leading_industries")),
@@ -220,9 +229,9 @@ def scope_frame(reg: ChainRegistry, level: str, code: str) -> tuple[pl.DataFrame
             raise ChainError(f"no {level} with code {code!r} in the region table")
         column = {"county": "code", "city": "city_code", "province": "province_code"}[level]
         counties = reg.counties.filter(pl.col(column) == region_code).select(pl.col("code").alias("county_code"))
-        firms = reg.firms.join(counties, on="county_code", how="semi").select("uscc")
+        firms = reg.firms.with_row_index("row").join(counties, on="county_code", how="semi").select("uscc", "row")
         about = {"level": level, "code": region_code, "name": row["name"][0]}
-    return firms.with_columns(pl.lit(about["code"]).alias("scope_id")).select("scope_id", "uscc"), about
+    return firms.with_columns(pl.lit(about["code"]).alias("scope_id")).select("scope_id", *firms.columns), about
 
 
 def chain_coverage(reg: ChainRegistry, level: str, code: str, chain_id: str | None = None,
@@ -240,7 +249,8 @@ def chain_coverage(reg: ChainRegistry, level: str, code: str, chain_id: str | No
     out = []
     for cid in chain_ids:
         chain = reg.catalogue.chain(cid)
-        empty = pl.DataFrame({"scope_id": [about["code"]], "uscc": [None]}, schema={"scope_id": TEXT, "uscc": TEXT})
+        empty = pl.DataFrame({"scope_id": [about["code"]], "uscc": [None], "row": [None]},
+                             schema={"scope_id": TEXT, "uscc": TEXT, "row": pl.UInt32})
         table = coverage(chain, assigned, scope if scope.height else empty, reg.facts)
         totals = summary(table).drop("scope_id").row(0, named=True)
         out.append({"scope": about, "chain": _chain_head(chain, reg), "year": reg.year, "summary": totals,
