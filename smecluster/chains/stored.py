@@ -57,11 +57,9 @@ def kept_links(snapshot: StoredSnapshot, catalogue: Catalogue, overrides: pl.Dat
     name = f"chains-links-{links_key(catalogue, overrides)}"
     maps = list(catalogue.maps.values())
     links = link_table(maps)
-    keys = snapshot.kept(name)
+    keys = _kept(snapshot, name)
     if keys is not None:
-        found = snapshot.kept(f"{name}-evidence")
-        keys = pl.from_arrow(keys)
-        found = pl.from_arrow(found)
+        found = _kept(snapshot, f"{name}-evidence")
         return LinkKeys(keys["row"], keys["lk"], keys["ev"], links, found["evidence"], found["via"])
     firms = read_parquet(snapshot, "enterprise", TEXT_COLUMNS)
     computed = assign_keys(firms, maps, overrides)
@@ -72,6 +70,12 @@ def kept_links(snapshot: StoredSnapshot, catalogue: Catalogue, overrides: pl.Dat
                                             "ev": computed.ev.to_arrow()}), row_group_size=1 << 20,
                     compression="lz4")
     return computed
+
+
+def _kept(snapshot: StoredSnapshot, name: str) -> pl.DataFrame | None:
+    """A table kept beside the snapshot, read by Polars (PyArrow's reader imports pandas: ~1 s), or None."""
+    path = snapshot.path / f"{name}.parquet"
+    return pl.read_parquet(path) if path.exists() else None
 
 
 def chain_slice(keys: LinkKeys, chain_ids: list[str] | None) -> list[tuple[int, int]]:
@@ -100,8 +104,9 @@ def assigned_frame(keys: LinkKeys, uscc: pl.Series, chain_ids: list[str] | None)
 def kept_facts(snapshot: StoredSnapshot, year: int | None, sql: str, uscc: pl.Series) -> pl.DataFrame:
     """uscc, output, tier, size and row of every firm in the year (`sql` over the snapshot's tables: the
     one the database path runs), in the order of `uscc` (the snapshot's enterprise file), kept beside
-    the snapshot."""
-    key = hashlib.sha256(f"in firm order\n{sql}".encode()).hexdigest()[:16]
+    the snapshot (without the credit codes: the firms' order is theirs; tier and size as categories)."""
+    digest = hashlib.sha256(f"in firm order, no uscc\n{sql}".encode()).hexdigest()[:16]
+    name = f"chains-facts-{year}-{digest}"
 
     def compute() -> pa.Table:
         from smecluster.services.chains import by_row
@@ -111,10 +116,11 @@ def kept_facts(snapshot: StoredSnapshot, year: int | None, sql: str, uscc: pl.Se
             facts = pl.from_arrow(con.sql(sql).to_arrow_table())
         finally:
             con.close()
-        return by_row(uscc, facts).drop("row").to_arrow()
+        return by_row(uscc, facts).select("output", pl.col("tier", "size").cast(pl.Categorical)).to_arrow()
 
-    kept = pl.from_arrow(snapshot.cached(f"chains-facts-{year}-{key}", compute, row_group_size=1 << 20,
-                                         compression="lz4"))
+    kept = _kept(snapshot, name)
+    if kept is None:
+        kept = pl.from_arrow(snapshot.cached(name, compute, row_group_size=1 << 20, compression="lz4"))
     if kept.height != uscc.len():
         raise RuntimeError(f"kept facts of {kept.height} firms for a snapshot of {uscc.len()}")
-    return kept.with_row_index("row")
+    return kept.select(uscc.alias("uscc"), "output", pl.col("tier", "size").cast(pl.Utf8)).with_row_index("row")

@@ -4,7 +4,7 @@ partners for a cluster's gaps. Reads are whole-table SQL; everything after is co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import duckdb
@@ -40,6 +40,7 @@ class ChainRegistry:
     overrides: pl.DataFrame  # uscc, chain_id, link_id
     catalogue: Catalogue
     kept: LinkKeys | None = None  # every firm's links, kept beside the snapshot (rows: positions in `firms`)
+    answers: dict = field(default_factory=dict, repr=False)  # answers computed from it, by question (web)
 
 
 def _typed(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
