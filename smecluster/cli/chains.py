@@ -31,7 +31,7 @@ def _check_format(fmt: str, output: Path | None) -> None:
         fail("--format xlsx writes a file: give -o FILE")
 
 
-def _registry(facts: bool = True):
+def _registry(facts: bool = True, places: bool = True):
     """The registry read for chain questions, with a progress display on stderr (`facts=False`: without
     output, tiers and sizes)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -42,7 +42,7 @@ def _registry(facts: bool = True):
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console,
                   transient=True) as progress:
         progress.add_task("reading the registry (firms, output, tiers, clusters)", total=None)
-        return read_registry(open_database(STATE.db), facts=facts)
+        return read_registry(open_database(STATE.db), facts=facts, places=places)
 
 
 def chain_list() -> None:
@@ -127,7 +127,7 @@ def chain_coverage(
     if len(given) != 1:
         fail("give exactly one of --cluster, --county, --city, --province")
     level, code = given[0]
-    reg = _registry()
+    reg = _registry(places=False)  # coverage needs no names or positions
     try:
         results = coverage(reg, level, code, chain)
     except ChainError as exc:
@@ -163,7 +163,7 @@ def chain_assign(fmt: str = typer.Option("table", "--format", help="table | json
 
     if fmt not in ("table", "json"):
         fail(f"--format {fmt!r}: choose table or json")
-    found = assignment_summary(_registry(facts=False))
+    found = assignment_summary(_registry(facts=False, places=False))
     if fmt == "json":
         typer.echo(json.dumps(found, ensure_ascii=False, indent=2))
         return

@@ -47,16 +47,17 @@ def _typed(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
     return frame.select([pl.col(c).cast(t, strict=False) for c, t in schema.items()])
 
 
-def read_registry(engine: Engine, year: int | None = None, facts: bool = True) -> ChainRegistry:
+def read_registry(engine: Engine, year: int | None = None, facts: bool = True, places: bool = True) -> ChainRegistry:
     """Read firms, the year's output, tiers and size classes, regions, clusters and overrides: from the
     columnar snapshot when the registry is province-sized (rebuilt first if the registry moved on; every
     firm's links kept beside it), else from the database. `facts=False`: no output, tiers or sizes (an
-    empty `facts`), for questions about links alone."""
+    empty `facts`), for questions about links alone; `places=False`: from the snapshot, the firms
+    without name and position (coverage needs neither; partners do)."""
     from smecluster.analytics.stored_snapshot import current_snapshot
 
     snapshot = current_snapshot(engine)
     if snapshot is not None:
-        return stored_registry(engine, snapshot, year, facts)
+        return stored_registry(engine, snapshot, year, facts, places)
     return database_registry(engine, year, facts)
 
 
@@ -136,13 +137,16 @@ def by_row(uscc: pl.Series, facts: pl.DataFrame) -> pl.DataFrame:
             .select("uscc", *[c for c in facts.columns if c != "uscc"], "row"))
 
 
-def stored_registry(engine: Engine, snapshot, year: int | None = None, facts: bool = True) -> ChainRegistry:
+def stored_registry(engine: Engine, snapshot, year: int | None = None, facts: bool = True,
+                    places: bool = True) -> ChainRegistry:
     """`read_registry` from the snapshot `snapshot` (current), the facts and every firm's links kept beside it."""
     from smecluster.chains.stored import FIRM_COLUMNS, kept_facts, kept_links, read_parquet
 
     year = snapshot.newest_year() if year is None else year
-    firms = _typed(read_parquet(snapshot, "enterprise", FIRM_COLUMNS),
-                   {"uscc": TEXT, "name": TEXT, "county_code": TEXT, "lon": FLOAT, "lat": FLOAT})
+    columns = FIRM_COLUMNS if places else ("uscc", "county_code")
+    firms = _typed(read_parquet(snapshot, "enterprise", columns),
+                   {c: t for c, t in {"uscc": TEXT, "name": TEXT, "county_code": TEXT, "lon": FLOAT,
+                                      "lat": FLOAT}.items() if c in columns})
     kinds = ", ".join(f"'{k}'" for k in TIERS)
     sql = facts_sql(
         year, f="enterprise",
