@@ -1,5 +1,7 @@
 """Chains for the CLI and the web: the registry read once, firms assigned to links, coverage by scope,
-partners for a cluster's gaps. Reads are whole-table SQL; everything after is column work.
+partners for a cluster's gaps. A province-sized registry is read from its columnar snapshot, every firm's
+links and the year's facts kept beside it (chains.stored, decision 2101); a smaller one by whole-table SQL.
+Everything after is column work.
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ class ChainRegistry:
     """What chain questions read from the registry, as frames."""
 
     year: int | None
-    firms: pl.DataFrame  # uscc, name, county_code, industry_code, lon, lat, main_products, business_scope
-    facts: pl.DataFrame  # uscc, output, tier, size
+    # uscc, name, county_code, industry_code, lon, lat, main_products, business_scope (from the snapshot:
+    # uscc, county_code, and name, lon, lat unless read without places; the links are kept)
+    firms: pl.DataFrame
+    facts: pl.DataFrame  # uscc, output, tier, size, row (in the firms' order)
     counties: pl.DataFrame  # code, name, city_code, province_code, lon, lat
     regions: pl.DataFrame  # code, name, level, parent_code
     clusters: pl.DataFrame  # id, code, name, county_code, leading_industries (JSON text)
