@@ -11,12 +11,16 @@ Sections, each run in its own process so that its peak resident memory (wait4) i
             chains and partners for all their gaps (links assigned beforehand; the figure with the
             assignment included is printed too);
 - related:  a generated 2,850 x 1,382 output matrix: LQ, M, proximity, density, ECI, growth options;
-- stored:   the commands as users run them, on a demo registry stored in SQLite and PostgreSQL with the
-            import's bulk loader (--stored firms): `chain coverage --province 32`, `chain partners
-            --cluster liyang-battery`, `related --county 320481`.
+- stored:   the commands as users run them, each a process of its own, on stored registries (--url, read
+            only; else a demo registry of --stored firms in SQLite and PostgreSQL): the snapshot made
+            current, `chain assign` (every firm's links computed and kept, then read kept), `chain
+            partners --all` (every cluster's coverage and partners), `chain coverage --province 32`,
+            `chain coverage|partners --cluster liyang-battery`, `related --county 320481`, and the chain
+            pages in the app. Wall and CPU seconds, peak memory (wait4), load average.
 
 Usage: python bench/bench_chains.py [--firms 4000000] [--clusters 400] [--stored 200000]
-                                    [--backends sqlite,postgresql] [--dir bench-data] [--sections ...]
+                                    [--backends sqlite,postgresql] [--dir bench-data] [--url URL ...]
+                                    [--snapshots DIR] [--sections ...]
 """
 
 from __future__ import annotations
@@ -169,11 +173,81 @@ def _child(args: argparse.Namespace, section: str) -> dict:
     return result
 
 
+STORED_STEPS = (
+    # (name, argv, kept results removed first: the step computes them)
+    ("chain assign (links computed and kept)", ["chain", "assign", "--format", "json"], ("chains-links-",)),
+    ("chain assign (kept)", ["chain", "assign", "--format", "json"], ()),
+    ("chain partners --all (facts computed and kept)", ["chain", "partners", "--all", "--format", "json"],
+     ("chains-facts-",)),
+    ("chain partners --all", ["chain", "partners", "--all", "--format", "json"], ()),
+    ("chain coverage --province 32", ["chain", "coverage", "--province", "32", "--format", "json"], ()),
+    ("chain coverage --cluster liyang-battery", ["chain", "coverage", "--cluster", "liyang-battery", "--format",
+                                                 "json"], ()),
+    ("chain partners --cluster liyang-battery", ["chain", "partners", "--cluster", "liyang-battery", "--format",
+                                                 "json"], ()),
+    ("related --county 320481 (cells computed and kept)", ["related", "--county", "320481", "--format", "json"],
+     ("related-cells-",)),
+    ("related --county 320481", ["related", "--county", "320481", "--format", "json"], ()),
+)
+WEB_PATHS = ("/chains?level=cluster&code=liyang-battery", "/api/chains/partners?cluster=liyang-battery",
+             "/chains?level=province&code=320000&chain=power-battery", "/api/counties/320481/related")
+
+
+def _snapshot_child(url: str) -> dict:
+    """Make the registry's snapshot current (built when the registry moved on) and name its directory."""
+    from smecluster.analytics.stored_snapshot import current_snapshot
+    from smecluster.db import open_database
+
+    found = current_snapshot(open_database(url), force=True)
+    return {"path": str(found.path), "version": found.version}
+
+
+def _web_child(url: str) -> dict:
+    """The chain page and its JSON twins through the app in this process (a province administrator's
+    session stood in for, so that nothing is written to the registry): each path's first and second
+    answer, in milliseconds."""
+    from fastapi.testclient import TestClient
+
+    import smecluster.web.security as security
+    from smecluster.accounts.sessions import SessionView
+    from smecluster.web.app import create_app
+
+    admin = SessionView(0, "bench", "bench", "province_admin", "320000", None, False, "csrf")
+    security.lookup_session = lambda _engine, token, now=None: admin if token == "bench" else None
+    t0 = time.perf_counter()
+    client = TestClient(create_app(url))
+    client.cookies.set(security.SESSION_COOKIE, "bench")
+    out = {"app_start_ms": round((time.perf_counter() - t0) * 1000)}
+    for path in WEB_PATHS:
+        times = []
+        for _ in range(2):
+            t = time.perf_counter()
+            r = client.get(path)
+            times.append(round((time.perf_counter() - t) * 1000))
+            if r.status_code != 200:
+                raise RuntimeError(f"{path}: {r.status_code} {r.text[:300]}")
+        out[path] = {"first_ms": times[0], "second_ms": times[1]}
+    return out
+
+
+def _forget(snapshot: Path, prefixes: tuple[str, ...], own: Path) -> None:
+    """Remove kept results (names starting with `prefixes`) of a snapshot under our own directory."""
+    if not snapshot.resolve().is_relative_to(own.resolve()):
+        raise RuntimeError(f"{snapshot} is not under {own}: not removing anything there")
+    for prefix in prefixes:
+        for path in snapshot.glob(f"{prefix}*.parquet"):
+            path.unlink()
+
+
 def stored(args: argparse.Namespace) -> list[dict]:
-    """The users' commands on stored registries (built once with the demo generator and bulk loader)."""
+    """The users' commands, each a process of its own, on stored registries (--url, read only: the
+    snapshot and the kept results go under --snapshots; else a demo registry of --stored firms built
+    once with the generator and bulk loader). Kept results a step computes are removed before it."""
     from smecluster.benchmarks.province import build
 
     out = []
+    snapshots = (args.snapshots or args.dir / "snapshots").resolve()
+    env = dict(os.environ, SMECLUSTER_SNAPSHOT_DIR=str(snapshots))
     targets = [(u.split(":")[0].split("+")[0], u) for u in args.url] if args.url else \
         [(b, None) for b in args.backends.split(",")]
     for backend, given in targets:
@@ -189,19 +263,25 @@ def stored(args: argparse.Namespace) -> list[dict]:
             build(url, args.stored)
             out.append({"backend": backend, "step": "build registry", "seconds": round(time.perf_counter() - t0, 1)})
         firms = stored_firms(url)
-        for name, argv in (
-            ("chain coverage --province 32 --chain power-battery", ["chain", "coverage", "--province", "32",
-                                                                   "--chain", "power-battery", "--format", "json"]),
-            ("chain coverage --cluster liyang-battery", ["chain", "coverage", "--cluster", "liyang-battery",
-                                                         "--format", "json"]),
-            ("chain partners --cluster liyang-battery", ["chain", "partners", "--cluster", "liyang-battery",
-                                                         "--format", "json"]),
-            ("related --county 320481", ["related", "--county", "320481", "--format", "json"]),
-        ):
-            seconds, peak, _, cpu = run_process(cli(url, *argv))
-            out.append({"backend": backend, "firms": firms, "step": name, "seconds": round(seconds, 2),
-                        "cpu_s": round(cpu, 2), "peak_mb": round(peak)})
+
+        def record(step: str, seconds: float, cpu: float, peak: float, backend=backend, firms=firms,
+                   **more) -> None:
+            out.append({"backend": backend, "firms": firms, "step": step, "seconds": round(seconds, 2),
+                        "cpu_s": round(cpu, 2), "peak_mb": round(peak), "load": round(os.getloadavg()[0], 1),
+                        **more})
             print(json.dumps(out[-1], ensure_ascii=False), flush=True)
+
+        seconds, peak, text, cpu = run_process([sys.executable, __file__, "--snapshot-of", url], env)
+        snap = json.loads(text.strip().splitlines()[-1])
+        record("snapshot current (built if the registry moved on; shared by tiers, quality, chains)", seconds, cpu,
+               peak)
+        for name, argv, forget in STORED_STEPS:
+            _forget(Path(snap["path"]), forget, snapshots)
+            seconds, peak, _, cpu = run_process(cli(url, *argv), env)
+            record(name, seconds, cpu, peak)
+        seconds, peak, text, cpu = run_process([sys.executable, __file__, "--web-of", url], env)
+        record("web: chain pages in the app (first and second answer)", seconds, cpu, peak,
+               pages=json.loads(text.strip().splitlines()[-1]))
     return out
 
 
@@ -215,9 +295,16 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("bench-data"))
     parser.add_argument("--url", action="append", default=None,
                         help="Stored registries to run the commands on (instead of building --stored firms).")
+    parser.add_argument("--snapshots", type=Path, default=None,
+                        help="Where snapshots and kept results go (default: --dir/snapshots).")
     parser.add_argument("--sections", default="assign,clusters,related,stored")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--snapshot-of", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--web-of", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.snapshot_of or args.web_of:
+        print(json.dumps(_snapshot_child(args.snapshot_of) if args.snapshot_of else _web_child(args.web_of)))
+        return
     if args.child:
         result = {"assign": lambda: section_assign(args.firms),
                   "clusters": lambda: section_clusters(args.firms, args.clusters),

@@ -99,3 +99,33 @@ def test_xlsx_read_back_with_libreoffice(db, tmp_path):
     assert "missing" in cov_text and "电解液" in cov_text and "weak" in cov_text
     par_text = (tmp_path / "par.csv").read_text(encoding="utf-8")
     assert uscc["p5"] in par_text and uscc["p3"] in par_text
+
+
+def test_partners_of_every_cluster(db):
+    """`chain partners --all`: each cluster's coverage in its chains (the hand-checked statuses) and the
+    partners of each gap, nearest first, as for the one cluster."""
+    url, uscc = db
+    r = _run("--db", url, "chain", "partners", "--all", "--format", "json")
+    assert r.exit_code == 0, r.output
+    (cluster,) = json.loads(r.output)["clusters"]
+    assert cluster["cluster"]["code"] == "toy-cluster"
+    toy = next(c for c in cluster["chains"] if c["chain_id"] == "toy")
+    assert {link["id"]: link["status"] for link in toy["links"]} == {
+        k: v["status"] for k, v in SPEC["expect"]["cluster"]["links"].items()}
+    gap = next(g for g in cluster["gaps"] if g["chain_id"] == "toy" and g["link_id"] == "d")
+    assert [p["uscc"] for p in gap["partners"]] == [uscc[k] for k in SPEC["expect"]["partners"]["d"]]
+    assert "--all takes no" in _run("--db", url, "chain", "partners", "--all", "--cluster", "toy-cluster").output
+    assert "give --cluster ID or --all" in _run("--db", url, "chain", "partners").output
+
+
+def test_assign_counts_links_by_evidence(db):
+    """`chain assign`: every firm's links counted per chain and kind of evidence (the scenario's override,
+    scope keyword, keyword and class firms of the toy chain)."""
+    url, _ = db
+    r = _run("--db", url, "chain", "assign", "--format", "json")
+    assert r.exit_code == 0, r.output
+    found = json.loads(r.output)
+    assert found["firms"] == len(SPEC["firms"]) and not found["kept"]
+    toy = found["chains"]["toy"]
+    assert {"override", "keyword", "scope_keyword", "class"} <= set(toy)
+    assert toy["override"]["firms"] == len([o for o in SPEC["overrides"] if o["chain"] == "toy"])

@@ -334,6 +334,9 @@ def _postgres_batches(url: str, table: str, schema: pa.Schema, tmp: Path):
     ) as copy:
         for chunk in copy:
             out.write(chunk)
+    if csv_path.stat().st_size == 0:  # an empty table: Arrow's CSV reader refuses an empty file
+        csv_path.unlink()
+        return
     reader = pacsv.open_csv(
         csv_path,
         read_options=pacsv.ReadOptions(column_names=schema.names, block_size=32 << 20),

@@ -2,8 +2,9 @@
 
 Per firm and chain the strongest kind of evidence decides (decision 1402):
 1. override: the bureau's (credit code, chain, link) import;
-2. keyword in the main products (主营产品), else in the business scope (经营范围): every link one of
-   whose keywords occurs (Polars' Aho-Corasick `str.extract_many`, one pass per column);
+2. keyword in the main products (主营产品), else (for a chain none of whose keywords the main products
+   name: decision 2100) in the business scope (经营范围): every link one of whose keywords occurs
+   (Polars' Aho-Corasick `str.extract_many`, one pass per column);
 3. class: the firm's GB/T 4754 code lies within a link's code.
 The matcher runs once per distinct text (a registry repeats its product phrases: tens of thousands of
 texts for millions of firms) and each firm takes its text's links through the text's integer code; the
@@ -15,6 +16,7 @@ A firm may sit in several links of a chain (a maker of both cells and packs). Ev
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -113,6 +115,32 @@ def _rows_hits(rows: pl.DataFrame, column: str, found: pl.DataFrame, via: int, o
             .select("row", "lk", pl.lit(via, pl.Int8).alias("via"), "ev").collect().cast(HIT_SCHEMA))
 
 
+@dataclass
+class LinkKeys:
+    """An assignment as integers, in link order and then the firms' order: per row of the assignment the
+    firm's position in `firms` (`row`), the link's key in `links` (`lk`) and the evidence's position in
+    `evidence` (`ev`); `via` holds the kind of evidence (an index into VIA) of each evidence."""
+
+    row: pl.Series
+    lk: pl.Series
+    ev: pl.Series
+    links: pl.DataFrame  # lk, chain_id, link_id, ck
+    evidence: pl.Series
+    via: pl.Series
+
+    def frame(self, uscc: pl.Series, rows: bool = False, lo: int = 0, hi: int | None = None) -> pl.DataFrame:
+        """Rows lo..hi as (uscc, chain_id, link_id, via, evidence[, row]); `uscc`: the firms' codes by row."""
+        row, lk, ev = (s.slice(lo, (len(s) if hi is None else hi) - lo) for s in (self.row, self.lk, self.ev))
+        out = pl.DataFrame({
+            "uscc": uscc.gather(row),
+            "chain_id": self.links["chain_id"].gather(lk),
+            "link_id": self.links["link_id"].gather(lk),
+            "via": pl.Series(VIA).gather(self.via.gather(ev)),
+            "evidence": self.evidence.gather(ev),
+        }, schema=ASSIGNMENT_SCHEMA)
+        return out.with_columns(row.alias("row")) if rows else out
+
+
 def assign_links(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFrame | None = None,
                  rows: bool = False) -> pl.DataFrame:
     """Rows (uscc, chain_id, link_id, via, evidence): the links each firm works in, and why, in link order
@@ -122,6 +150,11 @@ def assign_links(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFr
     `firms` has uscc, industry_code and optionally main_products and business_scope; `overrides` has
     uscc, chain_id, link_id (rows naming a chain or link not in `maps` are ignored).
     """
+    return assign_keys(firms, maps, overrides).frame(firms["uscc"], rows)
+
+
+def assign_keys(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFrame | None = None) -> LinkKeys:
+    """`assign_links` as integer keys (the kept form: chains.stored)."""
     links = link_table(maps)
     keywords = keyword_table(maps).join(links, on=["chain_id", "link_id"])
     classes = class_table(maps).join(links, on=["chain_id", "link_id"])
@@ -139,27 +172,33 @@ def assign_links(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFr
     scope = _text_links(distinct["business_scope"], keywords)
     by_class = _class_links(distinct["industry_code"], classes)
     evidence = pl.concat([main["evidence"], scope["evidence"], by_class["evidence"], pl.Series(["override"])])
-    # The business scope is read only for firms whose main products match no keyword at all.
-    has_main = np.zeros(len(distinct["main_products"]) + 1, dtype=bool)
-    has_main[main["code"].to_numpy()] = True
-    main_code = table["main_products"].fill_null(len(distinct["main_products"])).to_numpy()
-    no_main = ~has_main[main_code]
-    parts = [_rows_hits(table, "main_products", main, 1, 0),
-             _rows_hits(table.filter(pl.Series(no_main)), "business_scope", scope, 2, main.height)]
+    # Per firm and chain (decision 2100): the business scope counts for a chain none of whose keywords
+    # the main products name, and the class for a chain no keyword of either placed the firm in; so a
+    # chain's links do not depend on which other chains are asked about.
+    main_hits = _rows_hits(table, "main_products", main, 1, 0)
+    scope_hits = _rows_hits(table, "business_scope", scope, 2, main.height)
     classed = _rows_hits(table, "industry_code", by_class, 3, main.height + scope.height)
-    if classed.height and links["ck"].max() < 63:
-        # a class counts only for a (firm, chain) no keyword placed: the chains the firm's text matched, as bits
+    if links.height and links["ck"].max() < 63:
+        # the chains each firm's main products and business scope matched, as bits
         main_bits = _chain_bits(main, chain_of_link, len(distinct["main_products"]) + 1)
         scope_bits = _chain_bits(scope, chain_of_link, len(distinct["business_scope"]) + 1)
+        main_code = table["main_products"].fill_null(len(distinct["main_products"])).to_numpy()
         scope_code = table["business_scope"].fill_null(len(distinct["business_scope"])).to_numpy()
-        text_bits = np.where(no_main, scope_bits[scope_code], main_bits[main_code])
-        firm_bits = text_bits[classed["row"].to_numpy()]
-        chain_bit = np.left_shift(np.uint64(1), chain_of_link[classed["lk"].to_numpy()].astype(np.uint64))
-        classed = classed.filter(pl.Series((firm_bits & chain_bit) == 0))
-    elif classed.height:
-        text = pl.concat(parts)
+        firm_main = main_bits[main_code]
+        if scope_hits.height:
+            scope_hits = scope_hits.filter(pl.Series(
+                (firm_main[scope_hits["row"].to_numpy()] & _bit(scope_hits, chain_of_link)) == 0))
+        if classed.height:
+            firm_bits = (firm_main | scope_bits[scope_code])[classed["row"].to_numpy()]
+            classed = classed.filter(pl.Series((firm_bits & _bit(classed, chain_of_link)) == 0))
+    else:
+        fc = _firm_chain(main_hits, chain_of_link)
+        scope_hits = (scope_hits.with_columns(_firm_chain(scope_hits, chain_of_link))
+                      .join(pl.DataFrame(fc), on="fc", how="anti").drop("fc"))
+        text = pl.concat([main_hits, scope_hits])
         classed = (classed.with_columns(_firm_chain(classed, chain_of_link))
                    .join(text.select(_firm_chain(text, chain_of_link)), on="fc", how="anti").drop("fc"))
+    parts = [main_hits, scope_hits]
     hits = pl.concat([*parts, classed])
     if overrides is not None and overrides.height:
         said = (overrides.select("uscc", "chain_id", "link_id")
@@ -171,15 +210,8 @@ def assign_links(firms: pl.DataFrame, maps: list[ChainMap], overrides: pl.DataFr
         hits = pl.concat([hits.filter(~_firm_chain(hits, chain_of_link).is_in(replaced)), said])
     via_of_evidence = np.repeat(np.array([1, 2, 3, 0], dtype=np.uint32),
                                 [main.height, scope.height, by_class.height, 1])
-    row, lk, via, ev = _in_link_order(hits, links.height, n, via_of_evidence)
-    out = pl.DataFrame({
-        "uscc": firms["uscc"].gather(row),
-        "chain_id": links["chain_id"].gather(lk),
-        "link_id": links["link_id"].gather(lk),
-        "via": pl.Series(VIA).gather(via),
-        "evidence": evidence.gather(ev),
-    }, schema=ASSIGNMENT_SCHEMA)
-    return out.with_columns(row.alias("row")) if rows else out
+    row, lk, _via, ev = _in_link_order(hits, links.height, n, via_of_evidence)
+    return LinkKeys(row, lk, ev, links, evidence, pl.Series(via_of_evidence, dtype=pl.UInt32))
 
 
 def _in_link_order(hits: pl.DataFrame, n_links: int, n_firms: int, via_of_evidence: np.ndarray):
@@ -197,6 +229,11 @@ def _in_link_order(hits: pl.DataFrame, n_links: int, n_firms: int, via_of_eviden
     return (pl.Series((key >> b_ev) & ((1 << b_row) - 1), dtype=pl.UInt32),
             pl.Series(key >> (b_row + b_ev), dtype=pl.UInt32),
             pl.Series(via_of_evidence[ev], dtype=pl.UInt32), pl.Series(ev, dtype=pl.UInt32))
+
+
+def _bit(hits: pl.DataFrame, chain_of_link: np.ndarray) -> np.ndarray:
+    """Each hit's chain as a bit (chain keys below 63)."""
+    return np.left_shift(np.uint64(1), chain_of_link[hits["lk"].to_numpy()].astype(np.uint64))
 
 
 def _firm_chain(hits: pl.DataFrame, chain_of_link: np.ndarray) -> pl.Series:

@@ -36,16 +36,19 @@ def coverage(chain: ChainMap, assigned: pl.DataFrame, scope: pl.DataFrame, facts
 
     `assigned`: uscc, chain_id, link_id (chains.assign). `scope`: scope_id, uscc (which firms each scope
     holds; scope ids of scopes with no firm still get rows). `facts`: uscc, output (万元, may be null),
-    tier (null when the firm holds no tier).
+    tier (null when the firm holds no tier). When all three have `row` (the firm's position in the
+    registry's firms) the firms are matched by it instead of their credit codes: a region's millions of
+    firms by integers.
     """
     links = links_frame(chain)
-    # the scopes' firms only, found by a hash set of their codes (not a join of the whole registry)
-    held = pl.col("uscc").is_in(scope["uscc"].drop_nulls().unique().implode())
-    mine = assigned.lazy().filter((pl.col("chain_id") == chain.id) & held).select("uscc", "link_id").unique()
+    key = "row" if all("row" in f.columns for f in (assigned, scope, facts)) else "uscc"
+    # the scopes' firms only, found by a hash set of their keys (not a join of the whole registry)
+    held = pl.col(key).is_in(scope[key].drop_nulls().unique().implode())
+    mine = assigned.lazy().filter((pl.col("chain_id") == chain.id) & held).select(key, "link_id").unique()
     per_link = (
-        scope.lazy()
-        .join(mine, on="uscc")
-        .join(facts.lazy().filter(held).select("uscc", "output", "tier"), on="uscc", how="left")
+        scope.lazy().select("scope_id", key)
+        .join(mine, on=key)
+        .join(facts.lazy().filter(held).select(key, "output", "tier"), on=key, how="left")
         .group_by("scope_id", "link_id")
         .agg(
             pl.len().alias("firms"),

@@ -31,8 +31,9 @@ def _check_format(fmt: str, output: Path | None) -> None:
         fail("--format xlsx writes a file: give -o FILE")
 
 
-def _registry():
-    """The registry read for chain questions, with a progress display on stderr."""
+def _registry(facts: bool = True, places: bool = True):
+    """The registry read for chain questions, with a progress display on stderr (`facts=False`: without
+    output, tiers and sizes)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from smecluster.db import open_database
@@ -41,7 +42,7 @@ def _registry():
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console,
                   transient=True) as progress:
         progress.add_task("reading the registry (firms, output, tiers, clusters)", total=None)
-        return read_registry(open_database(STATE.db))
+        return read_registry(open_database(STATE.db), facts=facts, places=places)
 
 
 def chain_list() -> None:
@@ -126,7 +127,7 @@ def chain_coverage(
     if len(given) != 1:
         fail("give exactly one of --cluster, --county, --city, --province")
     level, code = given[0]
-    reg = _registry()
+    reg = _registry(places=False)  # coverage needs no names or positions
     try:
         results = coverage(reg, level, code, chain)
     except ChainError as exc:
@@ -155,8 +156,29 @@ def chain_coverage(
         print_table(table)
 
 
+def chain_assign(fmt: str = typer.Option("table", "--format", help="table | json.")) -> None:
+    """Every firm's links in every chain (kept beside the registry's snapshot on a province-sized
+    registry, computed the first time after the registry or a chain map changed), counted per chain."""
+    from smecluster.services.chains import assignment_summary
+
+    if fmt not in ("table", "json"):
+        fail(f"--format {fmt!r}: choose table or json")
+    found = assignment_summary(_registry(facts=False, places=False))
+    if fmt == "json":
+        typer.echo(json.dumps(found, ensure_ascii=False, indent=2))
+        return
+    console.print(f"{found['firms']:,} firms, {found['firms_on_a_chain']:,} on a chain, {found['rows']:,} links")
+    table = new_table("chain", "via", "links", "firms", keep=("chain", "via", "links", "firms"))
+    for chain_id, kinds in found["chains"].items():
+        for via, n in kinds.items():
+            table.add_row(chain_id, via, f"{n['rows']:,}", f"{n['firms']:,}")
+    print_table(table)
+
+
 def chain_partners(
-    cluster: str = typer.Option(..., "--cluster", help="Cluster id or code."),
+    cluster: str = typer.Option(None, "--cluster", help="Cluster id or code."),
+    every: bool = typer.Option(False, "--all", help="Every cluster: coverage in its chains and partners for "
+                                                    "all its weak and missing links."),
     link: str = typer.Option(None, "--link", help="Only this link."),
     chain: str = typer.Option(None, "--chain", help="Chain id (default: the cluster's chains)."),
     per_link: int = typer.Option(10, "--per-link", min=1, max=500, help="Candidates per link."),
@@ -168,6 +190,13 @@ def chain_partners(
     from smecluster.services.chains import cluster_partners
 
     _check_format(fmt, output)
+    if every:
+        if cluster or link or chain:
+            fail("--all takes no --cluster, --link or --chain")
+        _every_cluster(per_link, fmt, output)
+        return
+    if not cluster:
+        fail("give --cluster ID or --all")
     reg = _registry()
     try:
         found = cluster_partners(reg, cluster, link, chain, per_link)
@@ -199,6 +228,27 @@ def chain_partners(
         print_table(table)
 
 
+def _every_cluster(per_link: int, fmt: str, output: Path | None) -> None:
+    """`chain partners --all`: every cluster's coverage and partners (JSON, or a summary table)."""
+    from smecluster.services.chains import all_clusters
+
+    if fmt == "xlsx":
+        fail("--all writes json or a table")
+    found = all_clusters(_registry(), per_link)
+    if fmt == "json":
+        _emit(json.dumps(found, ensure_ascii=False, indent=2, default=str), output)
+        return
+    table = new_table("cluster", "chain", "covered", "present", "weak", "missing", "partners",
+                      keep=("cluster", "chain", "covered", "present", "weak", "missing", "partners"))
+    for c in found["clusters"]:
+        for chain in c["chains"]:
+            s = chain["summary"]
+            n = sum(len(g["partners"]) for g in c["gaps"] if g["chain_id"] == chain["chain_id"])
+            table.add_row(c["cluster"]["code"], chain["chain_id"], f"{s['covered']}/{s['links']}", str(s["present"]),
+                          str(s["weak"]), str(s["missing"]), str(n))
+    print_table(table)
+
+
 def _emit(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text)
@@ -212,6 +262,7 @@ def register(app: typer.Typer) -> None:
     chain_app.command("list")(chain_list)
     chain_app.command("show")(chain_show)
     chain_app.command("import")(chain_import)
+    chain_app.command("assign")(chain_assign)
     chain_app.command("coverage")(chain_coverage)
     chain_app.command("partners")(chain_partners)
     app.add_typer(chain_app, name="chain")

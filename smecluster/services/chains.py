@@ -1,10 +1,12 @@
 """Chains for the CLI and the web: the registry read once, firms assigned to links, coverage by scope,
-partners for a cluster's gaps. Reads are whole-table SQL; everything after is column work.
+partners for a cluster's gaps. A province-sized registry is read from its columnar snapshot, every firm's
+links and the year's facts kept beside it (chains.stored, decision 2101); a smaller one by whole-table SQL.
+Everything after is column work.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import duckdb
@@ -12,7 +14,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from smecluster.analytics.reader import read_frame
-from smecluster.chains.assign import assign_links
+from smecluster.chains.assign import LinkKeys, assign_links
 from smecluster.chains.catalogue import Catalogue, load_catalogue
 from smecluster.chains.coverage import coverage, summary
 from smecluster.chains.maps import ChainError, ChainMap
@@ -23,6 +25,7 @@ from smecluster.policy.validity import cluster_date, held_sql
 TIERS = ("single_champion", "little_giant", "srdi_sme", "innovative_sme")
 LEVELS = ("cluster", "county", "city", "province")
 TEXT, FLOAT = pl.Utf8, pl.Float64
+FACTS_SCHEMA = {"uscc": TEXT, "output": FLOAT, "tier": TEXT, "size": TEXT}
 
 
 @dataclass
@@ -30,22 +33,40 @@ class ChainRegistry:
     """What chain questions read from the registry, as frames."""
 
     year: int | None
-    firms: pl.DataFrame  # uscc, name, county_code, industry_code, lon, lat, main_products, business_scope
-    facts: pl.DataFrame  # uscc, output, tier, size
+    # uscc, name, county_code, industry_code, lon, lat, main_products, business_scope (from the snapshot:
+    # uscc, county_code, and name, lon, lat unless read without places; the links are kept)
+    firms: pl.DataFrame
+    facts: pl.DataFrame  # uscc, output, tier, size, row (in the firms' order)
     counties: pl.DataFrame  # code, name, city_code, province_code, lon, lat
     regions: pl.DataFrame  # code, name, level, parent_code
     clusters: pl.DataFrame  # id, code, name, county_code, leading_industries (JSON text)
     members: pl.DataFrame  # cluster_id, uscc
     overrides: pl.DataFrame  # uscc, chain_id, link_id
     catalogue: Catalogue
+    kept: LinkKeys | None = None  # every firm's links, kept beside the snapshot (rows: positions in `firms`)
+    answers: dict = field(default_factory=dict, repr=False)  # answers computed from it, by question (web)
 
 
 def _typed(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
     return frame.select([pl.col(c).cast(t, strict=False) for c, t in schema.items()])
 
 
-def read_registry(engine: Engine, year: int | None = None) -> ChainRegistry:
-    """Read firms, the year's output, tiers and size classes, regions, clusters and overrides."""
+def read_registry(engine: Engine, year: int | None = None, facts: bool = True, places: bool = True) -> ChainRegistry:
+    """Read firms, the year's output, tiers and size classes, regions, clusters and overrides: from the
+    columnar snapshot when the registry is province-sized (rebuilt first if the registry moved on; every
+    firm's links kept beside it), else from the database. `facts=False`: no output, tiers or sizes (an
+    empty `facts`), for questions about links alone; `places=False`: from the snapshot, the firms
+    without name and position (coverage needs neither; partners do)."""
+    from smecluster.analytics.stored_snapshot import current_snapshot
+
+    snapshot = current_snapshot(engine)
+    if snapshot is not None:
+        return stored_registry(engine, snapshot, year, facts, places)
+    return database_registry(engine, year, facts)
+
+
+def database_registry(engine: Engine, year: int | None = None, facts: bool = True) -> ChainRegistry:
+    """`read_registry` from the database, whatever the registry's size."""
     firms = _typed(read_frame(engine, "SELECT uscc, name, county_code, industry_code, lon, lat, main_products, "
                                       "business_scope FROM enterprise"),
                    {"uscc": TEXT, "name": TEXT, "county_code": TEXT, "industry_code": TEXT, "lon": FLOAT,
@@ -65,7 +86,8 @@ def read_registry(engine: Engine, year: int | None = None) -> ChainRegistry:
         pl.col("valid_until").str.slice(0, 10).str.to_date(strict=False))
     industry = _typed(read_frame(engine, "SELECT code, section FROM industry WHERE level = 2"),
                       {"code": TEXT, "section": TEXT})
-    facts = _facts(firms, years, designation, industry, year)
+    facts = _facts(firms, years, designation, industry, year) if facts else pl.DataFrame(schema=FACTS_SCHEMA)
+    facts = by_row(firms["uscc"], facts)
     regions = _typed(read_frame(engine, "SELECT code, name, level, parent_code, lon, lat FROM region"),
                      {"code": TEXT, "name": TEXT, "level": TEXT, "parent_code": TEXT, "lon": FLOAT, "lat": FLOAT})
     clusters = _typed(read_frame(engine, "SELECT id, code, name, county_code, CAST(leading_industries AS TEXT) "
@@ -79,29 +101,76 @@ def read_registry(engine: Engine, year: int | None = None) -> ChainRegistry:
                          clusters, members, overrides, load_catalogue(engine))
 
 
-def _facts(firms, years, designation, industry, year) -> pl.DataFrame:
-    """uscc, output, tier (highest held on 31 December of the year), size (the province's size pack)."""
+def facts_sql(year: int | None, f: str = "f", y: str = "y", d: str = "d", i: str = "i") -> str:
+    """DuckDB SQL of the facts (uscc, output, tier, size) over relations f (uscc, industry_code), y (the
+    year's output, revenue, employees, total_assets), d (designations of the tier kinds) and i (industry
+    divisions: code, section)."""
     from smecluster.analytics.size_class import size_class_sql
     from smecluster.policy.pack import load_pack
     from smecluster.settings import province
 
+    rank = " ".join(f"WHEN '{k}' THEN {n}" for n, k in enumerate(TIERS))
+    label = " ".join(f"WHEN {n} THEN '{k}'" for n, k in enumerate(TIERS))
+    on = cluster_date(year or 1900)
+    size = size_class_sql(load_pack(province().size_policy))
+    return (
+        f"WITH held AS (SELECT uscc, MIN(CASE kind {rank} END) AS r FROM {d} d WHERE {held_sql(on, 'd')} "
+        f"GROUP BY uscc) SELECT f.uscc, CAST(y.output AS DOUBLE) AS output, CASE h.r {label} "
+        f"END AS tier, {size} AS size FROM {f} f LEFT JOIN {i} i ON i.code = LEFT(f.industry_code, 2) "
+        f"LEFT JOIN {y} y ON y.uscc = f.uscc LEFT JOIN held h ON h.uscc = f.uscc"
+    )
+
+
+def _facts(firms, years, designation, industry, year) -> pl.DataFrame:
+    """uscc, output, tier (highest held on 31 December of the year), size (the province's size pack)."""
     con = duckdb.connect()
     con.register("f", firms.select("uscc", "industry_code").to_arrow())
     con.register("y", years.to_arrow())
     con.register("d", designation.to_arrow())
     con.register("i", industry.to_arrow())
-    rank = " ".join(f"WHEN '{k}' THEN {n}" for n, k in enumerate(TIERS))
-    label = " ".join(f"WHEN {n} THEN '{k}'" for n, k in enumerate(TIERS))
-    on = cluster_date(year or 1900)
-    size = size_class_sql(load_pack(province().size_policy))
-    out = con.sql(
-        f"WITH held AS (SELECT uscc, MIN(CASE kind {rank} END) AS r FROM d WHERE {held_sql(on, 'd')} GROUP BY uscc) "
-        f"SELECT f.uscc, y.output, CASE h.r {label} "
-        f"END AS tier, {size} AS size FROM f LEFT JOIN i ON i.code = LEFT(f.industry_code, 2) "
-        "LEFT JOIN y ON y.uscc = f.uscc LEFT JOIN held h ON h.uscc = f.uscc"
-    ).pl()
+    out = con.sql(facts_sql(year)).pl()
     con.close()
     return out
+
+
+def by_row(uscc: pl.Series, facts: pl.DataFrame) -> pl.DataFrame:
+    """`facts` (one row per firm) in the firms' order with `row`, the firm's position (null figures for a
+    firm it lacks)."""
+    return (pl.DataFrame({"uscc": uscc}).with_row_index("row")
+            .join(facts, on="uscc", how="left", maintain_order="left")
+            .select("uscc", *[c for c in facts.columns if c != "uscc"], "row"))
+
+
+def stored_registry(engine: Engine, snapshot, year: int | None = None, facts: bool = True,
+                    places: bool = True) -> ChainRegistry:
+    """`read_registry` from the snapshot `snapshot` (current), the facts and every firm's links kept beside it."""
+    from smecluster.chains.stored import FIRM_COLUMNS, kept_facts, kept_links, read_parquet
+
+    year = snapshot.newest_year() if year is None else year
+    columns = FIRM_COLUMNS if places else ("uscc", "county_code")
+    firms = _typed(read_parquet(snapshot, "enterprise", columns),
+                   {c: t for c, t in {"uscc": TEXT, "name": TEXT, "county_code": TEXT, "lon": FLOAT,
+                                      "lat": FLOAT}.items() if c in columns})
+    kinds = ", ".join(f"'{k}'" for k in TIERS)
+    sql = facts_sql(
+        year, f="enterprise",
+        y=f"(SELECT uscc, output, revenue, employees, total_assets FROM enterprise_year WHERE year = {int(year or 0)})",
+        d=f"(SELECT uscc, kind, year, valid_from, valid_until FROM designation WHERE kind IN ({kinds}))",
+        i="(SELECT code, section FROM industry WHERE level = 2)")
+    facts = kept_facts(snapshot, year, sql, firms["uscc"]) if facts else by_row(firms["uscc"],
+                                                                                 pl.DataFrame(schema=FACTS_SCHEMA))
+    regions = _typed(read_parquet(snapshot, "region", ("code", "name", "level", "parent_code", "lon", "lat")),
+                     {"code": TEXT, "name": TEXT, "level": TEXT, "parent_code": TEXT, "lon": FLOAT, "lat": FLOAT})
+    clusters = _typed(read_parquet(snapshot, "cluster", ("id", "code", "name", "county_code", "leading_industries")),
+                      {"id": pl.Int64, "code": TEXT, "name": TEXT, "county_code": TEXT, "leading_industries": TEXT})
+    members = _typed(read_parquet(snapshot, "cluster_member", ("cluster_id", "uscc")),
+                     {"cluster_id": pl.Int64, "uscc": TEXT})
+    # the chain documents and overrides are not in the snapshot: small tables, read from the database
+    overrides = _typed(read_frame(engine, "SELECT uscc, chain_id, link_id FROM chain_link_override"),
+                       {"uscc": TEXT, "chain_id": TEXT, "link_id": TEXT})
+    catalogue = load_catalogue(engine)
+    return ChainRegistry(year, firms, facts, _counties(regions), regions.select("code", "name", "level", "parent_code"),
+                         clusters, members, overrides, catalogue, kept_links(snapshot, catalogue, overrides))
 
 
 def _counties(regions: pl.DataFrame) -> pl.DataFrame:
@@ -125,6 +194,10 @@ def assignments(reg: ChainRegistry, chain_ids: list[str] | None = None) -> pl.Da
     """Every firm's links (uscc, chain_id, link_id, via, evidence, and row: the firm's position in
     `reg.firms`) in the chosen chains (default: all)."""
     maps = [reg.catalogue.chain(c) for c in chain_ids] if chain_ids else list(reg.catalogue.maps.values())
+    if reg.kept is not None:
+        from smecluster.chains.stored import assigned_frame
+
+        return assigned_frame(reg.kept, reg.firms["uscc"], [m.id for m in maps] if chain_ids else None)
     return assign_links(reg.firms, maps, reg.overrides, rows=True)
 
 
@@ -165,9 +238,9 @@ def scope_frame(reg: ChainRegistry, level: str, code: str) -> tuple[pl.DataFrame
             raise ChainError(f"no {level} with code {code!r} in the region table")
         column = {"county": "code", "city": "city_code", "province": "province_code"}[level]
         counties = reg.counties.filter(pl.col(column) == region_code).select(pl.col("code").alias("county_code"))
-        firms = reg.firms.join(counties, on="county_code", how="semi").select("uscc")
+        firms = reg.firms.with_row_index("row").join(counties, on="county_code", how="semi").select("uscc", "row")
         about = {"level": level, "code": region_code, "name": row["name"][0]}
-    return firms.with_columns(pl.lit(about["code"]).alias("scope_id")).select("scope_id", "uscc"), about
+    return firms.with_columns(pl.lit(about["code"]).alias("scope_id")).select("scope_id", *firms.columns), about
 
 
 def chain_coverage(reg: ChainRegistry, level: str, code: str, chain_id: str | None = None,
@@ -185,7 +258,8 @@ def chain_coverage(reg: ChainRegistry, level: str, code: str, chain_id: str | No
     out = []
     for cid in chain_ids:
         chain = reg.catalogue.chain(cid)
-        empty = pl.DataFrame({"scope_id": [about["code"]], "uscc": [None]}, schema={"scope_id": TEXT, "uscc": TEXT})
+        empty = pl.DataFrame({"scope_id": [about["code"]], "uscc": [None], "row": [None]},
+                             schema={"scope_id": TEXT, "uscc": TEXT, "row": pl.UInt32})
         table = coverage(chain, assigned, scope if scope.height else empty, reg.facts)
         totals = summary(table).drop("scope_id").row(0, named=True)
         out.append({"scope": about, "chain": _chain_head(chain, reg), "year": reg.year, "summary": totals,
@@ -302,3 +376,38 @@ def every_cluster(reg: ChainRegistry, per_link: int = 10,
     found = partners(gaps, assigned, reg.firms, reg.members, cluster_centres(reg), reg.counties,
                      county_neighbours(reg), reg.facts, per_link)
     return coverage_rows, found
+
+
+def assignment_summary(reg: ChainRegistry) -> dict:
+    """Every firm's links in every chain, counted: firms, assignment rows, firms on any chain, and per
+    chain the rows and firms by kind of evidence (override | keyword | scope_keyword | class)."""
+    assigned = assignments(reg)
+    per_chain = (assigned.group_by("chain_id", "via")
+                 .agg(pl.len().alias("rows"), pl.col("row").n_unique().alias("firms")).sort("chain_id", "via"))
+    chains = {}
+    for r in per_chain.iter_rows(named=True):
+        chains.setdefault(r["chain_id"], {})[r["via"]] = {"rows": r["rows"], "firms": r["firms"]}
+    return {"firms": reg.firms.height, "rows": assigned.height, "firms_on_a_chain": assigned["row"].n_unique(),
+            "kept": reg.kept is not None, "chains": chains}
+
+
+def all_clusters(reg: ChainRegistry, per_link: int = 10) -> dict:
+    """Coverage of every cluster in its chains and the partners for every weak or missing link
+    (`every_cluster`), as JSON-ready rows per cluster."""
+    cov, found = every_cluster(reg, per_link)
+    out = []
+    names = reg.clusters.select("id", "code", "name", "county_code").sort("id")
+    for cluster in names.iter_rows(named=True):
+        mine = cov.filter(pl.col("cluster_id") == cluster["id"]) if cov.height else cov
+        chains = []
+        for cid in (sorted(mine["chain_id"].unique().to_list()) if mine.height else []):
+            table = mine.filter(pl.col("chain_id") == cid)
+            chains.append({"chain_id": cid, "summary": summary(table).drop("scope_id").row(0, named=True),
+                           "links": _link_rows(table)})
+        partners_of = found.filter(pl.col("cluster_id") == cluster["id"]) if found.height else found
+        gaps = [{"chain_id": link_chain, "link_id": link["id"], "status": link["status"],
+                 "partners": partners_of.filter((pl.col("chain_id") == link_chain) & (pl.col("link_id") == link["id"]))
+                 .drop("cluster_id", "chain_id", "link_id", "status").to_dicts() if partners_of.height else []}
+                for c in chains for link_chain in [c["chain_id"]] for link in c["links"] if link["status"] != "present"]
+        out.append({"cluster": cluster, "chains": chains, "gaps": gaps})
+    return {"year": reg.year, "clusters": out}

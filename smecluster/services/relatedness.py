@@ -23,18 +23,41 @@ class CountyMatrix:
     x: np.ndarray
 
 
+CELLS_SQL = ("SELECT e.county_code, e.industry_code, SUM(y.output) AS output FROM enterprise e "
+             "JOIN enterprise_year y ON y.uscc = e.uscc WHERE y.year = {year} AND y.output > 0 "
+             "AND LENGTH(e.industry_code) = 4 GROUP BY e.county_code, e.industry_code")
+CELLS_SCHEMA = {"county_code": pl.Utf8, "industry_code": pl.Utf8, "output": pl.Float64}
+
+
 def county_industry_matrix(engine: Engine, year: int | None = None) -> CountyMatrix:
-    """Output (万元) by county and 4-digit industry class in a year (default: the newest)."""
+    """Output (万元) by county and 4-digit industry class in a year (default: the newest): on a
+    province-sized registry from the columnar snapshot, the cells kept beside it; else from the database."""
+    from smecluster.analytics.stored_snapshot import current_snapshot
+
+    snapshot = current_snapshot(engine)
+    if snapshot is not None:
+        year = snapshot.newest_year() if year is None else year
+        sql = CELLS_SQL.format(year=int(year or 0))
+
+        def compute():
+            con = snapshot.connect()
+            try:
+                return con.sql(sql + " ORDER BY e.county_code, e.industry_code").to_arrow_table()
+            finally:
+                con.close()
+
+        cells = pl.from_arrow(snapshot.cached(f"related-cells-{int(year or 0)}", compute))
+        return matrix_from_cells(cells.select([pl.col(c).cast(t) for c, t in CELLS_SCHEMA.items()]), year)
+    return database_matrix(engine, year)
+
+
+def database_matrix(engine: Engine, year: int | None = None) -> CountyMatrix:
+    """`county_industry_matrix` from the database, whatever the registry's size."""
     if year is None:
         found = read_frame(engine, "SELECT MAX(year) AS y FROM enterprise_year")
         year = None if found.is_empty() or found["y"][0] is None else int(found["y"][0])
-    cells = read_frame(
-        engine,
-        "SELECT e.county_code, e.industry_code, SUM(y.output) AS output FROM enterprise e "
-        f"JOIN enterprise_year y ON y.uscc = e.uscc WHERE y.year = {int(year or 0)} AND y.output > 0 "
-        "AND LENGTH(e.industry_code) = 4 GROUP BY e.county_code, e.industry_code",
-    )
-    schema = {"county_code": pl.Utf8, "industry_code": pl.Utf8, "output": pl.Float64}
+    cells = read_frame(engine, CELLS_SQL.format(year=int(year or 0)))
+    schema = CELLS_SCHEMA
     if cells.width == 0:  # no row at all (no output in the year): the reader returns no columns
         cells = pl.DataFrame(schema=schema)
     cells = cells.select([pl.col(c).cast(t) for c, t in schema.items()])

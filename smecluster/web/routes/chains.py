@@ -9,6 +9,7 @@ size, tier) only when the firm lies in the viewer's region.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -96,12 +97,19 @@ def chain_view(request: Request, who: Viewer, chain: str | None, level: str | No
                                       else sorted(reg.catalogue.maps)[0])
     if chain not in reg.catalogue.maps:
         raise HTTPException(status_code=404, detail=f"unknown chain {chain!r}")
-    with request.app.state.heavy.slot():
-        try:
-            (result,) = chain_coverage(reg, level, code, chain)
-            found = _cut(cluster_partners(reg, code, link, chain), who) if level == "cluster" else None
-        except ChainError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from None
+    question = (level, code, chain, link)
+    if question not in reg.answers:  # the registry is per version: its answers are too
+        with request.app.state.heavy.slot():
+            try:
+                (result,) = chain_coverage(reg, level, code, chain)
+                found = cluster_partners(reg, code, link, chain) if level == "cluster" else None
+            except ChainError as exc:
+                raise HTTPException(status_code=400, detail=str(exc)) from None
+        if len(reg.answers) > 256:
+            reg.answers.clear()
+        reg.answers[question] = (result, found)
+    result, found = copy.deepcopy(reg.answers[question])
+    found = _cut(found, who) if found is not None else None
     chain_map = reg.catalogue.chain(chain)
     return {"coverage": result, "partners": found, "edges": [list(e) for e in chain_map.edges],
             "segments": [s.model_dump() for s in chain_map.segments]}
