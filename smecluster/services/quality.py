@@ -113,10 +113,14 @@ def registry_checks(engine: Engine, peer_year: int | None, catalogue: Catalogue 
             if incoming:
                 overlay(con, incoming, prefix)
             say("lining up the years")
-            shifted = prepare(con, catalogue, str(stored.file("enterprise_year"))
-                              if stored is not None and not incoming else None, peer_year)
+            files = {t: str(stored.file(t)) for t in COLUMNS} if stored is not None and not incoming else None
+            swept = prepare(con, catalogue, files, peer_year)
             say("running the checks")
-            return run_sql(con, replace(context, peer_rows=shifted), catalogue)
+            if swept is not None:
+                context_now = replace(context, peer_rows=swept.peer, sources=swept.sources)
+            else:
+                context_now = context
+            return run_sql(con, context_now, catalogue)
         finally:
             con.close()
 
