@@ -318,9 +318,9 @@ def peer_outlier(check: Check, ctx: Context) -> str:
     return (
         f"WITH b AS ({base}), w AS ({wide}), "
         f"u AS (UNPIVOT w ON {', '.join(measures)} INTO NAME measure VALUE x), "
-        "v AS (SELECT * FROM u WHERE x IS NOT NULL AND size IS NOT NULL AND isfinite(x)), "
-        "m AS (SELECT measure, division, size, MEDIAN(x) AS med, COUNT(*) AS n FROM v GROUP BY ALL), "
-        "a AS (SELECT v.measure, v.division, v.size, MEDIAN(ABS(v.x - m.med)) AS mad FROM v "
+        "v AS MATERIALIZED (SELECT * FROM u WHERE x IS NOT NULL AND size IS NOT NULL AND isfinite(x)), "
+        "m AS MATERIALIZED (SELECT measure, division, size, MEDIAN(x) AS med, COUNT(*) AS n FROM v GROUP BY ALL), "
+        "a AS MATERIALIZED (SELECT v.measure, v.division, v.size, MEDIAN(ABS(v.x - m.med)) AS mad FROM v "
         "JOIN m USING (measure, division, size) GROUP BY ALL), "
         "s AS (SELECT v.*, 0.6745 * (v.x - m.med) / a.mad AS z, m.med, m.n FROM v "
         "JOIN m USING (measure, division, size) JOIN a USING (measure, division, size) "
