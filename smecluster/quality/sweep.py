@@ -17,8 +17,10 @@ then runs the SQL over the registry's tables as before (same findings, slower).
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import duckdb
@@ -33,7 +35,9 @@ BATCH = 1 << 19  # yearly rows per batch (bounded memory at any registry size)
 PEER_COLUMNS = ("uscc", "revenue", "output", "rd_spending", "employees", "total_assets", "p_revenue")
 # d x 10^k in order (each exact as a double): x >= 1 has first digit d when it lies in [d 10^k, next)
 STEPS = np.array([float(d * 10 ** k) for k in range(19) for d in range(1, 10)])
-MAX_DENSE_YEARS = 64  # years a registry may span for the per-year arrays
+MAX_DENSE_YEARS = 64
+WORKERS = 2  # batches worked on at once
+_DUCKDB = threading.Lock()  # years a registry may span for the per-year arrays
 
 
 class Unexpected(Exception):
@@ -79,7 +83,7 @@ class _Firms:
         ).drop("_division")
         self.frame = frame
         self.uscc = frame["uscc"]
-        if not self.uscc.is_sorted() or self.uscc.n_unique() != len(self.uscc):
+        if not self.uscc.is_sorted() or (self.uscc == self.uscc.shift(1)).any():
             raise Unexpected("firms not in uscc order")
         # counties as small integers (0: none) for the digit counts
         counties = frame["county_code"].drop_nulls().unique().sort()
@@ -100,7 +104,7 @@ class _Firms:
             positions = np.arange(first, first + len(new), dtype=np.int64)
         else:  # some firms have no yearly rows: each new firm's position by a sorted search
             pos = self.uscc.search_sorted(new).cast(pl.Int64)
-            if len(new) and (pos.min() < first or pos.max() >= len(self.uscc)
+            if len(new) and (pos.min() < first or pos.max() >= len(self.uscc) or (pos.diff() <= 0).any()
                              or not (self.uscc.gather(pos) == new).all()):
                 raise Unexpected("a yearly row's firm is not among the firms, in order")
             positions = pos.to_numpy()
@@ -146,31 +150,26 @@ def _sweep(con, files, catalogue, where, peer_year, made) -> Swept:
     digit_checks = [(i, c) for i, c in enumerate(catalogue.checks) if c.kind == "benford"]
     copy_checks = [(i, c) for i, c in enumerate(catalogue.checks) if c.kind == "identical_across_firms"]
     main_checks = [(i, c) for i, c in enumerate(catalogue.checks) if c.kind == "main_revenue_above_revenue"]
-    digit_counts = {i: np.zeros(len(firms.counties) * max(ny, 1) * 10, dtype=np.int64) for i, _ in digit_checks}
     extra_counties: dict[str, int] = {}  # reported counties the registry's firms do not have
-    copy_parts: dict[int, list[pl.DataFrame]] = {i: [] for i, _ in copy_checks}
     revenue_by_year: dict[int, list[pl.DataFrame]] = {}  # year -> [(key, revenue)] in uscc order
-    peer_parts: list[pl.DataFrame] = []
-    win_parts: list[pl.DataFrame] = []
-    created = False
-    row0 = 0  # global row number of the first own row of the batch being flushed
+    parts: dict[str, list] = {"win": [], "peer": [], "digits": [], "copies": []}
 
     def county_codes(frame: pl.DataFrame, key: np.ndarray) -> np.ndarray:
+        """Each row's county (the reported one, else the firm's) as a small integer (0: none)."""
         idx = firms.county_idx[key]
         rep = frame["reported_county"]
         if rep.null_count() < len(rep):
-            has = rep.is_not_null().to_numpy()
             known = {**firms.county_index, **extra_counties}
-            for code in rep.filter(rep.is_not_null()).unique().to_list():
+            for code in rep.drop_nulls().unique().to_list():
                 if code not in known:
                     extra_counties[code] = len(firms.counties) + len(extra_counties)
                     known[code] = extra_counties[code]
             idx = idx.copy()
-            idx[has] = rep.filter(rep.is_not_null()).replace_strict(known, return_dtype=pl.Int32).to_numpy()
+            idx[rep.is_not_null().to_numpy()] = rep.drop_nulls().replace_strict(known, return_dtype=pl.Int32).to_numpy()
         return idx
 
-    def flush(frame: pl.DataFrame, first: int, count: int) -> None:
-        nonlocal created, row0
+    def flush(frame: pl.DataFrame, first: int, count: int, row0: int) -> dict:
+        """One batch's share of every table (rows `first`.. of `frame`; the rows around are its neighbours)."""
         prev_ok = (pl.col("uscc") == pl.col("uscc").shift(1)) & (pl.col("year") == pl.col("year").shift(1) + 1)
         next_ok = (pl.col("uscc") == pl.col("uscc").shift(-1)) & (pl.col("year") == pl.col("year").shift(-1) - 1)
         out = frame.with_columns(
@@ -178,61 +177,86 @@ def _sweep(con, files, catalogue, where, peer_year, made) -> Swept:
             + [pl.when(next_ok).then(pl.col(c).shift(-1)).alias(f"n_{c}") for c in FIGURES]
         ).slice(first, count)
         key = out["_key"].to_numpy()
-        win_parts.append(_candidates(con, out.drop("_key"), where))
-        created = True
+        got: dict = {"win": _candidates(con, out.drop("_key", "_county"), where)}
         if peer_year is not None:
             mine = (out["year"] == peer_year).to_numpy()
-            if mine.any():
-                k = key[mine]
-                peer_parts.append(out.filter(pl.Series(mine)).select(PEER_COLUMNS).with_columns(
-                    firms.frame["industry_code"].gather(k).alias("industry_code"),
-                    firms.frame["section"].gather(k).alias("section"),
-                    firms.frame["county_code"].gather(k).alias("county_code")))
+            k = key[mine]
+            got["peer"] = out.filter(pl.Series(mine)).select(PEER_COLUMNS).with_columns(
+                firms.frame["industry_code"].gather(k).alias("industry_code"),
+                firms.frame["section"].gather(k).alias("section"),
+                firms.frame["county_code"].gather(k).alias("county_code"))
         if digit_checks:
-            county = county_codes(out, key)
-            cell = (county.astype(np.int64) * max(ny, 1) + (out["year"].to_numpy() - y0)) * 10
+            cell = (out["_county"].to_numpy().astype(np.int64) * max(ny, 1) + (out["year"].to_numpy() - y0)) * 10
+            got["digits"] = {}
             for i, check in digit_checks:
                 lo = float(check.params["min_value"])
+                counts = np.zeros(0, dtype=np.int64)
                 for f in check.params["fields"]:
                     x = out[f].cast(pl.Float64).to_numpy()  # NULL -> NaN: never >= lo
                     take = x >= lo
-                    counts = np.bincount(cell[take] + _first_digit(x[take]), minlength=0)
-                    _add(digit_counts, i, counts, len(firms.counties) + len(extra_counties), ny)
+                    more = np.bincount(cell[take] + _first_digit(x[take]))
+                    counts = _plus(counts, more)
+                got["digits"][i] = counts
+        got["copies"] = {}
         for i, check in copy_checks:
-            fields = list(check.params["fields"])
-            n = int(check.params["min_fields"])
-            present = pl.sum_horizontal([(pl.col(f).is_not_null() & (pl.col(f) != 0)).cast(pl.Int32) for f in fields])
-            # -0.0 and 0.0 are equal figures: one hash (x + 0.0 is 0.0 for both)
-            hashed = pl.struct([pl.col("year")] + [(pl.col(f) + 0.0) if out.schema[f].is_float() else pl.col(f)
-                                                   for f in fields]).hash(seed=17)
-            copy_parts[i].append(out.select(hashed.alias("h"), (pl.int_range(pl.len(), dtype=pl.Int64) + row0)
-                                            .alias("row"), present.alias("present"))
-                                 .filter(pl.col("present") >= n).drop("present"))
+            h, present = _row_hash(out, list(check.params["fields"]))
+            rows = np.flatnonzero(present >= int(check.params["min_fields"]))
+            got["copies"][i] = (h[rows], rows + row0)
         if main_checks:
-            for (year,), part in out.select("year", "revenue", pl.Series("_key", key)).group_by(
-                    "year", maintain_order=True):
-                revenue_by_year.setdefault(int(year), []).append(part.drop("year"))
-        row0 += count
+            got["revenue"] = [(int(year), part.drop("year")) for (year,), part in out.select(
+                "year", "revenue", pl.Series("_key", key)).group_by("year", maintain_order=True)]
+        return got
 
+    def merge(got: dict) -> None:
+        parts["win"].append(got["win"])
+        if "peer" in got:
+            parts["peer"].append(got["peer"])
+        for i, counts in got.get("digits", {}).items():
+            digit_counts[i] = _plus(digit_counts.get(i, np.zeros(0, dtype=np.int64)), counts)
+        for i, pair in got["copies"].items():
+            copy_parts.setdefault(i, []).append(pair)
+        for year, part in got.get("revenue", []):
+            revenue_by_year.setdefault(year, []).append(part)
+
+    digit_counts: dict[int, np.ndarray] = {}
+    copy_parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
     previous: str | None = None
     prev_tail: pl.DataFrame | None = None
     pending: pl.DataFrame | None = None
-    for frame in _batches(path, names):
-        if not _in_order(frame, pending):
-            raise Unexpected("yearly rows not in (uscc, year) order")
-        frame = frame.with_columns(pl.Series("_key", firms.keys(frame["uscc"], previous)))
-        previous = frame["uscc"][-1] if frame.height else previous
+    row0 = 0
+    running: deque[Future] = deque()
+    with ThreadPoolExecutor(WORKERS) as pool:  # batches in parallel (Polars and NumPy let go of the GIL)
+        def submit(frames: list[pl.DataFrame], first: int, count: int) -> None:
+            nonlocal row0
+            while len(running) >= WORKERS:
+                merge(running.popleft().result())
+            running.append(pool.submit(flush, pl.concat(frames), first, count, row0))
+            row0 += count
+
+        last_year = None
+        for frame in _batches(path, names):
+            # firms in uscc order: their positions only grow (keys() checks); years grow within a firm
+            key = firms.keys(frame["uscc"], previous)
+            year = frame["year"].to_numpy()
+            if (year[1:][key[1:] == key[:-1]] <= year[:-1][key[1:] == key[:-1]]).any() or (
+                    previous is not None and len(key) and frame["uscc"][0] == previous and year[0] <= last_year):
+                raise Unexpected("yearly rows not in (uscc, year) order")
+            last_year = int(year[-1]) if len(year) else last_year
+            frame = frame.with_columns(pl.Series("_key", key), pl.Series("_county", county_codes(frame, key)))
+            previous = frame["uscc"][-1] if frame.height else previous
+            if pending is not None:
+                submit([p for p in (prev_tail, pending, frame.head(1)) if p is not None],
+                       0 if prev_tail is None else 1, pending.height)
+                prev_tail = pending.tail(1)
+            pending = frame
         if pending is not None:
-            parts = [p for p in (prev_tail, pending, frame.head(1)) if p is not None]
-            flush(pl.concat(parts), 0 if prev_tail is None else 1, pending.height)
-            prev_tail = pending.tail(1)
-        pending = frame
-    if pending is not None:
-        parts = [p for p in (prev_tail, pending) if p is not None]
-        flush(pl.concat(parts), 0 if prev_tail is None else 1, pending.height)
-    if not created:
+            submit([p for p in (prev_tail, pending) if p is not None], 0 if prev_tail is None else 1, pending.height)
+        while running:
+            merge(running.popleft().result())
+    if not parts["win"]:
         raise Unexpected("no yearly rows")
-    _table(con, "q_win", pl.concat(win_parts), made)
+    _table(con, "q_win", pl.concat(parts["win"]), made)
+    peer_parts = parts["peer"]
 
     swept = Swept()
     if peer_year is not None:
@@ -244,7 +268,7 @@ def _sweep(con, files, catalogue, where, peer_year, made) -> Swept:
         swept.peer = True
     counties = [*firms.counties, *extra_counties]
     for i, check in digit_checks:
-        counts = digit_counts[i]
+        counts = digit_counts.get(i, np.zeros(0, dtype=np.int64))
         cells = np.flatnonzero(counts)
         table = pl.DataFrame({
             "county_code": pl.Series([counties[c] for c in (cells // 10 // max(ny, 1)).tolist()], dtype=pl.Utf8),
@@ -253,11 +277,13 @@ def _sweep(con, files, catalogue, where, peer_year, made) -> Swept:
         _table(con, f"q_digits_{i}", table, made)
         swept.sources[check.id] = f"q_digits_{i}"
     for i, check in copy_checks:
-        rows = pl.concat(copy_parts[i]) if copy_parts[i] else pl.DataFrame(schema={"h": pl.UInt64, "row": pl.Int64})
-        # the hashes two rows share: sorted, equal to a neighbour (a sort is cheaper than a hash table here)
-        ordered = rows["h"].sort()
-        twice = ordered.filter(ordered == ordered.shift(1)).unique()
-        shared = rows.filter(pl.col("h").is_in(twice.implode()))["row"].sort().to_numpy()
+        pairs = copy_parts.get(i, [])
+        h = np.concatenate([p[0] for p in pairs]) if pairs else np.zeros(0, dtype=np.uint64)
+        rows = np.concatenate([p[1] for p in pairs]) if pairs else np.zeros(0, dtype=np.int64)
+        # the hashes two rows share: sorted, equal to a neighbour
+        ordered = np.sort(h)
+        twice = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+        shared = np.sort(rows[np.isin(h, twice)])
         _table(con, f"q_copy_{i}", _rows_at(path, shared, ["uscc", "year", *check.params["fields"]]), made)
         swept.sources[check.id] = f"q_copy_{i}"
     if main_checks:
@@ -275,27 +301,40 @@ def _candidates(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, where: str) 
     try:
         return pl.SQLContext(y=rows).execute(f"SELECT * FROM y WHERE {where}").collect()
     except Exception:  # noqa: BLE001  (a condition Polars' SQL does not read: DuckDB reads every one)
-        con.register("q_batch", rows.to_arrow())
-        try:
-            return con.sql(f"SELECT * FROM q_batch y WHERE {where}").pl()
-        finally:
-            con.unregister("q_batch")
+        with _DUCKDB:  # one connection, batches in two threads
+            con.register("q_batch", rows.to_arrow())
+            try:
+                return con.sql(f"SELECT * FROM q_batch y WHERE {where}").pl()
+            finally:
+                con.unregister("q_batch")
 
 
-def _add(counts: dict[int, np.ndarray], i: int, more: np.ndarray, ncounties: int, ny: int) -> None:
-    size = ncounties * max(ny, 1) * 10
-    if len(counts[i]) < size:  # a reported county not among the firms' counties
-        counts[i] = np.concatenate([counts[i], np.zeros(size - len(counts[i]), dtype=np.int64)])
-    counts[i][: len(more)] += more
+def _plus(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Two count arrays added (the shorter one padded with zeros)."""
+    if len(a) < len(b):
+        a, b = b, a
+    out = a.copy()
+    out[: len(b)] += b
+    return out
 
 
-def _in_order(frame: pl.DataFrame, before: pl.DataFrame | None) -> bool:
-    both = frame.select("uscc", "year") if before is None else pl.concat(
-        [before.tail(1).select("uscc", "year"), frame.select("uscc", "year")])
-    return both.select(
-        ((pl.col("uscc") > pl.col("uscc").shift(1))
-         | ((pl.col("uscc") == pl.col("uscc").shift(1)) & (pl.col("year") > pl.col("year").shift(1))))
-        .slice(1).all()).item()
+# a NULL figure's stand-in in the copy hash (a real figure equal to it only adds a candidate)
+NULL_FIGURE = -1.2345678901234567e-300
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _row_hash(rows: pl.DataFrame, fields: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """A hash of each row's year and figures (equal rows, NULLs alike, hash alike: -0.0 as 0.0, integers
+    as doubles), and how many of the figures are present and not zero."""
+    h = rows["year"].cast(pl.Int64).to_numpy().astype(np.uint64)
+    present = np.zeros(rows.height, dtype=np.int64)
+    for f in fields:
+        x = rows[f].cast(pl.Float64).to_numpy()
+        missing = np.isnan(x)
+        present += ~missing & (x != 0)
+        x = np.where(missing, NULL_FIGURE, x + 0.0)
+        h = (h * GOLDEN) ^ x.view(np.uint64)
+    return h, present
 
 
 def _table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, made: list[str]) -> None:
@@ -331,7 +370,12 @@ def _main_above(path: str, by_year: dict[int, pl.DataFrame], firms: _Firms, rati
             if rows is None or start + part.height > rows.height:
                 raise Unexpected("profile rows without yearly rows")
             mine = rows.slice(start, part.height)
-            if not (firms.uscc.gather(mine["_key"]) == part["uscc"]).all():
+            key = mine["_key"]
+            if part.height and key[-1] - key[0] + 1 == part.height and (key.diff().drop_nulls() == 1).all():
+                codes = firms.uscc.slice(key[0], part.height)  # every firm of the range: no gather
+            else:
+                codes = firms.uscc.gather(key)
+            if not (codes == part["uscc"]).all():
                 raise Unexpected("profile rows not in the yearly rows' order")
             at[year] = start + part.height
             both = part.with_columns(mine["revenue"])
