@@ -333,7 +333,8 @@ def _row_hash(rows: pl.DataFrame, fields: list[str]) -> tuple[np.ndarray, np.nda
         missing = np.isnan(x)
         present += ~missing & (x != 0)
         x = np.where(missing, NULL_FIGURE, x + 0.0)
-        h = (h * GOLDEN) ^ x.view(np.uint64)
+        h = (h ^ x.view(np.uint64)) * GOLDEN
+        h ^= h >> np.uint64(31)  # the high bits down (a product only carries bits up)
     return h, present
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -202,8 +203,11 @@ def quality_report(
     """
     catalogue = load_checks()
     peer_year = year or newest_year(engine)
-    result = registry_checks(engine, peer_year, catalogue, progress)
-    findings = pl.concat([result.findings, declared_findings(engine, year, catalogue)])
+    # the verdicts' declared figures meanwhile (their reads let go of the GIL as the checks' do)
+    with ThreadPoolExecutor(1) as pool:
+        declared = pool.submit(declared_findings, engine, year, catalogue)
+        result = registry_checks(engine, peer_year, catalogue, progress)
+        findings = pl.concat([result.findings, declared.result()])
     digits = result.digits
     if cluster_id is not None:
         findings = _of_cluster(engine, findings, cluster_id)
