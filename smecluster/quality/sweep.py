@@ -170,18 +170,24 @@ def _sweep(con, files, catalogue, where, peer_year, made) -> Swept:
 
     def flush(frame: pl.DataFrame, first: int, count: int, row0: int) -> dict:
         """One batch's share of every table (rows `first`.. of `frame`; the rows around are its neighbours)."""
-        prev_ok = (pl.col("uscc") == pl.col("uscc").shift(1)) & (pl.col("year") == pl.col("year").shift(1) + 1)
-        next_ok = (pl.col("uscc") == pl.col("uscc").shift(-1)) & (pl.col("year") == pl.col("year").shift(-1) - 1)
-        out = frame.with_columns(
-            [pl.when(prev_ok).then(pl.col(c).shift(1)).alias(f"p_{c}") for c in SEQ_FIELDS]
-            + [pl.when(next_ok).then(pl.col(c).shift(-1)).alias(f"n_{c}") for c in FIGURES]
-        ).slice(first, count)
+        # the same firm (integer key) and the year before / after: the neighbours LAG/LEAD would give
+        flags = frame.lazy().with_columns(
+            ((pl.col("_key") == pl.col("_key").shift(1)) & (pl.col("year") == pl.col("year").shift(1) + 1)).alias("_p"),
+            ((pl.col("_key") == pl.col("_key").shift(-1)) & (pl.col("year") == pl.col("year").shift(-1) - 1))
+            .alias("_n"))
+        shifted = flags.with_columns(
+            [pl.when(pl.col("_p")).then(pl.col(c).shift(1)).alias(f"p_{c}") for c in SEQ_FIELDS]
+            + [pl.when(pl.col("_n")).then(pl.col(c).shift(-1)).alias(f"n_{c}") for c in FIGURES]
+        ).drop("_p", "_n", "_key", "_county").slice(first, count)
+        got: dict = {"win": _candidates(con, shifted, where)}
+        out = frame.slice(first, count)
         key = out["_key"].to_numpy()
-        got: dict = {"win": _candidates(con, out.drop("_key", "_county"), where)}
         if peer_year is not None:
             mine = (out["year"] == peer_year).to_numpy()
             k = key[mine]
-            got["peer"] = out.filter(pl.Series(mine)).select(PEER_COLUMNS).with_columns(
+            before = flags.select(pl.when(pl.col("_p")).then(pl.col("revenue").shift(1)).alias("p_revenue"))
+            got["peer"] = out.with_columns(before.slice(first, count).collect().to_series()).filter(
+                pl.Series(mine)).select(PEER_COLUMNS).with_columns(
                 firms.frame["industry_code"].gather(k).alias("industry_code"),
                 firms.frame["section"].gather(k).alias("section"),
                 firms.frame["county_code"].gather(k).alias("county_code"))
@@ -295,14 +301,14 @@ def _sweep(con, files, catalogue, where, peer_year, made) -> Swept:
     return swept
 
 
-def _candidates(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, where: str) -> pl.DataFrame:
+def _candidates(con: duckdb.DuckDBPyConnection, rows: pl.LazyFrame, where: str) -> pl.DataFrame:
     """The rows meeting `where` (DuckDB's SQL over `y`): by Polars' SQL when it reads the condition
     (a prefilter only: every row check filters `q_cand` again in DuckDB), else by DuckDB."""
     try:
         return pl.SQLContext(y=rows).execute(f"SELECT * FROM y WHERE {where}").collect()
     except Exception:  # noqa: BLE001  (a condition Polars' SQL does not read: DuckDB reads every one)
         with _DUCKDB:  # one connection, batches in two threads
-            con.register("q_batch", rows.to_arrow())
+            con.register("q_batch", rows.collect().to_arrow())
             try:
                 return con.sql(f"SELECT * FROM q_batch y WHERE {where}").pl()
             finally:
