@@ -33,8 +33,8 @@ from smecluster.quality.sql import FIGURES, SEQ_FIELDS
 
 BATCH = 1 << 19  # yearly rows per batch (bounded memory at any registry size)
 PEER_COLUMNS = ("uscc", "revenue", "output", "rd_spending", "employees", "total_assets", "p_revenue")
-# d x 10^k in order (each exact as a double): x >= 1 has first digit d when it lies in [d 10^k, next)
-STEPS = np.array([float(d * 10 ** k) for k in range(19) for d in range(1, 10)])
+POW10 = np.array([float(10 ** k) for k in range(20)])  # each exact as a double
+TOO_LARGE = 9.0e18  # from here floor(x) leaves BIGINT (the SQL's digit test casts to it)
 MAX_DENSE_YEARS = 64
 WORKERS = 2  # batches worked on at once
 _DUCKDB = threading.Lock()  # years a registry may span for the per-year arrays
@@ -116,8 +116,17 @@ class _Firms:
 
 
 def _first_digit(x: np.ndarray) -> np.ndarray:
-    """The first significant digit of floor(x), x >= 1 (exact: floor(x) >= d 10^k iff x >= d 10^k)."""
-    return (np.searchsorted(STEPS, x, side="right") - 1) % 9 + 1
+    """The first significant digit of floor(x), 1 <= x < TOO_LARGE: log10's guess of the power of ten
+    and of the digit, each put right by exact comparisons (d 10^k is exact as a double, and
+    floor(x) >= d 10^k iff x >= d 10^k)."""
+    k = np.clip(np.floor(np.log10(x)).astype(np.int64), 0, 18)
+    k -= x < POW10[k]
+    k += x >= POW10[k + 1]
+    p = POW10[k]
+    d = np.clip(np.floor(x / p).astype(np.int64), 1, 9)
+    d -= d * p > x
+    d += (d < 9) & ((d + 1) * p <= x)
+    return d
 
 
 def sweep(con: duckdb.DuckDBPyConnection, files: dict[str, str], catalogue: Catalogue, where: str,
@@ -200,6 +209,8 @@ def _sweep(con, files, catalogue, where, peer_year, made) -> Swept:
                 for f in check.params["fields"]:
                     x = out[f].cast(pl.Float64).to_numpy()  # NULL -> NaN: never >= lo
                     take = x >= lo
+                    if take.any() and x[take].max() >= TOO_LARGE:
+                        raise Unexpected("a figure too large for the digit test's integers")
                     more = np.bincount(cell[take] + _first_digit(x[take]))
                     counts = _plus(counts, more)
                 got["digits"][i] = counts
