@@ -322,9 +322,11 @@ def peer_outlier(check: Check, ctx: Context) -> str:
         "m AS MATERIALIZED (SELECT measure, division, size, MEDIAN(x) AS med, COUNT(*) AS n FROM v GROUP BY ALL), "
         "a AS MATERIALIZED (SELECT v.measure, v.division, v.size, MEDIAN(ABS(v.x - m.med)) AS mad FROM v "
         "JOIN m USING (measure, division, size) GROUP BY ALL), "
-        "s AS (SELECT v.*, 0.6745 * (v.x - m.med) / a.mad AS z, m.med, m.n FROM v "
-        "JOIN m USING (measure, division, size) JOIN a USING (measure, division, size) "
-        f"WHERE a.mad > 0 AND m.n >= {n} AND ABS(0.6745 * (v.x - m.med) / a.mad) > {z}) "
+        # the groups scored (a few hundred rows), then one join of the peer rows with them
+        "g AS MATERIALIZED (SELECT m.measure, m.division, m.size, m.med, m.n, a.mad FROM m "
+        f"JOIN a USING (measure, division, size) WHERE a.mad > 0 AND m.n >= {n}), "
+        "s AS (SELECT v.*, 0.6745 * (v.x - g.med) / g.mad AS z, g.med, g.n FROM v "
+        f"JOIN g USING (measure, division, size) WHERE ABS(0.6745 * (v.x - g.med) / g.mad) > {z}) "
         + _row(uscc="s.uscc", year=str(y), field="s.measure", value="s.x",
                detail="'median ' || CAST(ROUND(s.med, 4) AS VARCHAR) || ' of ' || CAST(s.n AS VARCHAR) "
                       "|| ' peers (' || s.division || ', ' || s.size || ')'",
