@@ -138,7 +138,10 @@ def sweep(con: duckdb.DuckDBPyConnection, files: dict[str, str], catalogue: Cata
         return _sweep(con, files, catalogue, where, peer_year, made)
     except Unexpected:
         for name in made:
-            con.execute(f"DROP TABLE IF EXISTS {name}")
+            if name == "q_peer":  # a view over rows in memory
+                con.unregister(name)
+            else:
+                con.execute(f"DROP TABLE IF EXISTS {name}")
         return None
 
 
@@ -221,7 +224,7 @@ def _sweep(con, files, catalogue, where, peer_year, made) -> Swept:
             got["copies"][i] = (h[rows], rows + row0)
         if main_checks:
             got["revenue"] = [(int(year), part.drop("year")) for (year,), part in out.select(
-                "year", "revenue", pl.Series("_key", key)).group_by("year", maintain_order=True)]
+                "year", "revenue", pl.Series("_key", key.astype(np.int32))).group_by("year", maintain_order=True)]
         return got
 
     def merge(got: dict) -> None:
@@ -277,10 +280,10 @@ def _sweep(con, files, catalogue, where, peer_year, made) -> Swept:
 
     swept = Swept()
     if peer_year is not None:
-        peer = pl.concat(peer_parts) if peer_parts else None
-        con.register("q_peer_rows", (peer if peer is not None else _empty_peer(con)).to_arrow())
-        con.execute("CREATE OR REPLACE TEMP TABLE q_peer AS SELECT * FROM q_peer_rows")
-        con.unregister("q_peer_rows")
+        peer = pl.concat(peer_parts) if peer_parts else _empty_peer(con)
+        peer_parts.clear()
+        # a view over the rows in memory (the peer check reads them once; no copy into DuckDB)
+        con.register("q_peer", peer.to_arrow())
         made.append("q_peer")
         swept.peer = True
     counties = [*firms.counties, *extra_counties]
@@ -305,6 +308,7 @@ def _sweep(con, files, catalogue, where, peer_year, made) -> Swept:
         swept.sources[check.id] = f"q_copy_{i}"
     if main_checks:
         by_year = {y: pl.concat(parts) for y, parts in revenue_by_year.items()}
+        revenue_by_year.clear()
         for i, check in main_checks:
             table = _main_above(files["enterprise_profile"], by_year, firms, float(check.params.get("ratio", 1.0)))
             _table(con, f"q_main_{i}", table, made)
