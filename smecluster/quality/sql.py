@@ -370,8 +370,10 @@ def benford(check: Check, ctx: Context) -> str:
         "e AS (SELECT t.county_code, t.year, t.n, g.d, LOG10(1 + 1.0 / g.d) AS p, COALESCE(c.k, 0) AS k "
         "FROM t CROSS JOIN range(1, 10) g(d) LEFT JOIN c ON c.county_code = t.county_code AND c.year = t.year "
         "AND c.d = g.d), "
-        "s AS (SELECT county_code, year, MAX(n) AS n, SUM(POWER(k - n * p, 2) / (n * p)) AS chi2, "
-        f"AVG(ABS(k / n - p)) AS mad FROM e GROUP BY ALL HAVING MAX(n) >= {int(p['min_count'])}) "
+        # summed in digit order: the same last bit on every run (a parallel SUM adds in any order)
+        "s AS (SELECT county_code, year, MAX(n) AS n, list_sum(list(POWER(k - n * p, 2) / (n * p) ORDER BY d)) "
+        "AS chi2, list_sum(list(ABS(k / n - p) ORDER BY d)) / COUNT(*) AS mad FROM e GROUP BY ALL "
+        f"HAVING MAX(n) >= {int(p['min_count'])}) "
         + _row(uscc="NULL", county="s.county_code", year="s.year", field="'first_digit'", value="s.mad",
                detail="'n ' || CAST(s.n AS VARCHAR) || ', chi2 ' || CAST(ROUND(s.chi2, 2) AS VARCHAR)",
                score="s.chi2")
