@@ -301,7 +301,7 @@ def summarise(findings: pl.DataFrame, digits: pl.DataFrame, year: int | None) ->
                          pl.col("chi2").round(1).alias("digits_chi2"), pl.col("band").alias("digits_band"))
     out = counts.join(shown, on="county_code", how="full", coalesce=True)
     return out.with_columns([pl.col(c).fill_null(0) for c in ("findings", "firms", *SEVERITIES)]).sort(
-        ["high", "findings"], descending=True)
+        ["high", "findings", "county_code"], descending=[True, True, False])
 
 
 def application_ranking(engine: Engine, findings: pl.DataFrame, applications: list[dict]) -> list[dict]:
