@@ -3,7 +3,10 @@
 The source is the versioned columnar snapshot (Parquet) for a province-sized registry, else the
 database's tables read in bulk (filters in the SQL). Sequence checks read one windowed table
 (`q_cand`: the yearly rows any row check may flag, with the previous and next consecutive year's
-figures), built in one pass; every row check then filters it. Nothing loops over firms in Python.
+figures), built in one pass; every row check then filters it. On a snapshot that pass is the ordered
+sweep of smecluster.quality.sweep, which also makes the small tables the whole-registry checks read
+(peer rows, digit counts, copy candidates, main-revenue rows: decision 2050). Nothing loops over firms in
+Python.
 """
 
 from __future__ import annotations
