@@ -323,17 +323,27 @@ def _sqlite_batches(path: str, table: str, schema: pa.Schema):
 
 
 
+# The order the firm tables are written in when the database does not keep it (PostgreSQL's heap after a
+# bulk load in parts): the data-quality sweep reads firms in uscc order and yearly rows in (uscc, year)
+# order by position (smecluster.quality.sweep; byte order, as Polars compares). SQLite's tables are read
+# in their stored order, which the bulk loader writes sorted.
+SNAPSHOT_ORDER = {"enterprise": 'uscc COLLATE "C"', "enterprise_year": 'uscc COLLATE "C", year',
+                  "enterprise_profile": 'year, uscc COLLATE "C"'}
+
+
 def _postgres_batches(url: str, table: str, schema: pa.Schema, tmp: Path):
     import psycopg
     import pyarrow.csv as pacsv
 
     csv_path = tmp / f"{table}.csv"
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn) as conn, conn.cursor() as cur, open(csv_path, "wb") as out, cur.copy(
-        f"COPY (SELECT {', '.join(schema.names)} FROM {table}) TO STDOUT (FORMAT csv)"
-    ) as copy:
-        for chunk in copy:
-            out.write(chunk)
+    order = f" ORDER BY {SNAPSHOT_ORDER[table]}" if table in SNAPSHOT_ORDER else ""
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur, open(csv_path, "wb") as out:
+        if order:
+            cur.execute("SET work_mem = '256MB'")  # the sort in memory, not in temporary files
+        with cur.copy(f"COPY (SELECT {', '.join(schema.names)} FROM {table}{order}) TO STDOUT (FORMAT csv)") as copy:
+            for chunk in copy:
+                out.write(chunk)
     if csv_path.stat().st_size == 0:  # an empty table: Arrow's CSV reader refuses an empty file
         csv_path.unlink()
         return

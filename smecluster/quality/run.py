@@ -3,7 +3,10 @@
 The source is the versioned columnar snapshot (Parquet) for a province-sized registry, else the
 database's tables read in bulk (filters in the SQL). Sequence checks read one windowed table
 (`q_cand`: the yearly rows any row check may flag, with the previous and next consecutive year's
-figures), built in one pass; every row check then filters it. Nothing loops over firms in Python.
+figures), built in one pass; every row check then filters it. On a snapshot that pass is the ordered
+sweep of smecluster.quality.sweep, which also makes the small tables the whole-registry checks read
+(peer rows, digit counts, copy candidates, main-revenue rows: decision 2050). Nothing loops over firms in
+Python.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import pyarrow as pa
 
 from smecluster.quality.catalogue import Catalogue, load_checks
 from smecluster.quality.sql import BUILDERS, FIGURES, Context, band, candidate_condition
+from smecluster.quality.sweep import Swept, sweep
 
 FINDING_SCHEMA = {
     "check": pl.Utf8, "uscc": pl.Utf8, "county_code": pl.Utf8, "year": pl.Int32, "field": pl.Utf8,
@@ -91,15 +95,14 @@ def overlay(con: duckdb.DuckDBPyConnection, incoming: dict[str, pl.DataFrame], p
 
 
 def prepare(con: duckdb.DuckDBPyConnection, catalogue: Catalogue | None = None,
-            sorted_years: str | None = None, peer_year: int | None = None) -> bool:
-    """`q_firm` (firms with their section) and `q_cand`: in one windowed pass over the yearly rows,
-    those some row check may flag, with the neighbouring years' figures and the firm's registry columns.
+            files: dict[str, str] | None = None, peer_year: int | None = None) -> Swept | None:
+    """`q_firm` (firms with their section) and `q_cand`: the yearly rows some row check may flag, with the
+    neighbouring years' figures and the firm's registry columns.
 
-    `sorted_years`: a Parquet file of the yearly rows (the snapshot's); when its rows are in (uscc, year)
-    order the neighbours are read by shifting each column one row, batch by batch (no sort, no hash of
-    the rows); otherwise, and without it, by LAG/LEAD over the `enterprise_year` view. The shifted pass
-    also keeps `q_peer`, the rows of `peer_year` with the previous year's revenue (`p_revenue`), for the
-    peer z-scores; it returns whether it ran (True: `q_peer` exists)."""
+    `files`: the snapshot's Parquet files (table -> path). When its yearly rows are in (uscc, year)
+    order and its firms in uscc order, one ordered sweep (smecluster.quality.sweep) makes `q_cand` and the
+    small tables the whole-registry checks read instead of the registry's (returned: which); otherwise,
+    and without files, LAG/LEAD over the `enterprise_year` view (None: every check reads the registry)."""
     catalogue = catalogue or load_checks()
     con.execute(
         "CREATE OR REPLACE TEMP VIEW q_firm AS SELECT e.uscc, e.name, e.county_code, e.industry_code, i.section "
@@ -107,18 +110,18 @@ def prepare(con: duckdb.DuckDBPyConnection, catalogue: Catalogue | None = None,
     )
     conditions = [c for c in (candidate_condition(k) for k in catalogue.checks) if c]
     where = " OR ".join(f"({c})" for c in conditions) or "FALSE"
-    if sorted_years is not None and _shifted_candidates(con, sorted_years, where, peer_year):
+    swept = sweep(con, files, catalogue, where, peer_year) if files is not None else None
+    if swept is not None:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE q_cand AS SELECT y.*, f.name, f.county_code, f.industry_code "
             "FROM q_win y JOIN enterprise f ON f.uscc = y.uscc"
         )
         con.execute("DROP TABLE q_win")
-        return True
+        return swept
     # LAG/LEAD only across consecutive years: a gap (no row for y-1) leaves the neighbour NULL
     lags = [f"LAG({c}) OVER w AS l_{c}" for c in SEQ_COLUMNS] + [f"LEAD({c}) OVER w AS m_{c}" for c in FIGURES]
     near = [f"CASE WHEN l_year = year - 1 THEN l_{c} END AS p_{c}" for c in SEQ_COLUMNS]
     near += [f"CASE WHEN m_year = year + 1 THEN m_{c} END AS n_{c}" for c in FIGURES]
-    con.execute("DROP TABLE IF EXISTS q_peer")
     windowed = (f"SELECT uscc, year, {', '.join(SEQ_COLUMNS)}, LAG(year) OVER w AS l_year, "
                 f"LEAD(year) OVER w AS m_year, {', '.join(lags)} FROM enterprise_year "
                 "WINDOW w AS (PARTITION BY uscc ORDER BY year)")
@@ -127,73 +130,7 @@ def prepare(con: duckdb.DuckDBPyConnection, catalogue: Catalogue | None = None,
         f"(SELECT * FROM (SELECT uscc, year, {', '.join(SEQ_COLUMNS)}, {', '.join(near)} FROM ({windowed})) y "
         f"WHERE {where}) y JOIN enterprise f ON f.uscc = y.uscc"
     )
-    return False
-
-
-SHIFT_BATCH = 1 << 19  # yearly rows per batch of the shifted pass (bounded memory at any registry size)
-
-
-PEER_COLUMNS = "uscc, revenue, output, rd_spending, employees, total_assets, p_revenue"
-
-
-def _shifted_candidates(con: duckdb.DuckDBPyConnection, path: str, where: str, peer_year: int | None = None) -> bool:
-    """`q_win`: the yearly rows meeting `where`, each with the previous and next consecutive year's figures
-    (`p_`, `n_`), from a Parquet file in (uscc, year) order, one batch at a time: with rows in that order a
-    firm's previous year is the row before when it has the same code and the year before (else NULL), as
-    LAG/LEAD over consecutive years give. False (and nothing created) when the rows are not in that order."""
-    import pyarrow.parquet as pq
-
-    names = ["uscc", "year", *SEQ_COLUMNS]
-    source = pq.ParquetFile(path)
-    if not set(names) <= set(source.schema_arrow.names):
-        return False
-    created = False
-
-    def flush(frame: pl.DataFrame, first: int, count: int) -> None:
-        nonlocal created
-        # rows first .. first+count-1 of `frame` get their neighbours from the rows around them
-        prev_ok = (pl.col("uscc") == pl.col("uscc").shift(1)) & (pl.col("year") == pl.col("year").shift(1) + 1)
-        next_ok = (pl.col("uscc") == pl.col("uscc").shift(-1)) & (pl.col("year") == pl.col("year").shift(-1) - 1)
-        out = frame.with_columns(
-            [pl.when(prev_ok).then(pl.col(c).shift(1)).alias(f"p_{c}") for c in SEQ_COLUMNS]
-            + [pl.when(next_ok).then(pl.col(c).shift(-1)).alias(f"n_{c}") for c in FIGURES]
-        ).slice(first, count)
-        con.register("q_batch", out.to_arrow())
-        peer = f"SELECT {PEER_COLUMNS} FROM q_batch WHERE year = {int(peer_year or 0)}"
-        if created:
-            con.execute(f"INSERT INTO q_win SELECT * FROM q_batch y WHERE {where}")
-            con.execute(f"INSERT INTO q_peer {peer}")
-        else:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE q_win AS SELECT * FROM q_batch y WHERE {where}")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE q_peer AS {peer}")
-            created = True
-        con.unregister("q_batch")
-
-    def in_order(frame: pl.DataFrame, before: pl.DataFrame | None) -> bool:
-        both = frame if before is None else pl.concat([before.tail(1), frame])
-        return both.select(
-            ((pl.col("uscc") > pl.col("uscc").shift(1))
-             | ((pl.col("uscc") == pl.col("uscc").shift(1)) & (pl.col("year") > pl.col("year").shift(1))))
-            .slice(1).all()).item()
-
-    prev_tail: pl.DataFrame | None = None  # the last row of the batch before `pending`
-    pending: pl.DataFrame | None = None  # a batch waiting for the first row of the next one
-    for batch in source.iter_batches(batch_size=SHIFT_BATCH, columns=names):
-        frame = pl.from_arrow(batch)
-        if not in_order(frame, pending):
-            if created:
-                con.execute("DROP TABLE q_win")
-                con.execute("DROP TABLE q_peer")
-            return False
-        if pending is not None:
-            parts = [p for p in (prev_tail, pending, frame.head(1)) if p is not None]
-            flush(pl.concat(parts), 0 if prev_tail is None else 1, pending.height)
-            prev_tail = pending.tail(1)
-        pending = frame
-    if pending is not None:
-        parts = [p for p in (prev_tail, pending) if p is not None]
-        flush(pl.concat(parts), 0 if prev_tail is None else 1, pending.height)
-    return created
+    return None
 
 
 def run_checks(con: duckdb.DuckDBPyConnection, context: Context, catalogue: Catalogue | None = None) -> Result:

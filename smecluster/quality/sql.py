@@ -13,7 +13,7 @@ figure at once. The views it reads are set up by smecluster.quality.run:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from smecluster.quality.catalogue import Check
 
@@ -28,7 +28,9 @@ class Context:
 
     peer_year: int | None
     size_case: str
-    peer_rows: bool = False  # `q_peer` holds the peer year's rows with p_revenue (quality.run.prepare)
+    peer_rows: bool = False  # `q_peer` holds the peer year's rows with p_revenue and the firm's columns
+    # check id -> the table the sweep made for it (smecluster.quality.sweep), read instead of the registry's
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 def _field(name: str, allowed: tuple[str, ...] = SEQ_FIELDS) -> str:
@@ -91,10 +93,13 @@ def revenue_without_employees(check: Check, ctx: Context) -> str:
 def main_revenue_above_revenue(check: Check, ctx: Context) -> str:
     """Main-business revenue (the tier profile's) above the year's total revenue."""
     r = _num(check.params.get("ratio", 1.0))
+    # the sweep's table holds the profile rows with the year's revenue beside them (a superset is fine)
+    rows = (f"{ctx.sources[check.id]} y" if check.id in ctx.sources else
+            "enterprise_profile p JOIN enterprise_year y ON y.uscc = p.uscc AND y.year = p.year")
+    main = "y.main_revenue" if check.id in ctx.sources else "p.main_revenue"
     return (
-        "WITH d AS (SELECT p.uscc, p.year, p.main_revenue, y.revenue FROM enterprise_profile p "
-        "JOIN enterprise_year y ON y.uscc = p.uscc AND y.year = p.year "
-        f"WHERE p.main_revenue > {r} * y.revenue) "
+        f"WITH d AS (SELECT y.uscc, y.year, {main} AS main_revenue, y.revenue FROM {rows} "
+        f"WHERE {main} > {r} * y.revenue) "
         + _row(uscc="d.uscc", year="d.year", field="'main_revenue'", value="d.main_revenue",
                detail="'revenue ' || CAST(d.revenue AS VARCHAR)", score="d.main_revenue / NULLIF(d.revenue, 0)")
         + " FROM d JOIN q_firm f ON f.uscc = d.uscc"
@@ -178,7 +183,8 @@ def identical_across_firms(check: Check, ctx: Context) -> str:
     present = " + ".join(f"CASE WHEN {f} IS NOT NULL AND {f} <> 0 THEN 1 ELSE 0 END" for f in fields)
     keys = ", ".join(fields)
     return (
-        f"WITH rows AS (SELECT uscc, year, {keys}, hash({keys}) AS h FROM enterprise_year WHERE ({present}) >= {n}), "
+        f"WITH rows AS (SELECT uscc, year, {keys}, hash({keys}) AS h "
+        f"FROM {ctx.sources.get(check.id, 'enterprise_year')} WHERE ({present}) >= {n}), "
         "dup AS (SELECT year, h FROM rows GROUP BY year, h HAVING COUNT(*) > 1), "
         "cand AS (SELECT r.* FROM rows r JOIN dup d ON d.year = r.year AND d.h = r.h), "
         f"groups AS (SELECT year, {keys}, COUNT(*) AS firms, string_agg(uscc, ' ' ORDER BY uscc) AS codes "
@@ -301,28 +307,33 @@ def peer_outlier(check: Check, ctx: Context) -> str:
             f"f.industry_code, f.section FROM enterprise_year y JOIN q_firm f ON f.uscc = y.uscc "
             f"LEFT JOIN (SELECT uscc, revenue FROM enterprise_year WHERE year = {y - 1}) p ON p.uscc = y.uscc "
             f"WHERE y.year = {y}")
-    if ctx.peer_rows:  # the peer year's rows and the year before's revenue from the ordered pass: one join
+    firm = " JOIN q_firm f ON f.uscc = s.uscc "
+    if ctx.peer_rows:  # the peer year's rows with the year before's revenue and the firm's columns (the sweep)
         base = ("SELECT y.uscc, y.revenue, y.output, y.rd_spending, y.employees, y.total_assets, y.p_revenue, "
-                "f.industry_code, f.section FROM q_peer y JOIN q_firm f ON f.uscc = y.uscc")
-    wide = (f"SELECT uscc, LEFT(industry_code, 2) AS division, {ctx.size_case} AS size, "
+                "y.industry_code, y.section, y.county_code FROM q_peer y")
+        firm = " "
+    wide = (f"SELECT uscc, {'county_code, ' if ctx.peer_rows else ''}LEFT(industry_code, 2) AS division, "
+            f"{ctx.size_case} AS size, "
             + ", ".join(f"{PEER_MEASURES[m]} AS {m}" for m in measures) + " FROM b")
     return (
         f"WITH b AS ({base}), w AS ({wide}), "
         f"u AS (UNPIVOT w ON {', '.join(measures)} INTO NAME measure VALUE x), "
-        "v AS (SELECT * FROM u WHERE x IS NOT NULL AND size IS NOT NULL AND isfinite(x)), "
-        "m AS (SELECT measure, division, size, MEDIAN(x) AS med, COUNT(*) AS n FROM v GROUP BY ALL), "
-        "a AS (SELECT v.measure, v.division, v.size, MEDIAN(ABS(v.x - m.med)) AS mad FROM v "
+        "v AS MATERIALIZED (SELECT * FROM u WHERE x IS NOT NULL AND size IS NOT NULL AND isfinite(x)), "
+        "m AS MATERIALIZED (SELECT measure, division, size, MEDIAN(x) AS med, COUNT(*) AS n FROM v GROUP BY ALL), "
+        "a AS MATERIALIZED (SELECT v.measure, v.division, v.size, MEDIAN(ABS(v.x - m.med)) AS mad FROM v "
         "JOIN m USING (measure, division, size) GROUP BY ALL), "
-        "s AS (SELECT v.*, 0.6745 * (v.x - m.med) / a.mad AS z, m.med, m.n FROM v "
-        "JOIN m USING (measure, division, size) JOIN a USING (measure, division, size) "
-        f"WHERE a.mad > 0 AND m.n >= {n} AND ABS(0.6745 * (v.x - m.med) / a.mad) > {z}) "
+        # the groups scored (a few hundred rows), then one join of the peer rows with them
+        "g AS MATERIALIZED (SELECT m.measure, m.division, m.size, m.med, m.n, a.mad FROM m "
+        f"JOIN a USING (measure, division, size) WHERE a.mad > 0 AND m.n >= {n}), "
+        "s AS (SELECT v.*, 0.6745 * (v.x - g.med) / g.mad AS z, g.med, g.n FROM v "
+        f"JOIN g USING (measure, division, size) WHERE ABS(0.6745 * (v.x - g.med) / g.mad) > {z}) "
         + _row(uscc="s.uscc", year=str(y), field="s.measure", value="s.x",
                detail="'median ' || CAST(ROUND(s.med, 4) AS VARCHAR) || ' of ' || CAST(s.n AS VARCHAR) "
                       "|| ' peers (' || s.division || ', ' || s.size || ')'",
-               score="s.z")
-        + " FROM s JOIN q_firm f ON f.uscc = s.uscc "
+               score="s.z", county="s.county_code" if ctx.peer_rows else "f.county_code")
+        + " FROM s" + firm
         # the firms furthest from their peers: at most `furthest` per measure and peer group
-        "QUALIFY ROW_NUMBER() OVER (PARTITION BY s.measure, s.division, s.size ORDER BY ABS(s.z) DESC, s.uscc) "
+        + "QUALIFY ROW_NUMBER() OVER (PARTITION BY s.measure, s.division, s.size ORDER BY ABS(s.z) DESC, s.uscc) "
         f"<= {int(check.params['furthest'])}"
     )
 
@@ -342,8 +353,9 @@ def benford(check: Check, ctx: Context) -> str:
     # for x >= 1 the first significant digit is that of i = floor(x): i // 10^k with k from log10, put
     # right when log10's rounding is one off (d0 of 10 or more: k too small; 0: k too large). Exact.
     digit = ("CASE WHEN d0 >= 10 THEN d0 // 10 WHEN d0 = 0 THEN i // CAST(POW(10, k - 1) AS BIGINT) ELSE d0 END")
-    return (
-        "WITH b AS (SELECT COALESCE(y.reported_county, f.county_code) AS county_code, y.year, "
+    counted = (f"WITH c AS (SELECT county_code, year, d, k FROM {ctx.sources[check.id]}), "
+               if check.id in ctx.sources else
+               "WITH b AS (SELECT COALESCE(y.reported_county, f.county_code) AS county_code, y.year, "
         f"{', '.join('y.' + x for x in fields)} "
         "FROM enterprise_year y JOIN enterprise f ON f.uscc = y.uscc), "
         f"u AS (UNPIVOT b ON {', '.join(fields)} INTO NAME field VALUE x), "
@@ -351,13 +363,17 @@ def benford(check: Check, ctx: Context) -> str:
         "k AS (SELECT county_code, year, i, CAST(FLOOR(LOG10(i)) AS INTEGER) AS k FROM i), "
         "q AS (SELECT county_code, year, i, k, i // CAST(POW(10, k) AS BIGINT) AS d0 FROM k), "
         f"d AS (SELECT county_code, year, {digit} AS d FROM q), "
-        "c AS (SELECT county_code, year, d, COUNT(*) AS k FROM d GROUP BY ALL), "
-        "t AS (SELECT county_code, year, SUM(k) AS n FROM c GROUP BY ALL), "
+        "c AS (SELECT county_code, year, d, COUNT(*) AS k FROM d GROUP BY ALL), ")
+    return (
+        counted
+        + "t AS (SELECT county_code, year, SUM(k) AS n FROM c GROUP BY ALL), "
         "e AS (SELECT t.county_code, t.year, t.n, g.d, LOG10(1 + 1.0 / g.d) AS p, COALESCE(c.k, 0) AS k "
         "FROM t CROSS JOIN range(1, 10) g(d) LEFT JOIN c ON c.county_code = t.county_code AND c.year = t.year "
         "AND c.d = g.d), "
-        "s AS (SELECT county_code, year, MAX(n) AS n, SUM(POWER(k - n * p, 2) / (n * p)) AS chi2, "
-        f"AVG(ABS(k / n - p)) AS mad FROM e GROUP BY ALL HAVING MAX(n) >= {int(p['min_count'])}) "
+        # summed in digit order: the same last bit on every run (a parallel SUM adds in any order)
+        "s AS (SELECT county_code, year, MAX(n) AS n, list_sum(list(POWER(k - n * p, 2) / (n * p) ORDER BY d)) "
+        "AS chi2, list_sum(list(ABS(k / n - p) ORDER BY d)) / COUNT(*) AS mad FROM e GROUP BY ALL "
+        f"HAVING MAX(n) >= {int(p['min_count'])}) "
         + _row(uscc="NULL", county="s.county_code", year="s.year", field="'first_digit'", value="s.mad",
                detail="'n ' || CAST(s.n AS VARCHAR) || ', chi2 ' || CAST(ROUND(s.chi2, 2) AS VARCHAR)",
                score="s.chi2")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -113,10 +114,14 @@ def registry_checks(engine: Engine, peer_year: int | None, catalogue: Catalogue 
             if incoming:
                 overlay(con, incoming, prefix)
             say("lining up the years")
-            shifted = prepare(con, catalogue, str(stored.file("enterprise_year"))
-                              if stored is not None and not incoming else None, peer_year)
+            files = {t: str(stored.file(t)) for t in COLUMNS} if stored is not None and not incoming else None
+            swept = prepare(con, catalogue, files, peer_year)
             say("running the checks")
-            return run_sql(con, replace(context, peer_rows=shifted), catalogue)
+            if swept is not None:
+                context_now = replace(context, peer_rows=swept.peer, sources=swept.sources)
+            else:
+                context_now = context
+            return run_sql(con, context_now, catalogue)
         finally:
             con.close()
 
@@ -198,8 +203,11 @@ def quality_report(
     """
     catalogue = load_checks()
     peer_year = year or newest_year(engine)
-    result = registry_checks(engine, peer_year, catalogue, progress)
-    findings = pl.concat([result.findings, declared_findings(engine, year, catalogue)])
+    # the verdicts' declared figures meanwhile (their reads let go of the GIL as the checks' do)
+    with ThreadPoolExecutor(1) as pool:
+        declared = pool.submit(declared_findings, engine, year, catalogue)
+        result = registry_checks(engine, peer_year, catalogue, progress)
+        findings = pl.concat([result.findings, declared.result()])
     digits = result.digits
     if cluster_id is not None:
         findings = _of_cluster(engine, findings, cluster_id)
@@ -293,7 +301,7 @@ def summarise(findings: pl.DataFrame, digits: pl.DataFrame, year: int | None) ->
                          pl.col("chi2").round(1).alias("digits_chi2"), pl.col("band").alias("digits_band"))
     out = counts.join(shown, on="county_code", how="full", coalesce=True)
     return out.with_columns([pl.col(c).fill_null(0) for c in ("findings", "firms", *SEVERITIES)]).sort(
-        ["high", "findings"], descending=True)
+        ["high", "findings", "county_code"], descending=[True, True, False])
 
 
 def application_ranking(engine: Engine, findings: pl.DataFrame, applications: list[dict]) -> list[dict]:
