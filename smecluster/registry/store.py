@@ -463,6 +463,10 @@ def bulk_load(
     """
     tables = list(tables)
     if conn.dialect.name != "sqlite":
+        from smecluster.registry import scratch_load
+
+        if isinstance(conn, Connection) and scratch_load.usable(conn, tables):
+            return scratch_load.scratch_load(conn, tables)  # several connections, swapped in at the end
         # rows in parts are made one part ahead in another thread, the first from now on: while the
         # server takes the tables before them
         ahead = {table: _Ahead(rows) for table, rows, _ in tables if _in_parts(rows)}
