@@ -15,7 +15,9 @@ re-importing a file changes nothing. See docs/decisions/0100-import-staging-and-
 A first load (an empty table) takes the fastest path of each database: Arrow straight into the table
 with its secondary indexes built once afterwards (SQLite), COPY with keys, indexes and foreign keys
 set aside and added back (PostgreSQL). `bulk_load` writes several empty tables that way in one
-transaction (the demo and benchmark registries; docs/decisions/1530-bulk-first-load.md).
+transaction (the demo and benchmark registries; docs/decisions/1530-bulk-first-load.md); on PostgreSQL
+each table by a connection of its own into a scratch schema, swapped in by the caller's transaction
+(`registry.scratch_load`, decision 2001).
 """
 
 from __future__ import annotations
@@ -451,9 +453,11 @@ def bulk_load(
     """First load of empty tables (table, rows, natural key), in this order, all or nothing; rows written.
 
     The import's loader (`upsert`) table by table, in one transaction: on PostgreSQL the caller's (pass
-    its Connection), on SQLite one of its own (pass the Engine, no sqlite3 connection of this process
-    open). Rows may be a Future (computed in another thread while the tables before them are written)
-    or a function giving them in parts (`Rows`: only one part is held at a time).
+    its Connection; with several tables each is built by the same first-load path on a connection of its
+    own in a scratch schema and swapped in by that transaction: `scratch_load`), on SQLite one of its own
+    (pass the Engine, no sqlite3 connection of this process open). Rows may be a Future (computed in
+    another thread while the tables before them are written) or a function giving them in parts (`Rows`:
+    only one part is held at a time).
 
     On SQLite foreign keys are checked once per table at the end (anti-joins of the loaded frames:
     `_check_references`; a violation rolls everything back), and
