@@ -124,3 +124,15 @@ def test_a_rolled_back_load_is_dropped_by_the_next(pg_url):
     assert _scratch_schemas(engine) == []
     with engine.connect() as c:
         assert list(c.execute(text("SELECT uscc FROM enterprise")).scalars()) == [CODE_B]
+
+
+def test_a_transaction_that_wrote_loads_on_its_own_connection(pg_url, monkeypatch):
+    """A caller's transaction that already wrote keeps the one-transaction path (a loading connection
+    could wait for its row locks while it waits for that connection), and still loads everything."""
+    engine = registry_engine(pg_url)
+    monkeypatch.setattr(scratch_load, "scratch_load", lambda *a: pytest.fail("scratch load with writes pending"))
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE region SET name = name WHERE code = '320481'"))
+        counts = store.bulk_load(conn, [(t, f, k) for (t, k), f in zip(
+            TABLES, [_firms(CODE_A), _years(CODE_A), _designations(CODE_A)], strict=True)])
+    assert counts == {"enterprise": 1, "enterprise_year": 2, "designation": 1}

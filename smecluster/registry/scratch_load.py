@@ -41,11 +41,16 @@ def connections() -> int:
 
 def usable(conn: Connection, tables: list) -> bool:
     """Whether this load goes through scratch tables: several tables, more than one connection, and a
-    caller's transaction at READ COMMITTED (a later snapshot must see the rows committed meanwhile)."""
+    caller's transaction at READ COMMITTED (a later snapshot must see the rows committed meanwhile) that
+    has written nothing yet (its row locks could make a loading connection wait for it while it waits
+    for that connection: a deadlock the server cannot see)."""
     if len(tables) < 2 or connections() < 2:
         return False
     with conn.connection.driver_connection.cursor() as cur:
-        return cur.execute("SHOW transaction_isolation").fetchone()[0] == "read committed"
+        isolation, written = cur.execute(
+            "SELECT current_setting('transaction_isolation'), pg_current_xact_id_if_assigned() IS NOT NULL"
+        ).fetchone()
+    return isolation == "read committed" and not written
 
 
 def _side(url: str, search_path: str):
