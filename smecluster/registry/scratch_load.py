@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from smecluster.registry.version import BUMP_SQL, VERSIONED_TABLES
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from sqlalchemy import Connection
 
@@ -116,22 +116,13 @@ def _prepare(cur, target: str, scratch: str, names: list[str]) -> dict[str, list
     return later
 
 
-def _load_one(url: str, path: str, table: str, rows, key: list[str], fks: list[tuple[str, str]],
-              parents: dict[str, Future]) -> int:
-    """Load one scratch table on a connection of its own (the first-load path of `_PostgreSQL.append`),
-    commit, then add its foreign keys to the other loaded tables once those are loaded."""
-    from smecluster.registry.store import _Ahead, _in_parts, _PostgreSQL, _ready, in_key_order
-
-    ahead = _Ahead(rows) if _in_parts(rows) else None  # the next part made while one is written
+def _load_one(url: str, path: str, table: str, load, fks: list[tuple[str, str]], parents: dict[str, Future]) -> int:
+    """Load one scratch table on a connection of its own (`load(cursor)`: the first-load path of every
+    empty table, `store._first_load`), commit, then add its foreign keys to the other loaded tables once
+    those are loaded."""
     with _side(url, path) as side:
         with side.transaction():
-            w = _PostgreSQL(side.cursor())
-            parts = (in_key_order(p, key) for p in ahead()) if ahead else [in_key_order(_ready(rows), key)]
-            try:
-                written = w.append(table, parts, empty=True)
-            finally:
-                if ahead:
-                    ahead.close()
+            written = load(side.cursor())
         for name, definition in fks:
             for parent, job in parents.items():
                 if f"REFERENCES {parent}(" in definition:
@@ -171,12 +162,14 @@ def _swap(cur, target: str, scratch: str, names: list[str]) -> None:
     cur.execute(f'DROP SCHEMA "{scratch}"')
 
 
-def scratch_load(conn: Connection, tables: Iterable[tuple[str, object, list[str]]]) -> dict[str, int]:
-    """First load of empty tables (table, rows, natural key) in the caller's PostgreSQL transaction
-    `conn`, built over `connections()` connections in a scratch schema and swapped in; rows written.
-    Rows as `store.bulk_load` takes them (a frame, a Future of one, or a function giving parts)."""
+def scratch_load(conn: Connection, tables: Iterable[tuple[str, Callable[[object], int]]]) -> dict[str, int]:
+    """First load of empty tables in the caller's PostgreSQL transaction `conn`, built over
+    `connections()` connections in a scratch schema and swapped in; rows written per table. `tables`:
+    (table, load) in an order where a table comes after the tables it refers to; `load(cursor)` writes
+    the table's rows through that cursor (whose search path finds the scratch table first) and returns
+    how many (`store.bulk_load` gives its first-load path)."""
     tables = list(tables)
-    names = [t for t, _, _ in tables]
+    names = [t for t, _ in tables]
     url = conn.engine.url.render_as_string(hide_password=False)
     cur = conn.connection.driver_connection.cursor()
     target = cur.execute("SELECT current_schema()").fetchone()[0]
@@ -195,9 +188,9 @@ def scratch_load(conn: Connection, tables: Iterable[tuple[str, object, list[str]
         jobs: dict[str, Future] = {}
         with ThreadPoolExecutor(connections()) as pool:
             try:
-                for table, rows, key in tables:  # in order: a parent is started before its children
+                for table, load in tables:  # in order: a parent is started before its children
                     parents = {t: jobs[t] for t in jobs}
-                    jobs[table] = pool.submit(_load_one, url, path, table, rows, key, later[table], parents)
+                    jobs[table] = pool.submit(_load_one, url, path, table, load, later[table], parents)
                 counts = {table: jobs[table].result() for table in names}
             except BaseException:
                 for job in jobs.values():

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import polars as pl
 from sqlalchemy import Connection, Engine
@@ -470,7 +470,9 @@ def bulk_load(
         from smecluster.registry import scratch_load
 
         if isinstance(conn, Connection) and scratch_load.usable(conn, tables):
-            return scratch_load.scratch_load(conn, tables)  # several connections, swapped in at the end
+            # several connections, swapped in at the end
+            loads = [(table, partial(_first_load, table=table, rows=rows, key=key)) for table, rows, key in tables]
+            return scratch_load.scratch_load(conn, loads)
         # rows in parts are made one part ahead in another thread, the first from now on: while the
         # server takes the tables before them
         ahead = {table: _Ahead(rows) for table, rows, _ in tables if _in_parts(rows)}
@@ -511,6 +513,19 @@ def bulk_load(
                     with contextlib.suppress(FileNotFoundError):
                         os.remove(file + suffix)
     return {table: counts[table] for table, _, _ in tables}
+
+
+def _first_load(cur, table: str, rows: Rows, key: list[str]) -> int:
+    """Rows into the empty PostgreSQL table `table` through `cur`, in its transaction: COPY with keys,
+    indexes and foreign keys set aside and added back (`_PostgreSQL.append`); rows in parts are made one
+    part ahead in another thread. The per-table work of `scratch_load`."""
+    ahead = _Ahead(rows) if _in_parts(rows) else None
+    try:
+        parts = (in_key_order(p, key) for p in ahead()) if ahead else [in_key_order(_ready(rows), key)]
+        return _PostgreSQL(cur).append(table, parts, empty=True)
+    finally:
+        if ahead:
+            ahead.close()
 
 
 def _check_references(w: _SQLite, table: str, frame: pl.DataFrame, loaded: dict[str, pl.DataFrame],
