@@ -8,6 +8,7 @@ process's own and its children's). Then `smecluster locate` of 100 points all ov
 The registries are kept for `bench/bench_province.py --dir DIR` (same file and schema names).
 
 Usage: python bench/bench_build.py [--enterprises 4000000] [--backends sqlite,postgresql] [--dir bench-data]
+(PostgreSQL schema: $SMECLUSTER_BENCH_PG_SCHEMA if set, else bench_province_N; it is dropped first)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from smecluster.benchmarks.province import PG_SERVER, locate, pg_url, user_env
+from smecluster.benchmarks.province import PG_SERVER, locate, pg_schema, pg_url, user_env
 
 
 def run_timed(args: list[str]) -> tuple[float, float, float, str]:
@@ -54,7 +55,7 @@ def _fresh(name: str, work: Path, enterprises: int) -> str:
 
     engine = create_engine(PG_SERVER)
     with engine.begin() as c:
-        c.execute(text(f'DROP SCHEMA IF EXISTS "bench_province_{enterprises}" CASCADE'))
+        c.execute(text(f'DROP SCHEMA IF EXISTS "{pg_schema(enterprises)}" CASCADE'))
     engine.dispose()
     return pg_url(enterprises)
 

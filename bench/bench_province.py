@@ -6,6 +6,8 @@ included), then the web figures, and finally a table with the databases side by 
 
 Usage: python bench/bench_province.py [--enterprises 4000000] [--backends sqlite,postgresql] [--dir bench-data]
        [--only diagnose,locate]   (just the steps whose name starts with one of these words)
+PostgreSQL schema: $SMECLUSTER_BENCH_PG_SCHEMA if set, else bench_province_N (the shared one: reused read-only
+when it holds the registry).
 """
 
 from __future__ import annotations

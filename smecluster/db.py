@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -12,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from smecluster.config import database_url
+from smecluster.dbapi import head_revisions as _head_revisions  # noqa: F401  (also imported from here)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_SECONDS = 30
@@ -53,23 +53,6 @@ def alembic_config(engine: Engine):
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
     return cfg
-
-
-_REVISION = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
-
-
-def _head_revisions() -> set[str] | None:
-    """Head revision ids read from the migration files' `revision` / `down_revision` lines, without
-    importing Alembic (None when a file is written otherwise: then Alembic decides)."""
-    revisions, parents = set(), set()
-    for path in (MIGRATIONS / "versions").glob("*.py"):
-        found = dict((k, v.strip()) for k, v in _REVISION.findall(path.read_text(encoding="utf-8")))
-        rev = re.fullmatch(r"['\"]([^'\"]+)['\"]", found.get("revision", ""))
-        if rev is None:
-            return None
-        revisions.add(rev.group(1))
-        parents.update(re.findall(r"['\"]([^'\"]+)['\"]", found.get("down_revision", "")))
-    return revisions - parents or None
 
 
 def at_head(engine: Engine) -> bool:

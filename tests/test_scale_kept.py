@@ -153,6 +153,49 @@ def test_kept_diagnosis_imports_neither_polars_nor_duckdb(demo, database_url, tm
     assert out == {"uscc": uscc, "heavy": []}
 
 
+CLI_DIAGNOSE = textwrap.dedent("""
+    import json, runpy, sys
+    out = sys.argv[3]
+    sys.argv = ["smecluster", "--db", sys.argv[1], "diagnose", sys.argv[2], "--on", "2025-12-31", "--year", "2025",
+                "--format", "json", "-o", out]
+    try:
+        runpy.run_module("smecluster.cli.main", run_name="__main__")
+    except SystemExit as exc:
+        assert not exc.code, exc.code
+    heavy = ("sqlalchemy", "polars", "duckdb", "alembic", "smecluster.db")
+    print(json.dumps({"uscc": json.load(open(out))["uscc"], "heavy": [m for m in heavy if m in sys.modules]}))
+""")
+
+
+def test_quick_diagnosis_equals_the_kept_one_and_is_never_stale(demo):
+    """The CLI's diagnosis through a plain driver connection (no SQLAlchemy) is the kept diagnosis while
+    the snapshot is current, and None once the registry changed (then the usual path answers)."""
+    keep_for_diagnosis(current_snapshot(demo), YEAR, ON)
+    url = demo.url.render_as_string(hide_password=False)
+    codes = _codes(demo, 6)
+    for uscc in codes:
+        quick = diagnosis.quick_diagnosis(url, uscc.lower(), YEAR, ON)
+        assert quick is not None and quick == diagnosis.kept_diagnosis(demo, uscc, YEAR, ON)
+    with pytest.raises(diagnosis.UnknownEnterprise):
+        diagnosis.quick_diagnosis(url, "91320000000000000X", YEAR, ON)
+    with session_scope(demo) as s:
+        s.execute(update(EnterpriseYear).where(EnterpriseYear.uscc == codes[0], EnterpriseYear.year == YEAR)
+                  .values(rd_spending=EnterpriseYear.rd_spending + 12345.0))
+    assert diagnosis.quick_diagnosis(url, codes[0], YEAR, ON) is None
+
+
+def test_cli_diagnose_from_kept_tables_imports_no_sqlalchemy(demo, tmp_path):
+    """`smecluster diagnose` answered from current kept tables never imports SQLAlchemy, Alembic, Polars
+    or DuckDB (their imports were most of the command's second)."""
+    keep_for_diagnosis(current_snapshot(demo), YEAR, ON)
+    uscc = _codes(demo, 1)[0]
+    env = dict(os.environ, SMECLUSTER_SNAPSHOT_DIR=str(tmp_path / "snapshots"), **{MIN_FIRMS_ENV: "0"})
+    done = subprocess.run([sys.executable, "-c", CLI_DIAGNOSE, demo.url.render_as_string(hide_password=False), uscc,
+                           str(tmp_path / "d.json")], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"uscc": uscc, "heavy": []}
+
+
 def test_overview_counts_from_the_snapshot_equal_the_database(demo, monkeypatch):
     """The overview's registry counts from a current snapshot's columns equal the database's GROUP BY."""
     from smecluster.web.overview import OverviewCache, snapshot_counts

@@ -101,7 +101,7 @@ def test_county_geometries_kept_on_disk_are_the_same(tmp_path, monkeypatch):
 
 def test_snapshot_of_another_schema_is_not_read(database_url, tmp_path, monkeypatch):
     """A snapshot written under other registry columns (before a migration) is rebuilt, not read."""
-    from smecluster.analytics import stored_snapshot
+    from smecluster.analytics import snapshot_files
 
     monkeypatch.setenv("SMECLUSTER_SNAPSHOT_DIR", str(tmp_path / "snapshots"))
     monkeypatch.setenv(MIN_FIRMS_ENV, "0")
@@ -109,7 +109,8 @@ def test_snapshot_of_another_schema_is_not_read(database_url, tmp_path, monkeypa
     write_demo(engine, generate(scale=300 / BASE_FIRMS))
     built = current_snapshot(engine)
     assert built is not None and current_snapshot(engine, refresh=False) == built
-    monkeypatch.setattr(stored_snapshot, "schema_key", lambda: "columns-of-another-migration")
+    # the key the reader expects (snapshot_files, where `current_snapshot` checks a snapshot's meta)
+    monkeypatch.setattr(snapshot_files, "schema_key", lambda: "columns-of-another-migration")
     assert current_snapshot(engine, refresh=False) is None
     rebuilt = current_snapshot(engine)
     assert rebuilt is not None and rebuilt.path != built.path

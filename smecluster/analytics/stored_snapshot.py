@@ -20,9 +20,7 @@ Root: `SMECLUSTER_SNAPSHOT_DIR/<hash of the URL>` if set, else beside a SQLite f
 
 from __future__ import annotations
 
-import bisect
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -31,135 +29,29 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import BigInteger, Boolean, Date, Engine, Float, Integer, SmallInteger, func, select
 from sqlalchemy.engine import make_url
 
+from smecluster.analytics.snapshot_files import (  # noqa: F401  (re-exported: the snapshot's public names)
+    FORMAT,
+    SCHEMA_FILES,
+    StoredSnapshot,
+    _live,
+    _matches,
+    live_snapshot,
+    root_of,
+    schema_key,
+)
 from smecluster.registry.version import REGISTRY_TABLES, current_version
 
-if TYPE_CHECKING:
-    import duckdb
-
-FORMAT = 1
 # Below this many enterprises the database answers every question directly and fast; no snapshot.
 MIN_FIRMS_ENV = "SMECLUSTER_SNAPSHOT_MIN_FIRMS"
 DEFAULT_MIN_FIRMS = 100_000
 BATCH_ROWS = 262_144
-
-
-@dataclass(frozen=True)
-class StoredSnapshot:
-    """A snapshot directory known to match the registry's version when it was checked."""
-
-    path: Path
-    registry_id: str
-    version: int
-
-    def file(self, table: str) -> Path:
-        """The Parquet file of a registry table."""
-        return self.path / f"{table}.parquet"
-
-    def cached(self, name: str, compute: Callable[[], pa.Table], row_group_size: int = 65_536,
-               compression: str = "zstd") -> pa.Table:
-        """A table derived from this snapshot alone (e.g. a year's facts), computed once and kept beside it."""
-        path = self.path / f"{name}.parquet"
-        if path.exists():
-            return pq.read_table(path)
-        table = compute()
-        part = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-        # row groups of 64Ki rows: a county's rows (credit codes carry the county code, so sorted by
-        # code they lie together) are read by skipping the other groups on their statistics
-        pq.write_table(table, part, compression=compression, row_group_size=row_group_size)
-        os.replace(part, path)  # readers see the whole file or none
-        return table
-
-    def has(self, name: str) -> bool:
-        """Whether a table `cached` is kept under this name."""
-        return (self.path / f"{name}.parquet").exists()
-
-    def lookup(self, name: str, column: str, value: str) -> pa.Table | None:
-        """The rows of a kept table sorted by `column` whose `column` equals `value` (None if none is
-        kept): only the row groups whose statistics can hold the value are read (usually one)."""
-        path = self.path / f"{name}.parquet"
-        try:
-            meta, lows, highs = _sorted_groups(str(path), column)
-        except (OSError, ValueError):  # not kept (or not readable as kept): the caller computes instead
-            return None
-        # sorted: the groups that may hold the value are contiguous, ending at the last low <= value
-        last = bisect.bisect_right(lows, value) - 1
-        groups = []
-        for g in range(last, -1, -1):
-            if highs[g] < value:
-                break
-            groups.insert(0, g)
-        reader = pq.ParquetFile(path, metadata=meta, memory_map=True)
-        if not groups:
-            return reader.schema_arrow.empty_table()
-        table = reader.read_row_groups(groups)
-        # the rows are sorted by `column`: bisect its values in Python (Arrow's compare of a Python str
-        # builds a scalar, which imports pandas: 0.3-0.6 s of a diagnosis)
-        keys = table.column(column).to_pylist()
-        first = bisect.bisect_left(keys, value)
-        return table.slice(first, bisect.bisect_right(keys, value, lo=first) - first)
-
-    def kept(self, name: str, filters: list[tuple] | None = None) -> pa.Table | None:
-        """A table `cached` kept (only the rows passing `filters`, in their order), or None if none is."""
-        path = self.path / f"{name}.parquet"
-        try:
-            return pq.read_table(path, filters=filters)
-        except FileNotFoundError:
-            return None
-
-    def newest_year(self) -> int | None:
-        """The newest data year of `enterprise_year` (from the file's statistics: no rows read)."""
-        return _newest_year(str(self.file("enterprise_year")))
-
-    def connect(self, memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection with one view per registry table, named as the table."""
-        import duckdb  # not on the keyed-lookup path (a diagnosis)
-
-        con = duckdb.connect(config={"memory_limit": memory_limit})
-        con.execute("SET enable_progress_bar = false")
-        for table in REGISTRY_TABLES:
-            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{self.file(table)}')")
-        return con
-
-
-@lru_cache(maxsize=32)
-def _sorted_groups(path: str, column: str) -> tuple[pq.FileMetaData, list, list]:
-    """A kept file's footer and each row group's lowest and highest `column` value (read once per
-    file: a snapshot's files never change, a new version is a new directory)."""
-    meta = pq.read_metadata(path, memory_map=True)
-    index = meta.schema.to_arrow_schema().get_field_index(column)
-    lows, highs = [], []
-    for g in range(meta.num_row_groups):
-        stats = meta.row_group(g).column(index).statistics
-        if stats is None or not stats.has_min_max:
-            raise ValueError(f"{path}: row group {g} has no statistics for {column}")
-        lows.append(stats.min)
-        highs.append(stats.max)
-    if lows != sorted(lows):
-        raise ValueError(f"{path} is not sorted by {column}")
-    return meta, lows, highs
-
-
-@lru_cache(maxsize=8)
-def _newest_year(path: str) -> int | None:
-    meta = pq.read_metadata(path)
-    index = meta.schema.to_arrow_schema().get_field_index("year")
-    years = [meta.row_group(g).column(index).statistics for g in range(meta.num_row_groups)]
-    if any(s is None or not s.has_min_max for s in years):
-        import pyarrow.compute as pc  # not on the keyed-lookup path
-
-        return int(pc.max(pq.read_table(path, columns=["year"])["year"]).as_py() or 0) or None
-    return max((s.max for s in years), default=None)
 
 
 def arrow_schema(table: str) -> pa.Schema:
@@ -192,53 +84,13 @@ def arrow_schema(table: str) -> pa.Schema:
 def snapshot_root(engine: Engine) -> Path:
     """Where the snapshots of this database live."""
     url = engine.url
-    key = hashlib.sha256(url.render_as_string(hide_password=False).encode()).hexdigest()[:16]
-    if os.environ.get("SMECLUSTER_SNAPSHOT_DIR"):
-        return Path(os.environ["SMECLUSTER_SNAPSHOT_DIR"]) / key
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).resolve().with_name(Path(url.database).name + ".snapshot")
-    return Path.home() / ".cache" / "smecluster" / "snapshots" / key
+    return root_of(url.render_as_string(hide_password=False),
+                   url.database if url.get_backend_name() == "sqlite" else None)
 
 
 def min_firms() -> int:
     """The registry size from which province-wide questions use the snapshot."""
     return int(os.environ.get(MIN_FIRMS_ENV, DEFAULT_MIN_FIRMS))
-
-
-# The files that declare the registry tables' columns (the models) and how they are written (this one).
-SCHEMA_FILES = ("registry/models.py", "registry/profile.py", "analytics/stored_snapshot.py")
-
-
-@lru_cache(maxsize=1)
-def schema_key() -> str:
-    """A hash of the code that declares and writes the registry tables' columns: a migration that adds
-    or renames a column changes it, and a snapshot written before must not be read (its files lack the
-    column, while the registry's version, counting registry writes, did not move).
-
-    The files' bytes, not the columns they declare: importing the models (SQLAlchemy's ORM building
-    every class) cost ~50 ms of a diagnosis that needs nothing else of them. Any edit of these files
-    makes the snapshots be written anew once.
-    """
-    package = Path(__file__).parent.parent
-    digest = hashlib.sha256()
-    for name in SCHEMA_FILES:
-        digest.update(name.encode() + b"\0" + (package / name).read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
-
-
-def _live(root: Path) -> tuple[Path, dict] | None:
-    try:
-        name = (root / "CURRENT").read_text().strip()
-        meta = json.loads((root / name / "meta.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return root / name, meta
-
-
-def _matches(meta: dict, version: tuple[str, int] | None) -> bool:
-    """Whether a snapshot's meta says it holds this registry version, in this format and schema."""
-    return (version is not None and (meta["registry_id"], meta["version"]) == version
-            and meta.get("format") == FORMAT and meta.get("schema") == schema_key())
 
 
 def current_snapshot(engine: Engine, refresh: bool = True, force: bool = False) -> StoredSnapshot | None:

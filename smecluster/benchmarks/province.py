@@ -27,6 +27,7 @@ from smecluster.benchmarks.web import Target, _free_port, _load, _session_for
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BENCH_USER = "bench_province"
 LOCATE_POINTS = 100
+SCHEMA_ENV = "SMECLUSTER_BENCH_PG_SCHEMA"
 
 
 @dataclass
@@ -80,11 +81,20 @@ def cli(url: str, *args: str) -> list[str]:
     return [sys.executable, "-m", "smecluster.cli.main", "--db", url, *args]
 
 
+def pg_schema(enterprises: int) -> str:
+    """The PostgreSQL schema of the benchmark's registry: `$SMECLUSTER_BENCH_PG_SCHEMA` if set (a run
+    of one's own, never touching the shared one), else `bench_province_<N>`."""
+    name = os.environ.get(SCHEMA_ENV) or f"bench_province_{enterprises}"
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"{SCHEMA_ENV}={name!r}: letters, digits and underscores only")
+    return name
+
+
 def pg_url(enterprises: int) -> str:
     """The PostgreSQL URL of the benchmark's schema (kept between runs)."""
     from sqlalchemy import create_engine, text
 
-    schema = f"bench_province_{enterprises}"
+    schema = pg_schema(enterprises)
     engine = create_engine(PG_SERVER)
     with engine.begin() as c:
         c.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))

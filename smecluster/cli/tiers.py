@@ -132,14 +132,17 @@ def diagnose(
     kind: str = typer.Option("new", "--kind", help=KIND_HELP),
 ) -> None:
     """Free diagnosis (免费诊断): current tier, next tier, each unmet criterion and its gap, the scores."""
+    from smecluster.config import database_url
     from smecluster.policy.pack import PackError
-    from smecluster.services.diagnosis import UnknownEnterprise
+    from smecluster.services.diagnosis import UnknownEnterprise, quick_diagnosis
     from smecluster.services.diagnosis import diagnose as run
 
     if fmt not in ("html", "pdf", "json"):
         fail(f"--format {fmt!r}: choose html, pdf or json")
     try:
-        d = run(_engine(), credit_code, year=year, on=_date(on), evaluation=_kind(kind))
+        # from the kept tables without SQLAlchemy when they are current, else the usual path
+        args = {"year": year, "on": _date(on), "evaluation": _kind(kind)}
+        d = quick_diagnosis(database_url(STATE.db), credit_code, **args) or run(_engine(), credit_code, **args)
     except (UnknownEnterprise, ValueError, PackError) as exc:
         fail(str(exc))
     path = output or Path(f"diagnosis-{d['uscc']}.{fmt}")

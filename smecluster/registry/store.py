@@ -15,7 +15,9 @@ re-importing a file changes nothing. See docs/decisions/0100-import-staging-and-
 A first load (an empty table) takes the fastest path of each database: Arrow straight into the table
 with its secondary indexes built once afterwards (SQLite), COPY with keys, indexes and foreign keys
 set aside and added back (PostgreSQL). `bulk_load` writes several empty tables that way in one
-transaction (the demo and benchmark registries; docs/decisions/1530-bulk-first-load.md).
+transaction (the demo and benchmark registries; docs/decisions/1530-bulk-first-load.md); on PostgreSQL
+each table by a connection of its own into a scratch schema, swapped in by the caller's transaction
+(`registry.scratch_load`, decision 2001).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import polars as pl
 from sqlalchemy import Connection, Engine
@@ -451,9 +453,11 @@ def bulk_load(
     """First load of empty tables (table, rows, natural key), in this order, all or nothing; rows written.
 
     The import's loader (`upsert`) table by table, in one transaction: on PostgreSQL the caller's (pass
-    its Connection), on SQLite one of its own (pass the Engine, no sqlite3 connection of this process
-    open). Rows may be a Future (computed in another thread while the tables before them are written)
-    or a function giving them in parts (`Rows`: only one part is held at a time).
+    its Connection; with several tables each is built by the same first-load path on a connection of its
+    own in a scratch schema and swapped in by that transaction: `scratch_load`), on SQLite one of its own
+    (pass the Engine, no sqlite3 connection of this process open). Rows may be a Future (computed in
+    another thread while the tables before them are written) or a function giving them in parts (`Rows`:
+    only one part is held at a time).
 
     On SQLite foreign keys are checked once per table at the end (anti-joins of the loaded frames:
     `_check_references`; a violation rolls everything back), and
@@ -463,6 +467,12 @@ def bulk_load(
     """
     tables = list(tables)
     if conn.dialect.name != "sqlite":
+        from smecluster.registry import scratch_load
+
+        if isinstance(conn, Connection) and scratch_load.usable(conn, tables):
+            # several connections, swapped in at the end
+            loads = [(table, partial(_first_load, table=table, rows=rows, key=key)) for table, rows, key in tables]
+            return scratch_load.scratch_load(conn, loads)
         # rows in parts are made one part ahead in another thread, the first from now on: while the
         # server takes the tables before them
         ahead = {table: _Ahead(rows) for table, rows, _ in tables if _in_parts(rows)}
@@ -503,6 +513,19 @@ def bulk_load(
                     with contextlib.suppress(FileNotFoundError):
                         os.remove(file + suffix)
     return {table: counts[table] for table, _, _ in tables}
+
+
+def _first_load(cur, table: str, rows: Rows, key: list[str]) -> int:
+    """Rows into the empty PostgreSQL table `table` through `cur`, in its transaction: COPY with keys,
+    indexes and foreign keys set aside and added back (`_PostgreSQL.append`); rows in parts are made one
+    part ahead in another thread. The per-table work of `scratch_load`."""
+    ahead = _Ahead(rows) if _in_parts(rows) else None
+    try:
+        parts = (in_key_order(p, key) for p in ahead()) if ahead else [in_key_order(_ready(rows), key)]
+        return _PostgreSQL(cur).append(table, parts, empty=True)
+    finally:
+        if ahead:
+            ahead.close()
 
 
 def _check_references(w: _SQLite, table: str, frame: pl.DataFrame, loaded: dict[str, pl.DataFrame],

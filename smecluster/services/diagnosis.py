@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     import polars as pl
     from sqlalchemy import Engine
 
+    from smecluster.analytics.snapshot_files import StoredSnapshot
+
 
 class UnknownEnterprise(LookupError):
     """No enterprise with that credit code in the registry."""
@@ -72,8 +74,28 @@ def kept_diagnosis(engine: Engine, uscc: str, year: int | None = None, on: date 
     from smecluster.analytics.stored_snapshot import current_snapshot
 
     snapshot = current_snapshot(engine, refresh=False)
-    if snapshot is None:
+    return None if snapshot is None else _kept(snapshot, uscc, year, on, evaluation)
+
+
+def quick_diagnosis(url: str, uscc: str, year: int | None = None, on: date | None = None,
+                    evaluation: str = "new") -> dict | None:
+    """`kept_diagnosis` for a short command: the database at `url` (as `smecluster.config.database_url`
+    gives it) is asked for its registry version through the driver alone, without SQLAlchemy, an
+    engine or the models (`smecluster.dbapi`). None whenever that cannot answer (no current snapshot,
+    the schema not at its newest migration, the database not reachable that way): then `diagnose`."""
+    from smecluster import dbapi
+    from smecluster.analytics.snapshot_files import live_snapshot, root_of
+
+    try:
+        version = dbapi.registry_state(url)
+    except Exception:  # noqa: BLE001 - any driver's error: the usual path opens the database and says why
         return None
+    snapshot = live_snapshot(root_of(url, dbapi.sqlite_file(url)), version) if version else None
+    return None if snapshot is None else _kept(snapshot, uscc.strip().upper(), year, on, evaluation)
+
+
+def _kept(snapshot: StoredSnapshot, uscc: str, year: int | None, on: date | None, evaluation: str) -> dict | None:
+    """The diagnosis from the kept tables of a current snapshot (see kept_diagnosis)."""
     year = year or snapshot.newest_year()
     if year is None:
         return None

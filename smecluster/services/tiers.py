@@ -191,7 +191,7 @@ def province_tiers(snapshot: StoredSnapshot, plan: QueryPlan, year: int, on: dat
         province_values(snapshot, plan, year, on, facts)
     # small row groups: a diagnosis reads the one group its credit code falls in
     return snapshot.cached(name, lambda: _by_uscc(run_small(plan.sql, {"facts": facts})),
-                           row_group_size=LOOKUP_ROWS, compression="lz4")
+                           row_group_size=LOOKUP_ROWS, compression="lz4", lookup_key="uscc")
 
 
 def province_values(snapshot: StoredSnapshot, plan: QueryPlan, year: int, on: date,
@@ -203,7 +203,7 @@ def province_values(snapshot: StoredSnapshot, plan: QueryPlan, year: int, on: da
         return _by_uscc(run_small(plan.indicator_sql, {"facts": table}))
 
     return snapshot.cached(values_name(plan, year, kept_date(snapshot, on)), compute, row_group_size=LOOKUP_ROWS,
-                           compression="lz4")
+                           compression="lz4", lookup_key="uscc")
 
 
 def keep_for_diagnosis(snapshot: StoredSnapshot, year: int, on: date, evaluation: str = "new") -> None:
