@@ -281,3 +281,24 @@ def test_open_application_for_a_registry_cluster(web):  # noqa: F811
         draft = open_application(s, s.query(Account).filter_by(username="county_a").one(), changshu.id, 2026)
         assert (draft.stage, draft.version, draft.county_code, draft.year) == ("draft", 1, "320581", 2026)
         assert changshu.status == "draft"
+
+
+def test_private_applications_hold_each_clusters_application_until_it_is_public(web):  # noqa: F811
+    """A cluster's application under review is private; once on public notice it leaves the private map but
+    stays in the map of every stage (the visibility rule reads both)."""
+    from smecluster.workflow.applications import private_applications
+    from smecluster.workflow.models import Application
+
+    app, _ = web
+    app_id, c = _to_review(app)
+    engine = app.state.engine
+    with session_scope(engine) as s:
+        cluster_id = s.get(Application, app_id).cluster_id
+    private = private_applications(engine)
+    assert (private[cluster_id].id, private[cluster_id].stage) == (app_id, "under_review")
+    _assign(c, app_id)
+    assert _score(c, app_id, "80").status_code == 303
+    assert do(c["province"], app_id, "publish_notice").status_code == 303
+    assert cluster_id not in private_applications(engine)
+    every = private_applications(engine, every_stage=True)
+    assert (every[cluster_id].id, every[cluster_id].stage) == (app_id, "public_notice")
