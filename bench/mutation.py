@@ -331,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1600, help="seed of --sample (default 1600)")
     parser.add_argument("--collect", action="store_true",
                         help="keep the results of an interrupted run (its copy is read; mutants not run are "
-                             "'not checked' and left out of the score); give the same --sample and --seed")
+                             "'not checked' and left out of the score); give the same --sample and --seed, or "
+                             "the same --only names (then the kept results of mutants it did not reach stay)")
     parser.add_argument("--only", nargs="+", metavar="MUTANT",
                         help="run only these mutants of one package; their results replace the kept ones")
     args = parser.parse_args(argv)
@@ -345,7 +346,18 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     for name in names:
         kept = load(name)
-        if args.collect and (WORK / name).exists():
+        if args.collect and args.only and kept and (WORK / name).exists():
+            # an interrupted --only rerun: the mutants it reached replace their kept results, the rest stay
+            now = statuses(name)
+            reached = {m: now[m] for m in args.only if now.get(m, "not checked") != "not checked"}
+            kept["status"].update(reached)
+            kept["interrupted"] = any(s == "not checked" for s in kept["status"].values())
+            summarise(name, kept)
+            kept["diffs"] = {m: diff(name, m) for m in [*kept["survivors"], *kept["equivalent"]]}
+            (RESULTS / f"{name}.json").write_text(json.dumps(kept, indent=1, ensure_ascii=False) + "\n",
+                                                  encoding="utf-8")
+            print(f"{name}: {len(reached)} of the {len(args.only)} mutants named were run again")
+        elif args.collect and (WORK / name).exists():
             all_names = mutant_names(WORK / name)
             picked = (sorted(random.Random(args.seed).sample(all_names, min(args.sample, len(all_names))))
                       if args.sample else all_names)

@@ -467,3 +467,17 @@ def test_settings_are_read_again_after_five_seconds_or_when_forgotten(engine, mo
     assert cached_settings(engine)["session_idle_minutes"] == 60
     forget_cached_settings()
     assert cached_settings(engine)["session_idle_minutes"] == 90
+
+
+def test_wrong_passwords_are_audited_and_the_fifth_says_it_locked(engine):
+    """Each wrong password leaves a "bad password" entry on the account; the 5th (the threshold) says the
+    account locked, the four before it say it did not; the 6th attempt finds it locked."""
+    for _ in range(6):
+        with session_scope(engine) as s:
+            assert authenticate(s, "county_a", "Wrong-Passw0rd-1").account is None
+    with session_scope(engine) as s:
+        rows = s.execute(select(AuditEntry.target, AuditEntry.detail)
+                         .where(AuditEntry.action == "login.fail").order_by(AuditEntry.id)).all()
+    assert {r.target for r in rows} == {"account:county_a"}
+    assert [r.detail for r in rows] == [{"reason": "bad password", "locked": False}] * 4 + [
+        {"reason": "bad password", "locked": True}, {"reason": "locked"}]
