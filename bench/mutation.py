@@ -63,13 +63,18 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
         ["tests/test_policy_packs.py", "tests/test_policy_scenarios.py", "tests/test_policy_cli.py",
          "tests/test_cluster_criteria.py", "tests/test_tiers_packs.py", "tests/test_tiers_rules.py",
          "tests/test_tiers_band_table.py", "tests/test_tiers_scenarios.py", "tests/test_tiers_2026.py",
-         "tests/test_tiers_bands.py", "tests/test_simulate.py", "tests/test_guard_policy.py"],
+         "tests/test_tiers_bands.py", "tests/test_simulate.py", "tests/test_guard_policy.py",
+         "tests/test_priority_pack.py", "tests/test_priority_scenarios.py", "tests/test_watch.py"],
     ),
     "analytics": (
         ["smecluster/analytics/*"],
         ["tests/test_cluster_criteria.py", "tests/test_guard_registry.py", "tests/test_tiers_rules.py",
          "tests/test_tiers_band_table.py", "tests/test_tiers_storage.py", "tests/test_simulate.py",
-         "tests/test_scale_snapshot.py", "tests/test_scale_prepared.py"],
+         "tests/test_scale_snapshot.py", "tests/test_scale_prepared.py",
+         # the modules added since (priority, relatedness, watch, tier gaps): their own fast tests
+         "tests/test_priority_kernel.py", "tests/test_priority_pack.py", "tests/test_priority_scenarios.py",
+         "tests/test_relatedness.py", "tests/test_watch.py", "tests/test_diagnosis_groups.py",
+         "tests/test_values.py"],
     ),
 }
 COPY = ["smecluster", "tests", "docs", "scripts"]
