@@ -302,3 +302,44 @@ def test_private_applications_hold_each_clusters_application_until_it_is_public(
     assert cluster_id not in private_applications(engine)
     every = private_applications(engine, every_stage=True)
     assert (every[cluster_id].id, every[cluster_id].stage) == (app_id, "public_notice")
+
+
+def test_open_application_adopts_a_recognised_registry_cluster(web):  # noqa: F811
+    """A cluster the registry holds as recognised (in 2023) enters the workflow recognised, valid three years
+    from that year's end, created by the county account; the audit entry names the standing it adopted; a
+    second application is refused while this one is not over."""
+    from smecluster.accounts.models import Account
+    from smecluster.registry.models import Cluster
+    from smecluster.workflow.applications import open_application
+    from smecluster.workflow.models import AuditEntry
+
+    app, _ = web
+    with session_scope(app.state.engine) as s:
+        county = s.query(Account).filter_by(username="county_a").one()
+        changshu = s.query(Cluster).filter_by(code="CS-FLUORINE").one()
+        changshu.status, changshu.year = "recognised", 2023
+        adopted = open_application(s, county, changshu.id, 2026)
+        assert (adopted.stage, adopted.valid_until, adopted.created_by) == ("recognised", date(2026, 12, 31),
+                                                                            county.id)
+        assert changshu.status == "recognised"
+        entry = s.query(AuditEntry).filter_by(action="application.create",
+                                              target=f"application:{adopted.id}").one()
+        assert (entry.actor, entry.detail) == ("county_a", {"cluster": "CS-FLUORINE", "adopted": "recognised"})
+        with pytest.raises(WorkflowError, match=f"already has application #{adopted.id} in stage recognised"):
+            open_application(s, county, changshu.id, 2026)
+
+
+def test_a_stale_version_on_an_untouched_application_names_nobody(web):  # noqa: F811
+    """A version that is not the application's, with no change made yet: a conflict that names no one."""
+    from smecluster.accounts.models import Account
+    from smecluster.workflow.applications import Conflict, act
+
+    app, clock = web
+    app_id = new_application(client_as(app, "county_a"))
+    with session_scope(app.state.engine) as s:
+        county = s.query(Account).filter_by(username="county_a").one()
+        with pytest.raises(Conflict) as refused:
+            act(s, county, app_id, "submit", 2, today=clock.day)
+    assert str(refused.value) == ("someone else changed this application since you opened it; it is now in stage "
+                                  "draft. Nothing of yours was saved: review it and try again.")
+    assert (refused.value.current_version, refused.value.current_stage, refused.value.by) == (1, "draft", None)
