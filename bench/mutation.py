@@ -56,7 +56,7 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
         ["tests/test_guard_workflow.py", "tests/test_web_workflow.py", "tests/test_web_workflow_pack.py",
          "tests/test_web_audit.py", "tests/test_guard_admin_audit.py", "tests/test_trust_audit.py",
          "tests/test_web_trust.py", "tests/test_guard_workflow_rules.py",
-         "tests/test_guard_audit.py", "tests/test_guard_members.py"],
+         "tests/test_guard_audit.py", "tests/test_guard_members.py", "tests/test_priority_registry.py"],
     ),
     "policy": (
         ["smecluster/policy/*"],
@@ -197,6 +197,9 @@ EQUIVALENT: dict[str, str] = {
     "smecluster.web.visibility.x_audience__mutmut_3":
         '"ANONYMOUS" instead of "anonymous" as the overview cache key of anonymous viewers: no role has either '
         "name, so the keys stay apart from every role's",
+    "smecluster.workflow.applications.x__conflict__mutmut_9":
+        "limit(2) instead of limit(1) on the application's transitions newest first, read with .first(): the "
+        "same newest transition",
 }
 
 

@@ -343,3 +343,16 @@ def test_a_stale_version_on_an_untouched_application_names_nobody(web):  # noqa:
     assert str(refused.value) == ("someone else changed this application since you opened it; it is now in stage "
                                   "draft. Nothing of yours was saved: review it and try again.")
     assert (refused.value.current_version, refused.value.current_stage, refused.value.by) == (1, "draft", None)
+
+
+def test_an_empty_evidence_file_is_refused_saying_so(web):  # noqa: F811
+    """An empty upload is refused with its reason ("文件为空", the catalogue's text of "the file is empty"),
+    and nothing is stored."""
+    app, _ = web
+    county = client_as(app, "county_a")
+    app_id = new_application(county)
+    r = county.post(f"/applications/{app_id}/evidence", data={"csrf_token": csrf_of(county)},
+                    files={"file": ("report.pdf", b"", "application/pdf")})
+    assert r.status_code == 400 and "文件为空" in r.text
+    folder = app.state.settings.evidence_dir
+    assert not (folder.exists() and any(folder.iterdir()))
