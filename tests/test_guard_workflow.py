@@ -356,3 +356,71 @@ def test_an_empty_evidence_file_is_refused_saying_so(web):  # noqa: F811
     assert r.status_code == 400 and "文件为空" in r.text
     folder = app.state.settings.evidence_dir
     assert not (folder.exists() and any(folder.iterdir()))
+
+
+def test_a_new_applications_cluster_code_names_county_and_year(web):  # noqa: F811
+    """The cluster a new application creates is coded APP-<county>-<year>-<six random hex digits>: two
+    applications of one county and year get different codes."""
+    import re
+
+    from smecluster.registry.models import Cluster
+    from smecluster.workflow.models import Application
+
+    app, clock = web
+    county = client_as(app, "county_a")
+    ids = [new_application(county), new_application(county)]
+    with session_scope(app.state.engine) as s:
+        codes = [s.get(Cluster, s.get(Application, i).cluster_id).code for i in ids]
+    year = clock.day.year
+    assert all(re.fullmatch(rf"APP-320581-{year}-[0-9a-f]{{6}}", c) for c in codes), codes
+    assert codes[0] != codes[1]
+
+
+def test_members_not_in_the_registry_are_named_and_nothing_is_created(web):  # noqa: F811
+    """Members the registry does not hold refuse the application, naming them (upper-cased, in order)."""
+    from web_fakes import USCC
+
+    from smecluster.accounts.models import Account
+    from smecluster.workflow.applications import create_application
+    from smecluster.workflow.models import Application
+
+    app, _ = web
+    ghosts = ["91320581MA1GHOST2X", "91320581ma1ghost1x"]
+    with session_scope(app.state.engine) as s:
+        county = s.query(Account).filter_by(username="county_a").one()
+        with pytest.raises(WorkflowError) as refused:
+            create_application(s, county, name="幽灵集群", leading_industries=["2614"],
+                               members=[USCC[0], *ghosts], year=2026)
+    assert str(refused.value) == "enterprise(s) not in the registry: 91320581MA1GHOST1X, 91320581MA1GHOST2X"
+    with session_scope(app.state.engine) as s:
+        assert s.query(Application).count() == 0
+
+
+def test_two_experts_score_one_application_each_once(web):  # noqa: F811
+    """Each assigned expert scores for themselves: a second expert's score is taken after the first's, and
+    the notice waits for both."""
+    from sqlalchemy import select
+    from web_fakes import PASSWORD
+
+    from smecluster.accounts.users import add_user
+    from smecluster.workflow.models import ExpertReview
+
+    app, _ = web
+    with session_scope(app.state.engine) as s:
+        add_user(s, "expert2", PASSWORD, "expert", region_code="320000", display_name="expert2")
+    app_id, c = _to_review(app)
+    c["expert2"] = client_as(app, "expert2")
+    for name in ("expert", "expert2"):
+        r = c["province"].post(f"/applications/{app_id}/experts",
+                               data={"expert": name, "csrf_token": csrf_of(c["province"])}, follow_redirects=False)
+        assert r.status_code == 303
+    assert _score(c, app_id, "70").status_code == 303
+    assert do(c["province"], app_id, "publish_notice").status_code == 400
+    second = c["expert2"].post(f"/applications/{app_id}/score",
+                               data={"score": "90", "csrf_token": csrf_of(c["expert2"])}, follow_redirects=False)
+    assert second.status_code == 303
+    with session_scope(app.state.engine) as s:
+        scores = s.scalars(select(ExpertReview.score).where(ExpertReview.application_id == app_id)
+                           .order_by(ExpertReview.id)).all()
+    assert scores == [70, 90]
+    assert do(c["province"], app_id, "publish_notice").status_code == 303
