@@ -64,7 +64,8 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
          "tests/test_cluster_criteria.py", "tests/test_tiers_packs.py", "tests/test_tiers_rules.py",
          "tests/test_tiers_band_table.py", "tests/test_tiers_scenarios.py", "tests/test_tiers_2026.py",
          "tests/test_tiers_bands.py", "tests/test_simulate.py", "tests/test_guard_policy.py",
-         "tests/test_priority_pack.py", "tests/test_priority_scenarios.py", "tests/test_watch.py"],
+         "tests/test_priority_pack.py", "tests/test_priority_scenarios.py", "tests/test_watch.py",
+         "tests/test_tiers_endpoints.py"],
     ),
     "analytics": (
         ["smecluster/analytics/*"],
@@ -203,6 +204,16 @@ EQUIVALENT: dict[str, str] = {
     "smecluster.workflow.member_file.x_member_codes__mutmut_26":
         'a CSV member list written to a temporary "members.CSV" instead of "members.csv": read_grid lower-cases '
         "the suffix, so the same CSV reader reads it",
+    "smecluster.policy.extend.x_extend__mutmut_53":
+        'raw.pop("inherited_unverified", None) instead of (..., False): the value is only tested for truth, and '
+        "the key is removed either way",
+    "smecluster.policy.extend.x_extend__mutmut_110":
+        '"CRITERIA" instead of "criteria" among the base keys not carried over: the base\'s criteria key is then '
+        'copied, but merged["criteria"] is assigned right after (the pack model reads keys, not their order)',
+    "smecluster.policy.evaluate.x_build_result__mutmut_125":
+        'a composition\'s owed children filtered on status != "XXpassXX" (always true) and gap: a child has a gap '
+        "only when its status is fail, warn or unknown (gap_text is called only then), so `and ch.gap` alone "
+        "already leaves passing children out",
 }
 
 
