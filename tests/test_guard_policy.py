@@ -167,3 +167,39 @@ def test_a_reform_naming_an_unknown_criterion_lists_the_known_ones_even_without_
         apply_reform(reform)
     assert str(refused.value) == (f"reform: change 2 (J99: threshold=1): unknown criterion 'J99' in pack "
                                   f"jiangsu-cluster-2023; known: {ids}, ?")
+
+
+def test_shipped_packs_are_read_from_their_kept_parse_and_user_packs_never(tmp_path, monkeypatch):
+    """A shipped pack's checked parse is kept in the cache folder and read back next time; a pack file of the
+    user's own folder is parsed every time and never kept."""
+    import shutil
+
+    from smecluster.policy import pack as pack_module
+    from smecluster.policy.pack import PACK_DIR, load_pack_file
+
+    monkeypatch.setenv("SMECLUSTER_CACHE_DIR", str(tmp_path / "cache"))
+    shipped = PACK_DIR / "jiangsu-cluster-2023.yaml"
+    first = load_pack_file(shipped)
+    kept = list((tmp_path / "cache" / "packs").glob("*.pickle"))
+    assert len(kept) == 1
+    user = tmp_path / "mine"
+    user.mkdir()
+    shutil.copy(shipped, user / shipped.name)
+    assert load_pack_file(user / shipped.name) == first
+    assert list((tmp_path / "cache" / "packs").glob("*.pickle")) == kept
+
+    def no_parsing(path):
+        raise AssertionError(f"parsed again: {path}")
+
+    monkeypatch.setattr(pack_module, "_read_pack_file", no_parsing)
+    assert load_pack_file(shipped) == first
+    with pytest.raises(AssertionError, match="parsed again"):
+        load_pack_file(user / shipped.name)
+
+
+def test_an_indicator_column_names_its_parameters_unless_they_are_the_defaults():
+    """sme_rd_cagr's catalogue default is 3 years: that column is plain; 5 years gets its own column."""
+    from smecluster.policy.compile import indicator_column
+
+    assert indicator_column("sme_rd_cagr") == indicator_column("sme_rd_cagr", {"years": 3}) == "sme_rd_cagr"
+    assert indicator_column("sme_rd_cagr", {"years": 5}) == "sme_rd_cagr__years_5"
