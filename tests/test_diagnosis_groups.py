@@ -34,6 +34,9 @@ def test_a_failing_group_gets_its_cheapest_fix_within_the_group():
     assert fix["group"] == "innovation" and fix["reachable"]
     assert len(fix["changes"]) == 1 and {c["criterion"] for c in fix["changes"]} <= INNOVATION
     assert fix["changes"][0]["gain"] == 5 and fix["score_after"] == 20 and fix["total_after"] == 70
+    # either IP Ⅱ类 → Ⅰ类 (5 → 10) or R&D 2.5% → 3% (10 → 15): the next band up, one band climbed
+    change = fix["changes"][0]
+    assert change["steps"] == 1 and change["points_to"] - change["points_from"] == 5
     gap = t["gaps"][0]
     assert gap["advice"].startswith("创新能力得分 15，低于最低要求 20：")
     assert "创新能力可达 20 分，总分 70" in gap["advice"]
@@ -47,6 +50,9 @@ def test_the_search_takes_two_steps_when_one_band_is_not_enough():
     fix = t["score"]["group_fixes"][0]
     assert fix["score"] == 5 and fix["score_after"] >= 20
     assert len(fix["changes"]) == 1 and {c["criterion"] for c in fix["changes"]} <= INNOVATION
+    # the fewest bands climbed for +15 with no overshoot: IP none → 自主研发Ⅰ类 (0 → 15: past 5, 10, to 15) or
+    # R&D 1.5% → 5% (5 → 20: past 10, 15, to 20); three bands either way
+    assert (fix["changes"][0]["steps"], fix["changes"][0]["gain"], fix["score_after"]) == (3, 15, 20)
 
 
 def test_an_unreachable_group_says_so():
