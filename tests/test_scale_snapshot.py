@@ -119,3 +119,23 @@ def test_only_registry_writes_bump(demo):
     assert writes_registry("update enterprise_profile set net_profit = 1")
     assert not writes_registry("UPDATE account SET failed_logins = 0")
     assert not writes_registry("SELECT * FROM enterprise")
+
+
+def test_a_written_snapshot_records_its_registry_version_rows_and_time(demo, tmp_path):
+    """meta.json of a snapshot names the registry and version it was read at, each table's rows (as the
+    database counts them) and the seconds the copy took; CURRENT points at it."""
+    import json
+
+    from smecluster.analytics.stored_snapshot import FORMAT, REGISTRY_TABLES, write_snapshot
+
+    root = tmp_path / "written"
+    root.mkdir()
+    target = write_snapshot(demo.url.render_as_string(hide_password=False), root)
+    meta = json.loads((target / "meta.json").read_text())
+    registry_id, number = current_version(demo)
+    with demo.connect() as c:
+        counts = {t: c.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar() for t in REGISTRY_TABLES}
+    assert (meta["format"], meta["registry_id"], meta["version"], meta["rows"]) == (FORMAT, registry_id, number,
+                                                                                    counts)
+    assert counts["enterprise"] > 0 and 0 <= meta["seconds"] < 600
+    assert (root / "CURRENT").read_text() == target.name
