@@ -97,3 +97,26 @@ def test_at_least_k_asks_for_the_cheapest_missing_ones():
     got = unmet(report)
     assert [g["id"] for g in got] == ["c", "b", "d"]
     assert [g.get("alternative") for g in got] == [None, "X", "X"]
+
+
+def test_band_targets_say_what_the_value_must_become():
+    """The next band's target as the advice prints it: at least / more than its lower edge when the value is
+    below it, at most / less than its upper edge otherwise, the band's label for a named band."""
+    from smecluster.analytics.tier_gaps import _band_target
+    from smecluster.policy.pack import Band
+
+    assert _band_target(Band(min=0.03, max=0.05, points=15), 0.025, "ratio") == "≥ 3%"
+    assert _band_target(Band(min=0.55, min_inclusive=False, points=5), 0.5, "ratio") == "> 55%"
+    assert _band_target(Band(max=0.55, max_inclusive=True, points=10), 0.6, "ratio") == "≤ 55%"
+    assert _band_target(Band(equals=4, points=20, label="Ⅰ类高价值"), 1, "code") == "Ⅰ类高价值"
+
+
+def test_a_failing_leaf_gap_carries_its_shortfall():
+    """Eight members where ten are needed: the gap is two (the figure the cheapest-branch order reads)."""
+    from smecluster.analytics.tier_gaps import leaf_gap
+    from smecluster.policy.pack import Criterion
+
+    c = Criterion(id="M", title="成员", indicator="members", comparator=">=", threshold=10)
+    gap = leaf_gap(c, 8, "fail")
+    assert (gap["shortfall"], gap["value"], gap["threshold"]) == (2, 8, 10)
+    assert "shortfall" not in leaf_gap(c, None, "unknown")
