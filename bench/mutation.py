@@ -75,7 +75,7 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
          # the modules added since (priority, relatedness, watch, tier gaps): their own fast tests
          "tests/test_priority_kernel.py", "tests/test_priority_pack.py", "tests/test_priority_scenarios.py",
          "tests/test_relatedness.py", "tests/test_watch.py", "tests/test_diagnosis_groups.py",
-         "tests/test_values.py"],
+         "tests/test_values.py", "tests/test_engines_arrow.py"],
     ),
 }
 COPY = ["smecluster", "tests", "docs", "scripts"]
@@ -214,6 +214,10 @@ EQUIVALENT: dict[str, str] = {
         'a composition\'s owed children filtered on status != "XXpassXX" (always true) and gap: a child has a gap '
         "only when its status is fail, warn or unknown (gap_text is called only then), so `and ch.gap` alone "
         "already leaves passing children out",
+    "smecluster.analytics.priority.x_swap_change__mutmut_41":
+        "c1 >= c0 + 1e-12 instead of c1 > c0 + 1e-12 for 'the two swapped': they differ only when the closeness "
+        "difference is exactly the 1e-12 tolerance, a float no ranking produces (ties, difference 0, stay unswapped "
+        "under both)",
 }
 
 
