@@ -139,3 +139,24 @@ def test_a_written_snapshot_records_its_registry_version_rows_and_time(demo, tmp
                                                                                     counts)
     assert counts["enterprise"] > 0 and 0 <= meta["seconds"] < 600
     assert (root / "CURRENT").read_text() == target.name
+
+
+def test_snapshots_live_beside_a_sqlite_file_else_in_the_users_cache(tmp_path, monkeypatch):
+    """SMECLUSTER_SNAPSHOT_DIR/<key> when set; else beside a SQLite file (<file>.snapshot); else, for a server
+    database, ~/.cache/smecluster/snapshots/<key> (key: the URL's digest)."""
+    import hashlib
+
+    from sqlalchemy import create_engine
+
+    from smecluster.analytics.stored_snapshot import snapshot_root
+
+    pg_url = "postgresql+psycopg://u@db.example/registry"
+    key = hashlib.sha256(pg_url.encode()).hexdigest()[:16]
+    pg = create_engine(pg_url)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SMECLUSTER_SNAPSHOT_DIR", str(tmp_path / "kept"))
+    assert snapshot_root(pg) == tmp_path / "kept" / key
+    monkeypatch.delenv("SMECLUSTER_SNAPSHOT_DIR")
+    assert snapshot_root(pg) == tmp_path / "home" / ".cache" / "smecluster" / "snapshots" / key
+    lite = create_engine(f"sqlite:///{tmp_path / 'reg.db'}")
+    assert snapshot_root(lite) == (tmp_path / "reg.db.snapshot").resolve()
