@@ -169,7 +169,7 @@ def test_a_reform_naming_an_unknown_criterion_lists_the_known_ones_even_without_
                                   f"jiangsu-cluster-2023; known: {ids}, ?")
 
 
-def test_shipped_packs_are_read_from_their_kept_parse_and_user_packs_never(tmp_path, monkeypatch):
+def test_shipped_packs_are_read_from_their_kept_parse_and_user_packs_never(tmp_path, monkeypatch, request):
     """A shipped pack's checked parse is kept in the cache folder and read back next time; a pack file of the
     user's own folder is parsed every time and never kept."""
     import shutil
@@ -178,6 +178,10 @@ def test_shipped_packs_are_read_from_their_kept_parse_and_user_packs_never(tmp_p
     from smecluster.policy.pack import PACK_DIR, load_pack_file
 
     monkeypatch.setenv("SMECLUSTER_CACHE_DIR", str(tmp_path / "cache"))
+    # the kept parses of a folder are looked up once a process: look them up again in this cache folder, and
+    # again after the test in the next test's
+    pack_module._kept_parses.cache_clear()
+    request.addfinalizer(pack_module._kept_parses.cache_clear)
     shipped = PACK_DIR / "jiangsu-cluster-2023.yaml"
     first = load_pack_file(shipped)
     kept = list((tmp_path / "cache" / "packs").glob("*.pickle"))
