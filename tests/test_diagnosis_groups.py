@@ -34,6 +34,9 @@ def test_a_failing_group_gets_its_cheapest_fix_within_the_group():
     assert fix["group"] == "innovation" and fix["reachable"]
     assert len(fix["changes"]) == 1 and {c["criterion"] for c in fix["changes"]} <= INNOVATION
     assert fix["changes"][0]["gain"] == 5 and fix["score_after"] == 20 and fix["total_after"] == 70
+    # either IP Ⅱ类 → Ⅰ类 (5 → 10) or R&D 2.5% → 3% (10 → 15): the next band up, one band climbed
+    change = fix["changes"][0]
+    assert change["steps"] == 1 and change["points_to"] - change["points_from"] == 5
     gap = t["gaps"][0]
     assert gap["advice"].startswith("创新能力得分 15，低于最低要求 20：")
     assert "创新能力可达 20 分，总分 70" in gap["advice"]
@@ -47,6 +50,9 @@ def test_the_search_takes_two_steps_when_one_band_is_not_enough():
     fix = t["score"]["group_fixes"][0]
     assert fix["score"] == 5 and fix["score_after"] >= 20
     assert len(fix["changes"]) == 1 and {c["criterion"] for c in fix["changes"]} <= INNOVATION
+    # the fewest bands climbed for +15 with no overshoot: IP none → 自主研发Ⅰ类 (0 → 15: past 5, 10, to 15) or
+    # R&D 1.5% → 5% (5 → 20: past 10, 15, to 20); three bands either way
+    assert (fix["changes"][0]["steps"], fix["changes"][0]["gain"], fix["score_after"]) == (3, 15, 20)
 
 
 def test_an_unreachable_group_says_so():
@@ -91,3 +97,26 @@ def test_at_least_k_asks_for_the_cheapest_missing_ones():
     got = unmet(report)
     assert [g["id"] for g in got] == ["c", "b", "d"]
     assert [g.get("alternative") for g in got] == [None, "X", "X"]
+
+
+def test_band_targets_say_what_the_value_must_become():
+    """The next band's target as the advice prints it: at least / more than its lower edge when the value is
+    below it, at most / less than its upper edge otherwise, the band's label for a named band."""
+    from smecluster.analytics.tier_gaps import _band_target
+    from smecluster.policy.pack import Band
+
+    assert _band_target(Band(min=0.03, max=0.05, points=15), 0.025, "ratio") == "≥ 3%"
+    assert _band_target(Band(min=0.55, min_inclusive=False, points=5), 0.5, "ratio") == "> 55%"
+    assert _band_target(Band(max=0.55, max_inclusive=True, points=10), 0.6, "ratio") == "≤ 55%"
+    assert _band_target(Band(equals=4, points=20, label="Ⅰ类高价值"), 1, "code") == "Ⅰ类高价值"
+
+
+def test_a_failing_leaf_gap_carries_its_shortfall():
+    """Eight members where ten are needed: the gap is two (the figure the cheapest-branch order reads)."""
+    from smecluster.analytics.tier_gaps import leaf_gap
+    from smecluster.policy.pack import Criterion
+
+    c = Criterion(id="M", title="成员", indicator="members", comparator=">=", threshold=10)
+    gap = leaf_gap(c, 8, "fail")
+    assert (gap["shortfall"], gap["value"], gap["threshold"]) == (2, 8, 10)
+    assert "shortfall" not in leaf_gap(c, None, "unknown")

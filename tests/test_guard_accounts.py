@@ -442,3 +442,42 @@ def test_refused_logins_are_audited_with_their_reason(engine):
                          .where(AuditEntry.action == "login.fail").order_by(AuditEntry.id)).all()
     assert [tuple(r) for r in rows] == [("nobody", "", {"reason": "unknown user"}),
                                         ("city_b", "account:city_b", {"reason": "disabled"})]
+
+
+def test_settings_are_read_again_after_five_seconds_or_when_forgotten(engine, monkeypatch):
+    """Settings are read on every request, so a process keeps them 5 seconds: a change made elsewhere shows
+    from the 5th second on, and at once where the cache is dropped (the admin page does so after a change)."""
+    from types import SimpleNamespace
+
+    from smecluster.accounts import settings as settings_module
+    from smecluster.accounts.settings import cached_settings, change_setting, forget_cached_settings
+
+    clock = SimpleNamespace(now=1000.0)
+    monkeypatch.setattr(settings_module, "time", SimpleNamespace(monotonic=lambda: clock.now))
+    forget_cached_settings()
+    assert cached_settings(engine)["session_idle_minutes"] == 30
+    with session_scope(engine) as s:
+        change_setting(s, "session_idle_minutes", 60)
+    clock.now = 1004.99
+    assert cached_settings(engine)["session_idle_minutes"] == 30
+    clock.now = 1005.0
+    assert cached_settings(engine)["session_idle_minutes"] == 60
+    with session_scope(engine) as s:
+        change_setting(s, "session_idle_minutes", 90)
+    assert cached_settings(engine)["session_idle_minutes"] == 60
+    forget_cached_settings()
+    assert cached_settings(engine)["session_idle_minutes"] == 90
+
+
+def test_wrong_passwords_are_audited_and_the_fifth_says_it_locked(engine):
+    """Each wrong password leaves a "bad password" entry on the account; the 5th (the threshold) says the
+    account locked, the four before it say it did not; the 6th attempt finds it locked."""
+    for _ in range(6):
+        with session_scope(engine) as s:
+            assert authenticate(s, "county_a", "Wrong-Passw0rd-1").account is None
+    with session_scope(engine) as s:
+        rows = s.execute(select(AuditEntry.target, AuditEntry.detail)
+                         .where(AuditEntry.action == "login.fail").order_by(AuditEntry.id)).all()
+    assert {r.target for r in rows} == {"account:county_a"}
+    assert [r.detail for r in rows] == [{"reason": "bad password", "locked": False}] * 4 + [
+        {"reason": "bad password", "locked": True}, {"reason": "locked"}]

@@ -76,3 +76,36 @@ def test_evidence_display_name_is_the_last_path_part(name, shown):
     from smecluster.workflow.evidence import display_name
 
     assert display_name(name) == shown
+
+
+def _zip(*names: str) -> bytes:
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name in names:
+            z.writestr(name, "<x/>")
+    return buf.getvalue()
+
+
+XLSX_TYPE = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
+DOCX_TYPE = ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx")
+
+
+@pytest.mark.parametrize(("data", "kind"), [
+    (b"%PDF-1.7\n...", ("application/pdf", "pdf")),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", ("image/png", "png")),
+    (b"\xff\xd8\xff\xe0\x00\x10JFIF", ("image/jpeg", "jpg")),
+    (_zip("[Content_Types].xml", "xl/workbook.xml"), XLSX_TYPE),
+    (_zip("[Content_Types].xml", "word/document.xml"), DOCX_TYPE),
+    (_zip("xl/workbook.xml"), None),                          # a zip without the OOXML content types
+    (_zip("[Content_Types].xml", "ppt/presentation.xml"), None),  # PowerPoint is not accepted
+    (b"PK\x03\x04 broken", None),                             # not a readable zip
+    (b"MZ\x90\x00 a program", None),
+    (b"%PDF", None),                                          # the PDF mark is "%PDF-"
+])
+def test_evidence_type_is_read_from_the_first_bytes(data, kind):
+    """PDF, PNG, JPEG, XLSX and DOCX are told by their content (OOXML by the parts inside the zip), nothing else."""
+    from smecluster.workflow.evidence import detect_type
+
+    assert detect_type(data) == kind

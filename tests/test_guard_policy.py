@@ -62,3 +62,148 @@ def test_a_pack_file_that_is_not_a_mapping_is_refused(tmp_path):
     (tmp_path / "odd.yaml").write_text("- just\n- a list\n", encoding="utf-8")
     with pytest.raises(ValueError, match="odd.yaml: a pack is a mapping"):
         pack_headers(tmp_path)
+
+
+def test_extend_replaces_drops_adds_and_marks_inherited_criteria_through_a_chain(tmp_path):
+    """A pack extending a pack that extends a base: replace and drop act on the base's top-level criteria,
+    added ones come last, carried-over ones (nested ones too) are marked unverified with the default note,
+    the base's end and successor are not inherited, and the pack's own keys override."""
+    import yaml
+
+    from smecluster.policy.extend import extend
+
+    def write(name: str, raw: dict) -> None:
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+
+    write("root", {"id": "root", "title": "根", "version": "1", "effective_to": "2024-12-31",
+                   "superseded_by": "other", "criteria": [
+                       {"id": "A", "note": "原注"}, {"id": "B", "any": [{"id": "B1"}]}, {"id": "C"}]})
+    write("middle", {"id": "middle", "extends": "root", "version": "2"})
+    child = extend({"id": "child", "extends": "middle", "replace": [{"id": "A", "title": "新A"}], "drop": ["C"],
+                    "criteria": [{"id": "D"}], "inherited_unverified": True}, tmp_path)
+    note = "carried over from middle"
+    assert child == {
+        "id": "child", "title": "根", "version": "2", "extends": "middle",
+        "criteria": [{"id": "A", "title": "新A"},
+                     {"id": "B", "verified": False, "note": note,
+                      "any": [{"id": "B1", "verified": False, "note": note}]},
+                     {"id": "D"}],
+    }
+    plain = extend({"id": "plain", "extends": "root"}, tmp_path)
+    assert plain["criteria"] == [{"id": "A", "note": "原注"}, {"id": "B", "any": [{"id": "B1"}]}, {"id": "C"}]
+    with pytest.raises(ValueError, match="replace/drop names 'Z', not a criterion of root"):
+        extend({"id": "bad", "extends": "root", "drop": ["Z"]}, tmp_path)
+
+
+def test_best_of_keeps_only_the_options_checked_in_that_evaluation():
+    """A "best of" score whose first option counts for new applications only: a re-review scores the
+    second option alone; a new application keeps both (the same criterion, unchanged)."""
+    from smecluster.policy.pack import Criterion
+
+    bands = [{"min": 5, "points": 10}, {"max": 4, "points": 0}]
+    new_only = Criterion(id="R-a", title="研发费用", role="score", indicator="members", bands=bands,
+                         max_points=10, evaluations=["new"])
+    always = Criterion(id="R-b", title="研发占比", role="score", indicator="debt_ratio", bands=bands, max_points=10)
+    best = Criterion(id="R", title="研发", role="score", max_points=10, best_of=[new_only, always])
+    review = best.for_evaluation("review")
+    assert [c.id for c in review.best_of] == ["R-b"] and review.any is None and review.all is None
+    assert best.for_evaluation("new") is best
+
+
+@pytest.mark.parametrize(("comparator", "indicator", "value", "threshold", "short"), [
+    (">=", "members", 8, 10, 2),                          # 2 more firms reach 10
+    (">", "members", 8, 10, 3),                           # more than 10: 11, so 3 more
+    ("<=", "members_outside_county", 5, 3, 2),            # 2 fewer reach 3
+    ("<", "members_outside_county", 5, 3, 3),             # below 3: 2, so 3 fewer
+    ("<", "debt_ratio", 0.80, 0.75, pytest.approx(0.05)),  # a share moves by the difference alone
+    (">", "debt_ratio", 0.50, 0.55, pytest.approx(0.05)),
+])
+def test_shortfall_counts_whole_firms_past_a_strict_limit(comparator, indicator, value, threshold, short):
+    """How far a value is from meeting its threshold, written out by hand: for a count, a strict comparison
+    needs one more (or one fewer) whole firm than the threshold."""
+    from smecluster.policy.gaps import shortfall
+    from smecluster.policy.pack import Criterion
+
+    c = Criterion(id="X", title="x", indicator=indicator, comparator=comparator, threshold=threshold)
+    assert shortfall(c, value) == short
+
+
+def test_a_banded_score_is_unknown_without_its_value_and_scored_with_one():
+    """A scored criterion with bands (I-S4, debt ratio) has status pass when its value is known, whatever the
+    band (its points are the score), and unknown when the value is missing."""
+    import duckdb
+    import polars as pl
+
+    from smecluster.policy.compile import indicator_column, status_sql
+
+    c = next(c for c in load_pack("innovative-sme-2022").all_criteria() if c.id == "I-S4")
+    frame = pl.DataFrame({indicator_column(c.indicator, c.params): [0.3, 0.9, None]})
+    con = duckdb.connect()
+    con.register("t", frame.to_arrow())
+    assert [r[0] for r in con.sql(f"SELECT {status_sql(c)} FROM t").fetchall()] == ["pass", "pass", "unknown"]
+
+
+def test_a_reform_adds_a_top_level_criterion():
+    """A reform adding a criterion without a parent puts it at the pack's top level, after the base's."""
+    from smecluster.policy.reform import apply_reform, reform_from_dict
+
+    base = load_pack("jiangsu-cluster-2023")
+    added = {"id": "J10", "title": "新增条件", "indicator": "members", "comparator": ">=", "threshold": 20}
+    reformed = apply_reform(reform_from_dict({"base": "jiangsu-cluster-2023", "changes": [{"add": added}]}))
+    assert [c.id for c in reformed.criteria] == [c.id for c in base.criteria] + ["J10"]
+    j10 = reformed.criteria[-1]
+    assert (j10.indicator, j10.comparator, j10.threshold) == ("members", ">=", 20)
+
+
+def test_a_reform_naming_an_unknown_criterion_lists_the_known_ones_even_without_ids():
+    """A change naming a criterion the pack lacks is refused with the ids it has; one added without an id
+    (refused later, when the pack is checked) is listed as "?" rather than breaking the message."""
+    from smecluster.policy.reform import ReformError, apply_reform, reform_from_dict
+
+    ids = ", ".join(c.id for top in load_pack("jiangsu-cluster-2023").criteria for c in top.walk())
+    reform = reform_from_dict({"base": "jiangsu-cluster-2023",
+                               "changes": [{"add": {"title": "无编号"}}, {"criterion": "J99", "threshold": 1}]})
+    with pytest.raises(ReformError) as refused:
+        apply_reform(reform)
+    assert str(refused.value) == (f"reform: change 2 (J99: threshold=1): unknown criterion 'J99' in pack "
+                                  f"jiangsu-cluster-2023; known: {ids}, ?")
+
+
+def test_shipped_packs_are_read_from_their_kept_parse_and_user_packs_never(tmp_path, monkeypatch, request):
+    """A shipped pack's checked parse is kept in the cache folder and read back next time; a pack file of the
+    user's own folder is parsed every time and never kept."""
+    import shutil
+
+    from smecluster.policy import pack as pack_module
+    from smecluster.policy.pack import PACK_DIR, load_pack_file
+
+    monkeypatch.setenv("SMECLUSTER_CACHE_DIR", str(tmp_path / "cache"))
+    # the kept parses of a folder are looked up once a process: look them up again in this cache folder, and
+    # again after the test in the next test's
+    pack_module._kept_parses.cache_clear()
+    request.addfinalizer(pack_module._kept_parses.cache_clear)
+    shipped = PACK_DIR / "jiangsu-cluster-2023.yaml"
+    first = load_pack_file(shipped)
+    kept = list((tmp_path / "cache" / "packs").glob("*.pickle"))
+    assert len(kept) == 1
+    user = tmp_path / "mine"
+    user.mkdir()
+    shutil.copy(shipped, user / shipped.name)
+    assert load_pack_file(user / shipped.name) == first
+    assert list((tmp_path / "cache" / "packs").glob("*.pickle")) == kept
+
+    def no_parsing(path):
+        raise AssertionError(f"parsed again: {path}")
+
+    monkeypatch.setattr(pack_module, "_read_pack_file", no_parsing)
+    assert load_pack_file(shipped) == first
+    with pytest.raises(AssertionError, match="parsed again"):
+        load_pack_file(user / shipped.name)
+
+
+def test_an_indicator_column_names_its_parameters_unless_they_are_the_defaults():
+    """sme_rd_cagr's catalogue default is 3 years: that column is plain; 5 years gets its own column."""
+    from smecluster.policy.compile import indicator_column
+
+    assert indicator_column("sme_rd_cagr") == indicator_column("sme_rd_cagr", {"years": 3}) == "sme_rd_cagr"
+    assert indicator_column("sme_rd_cagr", {"years": 5}) == "sme_rd_cagr__years_5"

@@ -281,3 +281,146 @@ def test_open_application_for_a_registry_cluster(web):  # noqa: F811
         draft = open_application(s, s.query(Account).filter_by(username="county_a").one(), changshu.id, 2026)
         assert (draft.stage, draft.version, draft.county_code, draft.year) == ("draft", 1, "320581", 2026)
         assert changshu.status == "draft"
+
+
+def test_private_applications_hold_each_clusters_application_until_it_is_public(web):  # noqa: F811
+    """A cluster's application under review is private; once on public notice it leaves the private map but
+    stays in the map of every stage (the visibility rule reads both)."""
+    from smecluster.workflow.applications import private_applications
+    from smecluster.workflow.models import Application
+
+    app, _ = web
+    app_id, c = _to_review(app)
+    engine = app.state.engine
+    with session_scope(engine) as s:
+        cluster_id = s.get(Application, app_id).cluster_id
+    private = private_applications(engine)
+    assert (private[cluster_id].id, private[cluster_id].stage) == (app_id, "under_review")
+    _assign(c, app_id)
+    assert _score(c, app_id, "80").status_code == 303
+    assert do(c["province"], app_id, "publish_notice").status_code == 303
+    assert cluster_id not in private_applications(engine)
+    every = private_applications(engine, every_stage=True)
+    assert (every[cluster_id].id, every[cluster_id].stage) == (app_id, "public_notice")
+
+
+def test_open_application_adopts_a_recognised_registry_cluster(web):  # noqa: F811
+    """A cluster the registry holds as recognised (in 2023) enters the workflow recognised, valid three years
+    from that year's end, created by the county account; the audit entry names the standing it adopted; a
+    second application is refused while this one is not over."""
+    from smecluster.accounts.models import Account
+    from smecluster.registry.models import Cluster
+    from smecluster.workflow.applications import open_application
+    from smecluster.workflow.models import AuditEntry
+
+    app, _ = web
+    with session_scope(app.state.engine) as s:
+        county = s.query(Account).filter_by(username="county_a").one()
+        changshu = s.query(Cluster).filter_by(code="CS-FLUORINE").one()
+        changshu.status, changshu.year = "recognised", 2023
+        adopted = open_application(s, county, changshu.id, 2026)
+        assert (adopted.stage, adopted.valid_until, adopted.created_by) == ("recognised", date(2026, 12, 31),
+                                                                            county.id)
+        assert changshu.status == "recognised"
+        entry = s.query(AuditEntry).filter_by(action="application.create",
+                                              target=f"application:{adopted.id}").one()
+        assert (entry.actor, entry.detail) == ("county_a", {"cluster": "CS-FLUORINE", "adopted": "recognised"})
+        with pytest.raises(WorkflowError, match=f"already has application #{adopted.id} in stage recognised"):
+            open_application(s, county, changshu.id, 2026)
+
+
+def test_a_stale_version_on_an_untouched_application_names_nobody(web):  # noqa: F811
+    """A version that is not the application's, with no change made yet: a conflict that names no one."""
+    from smecluster.accounts.models import Account
+    from smecluster.workflow.applications import Conflict, act
+
+    app, clock = web
+    app_id = new_application(client_as(app, "county_a"))
+    with session_scope(app.state.engine) as s:
+        county = s.query(Account).filter_by(username="county_a").one()
+        with pytest.raises(Conflict) as refused:
+            act(s, county, app_id, "submit", 2, today=clock.day)
+    assert str(refused.value) == ("someone else changed this application since you opened it; it is now in stage "
+                                  "draft. Nothing of yours was saved: review it and try again.")
+    assert (refused.value.current_version, refused.value.current_stage, refused.value.by) == (1, "draft", None)
+
+
+def test_an_empty_evidence_file_is_refused_saying_so(web):  # noqa: F811
+    """An empty upload is refused with its reason ("文件为空", the catalogue's text of "the file is empty"),
+    and nothing is stored."""
+    app, _ = web
+    county = client_as(app, "county_a")
+    app_id = new_application(county)
+    r = county.post(f"/applications/{app_id}/evidence", data={"csrf_token": csrf_of(county)},
+                    files={"file": ("report.pdf", b"", "application/pdf")})
+    assert r.status_code == 400 and "文件为空" in r.text
+    folder = app.state.settings.evidence_dir
+    assert not (folder.exists() and any(folder.iterdir()))
+
+
+def test_a_new_applications_cluster_code_names_county_and_year(web):  # noqa: F811
+    """The cluster a new application creates is coded APP-<county>-<year>-<six random hex digits>: two
+    applications of one county and year get different codes."""
+    import re
+
+    from smecluster.registry.models import Cluster
+    from smecluster.workflow.models import Application
+
+    app, clock = web
+    county = client_as(app, "county_a")
+    ids = [new_application(county), new_application(county)]
+    with session_scope(app.state.engine) as s:
+        codes = [s.get(Cluster, s.get(Application, i).cluster_id).code for i in ids]
+    year = clock.day.year
+    assert all(re.fullmatch(rf"APP-320581-{year}-[0-9a-f]{{6}}", c) for c in codes), codes
+    assert codes[0] != codes[1]
+
+
+def test_members_not_in_the_registry_are_named_and_nothing_is_created(web):  # noqa: F811
+    """Members the registry does not hold refuse the application, naming them (upper-cased, in order)."""
+    from web_fakes import USCC
+
+    from smecluster.accounts.models import Account
+    from smecluster.workflow.applications import create_application
+    from smecluster.workflow.models import Application
+
+    app, _ = web
+    ghosts = ["91320581MA1GHOST2X", "91320581ma1ghost1x"]
+    with session_scope(app.state.engine) as s:
+        county = s.query(Account).filter_by(username="county_a").one()
+        with pytest.raises(WorkflowError) as refused:
+            create_application(s, county, name="幽灵集群", leading_industries=["2614"],
+                               members=[USCC[0], *ghosts], year=2026)
+    assert str(refused.value) == "enterprise(s) not in the registry: 91320581MA1GHOST1X, 91320581MA1GHOST2X"
+    with session_scope(app.state.engine) as s:
+        assert s.query(Application).count() == 0
+
+
+def test_two_experts_score_one_application_each_once(web):  # noqa: F811
+    """Each assigned expert scores for themselves: a second expert's score is taken after the first's, and
+    the notice waits for both."""
+    from sqlalchemy import select
+    from web_fakes import PASSWORD
+
+    from smecluster.accounts.users import add_user
+    from smecluster.workflow.models import ExpertReview
+
+    app, _ = web
+    with session_scope(app.state.engine) as s:
+        add_user(s, "expert2", PASSWORD, "expert", region_code="320000", display_name="expert2")
+    app_id, c = _to_review(app)
+    c["expert2"] = client_as(app, "expert2")
+    for name in ("expert", "expert2"):
+        r = c["province"].post(f"/applications/{app_id}/experts",
+                               data={"expert": name, "csrf_token": csrf_of(c["province"])}, follow_redirects=False)
+        assert r.status_code == 303
+    assert _score(c, app_id, "70").status_code == 303
+    assert do(c["province"], app_id, "publish_notice").status_code == 400
+    second = c["expert2"].post(f"/applications/{app_id}/score",
+                               data={"score": "90", "csrf_token": csrf_of(c["expert2"])}, follow_redirects=False)
+    assert second.status_code == 303
+    with session_scope(app.state.engine) as s:
+        scores = s.scalars(select(ExpertReview.score).where(ExpertReview.application_id == app_id)
+                           .order_by(ExpertReview.id)).all()
+    assert scores == [70, 90]
+    assert do(c["province"], app_id, "publish_notice").status_code == 303

@@ -194,3 +194,12 @@ def test_normalisation_refuses_negative_values_where_it_needs_positives():
     with pytest.raises(ValueError, match="column 1"):
         k.normalise(x, ["benefit", "benefit"], "vector")
     assert np.isfinite(k.normalise(x, ["benefit", "benefit"], "minmax").values).all()
+
+
+def test_critic_weights_of_two_firms_by_hand():
+    """Two alternatives are enough for CRITIC. Rescaled, every varying column is (0, 1) or (1, 0), with one
+    standard deviation, so weights go as sum_k (1 - r_jk): a and b agree (r 1) and oppose c (r -1), the
+    constant d has weight 0 and correlation 0: a, b: 0 + 2 + 1 = 3; c: 2 + 2 + 1 = 5; over 11."""
+    m = np.array([[0.0, 2.0, 9.0, 5.0], [1.0, 4.0, 3.0, 5.0]])
+    assert np.allclose(k.critic_weights(m), [3 / 11, 3 / 11, 5 / 11, 0.0])
+    assert np.array_equal(k.critic_weights(m[:1]), np.zeros(4))  # one firm: no spread, no weight

@@ -119,3 +119,44 @@ def test_only_registry_writes_bump(demo):
     assert writes_registry("update enterprise_profile set net_profit = 1")
     assert not writes_registry("UPDATE account SET failed_logins = 0")
     assert not writes_registry("SELECT * FROM enterprise")
+
+
+def test_a_written_snapshot_records_its_registry_version_rows_and_time(demo, tmp_path):
+    """meta.json of a snapshot names the registry and version it was read at, each table's rows (as the
+    database counts them) and the seconds the copy took; CURRENT points at it."""
+    import json
+
+    from smecluster.analytics.stored_snapshot import FORMAT, REGISTRY_TABLES, write_snapshot
+
+    root = tmp_path / "written"
+    root.mkdir()
+    target = write_snapshot(demo.url.render_as_string(hide_password=False), root)
+    meta = json.loads((target / "meta.json").read_text())
+    registry_id, number = current_version(demo)
+    with demo.connect() as c:
+        counts = {t: c.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar() for t in REGISTRY_TABLES}
+    assert (meta["format"], meta["registry_id"], meta["version"], meta["rows"]) == (FORMAT, registry_id, number,
+                                                                                    counts)
+    assert counts["enterprise"] > 0 and 0 <= meta["seconds"] < 600
+    assert (root / "CURRENT").read_text() == target.name
+
+
+def test_snapshots_live_beside_a_sqlite_file_else_in_the_users_cache(tmp_path, monkeypatch):
+    """SMECLUSTER_SNAPSHOT_DIR/<key> when set; else beside a SQLite file (<file>.snapshot); else, for a server
+    database, ~/.cache/smecluster/snapshots/<key> (key: the URL's digest)."""
+    import hashlib
+
+    from sqlalchemy import create_engine
+
+    from smecluster.analytics.stored_snapshot import snapshot_root
+
+    pg_url = "postgresql+psycopg://u@db.example/registry"
+    key = hashlib.sha256(pg_url.encode()).hexdigest()[:16]
+    pg = create_engine(pg_url)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SMECLUSTER_SNAPSHOT_DIR", str(tmp_path / "kept"))
+    assert snapshot_root(pg) == tmp_path / "kept" / key
+    monkeypatch.delenv("SMECLUSTER_SNAPSHOT_DIR")
+    assert snapshot_root(pg) == tmp_path / "home" / ".cache" / "smecluster" / "snapshots" / key
+    lite = create_engine(f"sqlite:///{tmp_path / 'reg.db'}")
+    assert snapshot_root(lite) == (tmp_path / "reg.db.snapshot").resolve()

@@ -142,3 +142,10 @@ def test_bands_giving_the_endpoint_to_both_or_neither_are_refused(tmp_path):
     bands = [{"max": 0.75, "max_inclusive": True, "points": 5}, {"min": 0.75, "points": 0}]
     with pytest.raises(PackError, match="exactly one"):
         load_pack_file(_pack_with_bands(tmp_path, bands, "better"))
+
+
+def test_bands_giving_the_endpoint_to_the_better_band_against_worse_are_refused(tmp_path):
+    """`endpoint: worse` with 75% written into the band with more points does not load, and says which."""
+    bands = [{"max": 0.75, "points": 0}, {"min": 0.75, "points": 5}]
+    with pytest.raises(PackError, match="I-S4: endpoint 0.75 goes to the better band, but the pack says worse"):
+        load_pack_file(_pack_with_bands(tmp_path, bands, "worse"))
