@@ -75,7 +75,8 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
          # the modules added since (priority, relatedness, watch, tier gaps): their own fast tests
          "tests/test_priority_kernel.py", "tests/test_priority_pack.py", "tests/test_priority_scenarios.py",
          "tests/test_relatedness.py", "tests/test_watch.py", "tests/test_diagnosis_groups.py",
-         "tests/test_values.py", "tests/test_engines_arrow.py", "tests/test_facts_years.py"],
+         "tests/test_values.py", "tests/test_engines_arrow.py", "tests/test_facts_years.py",
+         "tests/test_cluster_indicator_inputs.py"],
     ),
 }
 COPY = ["smecluster", "tests", "docs", "scripts"]
