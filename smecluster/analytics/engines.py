@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import os
 import threading
-from functools import lru_cache
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
 import polars as pl

@@ -25,9 +25,9 @@ columns; `part` names the chunk so chunks never overwrite each other), then `fin
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa

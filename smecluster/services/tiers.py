@@ -150,7 +150,8 @@ def engine_tiers(
         step("evaluating tiers")
         # A firm's row depends on its own rows alone: on one machine (DuckDB) a Parquet registry is
         # evaluated a few provinces at a time (the same SQL over their partitions, BATCH_FIRMS firms or
-        # the largest province), so memory is bounded by the batch, not the nation; a Spark cluster takes the whole registry in one query.
+        # the largest province), so memory is bounded by the batch, not the nation; a Spark cluster
+        # takes the whole registry in one query.
         batches = province_batches(source) if source is not None and county is None and sql.by_province else []
         parts = []
         for batch in batches or [None]:
