@@ -161,13 +161,14 @@ class ParquetRegistry:
         return [self.folder(table) / f"{PROVINCE}={p}" for p in provinces]
 
     def provinces(self) -> dict[str, int]:
-        """Firms per province (the enterprise table's partitions, from the files' footers), in code order."""
+        """Firms per province (the enterprise table's partitions, from the files' footers), in code order;
+        firms without a county are under NULL_PARTITION, a partition like the others."""
         import pyarrow.parquet as pq
 
         prefix = f"{PROVINCE}="
         out = {}
         for folder in sorted(self.folder("enterprise").glob(prefix + "*")):
-            if folder.is_dir() and folder.name != prefix + NULL_PARTITION:
+            if folder.is_dir():
                 firms = sum(pq.read_metadata(f).num_rows for f in folder.rglob("*.parquet"))
                 if firms:
                     out[folder.name[len(prefix):]] = firms

@@ -172,9 +172,10 @@ def engine_tiers(
 BATCH_FIRMS = 3_000_000
 
 
-def province_batches(source: ParquetRegistry, firms: int = BATCH_FIRMS) -> list[list[str]]:
-    """The registry's provinces in code order, cut into consecutive batches of about `firms` firms (a
-    larger province is a batch of its own)."""
+def province_batches(source: ParquetRegistry, firms: int | None = None) -> list[list[str]]:
+    """The registry's provinces in code order, cut into consecutive batches of about `firms` firms
+    (default BATCH_FIRMS; a larger province is a batch of its own)."""
+    firms = firms or BATCH_FIRMS
     out: list[list[str]] = []
     size = 0
     for code, n in source.provinces().items():
