@@ -166,6 +166,10 @@ def spark_session(master: str = DEFAULT_MASTER, shuffle_partitions: int | None =
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.memory", os.environ.get("SMECLUSTER_SPARK_DRIVER_MEMORY", "4g"))
+            # a national tier result comes back to the driver whole (16M firms: about 2.8 GB of Arrow);
+            # Spark's default cap of 1 GB on collected results would abort it: the driver's heap is the
+            # bound (SMECLUSTER_SPARK_MAX_RESULT_SIZE, e.g. 8g, to cap it again; 0 = no cap)
+            .config("spark.driver.maxResultSize", os.environ.get("SMECLUSTER_SPARK_MAX_RESULT_SIZE", "0"))
         )
         for key, value in (conf or {}).items():
             builder = builder.config(key, value)
