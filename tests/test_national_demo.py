@@ -125,8 +125,11 @@ def test_province_batches_same_as_one_query(national, monkeypatch):
     batches = tiers.province_batches(registry, 3000)
     assert len(batches) > 5 and [p for b in batches for p in b] == sorted(PROVINCE_WEIGHTS)
     assert sum(registry.provinces().values()) == whole.table.num_rows
-    parts = tiers.evaluate_enterprises(None, source=registry, sql=DuckDBEngine())
+    engine = DuckDBEngine()
+    parts = tiers.evaluate_enterprises(None, source=registry, sql=engine)
     assert parts.table.equals(whole.table)
+    # the engine's views are over the whole registry again afterwards
+    assert engine.arrow("SELECT COUNT(*) AS n FROM enterprise").column("n")[0].as_py() == whole.table.num_rows
     codes = parts.table.column("uscc").to_pylist()
     assert codes == sorted(codes)
 

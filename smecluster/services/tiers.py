@@ -160,6 +160,8 @@ def engine_tiers(
             fact_views(sql, year, county)
             sql.view("facts", facts_sql(year, on, ordered=False))
             parts.append(_by_uscc(sql.arrow(plan.sql)))
+        if len(batches) > 1:  # the engine's views over the whole registry again, for what the caller runs next
+            sql.register_registry(source)
         table = _by_uscc(pa.concat_tables(parts)) if len(parts) > 1 else parts[0]
     finally:
         if own:
