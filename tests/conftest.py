@@ -97,10 +97,13 @@ def shared_file(relative: str) -> Path:
 # SMECLUSTER_REQUIRE_SPARK=1 (set by .ci/run). One session for the whole test run, sized for small data.
 REQUIRE_SPARK = os.environ.get("SMECLUSTER_REQUIRE_SPARK") == "1"
 # Small data: no generated code (compiling the tier query's code costs more than interpreting a few
-# thousand rows; the results are the same), few partitions, no adaptive re-planning.
+# thousand rows; the results are the same), few partitions, no adaptive re-planning; small memory pages
+# (a task of the ranking's indicator query holds many hash aggregates at once, each with a page: at the
+# default 16 MB for a 1 GB driver they did not fit a task's share of memory, UNABLE_TO_ACQUIRE_MEMORY).
 SPARK_TEST_CONF = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2",
                    "spark.driver.memory": "1g", "spark.sql.adaptive.enabled": "false",
-                   "spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+                   "spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+                   "spark.buffer.pageSize": "2m"}
 
 
 @pytest.fixture(scope="session")

@@ -326,3 +326,61 @@ def test_translation_rules():
     """What sqlglot leaves to us, spelt out: decimal literals as DOUBLE, ANY_VALUE ignoring NULLs, TO_YEARS."""
     got = to_spark("SELECT ANY_VALUE(x) FILTER (WHERE y = 1.5), d + TO_YEARS(CAST(3 AS INTEGER)) FROM t")
     assert "ANY_VALUE(x, TRUE) FILTER" in got and "CAST(1.5 AS DOUBLE)" in got and "MAKE_YM_INTERVAL" in got
+
+
+# ---- the later batch commands: ranking and simulation ----------------------------------------------
+def test_rank_same_on_duckdb_and_spark(demo, spark_engine):
+    """`rank --engine spark`: the priority ranking (indicator values, scores, ranks, stability) as on DuckDB
+    (every demo cluster ranked: the small demo recognises none through the workflow)."""
+    from smecluster.policy.priority import load_priority_pack
+    from smecluster.services.priority import rank_clusters, rank_snapshot
+
+    engine, _ = demo
+    pack, year = load_priority_pack(None), latest_year(engine)
+    snapshot = load_snapshot(engine)
+    statuses = snapshot.frames["cluster"]["status"].unique().to_list()
+    duck = rank_snapshot(snapshot, pack, year, statuses=statuses).to_json()
+    assert len(duck["clusters"]) >= 2 and duck["decision_matrix"]  # a ranking, not an empty comparison
+    diffs = same(duck, rank_snapshot(snapshot, pack, year, statuses=statuses, sql=spark_engine).to_json(), "rank")
+    assert not diffs, "\n".join(diffs[:20])
+    # the service the command calls passes the engine on
+    assert not same(rank_clusters(engine).to_json(), rank_clusters(engine, sql=spark_engine).to_json())
+
+
+def test_simulations_same_on_duckdb_and_spark(demo, spark_engine):
+    """`simulate clusters | enterprises --engine spark`: the same winners, losers and counts as on DuckDB,
+    for a threshold reform, a pack comparison and a validity reform (the reformed side's own facts)."""
+    from smecluster.policy.reform import reform_from_sets
+    from smecluster.services.simulate import (
+        scenario_from_packs,
+        scenario_from_reform,
+        simulate_clusters,
+        simulate_enterprises,
+    )
+
+    engine, _ = demo
+    reform = scenario_from_reform(reform_from_sets("jiangsu-cluster-2023", ["J7.threshold=0.35", "J2.remove=true"]))
+    duck = simulate_clusters(engine, reform).to_dict()
+    assert all(c["criteria_changed"] for c in duck["clusters"])  # the reform changes every cluster's statuses
+    diffs = same(duck, simulate_clusters(engine, reform, sql=spark_engine).to_dict(), "clusters")
+    assert not diffs, "\n".join(diffs[:20])
+    moved = 0
+    for scenario in (scenario_from_packs("srdi-sme-2022", "srdi-sme-2026"),
+                     scenario_from_reform(reform_from_sets("srdi-sme-2022", ["validity_years=2"]))):
+        duck = simulate_enterprises(engine, scenario).to_dict()
+        spark = simulate_enterprises(engine, scenario, sql=spark_engine).to_dict()
+        diffs = same(duck, spark, scenario.label)
+        assert not diffs, "\n".join(diffs[:20])
+        assert duck["summary"]["firms"] > 100
+        moved += len(duck["firms"])
+    assert moved > 0  # some firm's verdict or designation changes: the comparison saw them
+
+
+def test_batch_commands_take_the_engine_options():
+    """rank and simulate take --engine and --spark-master, checked as evaluate checks them."""
+    for args in (["rank"], ["simulate", "clusters", "--pack", "jiangsu-cluster-2023", "--set", "J7.threshold=0.3"],
+                 ["simulate", "enterprises", "--pack", "srdi-sme-2026", "--set", "S6-2.threshold=50"]):
+        out = CliRunner().invoke(app, [*args, "--engine", "presto"])
+        assert out.exit_code == 1 and "duckdb, spark" in " ".join(out.output.split()), args
+        out = CliRunner().invoke(app, [*args, "--spark-master", "spark://nowhere:7077"])
+        assert out.exit_code == 1 and "needs --engine spark" in " ".join(out.output.split()), args

@@ -99,6 +99,39 @@ def test_designation_rates_are_national(national):
     assert 0.001 * firms < srdi < 0.02 * firms
     assert 0 < giants.n_unique() < srdi
     assert giants.is_in(d.filter(pl.col("kind") == "srdi_sme")["uscc"].implode()).all()
+    # the rates are of titles in force: every background title of a national rate is valid at the end
+    # of the data year (granted within its validity, not up to four years before)
+    from datetime import date
+
+    from smecluster.demo.national import DESIGNATION_RATES
+
+    rated = d.filter(pl.col("kind").is_in(list(DESIGNATION_RATES)))
+    end = date(2025, 12, 31)
+    assert rated.height and rated.filter((pl.col("valid_from") > end) | (pl.col("valid_until") < end)).is_empty()
+
+
+def test_province_batches_same_as_one_query(national, monkeypatch):
+    """DuckDB evaluates a Parquet registry a few provinces at a time (decision 2151): batches of a
+    few thousand firms give the rows one query over the whole registry gives, in credit-code order."""
+    from smecluster.analytics.engines import DuckDBEngine
+    from smecluster.services import tiers
+
+    class Whole(DuckDBEngine):
+        by_province = False
+
+    registry = open_registry(national)
+    whole = tiers.evaluate_enterprises(None, source=registry, sql=Whole())
+    monkeypatch.setattr(tiers, "BATCH_FIRMS", 3000)
+    batches = tiers.province_batches(registry, 3000)
+    assert len(batches) > 5 and [p for b in batches for p in b] == sorted(PROVINCE_WEIGHTS)
+    assert sum(registry.provinces().values()) == whole.table.num_rows
+    engine = DuckDBEngine()
+    parts = tiers.evaluate_enterprises(None, source=registry, sql=engine)
+    assert parts.table.equals(whole.table)
+    # the engine's views are over the whole registry again afterwards
+    assert engine.arrow("SELECT COUNT(*) AS n FROM enterprise").column("n")[0].as_py() == whole.table.num_rows
+    codes = parts.table.column("uscc").to_pylist()
+    assert codes == sorted(codes)
 
 
 @pytest.mark.skipif(not (SHARED / "gbt4754-2017-codes.csv").exists(), reason="../shared/data not present")

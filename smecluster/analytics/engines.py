@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
@@ -39,12 +40,16 @@ class Engine(Protocol):
     """Where SQL runs: named inputs as views, statements in DuckDB's dialect."""
 
     name: str
+    # A firm-by-firm evaluation of a Parquet registry runs one province at a time (one machine: memory
+    # bounded by the largest province, not the nation) or all at once (a cluster partitions the work).
+    by_province: bool
 
     def register(self, name: str, data: pa.Table | pl.DataFrame) -> None:
         """An in-memory table as a view `name`."""
 
-    def register_registry(self, registry: ParquetRegistry) -> None:
-        """Every table of a Parquet registry as a view named as the table (the database's columns)."""
+    def register_registry(self, registry: ParquetRegistry, provinces: Sequence[str] | None = None) -> None:
+        """Every table of a Parquet registry as a view named as the table (the database's columns);
+        `provinces`: the tables partitioned by province hold those provinces' rows only."""
 
     def view(self, name: str, sql: str) -> None:
         """A view `name` over a query."""
@@ -67,6 +72,7 @@ class DuckDBEngine:
     """DuckDB in this process (a connection given, e.g. a snapshot's, or a new one)."""
 
     name = "duckdb"
+    by_province = True
 
     def __init__(self, con: duckdb.DuckDBPyConnection | None = None, memory_limit: str | None = None):
         import duckdb
@@ -84,11 +90,11 @@ class DuckDBEngine:
     def register(self, name: str, data: pa.Table | pl.DataFrame) -> None:  # noqa: D102
         self.con.register(name, _as_arrow(data))
 
-    def register_registry(self, registry: ParquetRegistry) -> None:  # noqa: D102
+    def register_registry(self, registry: ParquetRegistry, provinces: Sequence[str] | None = None) -> None:  # noqa: D102
         from smecluster.registry.parquet_layout import TABLES, table_schema
 
         for table in TABLES:
-            sql = registry.duckdb_sql(table)
+            sql = registry.duckdb_sql(table, provinces)
             if sql is None:  # no rows: an empty table of the database's columns
                 self.register(table, table_schema(table).empty_table())
             else:
@@ -101,7 +107,8 @@ class DuckDBEngine:
         self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
 
     def arrow(self, sql: str) -> pa.Table:  # noqa: D102
-        return self.con.sql(sql).to_arrow_table()
+        # streamed in batches: DuckDB does not hold a second, whole copy of a large result
+        return self.con.sql(sql).to_arrow_reader(1 << 17).read_all()
 
     def close(self) -> None:  # noqa: D102
         self.con.close()
@@ -159,6 +166,10 @@ def spark_session(master: str = DEFAULT_MASTER, shuffle_partitions: int | None =
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.memory", os.environ.get("SMECLUSTER_SPARK_DRIVER_MEMORY", "4g"))
+            # a national tier result comes back to the driver whole (16M firms: about 2.8 GB of Arrow);
+            # Spark's default cap of 1 GB on collected results would abort it: the driver's heap is the
+            # bound (SMECLUSTER_SPARK_MAX_RESULT_SIZE, e.g. 8g, to cap it again; 0 = no cap)
+            .config("spark.driver.maxResultSize", os.environ.get("SMECLUSTER_SPARK_MAX_RESULT_SIZE", "0"))
         )
         for key, value in (conf or {}).items():
             builder = builder.config(key, value)
@@ -178,6 +189,7 @@ class SparkEngine:
     """Spark SQL (local mode or a cluster): the same statements, translated by sqlglot."""
 
     name = "spark"
+    by_province = False
 
     def __init__(self, master: str = DEFAULT_MASTER, session=None):
         self.master = master
@@ -190,16 +202,18 @@ class SparkEngine:
         self.spark.createDataFrame(_spark_ready(table)).createOrReplaceTempView(name)
         self._views.add(name)
 
-    def register_registry(self, registry: ParquetRegistry) -> None:  # noqa: D102
-        from smecluster.registry.parquet_layout import TABLES, table_schema
+    def register_registry(self, registry: ParquetRegistry, provinces: Sequence[str] | None = None) -> None:  # noqa: D102
+        from smecluster.registry.parquet_layout import PROVINCE, TABLES, table_schema
 
         for table in TABLES:
             schema = table_schema(table)
-            if not registry.files(table):
+            if not registry.files(table, provinces):
                 self.register(table, schema.empty_table())
                 continue
-            folder = str(registry.folder(table))
-            df = self.spark.read.option("basePath", folder).parquet(folder)
+            base = str(registry.folder(table))
+            folders = ([f"{base}/{PROVINCE}={p}" for p in provinces if registry.files(table, [p])]
+                       if provinces is not None and PROVINCE in TABLES[table] else [base])
+            df = self.spark.read.option("basePath", base).parquet(*folders)
             # partition values come as text (type inference off): cast them to the database's types
             cols = [f"CAST(`{f.name}` AS INT) AS `{f.name}`" if f.name == "year" and "year" in TABLES[table]
                     else f"`{f.name}`" for f in schema]

@@ -1,7 +1,8 @@
 """The enterprise fact table: one row per firm for a data year, the columns tier indicators read.
 
-Built from the registry with one aggregation per table (years and profiles pivoted by FILTER, the
-windows of 2 and 3 years summed there), never a loop over firms. The benchmark generates the same
+Built from the registry by joining each needed data year of each table to the firms (years and
+columns pruned before the joins; the windows of 2 and 3 years summed across the joined years) and one
+aggregation of the designations, never a loop over firms. The benchmark generates the same
 columns directly in memory.
 """
 
@@ -61,66 +62,83 @@ def designation_columns() -> list[str]:
     return [f"designated_{t.kind}" for t in tiers()]
 
 
-def _best_rank(col: str, year: int) -> str:
+# Per registry table, the columns read from each of the data years Y, Y-1, Y-2 (as name, alias).
+RANKS = ("national_award_rank", "provincial_award_rank", "maker_china_rank")  # best over Y-2..Y
+_YEAR_COLUMNS = {
+    0: [("revenue", "revenue"), ("rd_spending", "rd_spending"), ("employees", "employees"),
+        ("rd_staff", "rd_staff"), ("total_assets", "total_assets"), ("total_liabilities", "total_liabilities")],
+    1: [("revenue", "revenue_prev"), ("rd_spending", "rd_spending_prev")],
+    2: [("revenue", "revenue_prev2")],
+}
+_PROFILE_COLUMNS = {
+    0: [("main_revenue", "main_revenue"), ("equity_raised", "equity_0"), *((r, f"{r}_0") for r in RANKS),
+        *((c, c) for c in PROFILE_NOW)],
+    1: [("main_revenue", "main_revenue_prev"), ("srdi_eval_score", "srdi_eval_score_prev"),
+        ("equity_raised", "equity_1"), *((r, f"{r}_1") for r in RANKS)],
+    2: [("main_revenue", "main_revenue_prev2"), ("equity_raised", "equity_2"), *((r, f"{r}_2") for r in RANKS)],
+}
+YEAR_FACTS = ("revenue", "revenue_prev", "revenue_prev2", "rd_spending", "rd_spending_prev", "employees",
+              "rd_staff", "total_assets", "total_liabilities")
+
+
+def _best_rank(col: str) -> str:
     # Best (lowest positive) rank over Y-2..Y; 0 = none in all three reported years; NULL otherwise.
-    window = f"year BETWEEN {year - 2} AND {year}"
-    best = f"MIN(CASE WHEN {window} AND {col} > 0 THEN {col} END)"
-    return (f"CASE WHEN {best} IS NOT NULL THEN {best} "
-            f"WHEN COUNT({col}) FILTER (WHERE {window}) = 3 THEN 0 END AS {col}_3y")
+    # (LEAST skips NULLs on both engines, as MIN did over the years' rows.)
+    best = "LEAST(" + ", ".join(f"CASE WHEN {col}_{k} > 0 THEN {col}_{k} END" for k in range(3)) + ")"
+    reported = " AND ".join(f"{col}_{k} IS NOT NULL" for k in range(3))
+    return f"CASE WHEN {best} IS NOT NULL THEN {best} WHEN {reported} THEN 0 END AS {col}_3y"
 
 
-def _window_sum(col: str, year: int, years: int, alias: str) -> str:
-    window = f"year BETWEEN {year - years + 1} AND {year}"
-    return (f"CASE WHEN COUNT({col}) FILTER (WHERE {window}) = {years} "
-            f"THEN SUM({col}) FILTER (WHERE {window}) END AS {alias}")
+def _window_sum(years: int, alias: str) -> str:
+    # The sum over the last `years` data years when every one of them is reported (NULL otherwise).
+    cols = [f"equity_{k}" for k in reversed(range(years))]  # oldest first, as the rows are stored
+    return f"CASE WHEN {' AND '.join(f'{c} IS NOT NULL' for c in cols)} THEN {' + '.join(cols)} END AS {alias}"
 
 
-def facts_sql(year: int, on: date, periods: Periods | None = None) -> str:
+def _year_select(table: str, year: int, columns: list[tuple[str, str]]) -> str:
+    cols = ", ".join(name if name == alias else f"{name} AS {alias}" for name, alias in columns)
+    return f"SELECT uscc, {cols} FROM {table} WHERE year = {year}"
+
+
+def facts_sql(year: int, on: date, periods: Periods | None = None, ordered: bool = True) -> str:
     """The fact table's SQL over relations ent, ey, pr, des and ind (industry level 2 rows); `periods`
-    (policy.validity.reformed_periods) replaces the validity periods, for a what-if."""
-    now = ", ".join(f"ANY_VALUE({c}) FILTER (WHERE year = {year}) AS {c}" for c in PROFILE_NOW)
+    (policy.validity.reformed_periods) replaces the validity periods, for a what-if; `ordered`: rows by
+    credit code (a caller sorting the result itself leaves the sort out).
+
+    Each data year Y, Y-1, Y-2 of enterprise_year (ey) and enterprise_profile (pr) is read once with only
+    the columns taken from that year, and joined to the firms by credit code (one row per firm and
+    year: the registry's key), so an engine prunes years and columns before it joins; the windows
+    (equity over 2 and 3 years, best award rank over 3) are then sums and LEASTs across the joined
+    years. Designations are one aggregation of the rows held on `on`.
+    """
     held = ", ".join(
         f"COALESCE(BOOL_OR(kind = '{t.kind}'), FALSE) AS designated_{t.kind}" for t in tiers()
     )
     certs = ", ".join(f"COALESCE(BOOL_OR(kind = '{c}'), FALSE) AS {c}" for c in certificate_columns())
+    parts = [f"y{k} AS ({_year_select('ey', year - k, cols)})" for k, cols in _YEAR_COLUMNS.items()]
+    parts += [f"p{k} AS ({_year_select('pr', year - k, cols)})" for k, cols in _PROFILE_COLUMNS.items()]
+    profile = [
+        "main_revenue", "main_revenue_prev", "main_revenue_prev2", "srdi_eval_score_prev",
+        _window_sum(2, "equity_2y"), _window_sum(3, "equity_3y"), *(_best_rank(r) for r in RANKS), *PROFILE_NOW,
+    ]
+    joins = " ".join(f"LEFT JOIN {t}{k} USING (uscc)" for t in ("y", "p") for k in range(3))
+    order = "ORDER BY uscc" if ordered else ""
     return f"""
-    WITH y AS (
-      SELECT uscc,
-        ANY_VALUE(revenue) FILTER (WHERE year = {year}) AS revenue,
-        ANY_VALUE(revenue) FILTER (WHERE year = {year - 1}) AS revenue_prev,
-        ANY_VALUE(revenue) FILTER (WHERE year = {year - 2}) AS revenue_prev2,
-        ANY_VALUE(rd_spending) FILTER (WHERE year = {year}) AS rd_spending,
-        ANY_VALUE(rd_spending) FILTER (WHERE year = {year - 1}) AS rd_spending_prev,
-        ANY_VALUE(employees) FILTER (WHERE year = {year}) AS employees,
-        ANY_VALUE(rd_staff) FILTER (WHERE year = {year}) AS rd_staff,
-        ANY_VALUE(total_assets) FILTER (WHERE year = {year}) AS total_assets,
-        ANY_VALUE(total_liabilities) FILTER (WHERE year = {year}) AS total_liabilities
-      FROM ey WHERE year BETWEEN {year - 2} AND {year} GROUP BY uscc),
-    p AS (
-      SELECT uscc,
-        ANY_VALUE(main_revenue) FILTER (WHERE year = {year}) AS main_revenue,
-        ANY_VALUE(main_revenue) FILTER (WHERE year = {year - 1}) AS main_revenue_prev,
-        ANY_VALUE(main_revenue) FILTER (WHERE year = {year - 2}) AS main_revenue_prev2,
-        ANY_VALUE(srdi_eval_score) FILTER (WHERE year = {year - 1}) AS srdi_eval_score_prev,
-        {_window_sum("equity_raised", year, 2, "equity_2y")},
-        {_window_sum("equity_raised", year, 3, "equity_3y")},
-        {_best_rank("national_award_rank", year)},
-        {_best_rank("provincial_award_rank", year)},
-        {_best_rank("maker_china_rank", year)},
-        {now}
-      FROM pr WHERE year BETWEEN {year - 2} AND {year} GROUP BY uscc),
+    WITH {", ".join(parts)},
     d AS (
       SELECT uscc, {certs}, {held}
       FROM des
       WHERE {held_sql(on, periods=periods)}
-      GROUP BY uscc)
-    SELECT e.uscc, e.name, e.county_code, e.industry_code, y.* EXCLUDE (uscc), p.* EXCLUDE (uscc),
-      {", ".join(f"COALESCE(d.{c}, FALSE) AS {c}" for c in certificate_columns())},
-      {", ".join(f"COALESCE(d.{c}, FALSE) AS {c}" for c in designation_columns())},
-      {size_class_sql(load_pack(province().size_policy), "e.industry_code", "s.section")} AS size_class
-    FROM ent e LEFT JOIN y USING (uscc) LEFT JOIN p USING (uscc) LEFT JOIN d USING (uscc)
-    LEFT JOIN (SELECT code, section FROM ind WHERE level = 2) s ON s.code = LEFT(e.industry_code, 2)
-    ORDER BY e.uscc
+      GROUP BY uscc),
+    f AS (
+      SELECT e.uscc AS uscc, e.name AS name, e.county_code AS county_code, e.industry_code AS industry_code,
+        {", ".join(YEAR_FACTS)}, {", ".join(profile)},
+        {", ".join(f"COALESCE(d.{c}, FALSE) AS {c}" for c in certificate_columns())},
+        {", ".join(f"COALESCE(d.{c}, FALSE) AS {c}" for c in designation_columns())},
+        {size_class_sql(load_pack(province().size_policy), "e.industry_code", "s.section")} AS size_class
+      FROM ent e {joins} LEFT JOIN d USING (uscc)
+      LEFT JOIN (SELECT code, section FROM ind WHERE level = 2) s ON s.code = LEFT(e.industry_code, 2))
+    SELECT * FROM f {order}
     """
 
 

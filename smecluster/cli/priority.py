@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from smecluster.cli.common import STATE, console, emit, fail, new_table, print_table
+from smecluster.cli.engine_options import ENGINE, MASTER, open_sql
 
 
 def _engine():
@@ -22,6 +23,8 @@ def rank(
     top: int = typer.Option(None, "--top", min=1, help="N of 'top N' for the stability (default: the pack's)."),
     fmt: str = typer.Option("table", "--format", help="table | json | xlsx."),
     output: Path = typer.Option(None, "-o", "--output", help="File for xlsx (required) or json."),
+    engine: str = ENGINE,
+    spark_master: str = MASTER,
 ) -> None:
     """Priority ranking of the recognised clusters: five-dimension scores, TOPSIS score, rank interval
     (5th-95th percentile over weight draws) and the probability of being in the top N."""
@@ -33,10 +36,14 @@ def rank(
         fail(f"--format {fmt!r}: choose table, json or xlsx")
     if fmt == "xlsx" and output is None:
         fail("--format xlsx needs -o FILE.xlsx")
+    sql, _ = open_sql(engine, spark_master)
     try:
-        ranking = rank_clusters(_engine(), pack, year, top)
+        ranking = rank_clusters(_engine(), pack, year, top, sql=sql)
     except (PackError, AhpError, ValueError) as exc:
         fail(str(exc))
+    finally:
+        if sql is not None:
+            sql.close()
     if fmt == "json":
         emit(json.dumps(ranking.to_json(), ensure_ascii=False, indent=2), output, announce=False)
         return

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from smecluster.cli.common import STATE, console, emit, fail, new_table, print_table, word
+from smecluster.cli.engine_options import ENGINE, MASTER, open_sql
 
 simulate_app = typer.Typer(help="What if a rule changed: reformed packs against the registry (never stored).",
                            no_args_is_help=True)
@@ -89,6 +90,8 @@ def simulate_clusters(
     year: int = typer.Option(None, "--year", help="As of this year (default: newest year with data)."),
     fmt: str = typer.Option("table", "--format", help="table | json | xlsx."),
     output: Path = typer.Option(None, "-o", "--output", help="Write to this file (needed for xlsx)."),
+    engine: str = ENGINE,
+    spark_master: str = MASTER,
 ) -> None:
     """Per cluster the baseline and reformed outcome and the criteria that changed; gained and lost by city."""
     from smecluster.policy.reform import ReformError
@@ -99,10 +102,14 @@ def simulate_clusters(
     if fmt == "xlsx" and output is None:
         fail("--format xlsx writes a file: give -o FILE")
     scenario = _scenario(pack, reform, sets)
+    sql, _ = open_sql(engine, spark_master)
     try:
-        sim = run(_engine(), scenario, year)
+        sim = run(_engine(), scenario, year, sql=sql)
     except (ValueError, ReformError) as exc:
         fail(str(exc))
+    finally:
+        if sql is not None:
+            sql.close()
     if fmt == "json":
         text = json.dumps(sim.to_dict(), ensure_ascii=False, indent=2, default=str)
         emit(text, output)
@@ -129,6 +136,8 @@ def simulate_enterprises(
     kind: str = typer.Option("new", "--kind", help="Kind of evaluation: new or review."),
     fmt: str = typer.Option("table", "--format", help="table | json | xlsx."),
     output: Path = typer.Option(None, "-o", "--output", help="Write to this file (needed for xlsx)."),
+    engine: str = ENGINE,
+    spark_master: str = MASTER,
 ) -> None:
     """Per tier the firms that gain or lose it, by county and industry, and the effect on each target."""
     from smecluster.policy.reform import ReformError
@@ -147,10 +156,14 @@ def simulate_enterprises(
         except ValueError:
             fail(f"--on {on!r}: give a date as YYYY-MM-DD")
     scenario = _scenario(pack, reform, sets, compare)
+    sql, _ = open_sql(engine, spark_master)
     try:
-        sim = run(_engine(), scenario, year, when, county, kind)
+        sim = run(_engine(), scenario, year, when, county, kind, sql=sql)
     except (ValueError, ReformError) as exc:
         fail(str(exc))
+    finally:
+        if sql is not None:
+            sql.close()
     if fmt == "json":
         emit(json.dumps(sim.to_dict(), ensure_ascii=False, indent=2, default=str), output)
         return

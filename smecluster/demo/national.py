@@ -14,7 +14,8 @@ Distributions:
   share) and tilted per province, so that provinces specialise differently;
 - sizes and yearly indicators: as the Jiangsu demo (mostly micro and small firms);
 - designations: national rates (about 1% innovative SMEs, 0.23% SRDI SMEs, 0.03% little giants:
-  ../shared/POLICY.md section 8), drawn among industrial firms weighted by revenue, with the tier ladder.
+  ../shared/POLICY.md section 8), drawn among industrial firms weighted by revenue, with the tier ladder;
+  granted in the two years before the data year, so the rates are of titles valid at its end.
 
 Planted clusters (`PLANTED`): the five national clusters of the Jiangsu demo rebuilt in counties of
 seven other provinces, with the same facts (members, output, growth, designations, platforms), so
@@ -54,6 +55,8 @@ PROVINCE_WEIGHTS: dict[str, float] = {
 # >17,600 little giants among >60 million SMEs); high-tech and single champions from public counts.
 DESIGNATION_RATES = {"high_tech": 0.0075, "innovative_sme": 0.010, "srdi_sme": 0.0023, "little_giant": 0.0003,
                      "single_champion": 0.00002}
+# Titles are granted in the GRANT_YEARS years before the data year (all valid on its last day).
+GRANT_YEARS = 2
 MANUFACTURING_FACTOR = 0.2  # the Jiangsu mix is half manufacturing; nationally about a fifth of firms
 # (county, the Jiangsu demo cluster it copies, the planted cluster's name)
 PLANTED: list[tuple[str, str, str]] = [
@@ -134,7 +137,9 @@ def _designations(ent: pl.DataFrame, industrial: np.ndarray, revenue: np.ndarray
         if k == 0:
             continue
         chosen = rng.choice(pool, k, replace=False, p=p)
-        out.append(_designation_rows(ent["uscc"].gather(chosen), kind, rng.integers(year - 4, year, k)))
+        # granted in the two years before the data year: three years' validity (_designation_rows) keeps
+        # every title valid at the data year's end, so the held counts are the national rates
+        out.append(_designation_rows(ent["uscc"].gather(chosen), kind, rng.integers(year - GRANT_YEARS, year, k)))
     designation = pl.concat(out) if out else _designation_rows(np.array([], dtype=str), "high_tech", np.array([]))
     return _tier_ladder(designation, ent["uscc"].gather(pool), revenue[pool].astype(float), year)
 

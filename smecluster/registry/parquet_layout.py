@@ -25,6 +25,7 @@ columns; `part` names the chunk so chunks never overwrite each other), then `fin
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,16 +150,40 @@ class ParquetRegistry:
         """A table's folder."""
         return self.root / table
 
-    def files(self, table: str) -> list[Path]:
-        """A table's Parquet files (none when the table has no rows)."""
-        return sorted(self.folder(table).rglob("*.parquet"))
+    def files(self, table: str, provinces: Sequence[str] | None = None) -> list[Path]:
+        """A table's Parquet files (none when the table has no rows); only the given provinces' for a
+        table partitioned by province (the whole table's for one that is not)."""
+        return sorted(f for folder in self._folders(table, provinces) for f in folder.rglob("*.parquet"))
 
-    def duckdb_sql(self, table: str) -> str | None:
-        """SELECT of the table's columns (database order and types) from its files, None when it has none."""
-        if not self.files(table):
+    def _folders(self, table: str, provinces: Sequence[str] | None) -> list[Path]:
+        if provinces is None or PROVINCE not in TABLES[table]:
+            return [self.folder(table)]
+        return [self.folder(table) / f"{PROVINCE}={p}" for p in provinces]
+
+    def provinces(self) -> dict[str, int]:
+        """Firms per province (the enterprise table's partitions, from the files' footers), in code order;
+        firms without a county are under NULL_PARTITION, a partition like the others."""
+        import pyarrow.parquet as pq
+
+        prefix = f"{PROVINCE}="
+        out = {}
+        for folder in sorted(self.folder("enterprise").glob(prefix + "*")):
+            if folder.is_dir():
+                firms = sum(pq.read_metadata(f).num_rows for f in folder.rglob("*.parquet"))
+                if firms:
+                    out[folder.name[len(prefix):]] = firms
+        return out
+
+    def duckdb_sql(self, table: str, provinces: Sequence[str] | None = None) -> str | None:
+        """SELECT of the table's columns (database order and types) from its files, None when it has none;
+        `provinces`: only their partitions of a table partitioned by province."""
+        if not self.files(table, provinces):
             return None
-        glob = str(self.folder(table)).replace("'", "''") + "/**/*.parquet"
         keys = TABLES[table]
+        if provinces is not None and PROVINCE in keys:
+            keys = tuple(k for k in keys if k != PROVINCE)
+        globs = ", ".join("'" + str(f).replace("'", "''") + "/**/*.parquet'"
+                          for f in self._folders(table, provinces) if any(f.rglob("*.parquet")))
         hive = ""
         if keys:
             types = ", ".join(f"'{c}': '{'VARCHAR' if c == PROVINCE else 'INTEGER'}'" for c in keys)
@@ -166,7 +191,7 @@ class ParquetRegistry:
         else:
             hive = ", hive_partitioning = false"
         cols = ", ".join(f'"{c}"' for c in table_schema(table).names)
-        return f"SELECT {cols} FROM read_parquet('{glob}'{hive})"
+        return f"SELECT {cols} FROM read_parquet([{globs}]{hive})"
 
 
 def open_registry(root: Path | str) -> ParquetRegistry:

@@ -256,8 +256,9 @@ def needed_columns(pack: PriorityPack) -> set[tuple[str, tuple]]:
 
 
 def rank_snapshot(snapshot, pack: PriorityPack, year: int, top_n: int | None = None,
-                  statuses: list[str] | None = None) -> Ranking:
-    """Rank the snapshot's clusters whose status is one of `statuses` (default: the pack's)."""
+                  statuses: list[str] | None = None, sql=None) -> Ranking:
+    """Rank the snapshot's clusters whose status is one of `statuses` (default: the pack's); `sql`: the
+    engine the indicator SQL runs on (analytics.engines; default DuckDB)."""
     from smecluster.analytics.cluster_indicators import compute_cluster_indicators
 
     statuses = statuses or pack.recommendation.statuses
@@ -265,7 +266,7 @@ def rank_snapshot(snapshot, pack: PriorityPack, year: int, top_n: int | None = N
     regions = snapshot.frames["region"].select(pl.col("code").alias("county_code"), pl.col("name").alias("county_name"))
     info = (clusters.filter(pl.col("status").is_in(statuses))
             .join(regions, on="county_code", how="left").sort("id"))
-    table = compute_cluster_indicators(snapshot, year, needed_columns(pack))
+    table = compute_cluster_indicators(snapshot, year, needed_columns(pack), sql)
     table = info.select(pl.col("id").alias("cluster_id")).join(table, on="cluster_id", how="left",
                                                                maintain_order="left")
     subjects = [{"id": r["id"], "code": r["code"], "name": r["name"], "county_code": r["county_code"],
@@ -274,8 +275,9 @@ def rank_snapshot(snapshot, pack: PriorityPack, year: int, top_n: int | None = N
 
 
 def rank_clusters(engine: Engine, pack: str | PriorityPack | None = None, year: int | None = None,
-                  top_n: int | None = None) -> Ranking:
-    """The priority ranking of the registry's recognised clusters (default pack: newest; year: newest data)."""
+                  top_n: int | None = None, sql=None) -> Ranking:
+    """The priority ranking of the registry's recognised clusters (default pack: newest; year: newest
+    data); `sql`: the engine the indicator SQL runs on (analytics.engines, e.g. Spark; default DuckDB)."""
     from smecluster.analytics.snapshot import load_snapshot
     from smecluster.services.clusters import latest_year
 
@@ -285,7 +287,7 @@ def rank_clusters(engine: Engine, pack: str | PriorityPack | None = None, year: 
         return rank_matrix(pack, np.zeros((0, len(pack.indicators()))), [], None, top_n)
     # the whole registry: the location quotient compares each county with the province
     snapshot = load_snapshot(engine)
-    return rank_snapshot(snapshot, pack, year, top_n)
+    return rank_snapshot(snapshot, pack, year, top_n, sql=sql)
 
 
 # ------------------------------------------------------------------------------------ recommendation

@@ -1,7 +1,8 @@
 """What-if simulation: a baseline and a reformed pack evaluated in one pass over the same facts.
 
 Nothing here writes: the registry is read, both packs are compiled into one query (analytics.
-simulate_query), and the winners and losers are counted in DuckDB. Verdicts, tiers and workflow
+simulate_query), and the winners and losers are counted in SQL, on DuckDB (default) or on the engine
+given (`sql`: analytics.engines, e.g. Spark; the same statements, translated). Verdicts, tiers and workflow
 tables are never touched (tests/test_simulate.py compares them before and after).
 """
 
@@ -11,11 +12,12 @@ import weakref
 from dataclasses import dataclass, field
 from datetime import date
 
-import duckdb
 import polars as pl
 import pyarrow as pa
 from sqlalchemy import Engine
 
+from smecluster.analytics.engines import DuckDBEngine
+from smecluster.analytics.engines import Engine as SqlEngine
 from smecluster.analytics.simulate_query import compile_cluster_pair, compile_tier_pairs, outcome_col
 from smecluster.analytics.snapshot import Snapshot
 from smecluster.messages import N_, UserError
@@ -85,8 +87,10 @@ class ClusterSimulation:
                 "gained": int(self.clusters["gained"].sum()), "lost": int(self.clusters["lost"].sum())}
 
 
-def simulate_cluster_snapshot(snapshot: Snapshot, scenario: Scenario, year: int) -> ClusterSimulation:
-    """Both packs over the clusters of a snapshot: indicators computed once, statuses in one query."""
+def simulate_cluster_snapshot(snapshot: Snapshot, scenario: Scenario, year: int,
+                              sql: SqlEngine | None = None) -> ClusterSimulation:
+    """Both packs over the clusters of a snapshot: indicators computed once, statuses in one query
+    (on `sql` when given: indicators and statuses computed afresh there, nothing kept)."""
     from smecluster.analytics.cluster_indicators import compute_cluster_indicators
     from smecluster.policy.compile import required_columns
     from smecluster.policy.evaluate import apply_declared
@@ -97,22 +101,31 @@ def simulate_cluster_snapshot(snapshot: Snapshot, scenario: Scenario, year: int)
     needed = required_columns(base.criteria) | required_columns(reformed.criteria)
     # The indicator table depends on the facts and the columns only, never on thresholds: kept on the
     # snapshot, so the next reform of the same session reuses it (decision 1201).
-    cache = _INDICATORS.setdefault(id(snapshot), {})
-    if not cache:  # forget the tables when the snapshot goes
-        weakref.finalize(snapshot, _INDICATORS.pop, id(snapshot), None)
-    key = (year, tuple(sorted(needed)))
-    table = cache.get(key)
-    if table is None:
-        table = cache[key] = compute_cluster_indicators(snapshot, year, needed)
+    if sql is not None:
+        table = compute_cluster_indicators(snapshot, year, needed, sql)
+    else:
+        cache = _INDICATORS.setdefault(id(snapshot), {})
+        if not cache:  # forget the tables when the snapshot goes
+            weakref.finalize(snapshot, _INDICATORS.pop, id(snapshot), None)
+        key = (year, tuple(sorted(needed)))
+        table = cache.get(key)
+        if table is None:
+            table = cache[key] = compute_cluster_indicators(snapshot, year, needed)
     info = snapshot.frames["cluster"].rename({"id": "cluster_id"})
     order = table.select("cluster_id").join(info, on="cluster_id", how="left", maintain_order="left")
     # the application's declared figures fill what the registry lacks, as in a real evaluation
     filled, _ = apply_declared(table, order["declared"], base)
     filled, _ = apply_declared(filled, order["declared"], reformed)
-    con = duckdb.connect()
-    con.register("indicators", filled.to_arrow())
-    codes = con.sql(compile_cluster_pair(base, reformed)).pl()
-    con.close()
+    own = sql is None
+    engine = DuckDBEngine() if own else sql
+    try:
+        engine.register("sim_indicators", filled)
+        codes = pl.from_arrow(engine.arrow(compile_cluster_pair(base, reformed, source="sim_indicators")))
+        # in the indicator table's order (an engine may return the rows in any order)
+        codes = table.select("cluster_id").join(codes, on="cluster_id", how="left", maintain_order="left")
+    finally:
+        if own:
+            engine.close()
     ids = list(dict.fromkeys([c.id for c in base.all_criteria()] + [c.id for c in reformed.all_criteria()]))
 
     def differs(cid: str) -> pl.Expr:
@@ -159,16 +172,17 @@ def _by_city(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def simulate_clusters(engine: Engine, scenario: Scenario, year: int | None = None,
-                      region: str | None = None) -> ClusterSimulation:
+                      region: str | None = None, sql: SqlEngine | None = None) -> ClusterSimulation:
     """Both packs over the registry's clusters as of a year (default: the newest with data); `region`
-    (a region code prefix: 3205, 320581) keeps that region's clusters only."""
+    (a region code prefix: 3205, 320581) keeps that region's clusters only; `sql`: the engine the
+    indicator and status SQL run on (default DuckDB)."""
     from smecluster.analytics.snapshot import load_snapshot
     from smecluster.services.clusters import latest_year
 
     year = year or latest_year(engine)
     if year is None:
         raise NoYearlyData()
-    sim = simulate_cluster_snapshot(load_snapshot(engine, None, scope="clusters"), scenario, year)
+    sim = simulate_cluster_snapshot(load_snapshot(engine, None, scope="clusters"), scenario, year, sql)
     if region:  # a city or county account sees its own clusters only, the city counts cut to them
         sim.clusters = sim.clusters.filter(pl.col("county_code").str.starts_with(region))
         sim.by_city = _by_city(sim.clusters)
@@ -219,46 +233,62 @@ def simulate_tier_facts(facts: pa.Table | pl.DataFrame, scenario: Scenario, year
     over the materialised outcome codes (the path benchmarks time). `region` (a code prefix) keeps the
     firms of that region only. `facts_reformed`: the facts under the reform's validity periods (a
     reform of `validity_years` changes which designations count), read by the reformed side only."""
+    sql = DuckDBEngine()
+    try:
+        sql.register(SIM_FACTS, facts)
+        if facts_reformed is not None:
+            sql.register(SIM_FACTS_B, facts_reformed)
+        return simulate_tier_views(sql, scenario, year, on, evaluation, region, facts_reformed is not None)
+    finally:
+        sql.close()
+
+
+SIM_FACTS, SIM_FACTS_B = "sim_facts", "sim_facts_b"  # the fact relations a simulation reads on its engine
+
+
+def simulate_tier_views(sql: SqlEngine, scenario: Scenario, year: int, on: date, evaluation: str = "new",
+                        region: str | None = None, reformed_facts: bool = False) -> EnterpriseSimulation:
+    """Both packs of one tier over the fact relation `sim_facts` on an SQL engine (and `sim_facts_b`,
+    the facts under the reform's validity periods, for the reformed side when `reformed_facts`): the
+    pair query, the firms' codes kept as `sim`, and the counts, all in SQL on that engine."""
     base, reformed = scenario.base, scenario.reformed
     if base.kind != "enterprise_tier" or not base.tier:
         raise ReformError(f"{base.id} is a {base.kind} pack: simulate enterprises needs an enterprise tier pack")
     t = base.tier
-    sql = compile_tier_pairs([(_as_applied(base, evaluation, on), _as_applied(reformed, evaluation, on))])
-    con = duckdb.connect()
-    con.register("facts", facts.to_arrow() if isinstance(facts, pl.DataFrame) else facts)
+    pair = [(_as_applied(base, evaluation, on), _as_applied(reformed, evaluation, on))]
+    query = compile_tier_pairs(pair, source=SIM_FACTS)
     a, b, held = (f'"{outcome_col("a", t)}"', f'"{outcome_col("b", t)}"', f'"designated_{t}"')
-    if facts_reformed is None:
+    if not reformed_facts:
         source = (f"SELECT uscc, county_code, industry_code, {held} AS held_a, {held} AS held_b, "
-                  f"{a} AS a, {b} AS b FROM ({sql}) AS s")
+                  f"{a} AS a, {b} AS b FROM ({query}) AS s")
     else:  # the baseline side over the facts, the reformed side over the reformed facts, joined by firm
-        arrow = facts_reformed.to_arrow() if isinstance(facts_reformed, pl.DataFrame) else facts_reformed
-        con.register("facts_b", arrow)
-        sql_b = compile_tier_pairs([(_as_applied(base, evaluation, on), _as_applied(reformed, evaluation, on))],
-                                   source="facts_b")
+        query_b = compile_tier_pairs(pair, source=SIM_FACTS_B)
         source = f"""SELECT x.uscc, x.county_code, x.industry_code, x.{held} AS held_a, y.{held} AS held_b,
-            x.{a} AS a, y.{b} AS b FROM ({sql}) AS x JOIN ({sql_b}) AS y USING (uscc)"""
-    con.execute(f"""CREATE TEMP TABLE sim AS SELECT uscc, county_code, industry_code,
+            x.{a} AS a, y.{b} AS b FROM ({query}) AS x JOIN ({query_b}) AS y ON x.uscc = y.uscc"""
+    prefix = "'" + (region or "").replace("'", "''") + "%'"
+    sql.materialise("sim", f"""SELECT uscc, county_code, industry_code,
         COALESCE(held_a, FALSE) AS designated, COALESCE(held_b, FALSE) AS designated_reformed,
         a >= {QUALIFIES} AS qa, b >= {QUALIFIES} AS qb
-        FROM ({source}) AS s WHERE county_code LIKE $prefix""", {"prefix": f"{region or ''}%"})
-    counts = """COUNT(*) AS firms, COUNT(*) FILTER (qa) AS qualifies_baseline,
-        COUNT(*) FILTER (qb) AS qualifies_reformed, COUNT(*) FILTER (qb AND NOT qa) AS gained,
-        COUNT(*) FILTER (qa AND NOT qb) AS lost,
-        COUNT(*) FILTER (qb AND NOT qa AND NOT designated) AS gained_not_designated,
-        COUNT(*) FILTER (qa AND NOT qb AND designated) AS lost_designated,
-        COUNT(*) FILTER (designated) AS held_baseline, COUNT(*) FILTER (designated_reformed) AS held_reformed"""
-    total = con.sql(f"SELECT {counts} FROM sim").pl().to_dicts()[0]
-    moved = "ORDER BY gained + lost DESC, 1"  # every county and industry, the most moved first
-    by_county = con.sql(f"SELECT county_code, {counts} FROM sim GROUP BY county_code {moved}").pl()
-    by_industry = con.sql(f"SELECT industry_code, {counts} FROM sim GROUP BY industry_code {moved}").pl()
+        FROM ({source}) AS s WHERE county_code LIKE {prefix}""")
+    counts = """COUNT(*) AS firms, COUNT(*) FILTER (WHERE qa) AS qualifies_baseline,
+        COUNT(*) FILTER (WHERE qb) AS qualifies_reformed, COUNT(*) FILTER (WHERE qb AND NOT qa) AS gained,
+        COUNT(*) FILTER (WHERE qa AND NOT qb) AS lost,
+        COUNT(*) FILTER (WHERE qb AND NOT qa AND NOT designated) AS gained_not_designated,
+        COUNT(*) FILTER (WHERE qa AND NOT qb AND designated) AS lost_designated,
+        COUNT(*) FILTER (WHERE designated) AS held_baseline,
+        COUNT(*) FILTER (WHERE designated_reformed) AS held_reformed"""
+    total = pl.from_arrow(sql.arrow(f"SELECT {counts} FROM sim")).to_dicts()[0]
+    # every county and industry, the most moved first
+    by = {key: pl.from_arrow(sql.arrow(f"SELECT {key}, {counts} FROM sim GROUP BY {key} "
+                                       f"ORDER BY gained + lost DESC, {key}"))
+          for key in ("county_code", "industry_code")}
     # A firm's change: its eligibility first; else whether its designation still counts on the date.
-    firms = con.sql("""SELECT uscc, county_code, industry_code, designated,
+    firms = pl.from_arrow(sql.arrow("""SELECT uscc, county_code, industry_code, designated,
         CASE WHEN qb AND NOT qa THEN 'gains' WHEN qa AND NOT qb THEN 'loses'
              WHEN designated THEN 'expires' ELSE 'extends' END AS change
-        FROM sim WHERE qa <> qb OR designated <> designated_reformed ORDER BY change, uscc""").pl()
-    con.close()
+        FROM sim WHERE qa <> qb OR designated <> designated_reformed ORDER BY change, uscc"""))
     summary = {k: int(v) for k, v in total.items()}
-    return EnterpriseSimulation(scenario, year, on, t, summary, by_county, by_industry, firms)
+    return EnterpriseSimulation(scenario, year, on, t, summary, by["county_code"], by["industry_code"], firms)
 
 
 def target_effects(progress: dict, sim: EnterpriseSimulation) -> list[dict]:
@@ -304,23 +334,35 @@ def _meets(comparator: str, value: float, target: float) -> bool:
 
 def simulate_enterprises(engine: Engine, scenario: Scenario, year: int | None = None, on: date | None = None,
                          county: str | None = None, evaluation: str = "new",
-                         with_targets: bool = True, region: str | None = None) -> EnterpriseSimulation:
+                         with_targets: bool = True, region: str | None = None,
+                         sql: SqlEngine | None = None) -> EnterpriseSimulation:
     """Both packs of a tier over the registry's firms (of a county, or a region code prefix, if given),
-    and the targets' view (within the region: its share of each target's change)."""
-    from smecluster.analytics.enterprise_facts import build_facts, read_registry
+    and the targets' view (within the region: its share of each target's change). `sql`: an engine
+    (analytics.engines, e.g. Spark) the registry's tables are registered on and the fact, pair and
+    count SQL run on; default DuckDB over the facts built in this process."""
+    from smecluster.analytics.enterprise_facts import build_facts, fact_views, facts_sql, read_registry
     from smecluster.services.targets import target_progress
-    from smecluster.services.tiers import default_on, latest_year
+    from smecluster.services.tiers import default_on, latest_year, register_tables
 
     year = year or latest_year(engine)
     if year is None:
         raise NoYearlyData()
     on = on or default_on(year)
-    frames = read_registry(engine, year, county)
-    tables = (frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"], frames["designation"])
-    facts = build_facts(*tables, year, on, frames["industry"])
     periods = reformed_periods(scenario.base, scenario.reformed)
-    facts_b = None if periods is None else build_facts(*tables, year, on, frames["industry"], periods=periods)
-    sim = simulate_tier_facts(facts, scenario, year, on, evaluation, region, facts_b)
+    if sql is not None:
+        register_tables(sql, engine, None, year, county)
+        fact_views(sql, year, county)
+        sql.view(SIM_FACTS, facts_sql(year, on, ordered=False))
+        if periods is not None:
+            sql.view(SIM_FACTS_B, facts_sql(year, on, periods, ordered=False))
+        sim = simulate_tier_views(sql, scenario, year, on, evaluation, region, periods is not None)
+    else:
+        frames = read_registry(engine, year, county)
+        tables = (frames["enterprise"], frames["enterprise_year"], frames["enterprise_profile"],
+                  frames["designation"])
+        facts = build_facts(*tables, year, on, frames["industry"])
+        facts_b = None if periods is None else build_facts(*tables, year, on, frames["industry"], periods=periods)
+        sim = simulate_tier_facts(facts, scenario, year, on, evaluation, region, facts_b)
     if with_targets:
         try:
             sim.targets = target_effects(target_progress(engine, until=year), sim)

@@ -148,13 +148,45 @@ def engine_tiers(
         on = on or default_on(year)
         plan = plan_for(on, tier, KEYS, evaluation)
         step("evaluating tiers")
-        fact_views(sql, year, county)
-        sql.view("facts", facts_sql(year, on))
-        table = _by_uscc(sql.arrow(plan.sql))
+        # A firm's row depends on its own rows alone: on one machine (DuckDB) a Parquet registry is
+        # evaluated a few provinces at a time (the same SQL over their partitions, BATCH_FIRMS firms or
+        # the largest province), so memory is bounded by the batch, not the nation; a Spark cluster
+        # takes the whole registry in one query.
+        batches = province_batches(source) if source is not None and county is None and sql.by_province else []
+        parts = []
+        for batch in batches or [None]:
+            if batch is not None and len(batches) > 1:
+                sql.register_registry(source, batch)
+            fact_views(sql, year, county)
+            sql.view("facts", facts_sql(year, on, ordered=False))
+            parts.append(_by_uscc(sql.arrow(plan.sql)))
+        if len(batches) > 1:  # the engine's views over the whole registry again, for what the caller runs next
+            sql.register_registry(source)
+        table = _by_uscc(pa.concat_tables(parts)) if len(parts) > 1 else parts[0]
     finally:
         if own:
             sql.close()
     return TierEvaluation(year=year, on=on, plan=plan, table=table, evaluation=evaluation)
+
+
+# Firms evaluated at once when an engine takes a Parquet registry province by province (DuckDB: about
+# 1 GB of memory a million firms while the facts are joined; a small province shares a batch).
+BATCH_FIRMS = 3_000_000
+
+
+def province_batches(source: ParquetRegistry, firms: int | None = None) -> list[list[str]]:
+    """The registry's provinces in code order, cut into consecutive batches of about `firms` firms
+    (default BATCH_FIRMS; a larger province is a batch of its own)."""
+    firms = firms or BATCH_FIRMS
+    out: list[list[str]] = []
+    size = 0
+    for code, n in source.provinces().items():
+        if not out or size + n > firms:
+            out.append([])
+            size = 0
+        out[-1].append(code)
+        size += n
+    return out
 
 
 def register_tables(sql: SqlEngine, engine: Engine | None, source: ParquetRegistry | None, year: int | None,
