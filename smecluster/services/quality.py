@@ -157,10 +157,14 @@ def declared_findings(engine: Engine, year: int | None, catalogue: Catalogue | N
     if not ids:
         return empty
     county = {r.id: r.county_code for r in rows}
+    # Every cluster's verdict once (on a province-sized registry: from the indicators kept beside the
+    # snapshot, what `evaluate cluster --all` and the pages show), those with declared figures kept.
+    wanted = set(ids)
+    verdicts = [v for v in evaluate_clusters(engine, year=year) if int(v.cluster["id"]) in wanted]
     out = []
     for check in checks:
         tolerance = float(check.params["tolerance"])
-        for v in evaluate_clusters(engine, year=year, cluster_ids=ids):
+        for v in verdicts:
             for c in _walk(v.criteria):
                 if c.declared is None or c.value is None or c.value_source != "registry":
                     continue
