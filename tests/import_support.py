@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import polars as pl
 from sqlalchemy import Engine, insert, select, text
 
 from smecluster.db import open_database
@@ -87,3 +88,16 @@ def count(engine: Engine, model) -> int:
     """Rows in a table."""
     with engine.connect() as conn:
         return len(conn.execute(select(model)).fetchall())
+
+
+def firm_frame(*codes: str) -> pl.DataFrame:
+    """Firms to bulk-load: one per credit code, all in 320481, class 3841, fictional."""
+    return pl.DataFrame({"uscc": list(codes), "name": [f"企业{i}" for i in range(len(codes))],
+                         "county_code": ["320481"] * len(codes), "industry_code": ["3841"] * len(codes),
+                         "fictional": [True] * len(codes)})
+
+
+def year_frame(*codes: str) -> pl.DataFrame:
+    """Each firm's 2024 and 2025 rows to bulk-load (revenue 100 then 120; on the cloud in 2024 only)."""
+    return pl.DataFrame({"uscc": [c for c in codes for _ in (2024, 2025)], "year": [2024, 2025] * len(codes),
+                         "revenue": [100.0, 120.0] * len(codes), "cloud": [True, False] * len(codes)})

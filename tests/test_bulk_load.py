@@ -6,21 +6,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from import_support import CODE_A, CODE_B, CODE_C, registry_engine, snapshot
+from import_support import CODE_A, CODE_B, CODE_C, firm_frame, registry_engine, snapshot, year_frame
 from sqlalchemy import inspect, text
 
 from smecluster.registry import store
-
-
-def _firms(*codes: str) -> pl.DataFrame:
-    return pl.DataFrame({"uscc": list(codes), "name": [f"企业{i}" for i in range(len(codes))],
-                         "county_code": ["320481"] * len(codes), "industry_code": ["3841"] * len(codes),
-                         "fictional": [True] * len(codes)})
-
-
-def _years(*codes: str) -> pl.DataFrame:
-    return pl.DataFrame({"uscc": [c for c in codes for _ in (2024, 2025)], "year": [2024, 2025] * len(codes),
-                         "revenue": [100.0, 120.0] * len(codes), "cloud": [True, False] * len(codes)})
 
 
 def _load(engine, tables):
@@ -43,8 +32,8 @@ def test_bulk_load_writes_every_row_and_keeps_indexes(database_url, tmp_path):
     """Rows arrive as given (booleans and all), indexes are as declared, no scratch file is left."""
     engine = registry_engine(database_url)
     indexes = _indexes(engine)
-    counts = _load(engine, [("enterprise", _firms(CODE_A, CODE_B), ["uscc"]),
-                            ("enterprise_year", _years(CODE_A, CODE_B), ["uscc", "year"])])
+    counts = _load(engine, [("enterprise", firm_frame(CODE_A, CODE_B), ["uscc"]),
+                            ("enterprise_year", year_frame(CODE_A, CODE_B), ["uscc", "year"])])
     assert counts == {"enterprise": 2, "enterprise_year": 4}
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT uscc, year, revenue, cloud FROM enterprise_year ORDER BY uscc, year")).all()
@@ -63,18 +52,18 @@ def test_bulk_load_of_a_row_without_its_firm_writes_nothing(database_url):
     engine = registry_engine(database_url)
     before = snapshot(engine)
     with pytest.raises(Exception, match="(?i)foreign key|missing rows"):
-        _load(engine, [("enterprise", _firms(CODE_A), ["uscc"]),
-                       ("enterprise_year", _years(CODE_A, CODE_C), ["uscc", "year"])])
+        _load(engine, [("enterprise", firm_frame(CODE_A), ["uscc"]),
+                       ("enterprise_year", year_frame(CODE_A, CODE_C), ["uscc", "year"])])
     assert snapshot(engine) == before
 
 
 def test_bulk_load_refuses_a_table_that_has_rows(database_url):
     """A first load never merges into stored rows (that is what `upsert` is for)."""
     engine = registry_engine(database_url)
-    _load(engine, [("enterprise", _firms(CODE_A), ["uscc"])])
+    _load(engine, [("enterprise", firm_frame(CODE_A), ["uscc"])])
     before = snapshot(engine)
     with pytest.raises(ValueError, match="empty tables only"):
-        _load(engine, [("enterprise", _firms(CODE_B), ["uscc"])])
+        _load(engine, [("enterprise", firm_frame(CODE_B), ["uscc"])])
     assert snapshot(engine) == before
 
 
@@ -87,10 +76,10 @@ def _in_parts(*frames: pl.DataFrame):
 def test_bulk_load_of_rows_in_parts_writes_them_all(database_url, beside):
     """Rows given in parts (each in key order, the parts not) are all written, in one load."""
     engine = registry_engine(database_url)
-    tables = [("enterprise", _firms(CODE_A, CODE_B), ["uscc"]),
-              ("enterprise_year", _in_parts(_years(CODE_B).filter(pl.col("year") == 2025),
-                                            _years(CODE_A, CODE_B).filter(pl.col("year") == 2024),
-                                            _years(CODE_A).filter(pl.col("year") == 2025)), ["uscc", "year"])]
+    tables = [("enterprise", firm_frame(CODE_A, CODE_B), ["uscc"]),
+              ("enterprise_year", _in_parts(year_frame(CODE_B).filter(pl.col("year") == 2025),
+                                            year_frame(CODE_A, CODE_B).filter(pl.col("year") == 2024),
+                                            year_frame(CODE_A).filter(pl.col("year") == 2025)), ["uscc", "year"])]
     if engine.dialect.name == "sqlite":
         engine.dispose()
         counts = store.bulk_load(engine, tables, beside=frozenset({"enterprise_year"} if beside else ()))
@@ -108,8 +97,8 @@ def test_bulk_load_checks_the_references_of_rows_in_parts(database_url):
     engine = registry_engine(database_url)
     before = snapshot(engine)
     with pytest.raises(Exception, match="(?i)foreign key|missing rows"):
-        _load(engine, [("enterprise", _firms(CODE_A), ["uscc"]),
-                       ("enterprise_year", _in_parts(_years(CODE_A), _years(CODE_C)), ["uscc", "year"])])
+        _load(engine, [("enterprise", firm_frame(CODE_A), ["uscc"]),
+                       ("enterprise_year", _in_parts(year_frame(CODE_A), year_frame(CODE_C)), ["uscc", "year"])])
     assert snapshot(engine) == before
 
 
@@ -118,14 +107,14 @@ def test_bulk_load_checks_references_to_stored_rows(database_url):
     engine = registry_engine(database_url)
     before = snapshot(engine)
     with pytest.raises(Exception, match="(?i)foreign key|missing rows of region"):
-        _load(engine, [("enterprise", _firms(CODE_A).with_columns(pl.lit("329999").alias("county_code")),
+        _load(engine, [("enterprise", firm_frame(CODE_A).with_columns(pl.lit("329999").alias("county_code")),
                         ["uscc"])])
     assert snapshot(engine) == before
 
 
 def test_frames_already_in_key_order_are_not_copied():
     """in_key_order gives the frame itself when its rows are in key order, else a sorted copy."""
-    frame = _years(CODE_A, CODE_B).sort("uscc", "year")
+    frame = year_frame(CODE_A, CODE_B).sort("uscc", "year")
     assert store.in_key_order(frame, ["uscc", "year"]) is frame
     shuffled = frame.reverse()
     assert store.in_key_order(shuffled, ["uscc", "year"]).equals(frame)
@@ -145,8 +134,8 @@ def test_copy_into_postgresql_is_binary_for_the_registry_columns(database_url, m
     real = store._PostgreSQL._copy_binary
     monkeypatch.setattr(store._PostgreSQL, "_copy_binary",
                         lambda self, table, frame, schema: (formats.append(table), real(self, table, frame, schema)))
-    years = _years(CODE_A).with_columns(pl.col("year").cast(pl.Utf8))  # text for an integer column
-    _load(engine, [("enterprise", _firms(CODE_A), ["uscc"]), ("enterprise_year", years, ["uscc", "year"])])
+    years = year_frame(CODE_A).with_columns(pl.col("year").cast(pl.Utf8))  # text for an integer column
+    _load(engine, [("enterprise", firm_frame(CODE_A), ["uscc"]), ("enterprise_year", years, ["uscc", "year"])])
     assert formats == ["enterprise"]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT year FROM enterprise_year ORDER BY year")).scalars().all() == [2024, 2025]

@@ -8,7 +8,7 @@ import uuid
 
 import polars as pl
 import pytest
-from import_support import CODE_A, CODE_B, CODE_C, registry_engine, snapshot
+from import_support import CODE_A, CODE_B, CODE_C, firm_frame, registry_engine, snapshot, year_frame
 from sqlalchemy import insert, text
 
 from smecluster.registry import scratch_load, store
@@ -24,17 +24,6 @@ def pg_url(database_url, monkeypatch):
         pytest.skip("PostgreSQL's scratch load")
     monkeypatch.setattr(scratch_load, "PREFIX", f"bulk_load_t{uuid.uuid4().hex[:8]}_")
     return database_url
-
-
-def _firms(*codes: str) -> pl.DataFrame:
-    return pl.DataFrame({"uscc": list(codes), "name": [f"企业{i}" for i in range(len(codes))],
-                         "county_code": ["320481"] * len(codes), "industry_code": ["3841"] * len(codes),
-                         "fictional": [True] * len(codes)})
-
-
-def _years(*codes: str) -> pl.DataFrame:
-    return pl.DataFrame({"uscc": [c for c in codes for _ in (2024, 2025)], "year": [2024, 2025] * len(codes),
-                         "revenue": [100.0, 120.0] * len(codes)})
 
 
 def _designations(*codes: str) -> pl.DataFrame:
@@ -83,7 +72,7 @@ def test_scratch_load_swaps_in_tables_declared_as_migrated(pg_url, monkeypatch):
     used = []
     real = scratch_load.scratch_load
     monkeypatch.setattr(scratch_load, "scratch_load", lambda *a: used.append(1) or real(*a))
-    counts = _load(engine, [_firms(CODE_A, CODE_B), _years(CODE_A, CODE_B), _designations(CODE_A, CODE_B)])
+    counts = _load(engine, [firm_frame(CODE_A, CODE_B), year_frame(CODE_A, CODE_B), _designations(CODE_A, CODE_B)])
     assert used and counts == {"enterprise": 2, "enterprise_year": 4, "designation": 2}
     assert _catalogue(engine) == before
     assert _scratch_schemas(engine) == []
@@ -103,7 +92,7 @@ def test_failed_scratch_load_writes_and_leaves_nothing(pg_url):
     engine = registry_engine(pg_url)
     before, declared = snapshot(engine), _catalogue(engine)
     with pytest.raises(Exception, match="(?i)foreign key"):
-        _load(engine, [_firms(CODE_A), _years(CODE_A), _designations(CODE_A, CODE_C)])
+        _load(engine, [firm_frame(CODE_A), year_frame(CODE_A), _designations(CODE_A, CODE_C)])
     assert snapshot(engine) == before and _catalogue(engine) == declared
     assert _scratch_schemas(engine) == []
 
@@ -116,11 +105,11 @@ def test_a_rolled_back_load_is_dropped_by_the_next(pg_url):
     with engine.connect() as conn:
         tx = conn.begin()
         store.bulk_load(conn, [(t, f, k) for (t, k), f in zip(
-            TABLES, [_firms(CODE_A), _years(CODE_A), _designations(CODE_A)], strict=True)])
+            TABLES, [firm_frame(CODE_A), year_frame(CODE_A), _designations(CODE_A)], strict=True)])
         tx.rollback()
     assert snapshot(engine) == before
     assert len(_scratch_schemas(engine)) == 1
-    _load(engine, [_firms(CODE_B), _years(CODE_B), _designations(CODE_B)])
+    _load(engine, [firm_frame(CODE_B), year_frame(CODE_B), _designations(CODE_B)])
     assert _scratch_schemas(engine) == []
     with engine.connect() as c:
         assert list(c.execute(text("SELECT uscc FROM enterprise")).scalars()) == [CODE_B]
@@ -134,5 +123,5 @@ def test_a_transaction_that_wrote_loads_on_its_own_connection(pg_url, monkeypatc
     with engine.begin() as conn:
         conn.execute(text("UPDATE region SET name = name WHERE code = '320481'"))
         counts = store.bulk_load(conn, [(t, f, k) for (t, k), f in zip(
-            TABLES, [_firms(CODE_A), _years(CODE_A), _designations(CODE_A)], strict=True)])
+            TABLES, [firm_frame(CODE_A), year_frame(CODE_A), _designations(CODE_A)], strict=True)])
     assert counts == {"enterprise": 1, "enterprise_year": 2, "designation": 1}
