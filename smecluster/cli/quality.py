@@ -23,9 +23,11 @@ def quality(
     locale: str = typer.Option("zh", "--lang", help="Language of the reasons: zh | en."),
 ) -> None:
     """Data quality: implausible, broken, duplicated, outlying and declared figures, and digit tests."""
+    from smecluster.allocator import keep_freed_memory
     from smecluster.db import open_database
     from smecluster.services.quality import quality_report
 
+    keep_freed_memory()  # batch after batch of the same size: reuse the memory freed (decision 2250)
     if fmt not in FORMATS:
         fail(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if fmt == "xlsx" and output is None:

@@ -112,11 +112,8 @@ def prepare(con: duckdb.DuckDBPyConnection, catalogue: Catalogue | None = None,
     where = " OR ".join(f"({c})" for c in conditions) or "FALSE"
     swept = sweep(con, files, catalogue, where, peer_year) if files is not None else None
     if swept is not None:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE q_cand AS SELECT y.*, f.name, f.county_code, f.industry_code "
-            "FROM q_win y JOIN enterprise f ON f.uscc = y.uscc"
-        )
-        con.execute("DROP TABLE q_win")
+        con.execute("DROP TABLE IF EXISTS q_cand")
+        con.execute("ALTER TABLE q_win RENAME TO q_cand")  # the firm's columns are in it already
         return swept
     # LAG/LEAD only across consecutive years: a gap (no row for y-1) leaves the neighbour NULL
     lags = [f"LAG({c}) OVER w AS l_{c}" for c in SEQ_COLUMNS] + [f"LEAD({c}) OVER w AS m_{c}" for c in FIGURES]

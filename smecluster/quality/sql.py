@@ -302,7 +302,6 @@ def peer_outlier(check: Check, ctx: Context) -> str:
         if m not in PEER_MEASURES:
             raise ValueError(f"unknown peer measure {m!r} (known: {', '.join(PEER_MEASURES)})")
     z, n, y = _num(check.params["z"]), int(check.params["min_peers"]), int(ctx.peer_year)
-    # one pass over the peer year: size class once per firm, then the measures side by side, unpivoted
     base = (f"SELECT y.uscc, y.revenue, y.output, y.rd_spending, y.employees, y.total_assets, p.revenue AS p_revenue, "
             f"f.industry_code, f.section FROM enterprise_year y JOIN q_firm f ON f.uscc = y.uscc "
             f"LEFT JOIN (SELECT uscc, revenue FROM enterprise_year WHERE year = {y - 1}) p ON p.uscc = y.uscc "
@@ -312,21 +311,30 @@ def peer_outlier(check: Check, ctx: Context) -> str:
         base = ("SELECT y.uscc, y.revenue, y.output, y.rd_spending, y.employees, y.total_assets, y.p_revenue, "
                 "y.industry_code, y.section, y.county_code FROM q_peer y")
         firm = " "
-    wide = (f"SELECT uscc, {'county_code, ' if ctx.peer_rows else ''}LEFT(industry_code, 2) AS division, "
-            f"{ctx.size_case} AS size, "
-            + ", ".join(f"{PEER_MEASURES[m]} AS {m}" for m in measures) + " FROM b")
+    # One row per firm with every measure side by side (a measure NULL where it is undefined or not
+    # finite): medians, counts and MADs per peer group are one aggregation each over these rows, and only
+    # the few firms beyond z are unpivoted. A NULL division never joins its group (as before, when the
+    # measures were unpivoted first), so those rows are left out at once.
+    measure = ", ".join(f"CASE WHEN isfinite({PEER_MEASURES[m]}) THEN {PEER_MEASURES[m]} END AS {m}"
+                        for m in measures)
+    wide = (f"SELECT * FROM (SELECT uscc, {'county_code, ' if ctx.peer_rows else ''}"
+            f"LEFT(industry_code, 2) AS division, {ctx.size_case} AS size, {measure} FROM b) "
+            "WHERE size IS NOT NULL AND division IS NOT NULL")
+    med = ", ".join(f"MEDIAN({m}) AS med_{m}, COUNT({m}) AS n_{m}" for m in measures)
+    mad = ", ".join(f"MEDIAN(ABS(w.{m} - m.med_{m})) AS mad_{m}" for m in measures)
+    # a group is scored when its MAD is above 0 and it has min_peers firms with the measure
+    zs = ", ".join(f"CASE WHEN g.mad_{m} > 0 AND g.n_{m} >= {n} THEN 0.6745 * (w.{m} - g.med_{m}) / g.mad_{m} END "
+                   f"AS z_{m}" for m in measures)
+    beyond = " OR ".join(f"ABS(z_{m}) > {z}" for m in measures)
+    long = " UNION ALL ".join(
+        f"SELECT uscc, {'county_code, ' if ctx.peer_rows else ''}division, size, '{m}' AS measure, {m} AS x, "
+        f"z_{m} AS z, med_{m} AS med, n_{m} AS n FROM t WHERE ABS(z_{m}) > {z}" for m in measures)
     return (
-        f"WITH b AS ({base}), w AS ({wide}), "
-        f"u AS (UNPIVOT w ON {', '.join(measures)} INTO NAME measure VALUE x), "
-        "v AS MATERIALIZED (SELECT * FROM u WHERE x IS NOT NULL AND size IS NOT NULL AND isfinite(x)), "
-        "m AS MATERIALIZED (SELECT measure, division, size, MEDIAN(x) AS med, COUNT(*) AS n FROM v GROUP BY ALL), "
-        "a AS MATERIALIZED (SELECT v.measure, v.division, v.size, MEDIAN(ABS(v.x - m.med)) AS mad FROM v "
-        "JOIN m USING (measure, division, size) GROUP BY ALL), "
-        # the groups scored (a few hundred rows), then one join of the peer rows with them
-        "g AS MATERIALIZED (SELECT m.measure, m.division, m.size, m.med, m.n, a.mad FROM m "
-        f"JOIN a USING (measure, division, size) WHERE a.mad > 0 AND m.n >= {n}), "
-        "s AS (SELECT v.*, 0.6745 * (v.x - g.med) / g.mad AS z, g.med, g.n FROM v "
-        f"JOIN g USING (measure, division, size) WHERE ABS(0.6745 * (v.x - g.med) / g.mad) > {z}) "
+        f"WITH b AS ({base}), w AS MATERIALIZED ({wide}), "
+        f"m AS MATERIALIZED (SELECT division, size, {med} FROM w GROUP BY ALL), "
+        f"g AS MATERIALIZED (SELECT m.*, {mad} FROM w JOIN m USING (division, size) GROUP BY ALL), "
+        f"t AS MATERIALIZED (SELECT * FROM (SELECT w.*, g.* EXCLUDE (division, size), {zs} "
+        f"FROM w JOIN g USING (division, size)) WHERE {beyond}), s AS ({long}) "
         + _row(uscc="s.uscc", year=str(y), field="s.measure", value="s.x",
                detail="'median ' || CAST(ROUND(s.med, 4) AS VARCHAR) || ' of ' || CAST(s.n AS VARCHAR) "
                       "|| ' peers (' || s.division || ', ' || s.size || ')'",

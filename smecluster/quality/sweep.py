@@ -5,7 +5,8 @@ is a position (an integer key) found by walking both files together: the firm's 
 position, never joined on the 18-character credit code. One read of the yearly file, batch by batch,
 gives at once what the whole-registry checks need, and DuckDB's SQL (smecluster.quality.sql) then reads
 these small tables instead of the registry's:
-- `q_win`: the rows some row check may flag, with the neighbouring years' figures (decision 1961);
+- `q_win`: the rows some row check may flag, with the neighbouring years' figures (decision 1961) and
+  the firm's name, county and industry (by position, not a join on the code);
 - `q_peer`: the peer year's rows with the year before's revenue and the firm's industry, section, county;
 - `q_digits_<i>`: per Benford check, the first-digit counts per county, year and digit;
 - `q_copy_<i>`: per copies-across-firms check, the rows whose figures' hash another row shares;
@@ -190,7 +191,7 @@ def _sweep(con, files, catalogue, where, peer_year, made) -> Swept:
         shifted = flags.with_columns(
             [pl.when(pl.col("_p")).then(pl.col(c).shift(1)).alias(f"p_{c}") for c in SEQ_FIELDS]
             + [pl.when(pl.col("_n")).then(pl.col(c).shift(-1)).alias(f"n_{c}") for c in FIGURES]
-        ).drop("_p", "_n", "_key", "_county").slice(first, count)
+        ).drop("_p", "_n", "_county").slice(first, count)
         got: dict = {"win": _candidates(con, shifted, where)}
         out = frame.slice(first, count)
         key = out["_key"].to_numpy()
@@ -221,7 +222,9 @@ def _sweep(con, files, catalogue, where, peer_year, made) -> Swept:
         for i, check in copy_checks:
             h, present = _row_hash(out, list(check.params["fields"]))
             rows = np.flatnonzero(present >= int(check.params["min_fields"]))
-            got["copies"][i] = (h[rows], rows + row0)
+            # sorted here, in the workers: the sorted runs are merged at the end, not sorted again
+            order = np.argsort(h[rows])
+            got["copies"][i] = (h[rows][order], rows[order] + row0)
         if main_checks:
             got["revenue"] = [(int(year), part.drop("year")) for (year,), part in out.select(
                 "year", "revenue", pl.Series("_key", key.astype(np.int32))).group_by("year", maintain_order=True)]
@@ -275,52 +278,69 @@ def _sweep(con, files, catalogue, where, peer_year, made) -> Swept:
             merge(running.popleft().result())
     if not parts["win"]:
         raise Unexpected("no yearly rows")
-    _table(con, "q_win", pl.concat(parts["win"]), made)
-    peer_parts = parts["peer"]
-
-    swept = Swept()
-    if peer_year is not None:
-        peer = pl.concat(peer_parts) if peer_parts else _empty_peer(con)
-        peer_parts.clear()
-        # a view over the rows in memory (the peer check reads them once; no copy into DuckDB)
-        con.register("q_peer", peer.to_arrow())
-        made.append("q_peer")
-        swept.peer = True
-    counties = [*firms.counties, *extra_counties]
-    for i, check in digit_checks:
-        counts = digit_counts.get(i, np.zeros(0, dtype=np.int64))
-        cells = np.flatnonzero(counts)
-        table = pl.DataFrame({
-            "county_code": pl.Series([counties[c] for c in (cells // 10 // max(ny, 1)).tolist()], dtype=pl.Utf8),
-            "year": pl.Series(cells // 10 % max(ny, 1) + y0, dtype=pl.Int32),
-            "d": pl.Series(cells % 10, dtype=pl.Int64), "k": pl.Series(counts[cells], dtype=pl.Int64)})
-        _table(con, f"q_digits_{i}", table, made)
-        swept.sources[check.id] = f"q_digits_{i}"
-    for i, check in copy_checks:
-        pairs = copy_parts.get(i, [])
-        h = np.concatenate([p[0] for p in pairs]) if pairs else np.zeros(0, dtype=np.uint64)
-        rows = np.concatenate([p[1] for p in pairs]) if pairs else np.zeros(0, dtype=np.int64)
-        # the hashes two rows share: sorted, equal to a neighbour
-        ordered = np.sort(h)
-        twice = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-        shared = np.sort(rows[np.isin(h, twice)])
-        _table(con, f"q_copy_{i}", _rows_at(path, shared, ["uscc", "year", *check.params["fields"]]), made)
-        swept.sources[check.id] = f"q_copy_{i}"
-    if main_checks:
-        by_year = {y: pl.concat(parts) for y, parts in revenue_by_year.items()}
-        revenue_by_year.clear()
-        for i, check in main_checks:
-            table = _main_above(files["enterprise_profile"], by_year, firms, float(check.params.get("ratio", 1.0)))
-            _table(con, f"q_main_{i}", table, made)
+    # What is left is made in two threads: the profile rows read for the main-revenue checks, the copies'
+    # shared hashes, the candidates' firm names (each mostly NumPy, Polars or Parquet work that lets go of
+    # the GIL); the small tables are then handed to DuckDB here, on the connection's thread.
+    by_year = {y: pl.concat(parts) for y, parts in revenue_by_year.items()}
+    revenue_by_year.clear()
+    with ThreadPoolExecutor(2) as tail:
+        above = [(i, check, tail.submit(_main_above, files["enterprise_profile"], by_year, firms,
+                                        float(check.params.get("ratio", 1.0)))) for i, check in main_checks]
+        copies = [(i, check, tail.submit(_copies, path, copy_parts.pop(i, []), check)) for i, check in copy_checks]
+        win = tail.submit(_with_firm, pl.concat(parts["win"]), firms, files["enterprise"])
+        swept = Swept()
+        if peer_year is not None:
+            peer = pl.concat(parts["peer"]) if parts["peer"] else _empty_peer(con)
+            parts["peer"].clear()
+            # a view over the rows in memory (the peer check reads them once; no copy into DuckDB)
+            con.register("q_peer", peer.to_arrow())
+            made.append("q_peer")
+            swept.peer = True
+        counties = [*firms.counties, *extra_counties]
+        for i, check in digit_checks:
+            counts = digit_counts.get(i, np.zeros(0, dtype=np.int64))
+            cells = np.flatnonzero(counts)
+            table = pl.DataFrame({
+                "county_code": pl.Series([counties[c] for c in (cells // 10 // max(ny, 1)).tolist()], dtype=pl.Utf8),
+                "year": pl.Series(cells // 10 % max(ny, 1) + y0, dtype=pl.Int32),
+                "d": pl.Series(cells % 10, dtype=pl.Int64), "k": pl.Series(counts[cells], dtype=pl.Int64)})
+            _table(con, f"q_digits_{i}", table, made)
+            swept.sources[check.id] = f"q_digits_{i}"
+        _table(con, "q_win", win.result(), made)
+        for i, check, table in copies:
+            _table(con, f"q_copy_{i}", table.result(), made)
+            swept.sources[check.id] = f"q_copy_{i}"
+        for i, check, table in above:
+            _table(con, f"q_main_{i}", table.result(), made)
             swept.sources[check.id] = f"q_main_{i}"
     return swept
+
+
+def _copies(path: str, pairs: list[tuple[np.ndarray, np.ndarray]], check) -> pl.DataFrame:
+    """The yearly rows whose hash another row shares (read back from the file: the copies check compares
+    their figures themselves). `pairs`: per batch, the hashes sorted and their row numbers."""
+    if not pairs:
+        return _rows_at(path, np.zeros(0, dtype=np.int64), ["uscc", "year", *check.params["fields"]])
+    # the batches' sorted runs merged (a stable sort finds the runs), equal neighbours shared
+    ordered = np.sort(np.concatenate([p[0] for p in pairs]), kind="stable")
+    twice = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    del ordered
+    shared = np.sort(np.concatenate([rows[np.isin(h, twice)] for h, rows in pairs]))
+    return _rows_at(path, shared, ["uscc", "year", *check.params["fields"]])
 
 
 def _candidates(con: duckdb.DuckDBPyConnection, rows: pl.LazyFrame, where: str) -> pl.DataFrame:
     """The rows meeting `where` (DuckDB's SQL over `y`): by Polars' SQL when it reads the condition
     (a prefilter only: every row check filters `q_cand` again in DuckDB), else by DuckDB."""
     try:
-        return pl.SQLContext(y=rows).execute(f"SELECT * FROM y WHERE {where}").collect()
+        # The condition is read over the integer figures as doubles: Polars compares an integer column with
+        # a double one (`employees >= 10.0 * p_employees`) ten times slower than two doubles, and DuckDB
+        # compares them as doubles too. Only the mask is computed so; the rows keep their own types.
+        table = rows.collect()
+        ints = [c for c, t in table.schema.items() if t.is_integer() and c != "_key"]
+        probe = table.lazy().with_columns(pl.col(ints).cast(pl.Float64))
+        keep = pl.SQLContext(y=probe).execute(f"SELECT ({where}) AS _keep FROM y").collect().to_series()
+        return table.filter(keep.fill_null(False))
     except Exception:  # noqa: BLE001  (a condition Polars' SQL does not read: DuckDB reads every one)
         with _DUCKDB:  # one connection, batches in two threads
             con.register("q_batch", rows.collect().to_arrow())
@@ -328,6 +348,19 @@ def _candidates(con: duckdb.DuckDBPyConnection, rows: pl.LazyFrame, where: str) 
                 return con.sql(f"SELECT * FROM q_batch y WHERE {where}").pl()
             finally:
                 con.unregister("q_batch")
+
+
+def _with_firm(rows: pl.DataFrame, firms: _Firms, path: str) -> pl.DataFrame:
+    """The candidate rows with their firm's name, county and industry, found by position (`_key`): the
+    county and industry from the firms in memory, the names gathered from the firm file's name column."""
+    key = rows["_key"].to_numpy()
+    firm_rows = np.unique(key)
+    names = pl.scan_parquet(path).select(pl.col("name").gather(firm_rows)).collect().to_series()
+    names = names.gather(np.searchsorted(firm_rows, key))
+    return rows.drop("_key").with_columns(
+        names.alias("name"),
+        firms.frame["county_code"].gather(key).alias("county_code"),
+        firms.frame["industry_code"].gather(key).alias("industry_code"))
 
 
 def _plus(a: np.ndarray, b: np.ndarray) -> np.ndarray:
