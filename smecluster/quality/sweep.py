@@ -372,23 +372,14 @@ def _plus(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-# a NULL figure's stand-in in the copy hash (a real figure equal to it only adds a candidate)
-NULL_FIGURE = -1.2345678901234567e-300
-GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
 def _row_hash(rows: pl.DataFrame, fields: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """A hash of each row's year and figures (equal rows, NULLs alike, hash alike: -0.0 as 0.0, integers
-    as doubles), and how many of the figures are present and not zero."""
-    h = rows["year"].cast(pl.Int64).to_numpy().astype(np.uint64)
-    present = np.zeros(rows.height, dtype=np.int64)
-    for f in fields:
-        x = rows[f].cast(pl.Float64).to_numpy()
-        missing = np.isnan(x)
-        present += ~missing & (x != 0)
-        x = np.where(missing, NULL_FIGURE, x + 0.0)
-        h = (h ^ x.view(np.uint64)) * GOLDEN
-        h ^= h >> np.uint64(31)  # the high bits down (a product only carries bits up)
+    """A 64-bit hash of each row's year and figures (Polars' row hash: equal rows, NULLs alike, hash
+    alike; -0.0 made 0.0 first), and how many of the figures are present and not zero. A shared hash only
+    names candidates: the copies check compares the figures themselves."""
+    cols = [pl.col("year")] + [pl.col(f) + 0.0 if rows.schema[f].is_float() else pl.col(f) for f in fields]
+    h = rows.select(cols).hash_rows(seed=0).to_numpy()
+    present = rows.select(pl.sum_horizontal(
+        [(pl.col(f).is_not_null() & (pl.col(f) != 0)).cast(pl.Int64) for f in fields])).to_series().to_numpy()
     return h, present
 
 
