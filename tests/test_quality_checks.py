@@ -111,3 +111,18 @@ def test_benford_flags_just_beyond_nonconformity(database_url):
     assert digits["320481"]["chi2"] == pytest.approx(chi2)
     signals = report.findings.filter(pl.col("check") == "benford_first_digit")
     assert signals["county_code"].to_list() == ["320481"] and signals["severity"].to_list() == ["signal"]
+
+
+def test_tied_findings_come_out_in_one_order(tmp_path):
+    """Findings of equal severity and score are listed by check, county and firm, whatever order they came in."""
+    from smecluster.quality.run import FINDING_SCHEMA
+    from smecluster.services.quality import _describe
+
+    engine = open_database(f"sqlite:///{tmp_path / 't.db'}")
+    rows = [{"check": "rd_above_revenue", "uscc": code, "county_code": "320581", "year": 2024,
+             "field": "rd_spending", "value": 2.0, "detail": "revenue 1", "score": 2.0, "cluster_id": None,
+             "platform_id": None} for code in ("91320581B", "91320581A", "91320581C")]
+    findings = pl.DataFrame(rows, schema=FINDING_SCHEMA)
+    for given in (findings, findings.reverse()):
+        out = _describe(engine, given, load_checks())
+        assert out["uscc"].to_list() == ["91320581A", "91320581B", "91320581C"]

@@ -212,7 +212,7 @@ def quality_report(
         declared = pool.submit(declared_findings, engine, year, catalogue)
         result = registry_checks(engine, peer_year, catalogue, progress)
         findings = pl.concat([result.findings, declared.result()])
-    digits = result.digits
+    digits = result.digits.sort("county_code", "year", nulls_last=True)
     if cluster_id is not None:
         findings = _of_cluster(engine, findings, cluster_id)
     if county is not None:
@@ -280,7 +280,10 @@ def _describe(engine: Engine, findings: pl.DataFrame, catalogue: Catalogue) -> p
         if parts:
             names = pl.concat(parts)
     out = findings.join(info, on="check", how="left").join(names, on="uscc", how="left")
-    out = out.sort(["rank", "score"], descending=[False, True], nulls_last=True).drop("rank")
+    # most doubtful first; ties in a fixed order, so that two runs over one registry print the same
+    ties = ["check", "county_code", "uscc", "year", "field", "cluster_id", "platform_id", "value", "detail"]
+    out = out.sort(["rank", "score", *ties], descending=[False, True] + [False] * len(ties),
+                   nulls_last=True).drop("rank")
     first = ["check", "severity", "uscc", "name", "county_code", "year", "field", "value", "detail"]
     return out.select(first + [c for c in out.columns if c not in first])
 
