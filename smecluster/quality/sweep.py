@@ -18,6 +18,7 @@ then runs the SQL over the registry's tables as before (same findings, slower).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -36,9 +37,11 @@ BATCH = 1 << 19  # yearly rows per batch (bounded memory at any registry size)
 PEER_COLUMNS = ("uscc", "revenue", "output", "rd_spending", "employees", "total_assets", "p_revenue")
 POW10 = np.array([float(10 ** k) for k in range(20)])  # each exact as a double
 TOO_LARGE = 9.0e18  # from here floor(x) leaves BIGINT (the SQL's digit test casts to it)
-MAX_DENSE_YEARS = 64
-WORKERS = 2  # batches worked on at once
-_DUCKDB = threading.Lock()  # years a registry may span for the per-year arrays
+MAX_DENSE_YEARS = 64  # years a registry may span for the per-year arrays
+# batches worked on at once: one more than the cores (each batch has moments holding the GIL), at most 4
+# (each holds a batch's columns)
+WORKERS = min(4, (os.cpu_count() or 2) + 1)
+_DUCKDB = threading.Lock()  # one DuckDB connection, batches in several threads
 
 
 class Unexpected(Exception):
