@@ -49,6 +49,8 @@ def test_api_coverage_is_the_service_result_and_the_page_shows_every_link(site):
     assert page.status_code == 200
     assert page.text.count('data-status="missing"') == sum(link["status"] == "missing" for link in got["links"])
     assert 'id="chain-graph"' in page.text and 'id="partner-map"' in page.text
+    # the code field shows the cluster's code (what it was asked with), not its internal id
+    assert f'name="code" value="{LIYANG}"' in page.text
 
 
 def test_region_and_cluster_access(site):
