@@ -14,14 +14,13 @@ from sqlalchemy import insert, text
 from smecluster.registry import scratch_load, store
 from smecluster.registry.models import Cluster, ClusterMember
 
-pytestmark = pytest.mark.postgres
+# PostgreSQL only: the scratch load is PostgreSQL's (SQLite's first load is one transaction)
+pytestmark = [pytest.mark.postgres, pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)]
 
 
 @pytest.fixture
 def pg_url(database_url, monkeypatch):
     """A PostgreSQL database whose loads name their scratch schemas apart from any other run's."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL's scratch load")
     monkeypatch.setattr(scratch_load, "PREFIX", f"bulk_load_t{uuid.uuid4().hex[:8]}_")
     return database_url
 
