@@ -3,7 +3,7 @@
 glibc's malloc hands a freed block over its trim threshold back to the system and serves a large request
 with a fresh mmap; a command that allocates and frees the same batch-sized NumPy arrays dozens of times
 then spends seconds of system time faulting in and zeroing new pages. Fixed thresholds keep freed memory
-in the heap for the next batch (decision 2250). Other allocators (Polars', DuckDB's and
+in the heap for the next batch (decision 2290). Other allocators (Polars', DuckDB's and
 Arrow's jemalloc or mimalloc) are not touched.
 """
 

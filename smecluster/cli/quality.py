@@ -27,7 +27,7 @@ def quality(
     from smecluster.db import open_database
     from smecluster.services.quality import quality_report
 
-    keep_freed_memory()  # batch after batch of the same size: reuse the memory freed (decision 2250)
+    keep_freed_memory()  # batch after batch of the same size: reuse the memory freed (decision 2290)
     if fmt not in FORMATS:
         fail(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if fmt == "xlsx" and output is None:
