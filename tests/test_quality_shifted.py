@@ -142,7 +142,8 @@ def test_unexpected_layouts_fall_back(tmp_path):
 def test_first_digit_is_exact_at_the_edges():
     edges = [float(d * 10 ** k) for k in range(18) for d in range(1, 10)]
     x = np.array(edges + [np.nextafter(e, 0) for e in edges] + [np.nextafter(e, np.inf) for e in edges]
-                 + list(np.random.default_rng(5).uniform(1, 1e15, 20_000)) + [1.0, 9.999999999, 99.5, 8.99e18])
-    x = x[x >= 1]
+                 + list(np.random.default_rng(5).uniform(1, 1e15, 20_000)) + [1.0, 9.999999999, 99.5, 8.99e18]
+                 + list(np.exp(np.random.default_rng(6).uniform(0, 43.6, 20_000))))  # every binary exponent
+    x = x[(x >= 1) & (x < sweep.TOO_LARGE)]
     expected = np.array([int(str(int(np.floor(v)))[0]) for v in x])
     assert (sweep._first_digit(x) == expected).all()

@@ -36,6 +36,8 @@ from smecluster.quality.sql import FIGURES, SEQ_FIELDS
 BATCH = 1 << 19  # yearly rows per batch (bounded memory at any registry size)
 PEER_COLUMNS = ("uscc", "revenue", "output", "rd_spending", "employees", "total_assets", "p_revenue")
 POW10 = np.array([float(10 ** k) for k in range(20)])  # each exact as a double
+INV10 = 1.0 / POW10  # not exact: the digit found with it is put right by exact comparisons
+K_OF_E = np.floor(np.arange(64) * np.log10(2.0)).astype(np.int64)  # floor(e log10 2), binary exponents 0-63
 TOO_LARGE = 9.0e18  # from here floor(x) leaves BIGINT (the SQL's digit test casts to it)
 MAX_DENSE_YEARS = 64  # years a registry may span for the per-year arrays
 # batches worked on at once: one more than the cores (each batch has moments holding the GIL), at most 4
@@ -120,14 +122,15 @@ class _Firms:
 
 
 def _first_digit(x: np.ndarray) -> np.ndarray:
-    """The first significant digit of floor(x), 1 <= x < TOO_LARGE: log10's guess of the power of ten
-    and of the digit, each put right by exact comparisons (d 10^k is exact as a double, and
-    floor(x) >= d 10^k iff x >= d 10^k)."""
-    k = np.clip(np.floor(np.log10(x)).astype(np.int64), 0, 18)
-    k -= x < POW10[k]
+    """The first significant digit of floor(x), 1 <= x < TOO_LARGE, without a logarithm: the binary
+    exponent e read off the double's bits gives 10^k <= 2^e <= x with k = floor(e log10 2), one short of
+    the true power at most (put right by one exact comparison); the digit from x / 10^k is put right the
+    same way (d 10^k is exact as a double, and floor(x) >= d 10^k iff x >= d 10^k)."""
+    e = (x.view(np.int64) >> 52) - 1023
+    k = K_OF_E[e]
     k += x >= POW10[k + 1]
     p = POW10[k]
-    d = np.clip(np.floor(x / p).astype(np.int64), 1, 9)
+    d = (x * INV10[k]).astype(np.int64)
     d -= d * p > x
     d += (d < 9) & ((d + 1) * p <= x)
     return d
@@ -225,9 +228,7 @@ def _sweep(con, files, catalogue, where, peer_year, made) -> Swept:
         for i, check in copy_checks:
             h, present = _row_hash(out, list(check.params["fields"]))
             rows = np.flatnonzero(present >= int(check.params["min_fields"]))
-            # sorted here, in the workers: the sorted runs are merged at the end, not sorted again
-            order = np.argsort(h[rows])
-            got["copies"][i] = (h[rows][order], rows[order] + row0)
+            got["copies"][i] = (h[rows], rows + row0)
         if main_checks:
             got["revenue"] = [(int(year), part.drop("year")) for (year,), part in out.select(
                 "year", "revenue", pl.Series("_key", key.astype(np.int32))).group_by("year", maintain_order=True)]
@@ -321,14 +322,16 @@ def _sweep(con, files, catalogue, where, peer_year, made) -> Swept:
 
 def _copies(path: str, pairs: list[tuple[np.ndarray, np.ndarray]], check) -> pl.DataFrame:
     """The yearly rows whose hash another row shares (read back from the file: the copies check compares
-    their figures themselves). `pairs`: per batch, the hashes sorted and their row numbers."""
+    their figures themselves). `pairs`: per batch, the hashes and their row numbers."""
     if not pairs:
         return _rows_at(path, np.zeros(0, dtype=np.int64), ["uscc", "year", *check.params["fields"]])
-    # the batches' sorted runs merged (a stable sort finds the runs), equal neighbours shared
-    ordered = np.sort(np.concatenate([p[0] for p in pairs]), kind="stable")
+    h = np.concatenate([p[0] for p in pairs])
+    # the hashes two rows share: sorted, equal to a neighbour (one sort of every hash costs less CPU than
+    # sorting each batch's and merging the runs)
+    ordered = np.sort(h)
     twice = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
     del ordered
-    shared = np.sort(np.concatenate([rows[np.isin(h, twice)] for h, rows in pairs]))
+    shared = np.sort(np.concatenate([rows[np.isin(hashes, twice)] for hashes, rows in pairs]))
     return _rows_at(path, shared, ["uscc", "year", *check.params["fields"]])
 
 
