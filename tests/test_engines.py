@@ -212,7 +212,7 @@ def test_export_layout(demo):
     """One folder per table, Hive partitions province (text) and year, the database's columns and types."""
     _, root = demo
     manifest = json.loads((root / "manifest.json").read_text())
-    assert manifest["format"] == "smecluster-parquet" and manifest["layout"] == 1
+    assert manifest["format"] == "smecluster-parquet" and manifest["layout"] == 2
     assert manifest["registry_version"]["version"] >= 1
     assert manifest["tables"]["enterprise_year"] == {"partition_by": ["province", "year"]}
     assert manifest["tables"]["industry"] == {"partition_by": []}
@@ -228,7 +228,13 @@ def test_export_layout(demo):
     con.register_registry(reg)
     for table in layout.TABLES:
         got = con.arrow(f'SELECT * FROM "{table}" LIMIT 0').schema
-        assert got.names == layout.table_schema(table).names, table
+        assert got.names == ["firm"] * (table in layout.KEYED) + layout.table_schema(table).names, table
+    # the firm key: one number per credit code, the same in every table, ordered as the credit codes
+    firms = con.arrow("SELECT firm, uscc FROM enterprise ORDER BY uscc")
+    assert firms.column("firm").to_pylist() == sorted(set(firms.column("firm").to_pylist()))
+    for table in ("enterprise_year", "enterprise_profile", "designation"):
+        bad = con.arrow(f"SELECT COUNT(*) AS n FROM {table} t JOIN enterprise e USING (uscc) WHERE t.firm <> e.firm")
+        assert bad.column("n")[0].as_py() == 0, table
     # every row lies in its province's partition (the province of its enterprise's county)
     bad = con.arrow("SELECT COUNT(*) AS n FROM read_parquet('" + str(root) + "/enterprise_year/**/*.parquet', "
                     "hive_partitioning = true, hive_types = {'province': 'VARCHAR', 'year': 'INTEGER'}) y "
@@ -246,6 +252,29 @@ def test_from_parquet_same_as_database(demo):
     b = evaluate_enterprises(None, source=reg, sql=DuckDBEngine())
     assert (a.year, a.on) == (b.year, b.on)
     assert not same_tables(a.table, b.table)
+
+
+def test_layout_1_folder_still_read(demo, tmp_path):
+    """A folder written before the firm key (layout 1: no `firm` column) is read, its firms joined by
+    credit code, with the same tier rows."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    _, root = demo
+    old = tmp_path / "old"
+    shutil.copytree(root, old)
+    for table in layout.KEYED:
+        for f in (old / table).rglob("*.parquet"):
+            pq.write_table(pq.read_table(f).drop_columns(["firm"]), f)
+    manifest = json.loads((old / "manifest.json").read_text())
+    (old / "manifest.json").write_text(json.dumps({**manifest, "layout": 1}))
+    reg = layout.open_registry(old)
+    assert reg.key == "uscc" and layout.open_registry(root).key == "firm"
+    a = evaluate_enterprises(None, source=layout.open_registry(root), sql=DuckDBEngine())
+    b = evaluate_enterprises(None, source=reg, sql=DuckDBEngine())
+    assert a.table.column_names == b.table.column_names and "firm" not in a.table.column_names
+    assert a.table.equals(b.table)
 
 
 def test_from_parquet_on_spark(demo, spark_engine):
@@ -274,8 +303,8 @@ def test_bad_registry_folders(tmp_path, demo):
     with pytest.raises(layout.ParquetLayoutError, match="not readable JSON"):
         layout.open_registry(tmp_path)
     manifest = json.loads((root / "manifest.json").read_text())
-    (tmp_path / "manifest.json").write_text(json.dumps({**manifest, "layout": 2}))
-    with pytest.raises(layout.ParquetLayoutError, match="layout 2"):
+    (tmp_path / "manifest.json").write_text(json.dumps({**manifest, "layout": 3}))
+    with pytest.raises(layout.ParquetLayoutError, match="layout 3, this version reads layouts 1, 2"):
         layout.open_registry(tmp_path)
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(layout.ParquetLayoutError, match="missing folder of table 'region'"):

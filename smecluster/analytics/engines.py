@@ -91,12 +91,12 @@ class DuckDBEngine:
         self.con.register(name, _as_arrow(data))
 
     def register_registry(self, registry: ParquetRegistry, provinces: Sequence[str] | None = None) -> None:  # noqa: D102
-        from smecluster.registry.parquet_layout import TABLES, table_schema
+        from smecluster.registry.parquet_layout import TABLES
 
         for table in TABLES:
             sql = registry.duckdb_sql(table, provinces)
-            if sql is None:  # no rows: an empty table of the database's columns
-                self.register(table, table_schema(table).empty_table())
+            if sql is None:  # no rows: an empty table of the registry's columns
+                self.register(table, registry.schema(table).empty_table())
             else:
                 self.con.execute(f'CREATE OR REPLACE VIEW "{table}" AS {sql}')
 
@@ -203,10 +203,10 @@ class SparkEngine:
         self._views.add(name)
 
     def register_registry(self, registry: ParquetRegistry, provinces: Sequence[str] | None = None) -> None:  # noqa: D102
-        from smecluster.registry.parquet_layout import PROVINCE, TABLES, table_schema
+        from smecluster.registry.parquet_layout import PROVINCE, TABLES
 
         for table in TABLES:
-            schema = table_schema(table)
+            schema = registry.schema(table)  # the database's columns (and the firm key of layout 2)
             if not registry.files(table, provinces):
                 self.register(table, schema.empty_table())
                 continue

@@ -147,6 +147,10 @@ def engine_tiers(
         year = register_tables(sql, engine, source, year, county)
         on = on or default_on(year)
         plan = plan_for(on, tier, KEYS, evaluation)
+        # A Parquet registry of layout 2 joins a firm's rows by its integer key `firm` (ordered as the
+        # credit codes): the plan carries it as a key, the parts are sorted by it, and it is dropped.
+        key = source.key if source is not None else "uscc"
+        run = plan if key == "uscc" else plan_for(on, tier, (*KEYS, key), evaluation)
         step("evaluating tiers")
         # A firm's row depends on its own rows alone: on one machine (DuckDB) a Parquet registry is
         # evaluated a few provinces at a time (the same SQL over their partitions, BATCH_FIRMS firms or
@@ -157,12 +161,14 @@ def engine_tiers(
         for batch in batches or [None]:
             if batch is not None and len(batches) > 1:
                 sql.register_registry(source, batch)
-            fact_views(sql, year, county)
-            sql.view("facts", facts_sql(year, on, ordered=False))
-            parts.append(_by_uscc(sql.arrow(plan.sql)))
+            fact_views(sql, year, county, key)
+            sql.view("facts", facts_sql(year, on, ordered=False, key=key))
+            parts.append(_by_uscc(sql.arrow(run.sql), key))
         if len(batches) > 1:  # the engine's views over the whole registry again, for what the caller runs next
             sql.register_registry(source)
-        table = _by_uscc(pa.concat_tables(parts)) if len(parts) > 1 else parts[0]
+        table = _by_uscc(pa.concat_tables(parts), key) if len(parts) > 1 else parts[0]
+        if key != "uscc":
+            table = table.drop_columns([key])
     finally:
         if own:
             sql.close()
@@ -253,10 +259,12 @@ def keep_for_diagnosis(snapshot: StoredSnapshot, year: int, on: date, evaluation
 LOOKUP_ROWS = 8_192
 
 
-def _by_uscc(table: pa.Table) -> pa.Table:
-    codes = table.column("uscc")
+def _by_uscc(table: pa.Table, key: str = "uscc") -> pa.Table:
+    """The rows in credit-code order: sorted by `key` (uscc, or a firm key ordered as the credit codes,
+    cheaper to sort than 18 characters of text) unless already in that order."""
+    codes = table.column(key)
     if len(codes) > 1 and not pc.all(pc.less_equal(codes[:-1], codes[1:])).as_py():
-        table = table.sort_by("uscc")
+        table = table.sort_by(key)
     return table
 
 
