@@ -413,3 +413,55 @@ def test_batch_commands_take_the_engine_options():
         assert out.exit_code == 1 and "duckdb, spark" in " ".join(out.output.split()), args
         out = CliRunner().invoke(app, [*args, "--spark-master", "spark://nowhere:7077"])
         assert out.exit_code == 1 and "needs --engine spark" in " ".join(out.output.split()), args
+
+
+def _read_result_folder(folder) -> pa.Table:
+    """A result folder of `evaluate enterprises --out`, each file checked to be in credit-code order and
+    in its province's partition; the rows without the partition column."""
+    import pyarrow.parquet as pq
+
+    tables = []
+    for f in sorted(folder.rglob("*.parquet")):
+        t = pq.read_table(f)
+        codes = t.column("uscc").to_pylist()
+        assert codes == sorted(codes), f
+        province = f.parent.name.removeprefix("province=")
+        assert {c[:2] for c in t.column("county_code").to_pylist()} == {province}, f
+        tables.append(t)
+    return pa.concat_tables(tables)
+
+
+@pytest.mark.parametrize("engine_name", ["duckdb", "spark"])
+def test_result_written_to_a_folder(demo, tmp_path, engine_name, request):
+    """`evaluate enterprises --from DIR --out DIR2`: the engine writes the rows (by province, sorted by
+    credit code, no firm key) instead of collecting them; they are the rows `evaluate_enterprises` gives."""
+    from smecluster.services.tiers import write_enterprise_tiers
+
+    engine, root = demo
+    reg = layout.open_registry(root)
+    sql = DuckDBEngine() if engine_name == "duckdb" else request.getfixturevalue("spark_engine")
+    expected = evaluate_enterprises(None, source=reg, sql=DuckDBEngine()).table
+    info = write_enterprise_tiers(reg, tmp_path / "out", sql=sql)
+    got = _read_result_folder(tmp_path / "out")
+    assert info["firms"] == expected.num_rows == got.num_rows
+    assert got.column_names == expected.column_names == info["columns"]
+    assert not same_tables(expected, got)
+    saved = json.loads((tmp_path / "out" / "evaluation.json").read_text())
+    assert saved["format"] == "smecluster-tiers" and saved["outcome_codes"]["3"] == "qualifies"
+    with pytest.raises(ValueError, match="not an empty folder"):
+        write_enterprise_tiers(reg, tmp_path / "out", sql=sql)
+
+
+def test_result_folder_from_the_cli(demo, tmp_path, monkeypatch):
+    """The CLI's --out, DuckDB taking the registry in several batches (a batch limit of one firm)."""
+    import smecluster.services.tiers as tiers_service
+
+    _, root = demo
+    monkeypatch.setattr(tiers_service, "BATCH_FIRMS", 1)
+    result = CliRunner().invoke(app, ["evaluate", "enterprises", "--from", str(root), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    got = _read_result_folder(tmp_path / "o")
+    expected = evaluate_enterprises(None, source=layout.open_registry(root), sql=DuckDBEngine()).table
+    assert not same_tables(expected, got)
+    result = CliRunner().invoke(app, ["evaluate", "enterprises", "--out", str(tmp_path / "p")])
+    assert result.exit_code == 1 and "give --from" in " ".join(result.output.split())
