@@ -212,7 +212,7 @@ def test_export_layout(demo):
     """One folder per table, Hive partitions province (text) and year, the database's columns and types."""
     _, root = demo
     manifest = json.loads((root / "manifest.json").read_text())
-    assert manifest["format"] == "smecluster-parquet" and manifest["layout"] == 1
+    assert manifest["format"] == "smecluster-parquet" and manifest["layout"] == 2
     assert manifest["registry_version"]["version"] >= 1
     assert manifest["tables"]["enterprise_year"] == {"partition_by": ["province", "year"]}
     assert manifest["tables"]["industry"] == {"partition_by": []}
@@ -228,7 +228,13 @@ def test_export_layout(demo):
     con.register_registry(reg)
     for table in layout.TABLES:
         got = con.arrow(f'SELECT * FROM "{table}" LIMIT 0').schema
-        assert got.names == layout.table_schema(table).names, table
+        assert got.names == ["firm"] * (table in layout.KEYED) + layout.table_schema(table).names, table
+    # the firm key: one number per credit code, the same in every table, ordered as the credit codes
+    firms = con.arrow("SELECT firm, uscc FROM enterprise ORDER BY uscc")
+    assert firms.column("firm").to_pylist() == sorted(set(firms.column("firm").to_pylist()))
+    for table in ("enterprise_year", "enterprise_profile", "designation"):
+        bad = con.arrow(f"SELECT COUNT(*) AS n FROM {table} t JOIN enterprise e USING (uscc) WHERE t.firm <> e.firm")
+        assert bad.column("n")[0].as_py() == 0, table
     # every row lies in its province's partition (the province of its enterprise's county)
     bad = con.arrow("SELECT COUNT(*) AS n FROM read_parquet('" + str(root) + "/enterprise_year/**/*.parquet', "
                     "hive_partitioning = true, hive_types = {'province': 'VARCHAR', 'year': 'INTEGER'}) y "
@@ -246,6 +252,29 @@ def test_from_parquet_same_as_database(demo):
     b = evaluate_enterprises(None, source=reg, sql=DuckDBEngine())
     assert (a.year, a.on) == (b.year, b.on)
     assert not same_tables(a.table, b.table)
+
+
+def test_layout_1_folder_still_read(demo, tmp_path):
+    """A folder written before the firm key (layout 1: no `firm` column) is read, its firms joined by
+    credit code, with the same tier rows."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    _, root = demo
+    old = tmp_path / "old"
+    shutil.copytree(root, old)
+    for table in layout.KEYED:
+        for f in (old / table).rglob("*.parquet"):
+            pq.write_table(pq.read_table(f).drop_columns(["firm"]), f)
+    manifest = json.loads((old / "manifest.json").read_text())
+    (old / "manifest.json").write_text(json.dumps({**manifest, "layout": 1}))
+    reg = layout.open_registry(old)
+    assert reg.key == "uscc" and layout.open_registry(root).key == "firm"
+    a = evaluate_enterprises(None, source=layout.open_registry(root), sql=DuckDBEngine())
+    b = evaluate_enterprises(None, source=reg, sql=DuckDBEngine())
+    assert a.table.column_names == b.table.column_names and "firm" not in a.table.column_names
+    assert a.table.equals(b.table)
 
 
 def test_from_parquet_on_spark(demo, spark_engine):
@@ -274,8 +303,8 @@ def test_bad_registry_folders(tmp_path, demo):
     with pytest.raises(layout.ParquetLayoutError, match="not readable JSON"):
         layout.open_registry(tmp_path)
     manifest = json.loads((root / "manifest.json").read_text())
-    (tmp_path / "manifest.json").write_text(json.dumps({**manifest, "layout": 2}))
-    with pytest.raises(layout.ParquetLayoutError, match="layout 2"):
+    (tmp_path / "manifest.json").write_text(json.dumps({**manifest, "layout": 3}))
+    with pytest.raises(layout.ParquetLayoutError, match="layout 3, this version reads layouts 1, 2"):
         layout.open_registry(tmp_path)
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(layout.ParquetLayoutError, match="missing folder of table 'region'"):
@@ -384,3 +413,55 @@ def test_batch_commands_take_the_engine_options():
         assert out.exit_code == 1 and "duckdb, spark" in " ".join(out.output.split()), args
         out = CliRunner().invoke(app, [*args, "--spark-master", "spark://nowhere:7077"])
         assert out.exit_code == 1 and "needs --engine spark" in " ".join(out.output.split()), args
+
+
+def _read_result_folder(folder) -> pa.Table:
+    """A result folder of `evaluate enterprises --out`, each file checked to be in credit-code order and
+    in its province's partition; the rows without the partition column."""
+    import pyarrow.parquet as pq
+
+    tables = []
+    for f in sorted(folder.rglob("*.parquet")):
+        t = pq.read_table(f)
+        codes = t.column("uscc").to_pylist()
+        assert codes == sorted(codes), f
+        province = f.parent.name.removeprefix("province=")
+        assert {c[:2] for c in t.column("county_code").to_pylist()} == {province}, f
+        tables.append(t)
+    return pa.concat_tables(tables)
+
+
+@pytest.mark.parametrize("engine_name", ["duckdb", "spark"])
+def test_result_written_to_a_folder(demo, tmp_path, engine_name, request):
+    """`evaluate enterprises --from DIR --out DIR2`: the engine writes the rows (by province, sorted by
+    credit code, no firm key) instead of collecting them; they are the rows `evaluate_enterprises` gives."""
+    from smecluster.services.tiers import write_enterprise_tiers
+
+    engine, root = demo
+    reg = layout.open_registry(root)
+    sql = DuckDBEngine() if engine_name == "duckdb" else request.getfixturevalue("spark_engine")
+    expected = evaluate_enterprises(None, source=reg, sql=DuckDBEngine()).table
+    info = write_enterprise_tiers(reg, tmp_path / "out", sql=sql)
+    got = _read_result_folder(tmp_path / "out")
+    assert info["firms"] == expected.num_rows == got.num_rows
+    assert got.column_names == expected.column_names == info["columns"]
+    assert not same_tables(expected, got)
+    saved = json.loads((tmp_path / "out" / "evaluation.json").read_text())
+    assert saved["format"] == "smecluster-tiers" and saved["outcome_codes"]["3"] == "qualifies"
+    with pytest.raises(ValueError, match="not an empty folder"):
+        write_enterprise_tiers(reg, tmp_path / "out", sql=sql)
+
+
+def test_result_folder_from_the_cli(demo, tmp_path, monkeypatch):
+    """The CLI's --out, DuckDB taking the registry in several batches (a batch limit of one firm)."""
+    import smecluster.services.tiers as tiers_service
+
+    _, root = demo
+    monkeypatch.setattr(tiers_service, "BATCH_FIRMS", 1)
+    result = CliRunner().invoke(app, ["evaluate", "enterprises", "--from", str(root), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    got = _read_result_folder(tmp_path / "o")
+    expected = evaluate_enterprises(None, source=layout.open_registry(root), sql=DuckDBEngine()).table
+    assert not same_tables(expected, got)
+    result = CliRunner().invoke(app, ["evaluate", "enterprises", "--out", str(tmp_path / "p")])
+    assert result.exit_code == 1 and "give --from" in " ".join(result.output.split())

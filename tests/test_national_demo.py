@@ -43,7 +43,7 @@ def test_layout_follows_the_contract(national):
     """The manifest names the format and every table with its partition columns; files sit under
     province=NN (and year=YYYY) folders and hold no partition column themselves."""
     manifest = json.loads((national / "manifest.json").read_text(encoding="utf-8"))
-    assert (manifest["format"], manifest["layout"]) == ("smecluster-parquet", 1)
+    assert (manifest["format"], manifest["layout"]) == ("smecluster-parquet", 2)
     assert {t: v["partition_by"] for t, v in manifest["tables"].items()} == {
         t: list(k) for t, k in LAYOUT_TABLES.items()}
     registry = open_registry(national)  # the reader's checks pass
@@ -132,6 +132,27 @@ def test_province_batches_same_as_one_query(national, monkeypatch):
     assert engine.arrow("SELECT COUNT(*) AS n FROM enterprise").column("n")[0].as_py() == whole.table.num_rows
     codes = parts.table.column("uscc").to_pylist()
     assert codes == sorted(codes)
+    # written instead of collected (--out), batch by batch: the same rows, by province, in code order
+    info = tiers.write_enterprise_tiers(registry, national.parent / "result", sql=DuckDBEngine())
+    files = sorted((national.parent / "result").rglob("*.parquet"))
+    assert info["firms"] == whole.table.num_rows and len(files) == len(registry.provinces())
+    written = pl.concat([pl.read_parquet(f, hive_partitioning=False) for f in files])
+    assert written.equals(pl.from_arrow(whole.table))
+
+
+def test_firm_key_ordered_as_credit_codes(national):
+    """Layout 2: every firm's rows carry its integer key, unique and ordered as the credit codes, files
+    in key order (decision 2270)."""
+    registry = open_registry(national)
+    assert registry.key == "firm"
+    con = duckdb.connect()
+    firms = _read(national, "enterprise", con).sort("uscc")
+    assert firms["firm"].is_unique().all() and firms["firm"].is_sorted()
+    for table in ("enterprise_year", "enterprise_profile", "designation"):
+        rows = _read(national, table, con).join(firms.select("uscc", "firm"), on="uscc", how="left", suffix="_e")
+        assert (rows["firm"] == rows["firm_e"]).all(), table
+    for f in registry.files("enterprise_year")[:20]:
+        assert pl.read_parquet(f, hive_partitioning=False)["firm"].is_sorted(), f
 
 
 @pytest.mark.skipif(not (SHARED / "gbt4754-2017-codes.csv").exists(), reason="../shared/data not present")

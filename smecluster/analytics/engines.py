@@ -60,6 +60,12 @@ class Engine(Protocol):
     def arrow(self, sql: str) -> pa.Table:
         """A query's result as Arrow."""
 
+    def write_parquet(self, sql: str, folder: str, partition_by: str, order_by: str,
+                      drop: Sequence[str] = (), part: int = 0) -> None:
+        """A query's result written under `folder` as Hive-partitioned Parquet (`partition_by=<value>/`),
+        rows in `order_by` order within each file, the columns `drop` left out; `part` names the files
+        (calls with other parts add files, never overwrite). The result is never collected whole."""
+
     def close(self) -> None:
         """Release what this engine holds (a Spark session stays for the process)."""
 
@@ -91,12 +97,12 @@ class DuckDBEngine:
         self.con.register(name, _as_arrow(data))
 
     def register_registry(self, registry: ParquetRegistry, provinces: Sequence[str] | None = None) -> None:  # noqa: D102
-        from smecluster.registry.parquet_layout import TABLES, table_schema
+        from smecluster.registry.parquet_layout import TABLES
 
         for table in TABLES:
             sql = registry.duckdb_sql(table, provinces)
-            if sql is None:  # no rows: an empty table of the database's columns
-                self.register(table, table_schema(table).empty_table())
+            if sql is None:  # no rows: an empty table of the registry's columns
+                self.register(table, registry.schema(table).empty_table())
             else:
                 self.con.execute(f'CREATE OR REPLACE VIEW "{table}" AS {sql}')
 
@@ -109,6 +115,24 @@ class DuckDBEngine:
     def arrow(self, sql: str) -> pa.Table:  # noqa: D102
         # streamed in batches: DuckDB does not hold a second, whole copy of a large result
         return self.con.sql(sql).to_arrow_reader(1 << 17).read_all()
+
+    def write_parquet(self, sql: str, folder: str, partition_by: str, order_by: str,  # noqa: D102
+                      drop: Sequence[str] = (), part: int = 0) -> None:
+        # through Arrow: DuckDB's partitioned COPY does not keep the rows' order within a file
+        import pyarrow.compute as pc
+        import pyarrow.dataset as ds
+
+        table = self.arrow(sql)
+        key = table.column(order_by)
+        if len(key) > 1 and not pc.all(pc.less_equal(key[:-1], key[1:])).as_py():
+            table = table.sort_by(order_by)
+        table = table.drop_columns(list(drop))
+        ds.write_dataset(
+            table, folder, format="parquet", basename_template=f"part-{part}-{{i}}.parquet",
+            partitioning=ds.partitioning(pa.schema([table.schema.field(partition_by)]), flavor="hive"),
+            existing_data_behavior="overwrite_or_ignore",
+            file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
+        )
 
     def close(self) -> None:  # noqa: D102
         self.con.close()
@@ -203,10 +227,10 @@ class SparkEngine:
         self._views.add(name)
 
     def register_registry(self, registry: ParquetRegistry, provinces: Sequence[str] | None = None) -> None:  # noqa: D102
-        from smecluster.registry.parquet_layout import PROVINCE, TABLES, table_schema
+        from smecluster.registry.parquet_layout import PROVINCE, TABLES
 
         for table in TABLES:
-            schema = table_schema(table)
+            schema = registry.schema(table)  # the database's columns (and the firm key of layout 2)
             if not registry.files(table, provinces):
                 self.register(table, schema.empty_table())
                 continue
@@ -235,6 +259,14 @@ class SparkEngine:
 
     def arrow(self, sql: str) -> pa.Table:  # noqa: D102
         return self.spark.sql(to_spark(sql)).toArrow()
+
+    def write_parquet(self, sql: str, folder: str, partition_by: str, order_by: str,  # noqa: D102
+                      drop: Sequence[str] = (), part: int = 0) -> None:
+        # written by the executors: one file per partition value, sorted within it; nothing collected
+        df = self.spark.sql(to_spark(sql)).repartition(partition_by).sortWithinPartitions(order_by)
+        if drop:
+            df = df.drop(*drop)
+        df.write.mode("append").partitionBy(partition_by).parquet(folder)
 
     def close(self) -> None:  # noqa: D102
         for df in self._cached.values():

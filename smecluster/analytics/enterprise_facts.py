@@ -95,15 +95,18 @@ def _window_sum(years: int, alias: str) -> str:
     return f"CASE WHEN {' AND '.join(f'{c} IS NOT NULL' for c in cols)} THEN {' + '.join(cols)} END AS {alias}"
 
 
-def _year_select(table: str, year: int, columns: list[tuple[str, str]]) -> str:
+def _year_select(table: str, year: int, columns: list[tuple[str, str]], key: str = "uscc") -> str:
     cols = ", ".join(name if name == alias else f"{name} AS {alias}" for name, alias in columns)
-    return f"SELECT uscc, {cols} FROM {table} WHERE year = {year}"
+    return f"SELECT {key}, {cols} FROM {table} WHERE year = {year}"
 
 
-def facts_sql(year: int, on: date, periods: Periods | None = None, ordered: bool = True) -> str:
+def facts_sql(year: int, on: date, periods: Periods | None = None, ordered: bool = True,
+              key: str = "uscc") -> str:
     """The fact table's SQL over relations ent, ey, pr, des and ind (industry level 2 rows); `periods`
     (policy.validity.reformed_periods) replaces the validity periods, for a what-if; `ordered`: rows by
-    credit code (a caller sorting the result itself leaves the sort out).
+    credit code (a caller sorting the result itself leaves the sort out); `key`: the column a firm's rows
+    are joined by, `uscc` or the integer `firm` of a Parquet registry (layout 2; then a column of the
+    result too, and ordered means by it: the same order).
 
     Each data year Y, Y-1, Y-2 of enterprise_year (ey) and enterprise_profile (pr) is read once with only
     the columns taken from that year, and joined to the firms by credit code (one row per firm and
@@ -115,28 +118,29 @@ def facts_sql(year: int, on: date, periods: Periods | None = None, ordered: bool
         f"COALESCE(BOOL_OR(kind = '{t.kind}'), FALSE) AS designated_{t.kind}" for t in tiers()
     )
     certs = ", ".join(f"COALESCE(BOOL_OR(kind = '{c}'), FALSE) AS {c}" for c in certificate_columns())
-    parts = [f"y{k} AS ({_year_select('ey', year - k, cols)})" for k, cols in _YEAR_COLUMNS.items()]
-    parts += [f"p{k} AS ({_year_select('pr', year - k, cols)})" for k, cols in _PROFILE_COLUMNS.items()]
+    parts = [f"y{k} AS ({_year_select('ey', year - k, cols, key)})" for k, cols in _YEAR_COLUMNS.items()]
+    parts += [f"p{k} AS ({_year_select('pr', year - k, cols, key)})" for k, cols in _PROFILE_COLUMNS.items()]
     profile = [
         "main_revenue", "main_revenue_prev", "main_revenue_prev2", "srdi_eval_score_prev",
         _window_sum(2, "equity_2y"), _window_sum(3, "equity_3y"), *(_best_rank(r) for r in RANKS), *PROFILE_NOW,
     ]
-    joins = " ".join(f"LEFT JOIN {t}{k} USING (uscc)" for t in ("y", "p") for k in range(3))
-    order = "ORDER BY uscc" if ordered else ""
+    joins = " ".join(f"LEFT JOIN {t}{k} USING ({key})" for t in ("y", "p") for k in range(3))
+    order = f"ORDER BY {key}" if ordered else ""
+    firm = "" if key == "uscc" else f"e.{key} AS {key}, "
     return f"""
     WITH {", ".join(parts)},
     d AS (
-      SELECT uscc, {certs}, {held}
+      SELECT {key}, {certs}, {held}
       FROM des
       WHERE {held_sql(on, periods=periods)}
-      GROUP BY uscc),
+      GROUP BY {key}),
     f AS (
-      SELECT e.uscc AS uscc, e.name AS name, e.county_code AS county_code, e.industry_code AS industry_code,
+      SELECT {firm}e.uscc AS uscc, e.name AS name, e.county_code AS county_code, e.industry_code AS industry_code,
         {", ".join(YEAR_FACTS)}, {", ".join(profile)},
         {", ".join(f"COALESCE(d.{c}, FALSE) AS {c}" for c in certificate_columns())},
         {", ".join(f"COALESCE(d.{c}, FALSE) AS {c}" for c in designation_columns())},
         {size_class_sql(load_pack(province().size_policy), "e.industry_code", "s.section")} AS size_class
-      FROM ent e {joins} LEFT JOIN d USING (uscc)
+      FROM ent e {joins} LEFT JOIN d USING ({key})
       LEFT JOIN (SELECT code, section FROM ind WHERE level = 2) s ON s.code = LEFT(e.industry_code, 2))
     SELECT * FROM f {order}
     """
@@ -180,12 +184,13 @@ def facts_from_snapshot(snapshot: StoredSnapshot, year: int, on: date, county: s
         engine.close()
 
 
-def fact_views(engine, year: int, county: str | None = None) -> None:
+def fact_views(engine, year: int, county: str | None = None, key: str = "uscc") -> None:
     """The inputs of `facts_sql` (ent, ey, pr, des, ind) as views over the registry tables registered on
     an SQL engine (analytics.engines.Engine) under their own names: years year-2..year, one county's
-    firms when given."""
+    firms when given; `key`: the firm key `facts_sql` joins by (the firm view carries it)."""
     where = f" WHERE county_code = {_literal(county)}" if county else ""
-    engine.view("ent", f"SELECT uscc, name, county_code, industry_code FROM enterprise{where}")
+    firm = "" if key == "uscc" else f"{key}, "
+    engine.view("ent", f"SELECT {firm}uscc, name, county_code, industry_code FROM enterprise{where}")
     firms = " AND uscc IN (SELECT uscc FROM ent)" if county else ""
     for view, table, lo in (("ey", "enterprise_year", year - 2), ("pr", "enterprise_profile", year - 2),
                             ("des", "designation", None)):

@@ -52,6 +52,9 @@ def evaluate_enterprises(
     engine: str = ENGINE,
     spark_master: str = MASTER,
     source: Path = FROM,
+    out: Path = typer.Option(
+        None, "--out", help="With --from: the engine writes every firm's rows (codes) into this new folder as "
+        "Parquet by province, with evaluation.json, instead of collecting them here (a national Spark run)."),
 ) -> None:
     """Every enterprise against every tier in force, with per-criterion evidence and the three lists."""
     from smecluster.policy.pack import PackError
@@ -62,8 +65,13 @@ def evaluate_enterprises(
         fail(f"--format {fmt!r}: choose one of {', '.join(FORMATS_EVAL)}")
     if fmt in ("xlsx", "parquet") and output is None:
         fail(f"--format {fmt} writes a file: give -o FILE")
+    if out is not None and (source is None or output is not None or fmt != "table"):
+        fail("--out DIR writes the result of --from DIR as a folder: give --from, and no --format or -o")
     kind = _kind(kind)
     sql, registry = open_sql(engine, spark_master, source)
+    if out is not None:
+        _write_out(registry, out, sql, year, on, county, tier, kind)
+        return
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("starting", total=None)
@@ -88,6 +96,27 @@ def evaluate_enterprises(
         _print_evaluation(ev)
     if output is not None:
         console.print(f"wrote {output}")
+
+
+def _write_out(registry, out: Path, sql, year: int | None, on: str | None, county: str | None, tier: str | None,
+               kind: str) -> None:
+    """`evaluate enterprises --from DIR --out DIR2`: the engine writes the result folder."""
+    from smecluster.policy.pack import PackError
+    from smecluster.services.tiers import write_enterprise_tiers
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+        try:
+            info = write_enterprise_tiers(registry, out, sql=sql, year=year, on=_date(on), county=county, tier=tier,
+                                          evaluation=kind, progress=lambda msg: bar.update(task, description=msg))
+        except (ValueError, PackError) as exc:
+            fail(str(exc))
+        finally:
+            if sql is not None:
+                sql.close()
+    console.print(f"wrote {out}: {info['firms']:,} firms, data year {info['year']}, evaluated on {info['on']} "
+                  f"(Parquet by province, evaluation.json)")
 
 
 def _print_evaluation(ev) -> None:

@@ -289,11 +289,22 @@ class _Writer:
             frame = frame.with_columns(
                 pl.lit(province).alias(layout.PROVINCE) if province
                 else pl.col(layout.REGION_OF[table]).str.slice(0, 2).alias(layout.PROVINCE))
+        if table in layout.KEYED:  # the firm key: the credit code's digits after "91" (county, serial)
+            frame = frame.with_columns(firm_key(frame["uscc"]))
+            schema = schema.insert(0, pa.field(layout.FIRM, pa.int64()))
         arrow = frame.to_arrow()
         for f in schema:
             if f.name not in arrow.column_names:
                 arrow = arrow.append_column(f.name, pa.nulls(arrow.num_rows, f.type))
         layout.write_rows(self.root, table, arrow, part)
+
+
+def firm_key(uscc: pl.Series) -> pl.Series:
+    """The layout's firm key of the generator's credit codes: "91" + county (6 digits) + serial (9 digits)
+    + check character, so the 15 digits between are unique and ordered as the codes are."""
+    if not uscc.str.contains(r"^91[0-9]{15}.$").all():
+        raise NationalDemoError("firm key: a credit code not of the form 91 + 15 digits + check character")
+    return uscc.str.slice(2, 15).cast(pl.Int64).alias("firm")
 
 
 ENTERPRISE_COLUMNS = ("uscc", "name", "county_code", "industry_code", "lon", "lat", "established", "fictional")

@@ -16,18 +16,21 @@ from smecluster.registry.parquet_layout import TABLES, ParquetLayoutError, finis
 
 BATCH_ROWS = 4_000_000
 
-# The SQL adding the province to each table's rows ({cols}: the table's columns as t.col).
+# The firm key (layout 2): the rank of the firm's credit code, so firm order is credit-code order.
+_FIRMS = "(SELECT uscc, county_code, ROW_NUMBER() OVER (ORDER BY uscc) AS firm FROM enterprise)"
+# The SQL adding the province (and the firm key) to each table's rows ({cols}: the table's columns as t.col).
 _PROVINCE_SQL = {
     "region": "SELECT {cols}, LEFT(t.code, 2) AS province FROM region t",
-    "enterprise": "SELECT {cols}, LEFT(t.county_code, 2) AS province FROM enterprise t",
+    "enterprise": "SELECT ROW_NUMBER() OVER (ORDER BY t.uscc) AS firm, {cols}, LEFT(t.county_code, 2) AS province "
+                  "FROM enterprise t",
     "platform": "SELECT {cols}, LEFT(t.county_code, 2) AS province FROM platform t",
     "cluster": "SELECT {cols}, LEFT(t.county_code, 2) AS province FROM cluster t",
-    "enterprise_year": "SELECT {cols}, LEFT(e.county_code, 2) AS province FROM enterprise_year t "
-                       "LEFT JOIN enterprise e ON e.uscc = t.uscc",
-    "enterprise_profile": "SELECT {cols}, LEFT(e.county_code, 2) AS province FROM enterprise_profile t "
-                          "LEFT JOIN enterprise e ON e.uscc = t.uscc",
-    "designation": "SELECT {cols}, LEFT(e.county_code, 2) AS province FROM designation t "
-                   "LEFT JOIN enterprise e ON e.uscc = t.uscc",
+    "enterprise_year": "SELECT e.firm, {cols}, LEFT(e.county_code, 2) AS province FROM enterprise_year t "
+                       f"LEFT JOIN {_FIRMS} e ON e.uscc = t.uscc",
+    "enterprise_profile": "SELECT e.firm, {cols}, LEFT(e.county_code, 2) AS province FROM enterprise_profile t "
+                          f"LEFT JOIN {_FIRMS} e ON e.uscc = t.uscc",
+    "designation": "SELECT e.firm, {cols}, LEFT(e.county_code, 2) AS province FROM designation t "
+                   f"LEFT JOIN {_FIRMS} e ON e.uscc = t.uscc",
     "cluster_year": "SELECT {cols}, LEFT(c.county_code, 2) AS province FROM cluster_year t "
                     "LEFT JOIN cluster c ON c.id = t.cluster_id",
     "cluster_member": "SELECT {cols}, LEFT(c.county_code, 2) AS province FROM cluster_member t "

@@ -1,4 +1,4 @@
-"""The Parquet registry layout (format "smecluster-parquet", layout 1): a contract between writers
+"""The Parquet registry layout (format "smecluster-parquet", layout 2): a contract between writers
 (`smecluster export parquet`, the national synthetic generator) and readers (`--from DIR`).
 
     DIR/manifest.json
@@ -13,13 +13,18 @@
   `code` (region), `county_code` (enterprise, platform, cluster), its enterprise's county (enterprise_year,
   enterprise_profile, designation, by `uscc`) or its cluster's county (cluster_year, cluster_member, by
   `cluster_id`: a member registered elsewhere lies with its cluster).
+- `firm` (64-bit integer; layout 2): the firm's key in the files of enterprise, enterprise_year,
+  enterprise_profile and designation, beside `uscc`: one number per credit code, the same in every table,
+  ordered as the credit codes (firm a < firm b exactly when uscc a < uscc b), each file's rows in firm
+  order. Engines join a firm's rows on it (an integer, not 18 characters of text) and sort by it.
 - A table's folder exists even when it has no rows (no files in it then).
-- `manifest.json`: {"format": "smecluster-parquet", "layout": 1, "registry_version": {"registry_id": str,
+- `manifest.json`: {"format": "smecluster-parquet", "layout": 2, "registry_version": {"registry_id": str,
   "version": int} or null, "tables": {name: {"partition_by": [...]}}, "written_at": ISO 8601 UTC}.
 
 Writers: `write_rows` for each chunk of a table (rows carrying a `province` column besides the table's
 columns; `part` names the chunk so chunks never overwrite each other), then `finish`. Readers:
-`open_registry` (checks the manifest and the folders, ParquetLayoutError naming what is wrong).
+`open_registry` (checks the manifest and the folders, ParquetLayoutError naming what is wrong). A
+layout-1 folder (written before the firm key) is still read: its firms are joined by credit code.
 """
 
 from __future__ import annotations
@@ -34,7 +39,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 FORMAT = "smecluster-parquet"
-LAYOUT = 1
+LAYOUT = 2
+LAYOUTS = (1, 2)  # the layouts this version reads (1: no firm key, joined by credit code)
+FIRM = "firm"
+# Tables whose files carry the firm key (layout 2): the firm's own rows, joined firm by firm.
+KEYED = ("enterprise", "enterprise_year", "enterprise_profile", "designation")
 MANIFEST = "manifest.json"
 PROVINCE = "province"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
@@ -79,12 +88,15 @@ def table_schema(table: str) -> pa.Schema:
     return arrow_schema(table)
 
 
-def file_schema(table: str) -> pa.Schema:
-    """The columns stored in a table's files: the table's, less the partition columns (in the paths)."""
+def file_schema(table: str, layout: int = LAYOUT) -> pa.Schema:
+    """The columns stored in a table's files: the firm key first (layout 2, keyed tables), then the
+    table's, less the partition columns (in the paths)."""
     schema = table_schema(table)
     for col in TABLES[table]:
         if col in schema.names:
             schema = schema.remove(schema.get_field_index(col))
+    if layout >= 2 and table in KEYED:
+        schema = schema.insert(0, pa.field(FIRM, pa.int64()))
     return schema
 
 
@@ -99,9 +111,9 @@ def province_of(codes: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray
 
 
 def write_rows(root: Path | str, table: str, rows: pa.Table, part: int | str = 0) -> None:
-    """Write rows of `table` (its columns, plus a `province` column when partitioned) under `root`, one
-    file per partition named `part-<part>-<i>.parquet` (`part-<i>.parquet` for part 0); rows of another
-    `part` never overwrite these."""
+    """Write rows of `table` (its columns, the firm key for a keyed table, plus a `province` column when
+    partitioned) under `root`, one file per partition named `part-<part>-<i>.parquet` (`part-<i>.parquet`
+    for part 0), rows in firm order; rows of another `part` never overwrite these."""
     import pyarrow.dataset as ds
 
     if table not in TABLES:
@@ -113,6 +125,8 @@ def write_rows(root: Path | str, table: str, rows: pa.Table, part: int | str = 0
     target = partition_schema(table)
     full = pa.schema([*file_schema(table), *target])
     rows = rows.select(full.names).cast(full)
+    if table in KEYED:
+        rows = rows.sort_by(FIRM)
     folder = Path(root) / table
     folder.mkdir(parents=True, exist_ok=True)
     name = "part-{i}.parquet" if str(part) == "0" else f"part-{part}-{{i}}.parquet"
@@ -145,6 +159,26 @@ class ParquetRegistry:
 
     root: Path
     manifest: dict
+
+    @property
+    def layout(self) -> int:
+        """The layout the folder was written in (1 or 2)."""
+        return int(self.manifest["layout"])
+
+    @property
+    def key(self) -> str:
+        """The column a firm's rows are joined by: `firm` (layout 2) or `uscc` (layout 1)."""
+        return FIRM if self.layout >= 2 else "uscc"
+
+    def schema(self, table: str) -> pa.Schema:
+        """The columns a reader gives for `table`: the firm key of a keyed table (layout 2), then the
+        database's columns (partition columns included)."""
+        schema = table_schema(table)
+        return schema.insert(0, pa.field(FIRM, pa.int64())) if self.key == FIRM and table in KEYED else schema
+
+    def columns(self, table: str) -> list[str]:
+        """The names of `schema(table)`."""
+        return self.schema(table).names
 
     def folder(self, table: str) -> Path:
         """A table's folder."""
@@ -190,7 +224,7 @@ class ParquetRegistry:
             hive = f", hive_partitioning = true, hive_types = {{{types}}}"
         else:
             hive = ", hive_partitioning = false"
-        cols = ", ".join(f'"{c}"' for c in table_schema(table).names)
+        cols = ", ".join(f'"{c}"' for c in self.columns(table))
         return f"SELECT {cols} FROM read_parquet([{globs}]{hive})"
 
 
@@ -210,8 +244,9 @@ def open_registry(root: Path | str) -> ParquetRegistry:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         got = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
         raise ParquetLayoutError(f"{path}: format is {got!r}, expected {FORMAT!r}")
-    if manifest.get("layout") != LAYOUT:
-        raise ParquetLayoutError(f"{path}: layout {manifest.get('layout')!r}, this version reads layout {LAYOUT}")
+    if manifest.get("layout") not in LAYOUTS:
+        raise ParquetLayoutError(f"{path}: layout {manifest.get('layout')!r}, this version reads layouts "
+                                 f"{', '.join(map(str, LAYOUTS))}")
     tables = manifest.get("tables")
     if not isinstance(tables, dict):
         raise ParquetLayoutError(f"{path}: no \"tables\" object")

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
@@ -142,31 +143,102 @@ def engine_tiers(
 
     own = sql is None
     sql = sql if sql is not None else DuckDBEngine()
+    parts: list[pa.Table] = []
     try:
-        step("reading the registry")
-        year = register_tables(sql, engine, source, year, county)
-        on = on or default_on(year)
-        plan = plan_for(on, tier, KEYS, evaluation)
-        step("evaluating tiers")
-        # A firm's row depends on its own rows alone: on one machine (DuckDB) a Parquet registry is
-        # evaluated a few provinces at a time (the same SQL over their partitions, BATCH_FIRMS firms or
-        # the largest province), so memory is bounded by the batch, not the nation; a Spark cluster
-        # takes the whole registry in one query.
-        batches = province_batches(source) if source is not None and county is None and sql.by_province else []
-        parts = []
-        for batch in batches or [None]:
-            if batch is not None and len(batches) > 1:
-                sql.register_registry(source, batch)
-            fact_views(sql, year, county)
-            sql.view("facts", facts_sql(year, on, ordered=False))
-            parts.append(_by_uscc(sql.arrow(plan.sql)))
-        if len(batches) > 1:  # the engine's views over the whole registry again, for what the caller runs next
-            sql.register_registry(source)
-        table = _by_uscc(pa.concat_tables(parts)) if len(parts) > 1 else parts[0]
+        year, on, plan, key = _run_batches(
+            sql, engine, source, year, on, county, tier, evaluation, step,
+            lambda run, key, _part: parts.append(_by_uscc(sql.arrow(run.sql), key)))
+        table = _by_uscc(pa.concat_tables(parts), key) if len(parts) > 1 else parts[0]
+        if key != "uscc":
+            table = table.drop_columns([key])
     finally:
         if own:
             sql.close()
     return TierEvaluation(year=year, on=on, plan=plan, table=table, evaluation=evaluation)
+
+
+def _run_batches(
+    sql: SqlEngine, engine: Engine | None, source: ParquetRegistry | None, year: int | None, on: date | None,
+    county: str | None, tier: str | None, evaluation: str, step: Progress,
+    each: Callable[[QueryPlan, str, int], None],
+) -> tuple[int, date, QueryPlan, str]:
+    """Register the registry on `sql`, then for each batch of firms make the fact view and call
+    `each(plan, key, batch number)`, the plan's SQL giving that batch's tier rows (with the firm key
+    `key` as a column when it is not uscc). Returns the year, the date, the plan (keys KEYS) and the key."""
+    step("reading the registry")
+    year = register_tables(sql, engine, source, year, county)
+    on = on or default_on(year)
+    plan = plan_for(on, tier, KEYS, evaluation)
+    # A Parquet registry of layout 2 joins a firm's rows by its integer key `firm` (ordered as the
+    # credit codes): the plan carries it as a key, results are sorted by it, and it is dropped.
+    key = source.key if source is not None else "uscc"
+    run = plan if key == "uscc" else plan_for(on, tier, (*KEYS, key), evaluation)
+    step("evaluating tiers")
+    # A firm's row depends on its own rows alone: on one machine (DuckDB) a Parquet registry is
+    # evaluated a few provinces at a time (the same SQL over their partitions, BATCH_FIRMS firms or
+    # the largest province), so memory is bounded by the batch, not the nation; a Spark cluster
+    # takes the whole registry in one query.
+    batches = province_batches(source) if source is not None and county is None and sql.by_province else []
+    for i, batch in enumerate(batches or [None]):
+        if batch is not None and len(batches) > 1:
+            sql.register_registry(source, batch)
+        fact_views(sql, year, county, key)
+        sql.view("facts", facts_sql(year, on, ordered=False, key=key))
+        each(run, key, i)
+    if len(batches) > 1:  # the engine's views over the whole registry again, for what the caller runs next
+        sql.register_registry(source)
+    return year, on, plan, key
+
+
+RESULT_FORMAT = "smecluster-tiers"  # evaluation.json of a result folder (write_enterprise_tiers)
+
+
+def write_enterprise_tiers(
+    source: ParquetRegistry, out: Path | str, sql: SqlEngine | None = None, year: int | None = None,
+    on: date | None = None, county: str | None = None, tier: str | None = None, evaluation: str = "new",
+    progress: Progress | None = None,
+) -> dict:
+    """Every firm of a Parquet registry against every tier (or one), written by the engine under `out`
+    (a new or empty folder) instead of collected in this process: the rows `evaluate_enterprises` gives
+    (codes as they are), Hive-partitioned by province (`province=PP/`, of the firm's county), sorted by
+    credit code within each file, and `evaluation.json` (year, date, packs applied, the codes' meanings,
+    firms written). A national Spark run thus never holds the result in one process; DuckDB writes
+    batch by batch (memory bounded by the batch). Returns what evaluation.json holds."""
+    from smecluster.analytics.engines import DuckDBEngine
+    from smecluster.analytics.tier_query import evidence_columns
+
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ValueError(f"{out}: exists and is not an empty folder (the result is written into a new one)")
+    step = progress or (lambda _msg: None)
+
+    def write(run: QueryPlan, key: str, part: int) -> None:
+        names = [*([key] if key != "uscc" else []), *KEYS, *evidence_columns(run.tiers)]
+        select = ", ".join(f'"{c}"' for c in names)
+        sql.write_parquet(f"SELECT {select}, LEFT(county_code, 2) AS province FROM ({run.sql}) AS r",
+                          str(out), "province", key, drop=[key] if key != "uscc" else [], part=part)
+
+    own = sql is None
+    sql = sql if sql is not None else DuckDBEngine()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        year, on, plan, _ = _run_batches(sql, None, source, year, on, county, tier, evaluation, step, write)
+    finally:
+        if own:
+            sql.close()
+    import pyarrow.parquet as pq
+
+    firms = sum(pq.read_metadata(f).num_rows for f in out.rglob("*.parquet"))
+    ev = TierEvaluation(year=year, on=on, plan=plan, table=pa.table({}), evaluation=evaluation)
+    info = {
+        "format": RESULT_FORMAT, "year": year, "on": on.isoformat(), "evaluation": evaluation, "firms": firms,
+        "registry": str(source.root), "registry_version": source.manifest.get("registry_version"),
+        "partition_by": ["province"], "columns": [*KEYS, *evidence_columns(plan.tiers)],
+        "tiers": [p.tier for p in plan.tiers], "packs": packs_applied(ev),
+        "status_codes": dict(enumerate(STATUS_LABELS)), "outcome_codes": dict(enumerate(OUTCOME_LABELS)),
+    }
+    (out / "evaluation.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
+    return info
 
 
 # Firms evaluated at once when an engine takes a Parquet registry province by province (DuckDB: about
@@ -253,10 +325,12 @@ def keep_for_diagnosis(snapshot: StoredSnapshot, year: int, on: date, evaluation
 LOOKUP_ROWS = 8_192
 
 
-def _by_uscc(table: pa.Table) -> pa.Table:
-    codes = table.column("uscc")
+def _by_uscc(table: pa.Table, key: str = "uscc") -> pa.Table:
+    """The rows in credit-code order: sorted by `key` (uscc, or a firm key ordered as the credit codes,
+    cheaper to sort than 18 characters of text) unless already in that order."""
+    codes = table.column(key)
     if len(codes) > 1 and not pc.all(pc.less_equal(codes[:-1], codes[1:])).as_py():
-        table = table.sort_by("uscc")
+        table = table.sort_by(key)
     return table
 
 
