@@ -327,10 +327,13 @@ def _copies(path: str, pairs: list[tuple[np.ndarray, np.ndarray]], check) -> pl.
         return _rows_at(path, np.zeros(0, dtype=np.int64), ["uscc", "year", *check.params["fields"]])
     h = np.concatenate([p[0] for p in pairs])
     # the hashes two rows share: sorted, equal to a neighbour (one sort of every hash costs less CPU than
-    # sorting each batch's and merging the runs)
-    ordered = np.sort(h)
-    twice = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-    del ordered
+    # sorting each batch's and merging the runs); the two halves of the hash range sorted side by side
+    high = (h >> np.uint64(63)).astype(bool)
+    with ThreadPoolExecutor(2) as pool:
+        halves = list(pool.map(np.sort, (h[~high], h[high])))
+    del h, high
+    twice = np.unique(np.concatenate([o[1:][o[1:] == o[:-1]] for o in halves]))
+    del halves
     shared = np.sort(np.concatenate([rows[np.isin(hashes, twice)] for hashes, rows in pairs]))
     return _rows_at(path, shared, ["uscc", "year", *check.params["fields"]])
 
