@@ -38,6 +38,7 @@ PEER_COLUMNS = ("uscc", "revenue", "output", "rd_spending", "employees", "total_
 POW10 = np.array([float(10 ** k) for k in range(20)])  # each exact as a double
 INV10 = 1.0 / POW10  # not exact: the digit found with it is put right by exact comparisons
 K_OF_E = np.floor(np.arange(64) * np.log10(2.0)).astype(np.int64)  # floor(e log10 2), binary exponents 0-63
+TABLE_BITS = 12  # mantissa bits of the first-digit table's buckets (63 x 4096 one-byte entries)
 TOO_LARGE = 9.0e18  # from here floor(x) leaves BIGINT (the SQL's digit test casts to it)
 MAX_DENSE_YEARS = 64  # years a registry may span for the per-year arrays
 # batches worked on at once: one more than the cores (each batch has moments holding the GIL), at most 4
@@ -121,7 +122,7 @@ class _Firms:
         return out.astype(np.int64)
 
 
-def _first_digit(x: np.ndarray) -> np.ndarray:
+def _exact_first_digit(x: np.ndarray) -> np.ndarray:
     """The first significant digit of floor(x), 1 <= x < TOO_LARGE, without a logarithm: the binary
     exponent e read off the double's bits gives 10^k <= 2^e <= x with k = floor(e log10 2), one short of
     the true power at most (put right by one exact comparison); the digit from x / 10^k is put right the
@@ -134,6 +135,31 @@ def _first_digit(x: np.ndarray) -> np.ndarray:
     d -= d * p > x
     d += (d < 9) & ((d + 1) * p <= x)
     return d
+
+
+def _digit_table() -> np.ndarray:
+    """The first digit of every double in each bucket of (binary exponent 0-62, top TABLE_BITS mantissa
+    bits), 0 where a bucket holds a digit's edge d 10^k. A bucket spans 1/4096 of its values while a
+    digit's range spans at least 1/10, so it holds one edge at most: equal digits at both ends mean none."""
+    e = np.repeat(np.arange(63), 1 << TABLE_BITS)
+    b = np.tile(np.arange(1 << TABLE_BITS), 63)
+    lo = np.ldexp(1.0 + b / (1 << TABLE_BITS), e)  # exact: (2^TABLE_BITS + b) 2^(e - TABLE_BITS)
+    hi = np.nextafter(np.ldexp(1.0 + (b + 1) / (1 << TABLE_BITS), e), 0.0)
+    low, high = _exact_first_digit(lo), _exact_first_digit(hi)
+    return np.where(low == high, low, 0).astype(np.int8)
+
+
+def _first_digit(x: np.ndarray) -> np.ndarray:
+    """The first significant digit of floor(x) (= that of x), 1 <= x < TOO_LARGE: one look-up by the
+    double's exponent and top mantissa bits, the exact computation only where a bucket holds an edge."""
+    d = DIGITS[(x.view(np.int64) >> (52 - TABLE_BITS)) - (1023 << TABLE_BITS)].astype(np.int64)
+    edge = np.flatnonzero(d == 0)
+    if len(edge):
+        d[edge] = _exact_first_digit(x[edge])
+    return d
+
+
+DIGITS = _digit_table()
 
 
 def sweep(con: duckdb.DuckDBPyConnection, files: dict[str, str], catalogue: Catalogue, where: str,
