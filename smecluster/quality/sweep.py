@@ -355,9 +355,10 @@ def _copies(path: str, pairs: list[tuple[np.ndarray, np.ndarray]], check) -> pl.
     # the hashes two rows share: sorted, equal to a neighbour (one sort of every hash costs less CPU than
     # sorting each batch's and merging the runs); the two halves of the hash range sorted side by side
     high = (h >> np.uint64(63)).astype(bool)
-    with ThreadPoolExecutor(2) as pool:
-        halves = list(pool.map(np.sort, (h[~high], h[high])))
+    halves = [h[~high], h[high]]
     del h, high
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(np.ndarray.sort, halves))  # in place
     twice = np.unique(np.concatenate([o[1:][o[1:] == o[:-1]] for o in halves]))
     del halves
     shared = np.sort(np.concatenate([rows[np.isin(hashes, twice)] for hashes, rows in pairs]))
