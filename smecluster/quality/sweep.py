@@ -414,8 +414,8 @@ def _row_hash(rows: pl.DataFrame, fields: list[str]) -> tuple[np.ndarray, np.nda
     names candidates: the copies check compares the figures themselves."""
     cols = [pl.col("year")] + [pl.col(f) + 0.0 if rows.schema[f].is_float() else pl.col(f) for f in fields]
     h = rows.select(cols).hash_rows(seed=0).to_numpy()
-    present = rows.select(pl.sum_horizontal(
-        [(pl.col(f).is_not_null() & (pl.col(f) != 0)).cast(pl.Int64) for f in fields])).to_series().to_numpy()
+    present = rows.select(pl.sum_horizontal([(pl.col(f) != 0).fill_null(False) for f in fields])
+                          .cast(pl.Int64)).to_series().to_numpy()
     return h, present
 
 
