@@ -195,6 +195,15 @@ EQUIVALENT: dict[str, str] = {
     "smecluster.web.security.x_viewer__mutmut_[156]":
         "the viewer kept on request.state is looked up again instead of reused: the same account and session "
         "read twice in one request, the same Viewer (only one more query)",
+    "smecluster.web.security.x_check_csrf__mutmut_5":
+        'request.headers.get("X-CSRF-TOKEN") instead of ("x-csrf-token"): Starlette\'s Headers lower-case the '
+        "name they are asked for (HTTP header names ignore case), so the same header is read",
+    "smecluster.web.security.x_check_csrf__mutmut_14":
+        'request.headers.get("CONTENT-TYPE", "") instead of ("content-type", ""): the same header (Starlette\'s '
+        "Headers lower-case the name asked for)",
+    "smecluster.web.security.x_check_csrf__mutmut_15":
+        'a missing content type read as "XXXX" instead of "": neither starts with a form\'s content type, so a '
+        "request without one is never read as a form under both (the token must come in the header)",
     "smecluster.web.security.x_cookie_kwargs__mutmut_7":
         'SameSite "LAX" instead of "lax": browsers read the attribute\'s value without regard to case (RFC 6265bis)',
     "smecluster.web.visibility.x_cluster_refs__mutmut_1[89]":
@@ -339,11 +348,14 @@ RECHECK_ARGS = ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-k",
                 "-W", "ignore::DeprecationWarning"]
 
 
-def _pytest(cwd: Path, tests: list[str], limit: float) -> tuple[str, str]:
+def _pytest(cwd: Path, tests: list[str], limit: float, postgres: bool = False) -> tuple[str, str]:
     """Run pytest on tests in cwd: ("failed", first failing test), ("passed", ""), or ("timeout", "")."""
+    args = [a for a in RECHECK_ARGS if not postgres or a != "not postgresql"]
+    if postgres:
+        args.remove("-k")
     env = {k: v for k, v in os.environ.items() if k not in ("SMECLUSTER_REQUIRE_POSTGRES", "MUTANT_UNDER_TEST")}
     try:
-        done = subprocess.run([sys.executable, "-m", "pytest", *RECHECK_ARGS, "-rf", *tests], cwd=cwd, env=env,
+        done = subprocess.run([sys.executable, "-m", "pytest", *args, "-rf", *tests], cwd=cwd, env=env,
                               capture_output=True, text=True, timeout=limit, check=False)
     except subprocess.TimeoutExpired:
         return "timeout", ""
@@ -355,7 +367,8 @@ def _pytest(cwd: Path, tests: list[str], limit: float) -> tuple[str, str]:
     return "failed", failed[0] if failed else f"pytest exit {done.returncode}"
 
 
-def recheck(name: str, result: dict, only: list[str] | None, limit: float, tests: list[str] | None = None) -> dict:
+def recheck(name: str, result: dict, only: list[str] | None, limit: float, tests: list[str] | None = None,
+            postgres: bool = False) -> dict:
     """Settle the package's timeouts and survivors without mutmut's time limit.
 
     Each mutant that mutmut did not plainly kill (timeout, survived, no tests, ...) is written into a scratch
@@ -365,16 +378,18 @@ def recheck(name: str, result: dict, only: list[str] | None, limit: float, tests
     since the run, which mutmut's statistics cannot name). A failing test is a kill only if the
     same test passes again once the file is restored (checked in one run at the end). Returns mutant ->
     {"status": killed | survived | timeout | stale | error, "test": the failing test, "seconds": ...}.
+    Mutants listed in EQUIVALENT are left out unless named in `only`; `postgres` runs the PostgreSQL
+    variants of the tests too (the mutmut runs are SQLite only).
     """
     work, scratch = WORK / name, WORK / f"{name}.recheck"
     done = result.get("recheck", {})
     targets = only or sorted(m for m, s in result["status"].items()
                              if s not in ("killed", "caught by type check", "not checked")
-                             and done.get(m, {}).get("status") != "killed")
+                             and done.get(m, {}).get("status") != "killed" and not why_equivalent(m))
     if not targets:
         return {}
-    if not work.exists():
-        raise SystemExit(f"{name}: no mutmut copy in {work}: run the package first")
+    if not (work / "mutants").exists():  # results kept from another checkout: make the mutants again
+        mutant_names(prepare(name))
     if scratch.exists():
         shutil.rmtree(scratch)
     scratch.mkdir(parents=True)
@@ -383,8 +398,10 @@ def recheck(name: str, result: dict, only: list[str] | None, limit: float, tests
     shutil.copy(ROOT / "pyproject.toml", scratch / "pyproject.toml")
     sources = json.loads(subprocess.run([sys.executable, "-c", APPLY, str(ROOT), *targets], cwd=work,
                                         capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
-    stats = json.loads((work / "mutants" / "mutmut-stats.json").read_text(encoding="utf-8"))
-    by_function = stats["tests_by_mangled_function_name"]
+    # which tests call which function: known only where mutmut ran here (else the subset alone is run)
+    stats = work / "mutants" / "mutmut-stats.json"
+    by_function = (json.loads(stats.read_text(encoding="utf-8"))["tests_by_mangled_function_name"]
+                   if stats.exists() else {})
     subset = tests or PACKAGES[name][1]
     verdicts: dict[str, dict] = {}
     for mutant in targets:
@@ -400,9 +417,9 @@ def recheck(name: str, result: dict, only: list[str] | None, limit: float, tests
         start = time.perf_counter()
         try:
             path.write_text(got["source"], encoding="utf-8")
-            outcome, test = _pytest(scratch, called, limit) if called else ("passed", "")
+            outcome, test = _pytest(scratch, called, limit, postgres) if called else ("passed", "")
             if outcome == "passed":
-                outcome, test = _pytest(scratch, subset, limit)
+                outcome, test = _pytest(scratch, subset, limit, postgres)
         finally:
             path.write_text(original, encoding="utf-8")
         status = {"failed": "killed", "passed": "survived"}.get(outcome, outcome)
@@ -412,7 +429,8 @@ def recheck(name: str, result: dict, only: list[str] | None, limit: float, tests
     killers = sorted({v["test"] for v in verdicts.values() if v["status"] == "killed" and "::" in v["test"]})
     if killers:
         env = {k: v for k, v in os.environ.items() if k not in ("SMECLUSTER_REQUIRE_POSTGRES",)}
-        done = subprocess.run([sys.executable, "-m", "pytest", *RECHECK_ARGS[1:], "-rf", *killers], cwd=scratch,
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf", *killers],
+                              cwd=scratch,
                               env=env, capture_output=True, text=True, check=False)
         broken = {line.split()[1] for line in done.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))}
         for v in verdicts.values():
@@ -545,6 +563,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recheck-tests", nargs="+", metavar="TEST",
                         help="with --recheck: run these tests (files or node ids) after the ones mutmut saw calling "
                              "the mutant, instead of the package's whole subset")
+    parser.add_argument("--recheck-postgres", action="store_true",
+                        help="with --recheck: run the PostgreSQL variants of the tests too")
     args = parser.parse_args(argv)
     names = args.packages or list(PACKAGES)
     unknown = [n for n in names if n not in PACKAGES]
@@ -561,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"{name}: nothing to re-check (run the package first)")
             print(f"{name}: re-checking", flush=True)
             kept.setdefault("recheck", {}).update(recheck(name, kept, args.only, args.recheck_timeout,
-                                                          args.recheck_tests))
+                                                          args.recheck_tests, args.recheck_postgres))
             summarise(name, kept)
             shown = {*kept["survivors"], *kept["equivalent"], *kept.get("survivors_rechecked", []),
                      *kept.get("equivalent_rechecked", [])}

@@ -89,6 +89,18 @@ def test_wrong_csrf_header_on_the_api_is_refused(web):  # noqa: F811
     assert county.post(url, json={"version": 1}, headers={"X-CSRF-Token": csrf_of(county)}).status_code == 200
 
 
+def test_a_post_with_no_body_no_content_type_and_no_token_is_refused(web):  # noqa: F811
+    """A state-changing request with neither a token header nor a body (so no content type) gets the same 403,
+    not a crash on the missing content type."""
+    app, _ = web
+    county = client_as(app, "county_a")
+    app_id = new_application(county)
+    r = county.post(f"/api/applications/{app_id}/actions/submit")
+    assert "content-type" not in r.request.headers
+    assert r.status_code == 403 and r.json() == {"detail": "CSRF token missing or wrong"}
+    assert stage(county, app_id) == "draft"
+
+
 def test_login_with_a_wrong_csrf_token_is_refused(web):  # noqa: F811
     """The anonymous login form's token must match the csrf cookie: a different one gets 403, no session."""
     app, _ = web
