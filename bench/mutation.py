@@ -52,9 +52,9 @@ RESULTS = ROOT / "bench" / "results" / "mutation"
 PACKAGES: dict[str, tuple[list[str], list[str]]] = {
     "accounts": (
         ["smecluster/accounts/*"],
-        ["tests/test_web_accounts.py", "tests/test_guard_security.py", "tests/test_web_audit.py",
-         "tests/test_guard_admin_audit.py", "tests/test_trust_accounts.py", "tests/test_trust_audit.py",
-         "tests/test_web_enterprise.py", "tests/test_guard_accounts.py"],
+        ["tests/test_guard_accounts.py", "tests/test_web_accounts.py", "tests/test_guard_security.py",
+         "tests/test_web_audit.py", "tests/test_guard_admin_audit.py", "tests/test_trust_accounts.py",
+         "tests/test_trust_audit.py", "tests/test_web_enterprise.py"],
     ),
     "security": (
         ["smecluster/web/security.py", "smecluster/web/visibility.py"],
@@ -189,6 +189,8 @@ EQUIVALENT: dict[str, str] = {
         "so no test runs its mutants; it only lowers argon2's cost for the tests (the product never calls it)",
     "smecluster.accounts.users.x_is_admin_role__mutmut_4":
         'roles().get("XXXX") for a missing role instead of roles().get(""): neither is a role, both give None',
+    "smecluster.accounts.users.x__holds_writes__mutmut_13":
+        "the PostgreSQL query in lower case (select ... is not null): SQL keywords ignore case, the same query",
     "smecluster.web.visibility.x_may_see_cluster__mutmut_5":
         "`who is None and ...`: an anonymous viewer then reaches may_see_application, which refuses every "
         "viewer without a business role (an anonymous one has role None): the same False",
@@ -355,7 +357,7 @@ def _pytest(cwd: Path, tests: list[str], limit: float, postgres: bool = False) -
         args.remove("-k")
     env = {k: v for k, v in os.environ.items() if k not in ("SMECLUSTER_REQUIRE_POSTGRES", "MUTANT_UNDER_TEST")}
     try:
-        done = subprocess.run([sys.executable, "-m", "pytest", *args, "-rf", *tests], cwd=cwd, env=env,
+        done = subprocess.run([sys.executable, "-m", "pytest", *args, "-rfE", *tests], cwd=cwd, env=env,
                               capture_output=True, text=True, timeout=limit, check=False)
     except subprocess.TimeoutExpired:
         return "timeout", ""
@@ -368,7 +370,7 @@ def _pytest(cwd: Path, tests: list[str], limit: float, postgres: bool = False) -
 
 
 def recheck(name: str, result: dict, only: list[str] | None, limit: float, tests: list[str] | None = None,
-            postgres: bool = False) -> dict:
+            postgres: bool = False, unrun: bool = False) -> dict:
     """Settle the package's timeouts and survivors without mutmut's time limit.
 
     Each mutant that mutmut did not plainly kill (timeout, survived, no tests, ...) is written into a scratch
@@ -379,12 +381,13 @@ def recheck(name: str, result: dict, only: list[str] | None, limit: float, tests
     same test passes again once the file is restored (checked in one run at the end). Returns mutant ->
     {"status": killed | survived | timeout | stale | error, "test": the failing test, "seconds": ...}.
     Mutants listed in EQUIVALENT are left out unless named in `only`; `postgres` runs the PostgreSQL
-    variants of the tests too (the mutmut runs are SQLite only).
+    variants of the tests too (the mutmut runs are SQLite only); `unrun` also runs the mutants an interrupted
+    mutmut run never reached, which then count in the re-checked score.
     """
     work, scratch = WORK / name, WORK / f"{name}.recheck"
     done = result.get("recheck", {})
     targets = only or sorted(m for m, s in result["status"].items()
-                             if s not in ("killed", "caught by type check", "not checked")
+                             if s not in ("killed", "caught by type check", *(() if unrun else ("not checked",)))
                              and done.get(m, {}).get("status") != "killed" and not why_equivalent(m))
     if not targets:
         return {}
@@ -429,7 +432,7 @@ def recheck(name: str, result: dict, only: list[str] | None, limit: float, tests
     killers = sorted({v["test"] for v in verdicts.values() if v["status"] == "killed" and "::" in v["test"]})
     if killers:
         env = {k: v for k, v in os.environ.items() if k not in ("SMECLUSTER_REQUIRE_POSTGRES",)}
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf", *killers],
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE", *killers],
                               cwd=scratch,
                               env=env, capture_output=True, text=True, check=False)
         broken = {line.split()[1] for line in done.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))}
@@ -461,22 +464,26 @@ def summarise(name: str, result: dict) -> dict:
                   equivalent={m: why_equivalent(m) for m in equivalent})
     # after --recheck: each mutant counted by the re-check's verdict where it has one; a timeout or survivor not
     # re-checked counts as not killed (a timeout is no proof of a kill on a loaded machine)
-    verdicts = {m: v["status"] for m, v in result.get("recheck", {}).items() if m in checked}
-    if verdicts:
+    # mutants mutmut never reached (an interrupted run) count once the re-check has run them (--recheck-unrun)
+    verdicts = {m: v["status"] for m, v in result.get("recheck", {}).items() if m in status}
+    if verdicts or (checked and not slow):  # with no timeout at all there is nothing to settle
+        pool = {**checked, **{m: status[m] for m in verdicts}}
         final = {m: verdicts.get(m, "killed" if s in ("killed", "caught by type check") else s)
-                 for m, s in checked.items()}
+                 for m, s in pool.items()}
         left = sorted(m for m, s in final.items() if s != "killed")
         left_equivalent = [m for m in left if why_equivalent(m)]
         real = sum(1 for s in final.values() if s == "killed")
-        result.update(rechecked=len(verdicts), rechecked_killed=sum(1 for s in verdicts.values() if s == "killed"),
-                      score_rechecked=real / len(checked),
-                      score_rechecked_without_equivalent=(real / (len(checked) - len(left_equivalent))
-                                                          if len(checked) > len(left_equivalent) else None),
+        result.update(rechecked=len(verdicts) or None,
+                      rechecked_killed=sum(1 for s in verdicts.values() if s == "killed"),
+                      rechecked_unrun=sum(1 for m in verdicts if m not in checked), run_rechecked=len(pool),
+                      score_rechecked=real / len(pool),
+                      score_rechecked_without_equivalent=(real / (len(pool) - len(left_equivalent))
+                                                          if len(pool) > len(left_equivalent) else None),
                       survivors_rechecked=[m for m in left if m not in left_equivalent],
                       equivalent_rechecked=left_equivalent)
     else:
-        for key in ("rechecked", "rechecked_killed", "score_rechecked", "score_rechecked_without_equivalent",
-                    "survivors_rechecked", "equivalent_rechecked"):
+        for key in ("rechecked", "rechecked_killed", "rechecked_unrun", "run_rechecked", "score_rechecked",
+                    "score_rechecked_without_equivalent", "survivors_rechecked", "equivalent_rechecked"):
             result.pop(key, None)
     return result
 
@@ -510,7 +517,10 @@ def markdown(results: list[dict]) -> str:
         c = r["counts"]
         slow = c.get("timeout", 0) + c.get("segfault", 0)
         run_ = f"{r['checked']} of {len(r['status'])}" if r.get("interrupted") else str(r["checked"])
-        again = f"{r['rechecked']} ({r['rechecked_killed']})" if r.get("rechecked") else "not yet"
+        again = (f"{r['rechecked']} ({r['rechecked_killed']})" if r.get("rechecked")
+                 else "none needed (no timeout)" if r.get("score_rechecked") is not None else "not yet")
+        if r.get("rechecked_unrun"):
+            again += f"; {r['rechecked_unrun']} of them not run by mutmut, so {r['run_rechecked']} counted"
         lines.append(f"| {r['package']} | {r['total']} | {run_} | {r.get('seed') or 'all'} "
                      f"| {r['killed']} | {c.get('survived', 0)} | {c.get('no tests', 0)} | {slow} "
                      f"| {pct(r['score'])} | {pct(r.get('score_without_timeouts'))} | {again} "
@@ -565,6 +575,8 @@ def main(argv: list[str] | None = None) -> int:
                              "the mutant, instead of the package's whole subset")
     parser.add_argument("--recheck-postgres", action="store_true",
                         help="with --recheck: run the PostgreSQL variants of the tests too")
+    parser.add_argument("--recheck-unrun", action="store_true",
+                        help="with --recheck: also run the mutants an interrupted mutmut run never reached")
     args = parser.parse_args(argv)
     names = args.packages or list(PACKAGES)
     unknown = [n for n in names if n not in PACKAGES]
@@ -581,7 +593,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"{name}: nothing to re-check (run the package first)")
             print(f"{name}: re-checking", flush=True)
             kept.setdefault("recheck", {}).update(recheck(name, kept, args.only, args.recheck_timeout,
-                                                          args.recheck_tests, args.recheck_postgres))
+                                                          args.recheck_tests, args.recheck_postgres,
+                                                          args.recheck_unrun))
             summarise(name, kept)
             shown = {*kept["survivors"], *kept["equivalent"], *kept.get("survivors_rechecked", []),
                      *kept.get("equivalent_rechecked", [])}
