@@ -329,7 +329,11 @@ def bare(module, f):
 
 root, out = Path(sys.argv[1]), {}
 for mutant in sys.argv[2:]:
-    path = find_mutant(mutant).path
+    try:
+        path = find_mutant(mutant).path
+    except FileNotFoundError:
+        out[mutant] = {"stale": "no such mutant any more (its function changed since the run)"}
+        continue
     pair = read_functions_from_index(mutant, path)
     if pair is None:
         mutated = read_mutants_module(path)
