@@ -197,6 +197,9 @@ EQUIVALENT: dict[str, str] = {
     "smecluster.web.security.x_viewer__mutmut_[156]":
         "the viewer kept on request.state is looked up again instead of reused: the same account and session "
         "read twice in one request, the same Viewer (only one more query)",
+    "smecluster.web.security.x_viewer__mutmut_32":
+        "secrets.token_urlsafe(None) instead of (32) for an anonymous visitor's new csrf token: None means the "
+        "module's default entropy, which is 32 bytes (secrets.DEFAULT_ENTROPY), the same token length",
     "smecluster.web.security.x_check_csrf__mutmut_5":
         'request.headers.get("X-CSRF-TOKEN") instead of ("x-csrf-token"): Starlette\'s Headers lower-case the '
         "name they are asked for (HTTP header names ignore case), so the same header is read",
@@ -240,6 +243,10 @@ EQUIVALENT: dict[str, str] = {
         "c1 >= c0 + 1e-12 instead of c1 > c0 + 1e-12 for 'the two swapped': the two differ only when the closeness "
         "difference equals the 1e-12 tolerance to the last bit, which no test can produce short of building the "
         "floats by hand (ties, difference 0, stay unswapped under both); counted as equivalent",
+    "smecluster.analytics.cluster_indicators.x__member_share__mutmut_2":
+        "the FROM ... LEFT JOIN ... ON ... AND clause in lower case: SQL keywords ignore case, the same query",
+    "smecluster.analytics.tier_sql.x_band_points_sql__mutmut_89":
+        "a band's tests joined with ' and ' instead of ' AND ' in its CASE WHEN: SQL keywords ignore case",
     "smecluster.analytics.enterprise_facts.x_facts_sql__mutmut_83":
         'size_class_sql(..., "e.industry_code") reads the section from the unqualified column "section" instead '
         'of "s.section": s (the industry sections) is the only relation of that query with such a column',
@@ -471,7 +478,9 @@ def summarise(name: str, result: dict) -> dict:
     # mutants mutmut never reached (an interrupted run) count once the re-check has run them (--recheck-unrun)
     verdicts = {m: v["status"] for m, v in result.get("recheck", {}).items() if m in status}
     if verdicts or (checked and not slow):  # with no timeout at all there is nothing to settle
-        pool = {**checked, **{m: status[m] for m in verdicts}}
+        # a mutant whose function has changed since the run no longer exists: it is left out (stale)
+        pool = {m: s for m, s in {**checked, **{m: status[m] for m in verdicts}}.items()
+                if verdicts.get(m) != "stale"}
         final = {m: verdicts.get(m, "killed" if s in ("killed", "caught by type check") else s)
                  for m, s in pool.items()}
         left = sorted(m for m, s in final.items() if s != "killed")
@@ -480,13 +489,14 @@ def summarise(name: str, result: dict) -> dict:
         result.update(rechecked=len(verdicts) or None,
                       rechecked_killed=sum(1 for s in verdicts.values() if s == "killed"),
                       rechecked_unrun=sum(1 for m in verdicts if m not in checked), run_rechecked=len(pool),
+                      stale=sorted(m for m, v in verdicts.items() if v == "stale"),
                       score_rechecked=real / len(pool),
                       score_rechecked_without_equivalent=(real / (len(pool) - len(left_equivalent))
                                                           if len(pool) > len(left_equivalent) else None),
                       survivors_rechecked=[m for m in left if m not in left_equivalent],
                       equivalent_rechecked=left_equivalent)
     else:
-        for key in ("rechecked", "rechecked_killed", "rechecked_unrun", "run_rechecked", "score_rechecked",
+        for key in ("rechecked", "rechecked_killed", "rechecked_unrun", "run_rechecked", "stale", "score_rechecked",
                     "score_rechecked_without_equivalent", "survivors_rechecked", "equivalent_rechecked"):
             result.pop(key, None)
     return result
@@ -523,6 +533,8 @@ def markdown(results: list[dict]) -> str:
         run_ = f"{r['checked']} of {len(r['status'])}" if r.get("interrupted") else str(r["checked"])
         again = (f"{r['rechecked']} ({r['rechecked_killed']})" if r.get("rechecked")
                  else "none needed (no timeout)" if r.get("score_rechecked") is not None else "not yet")
+        if r.get("stale"):
+            again += f"; {len(r['stale'])} stale (function changed since the run), left out"
         if r.get("rechecked_unrun"):
             again += f"; {r['rechecked_unrun']} of them not run by mutmut, so {r['run_rechecked']} counted"
         lines.append(f"| {r['package']} | {r['total']} | {run_} | {r.get('seed') or 'all'} "
