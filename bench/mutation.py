@@ -200,6 +200,9 @@ EQUIVALENT: dict[str, str] = {
     "smecluster.web.security.x_viewer__mutmut_32":
         "secrets.token_urlsafe(None) instead of (32) for an anonymous visitor's new csrf token: None means the "
         "module's default entropy, which is 32 bytes (secrets.DEFAULT_ENTROPY), the same token length",
+    "smecluster.web.security.x_allow__mutmut_17":
+        "_check.allowed_roles = None instead of frozenset(allowed): nothing in the repository reads the attribute "
+        "(its comment names a route table in the docs that no longer reads it), so no behaviour changes",
     "smecluster.web.security.x_check_csrf__mutmut_5":
         'request.headers.get("X-CSRF-TOKEN") instead of ("x-csrf-token"): Starlette\'s Headers lower-case the '
         "name they are asked for (HTTP header names ignore case), so the same header is read",
