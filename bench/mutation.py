@@ -203,6 +203,9 @@ EQUIVALENT: dict[str, str] = {
     "smecluster.web.security.x_allow__mutmut_17":
         "_check.allowed_roles = None instead of frozenset(allowed): nothing in the repository reads the attribute "
         "(its comment names a route table in the docs that no longer reads it), so no behaviour changes",
+    "smecluster.web.security.x_viewer__mutmut_33":
+        "secrets.token_urlsafe(33) instead of (32) for an anonymous visitor's new csrf token: one more random byte "
+        "(44 characters instead of 43); the token is only compared whole, nothing reads its length",
     "smecluster.web.security.x_check_csrf__mutmut_5":
         'request.headers.get("X-CSRF-TOKEN") instead of ("x-csrf-token"): Starlette\'s Headers lower-case the '
         "name they are asked for (HTTP header names ignore case), so the same header is read",
