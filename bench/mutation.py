@@ -5,6 +5,7 @@
     .venv/bin/python bench/mutation.py --report              # print the last results again, run nothing
     .venv/bin/python bench/mutation.py policy --sample 120   # a seeded random sample of the mutants
     .venv/bin/python bench/mutation.py accounts --only NAME  # re-run some mutants (e.g. survivors after a new test)
+    .venv/bin/python bench/mutation.py security --recheck    # settle the last run's timeouts and survivors
 
 Each package runs in its own copy of the repository under .mutation/<package>/ (so runs never share
 mutmut's state) with a [tool.mutmut] section naming the files to mutate and the fast test subset
@@ -16,7 +17,16 @@ bench/results/mutation/<package>.json and summed up in bench/results/mutation.md
 
 A full run of the large packages takes hours on a shared 2-core machine (policy/ and analytics/ have
 over 2,000 mutants each); `--sample N` runs N mutants drawn with a fixed seed (--seed), and the
-results say which (sample size, seed) so the figures can be quoted honestly.
+results say which (sample size, seed) so the figures can be quoted honestly. A larger sample with the same
+seed holds the smaller one (random.sample draws one by one) as long as the package's mutants are the same.
+
+On a loaded machine a mutant whose tests all pass can outrun mutmut's time limit, and mutmut counts it as
+killed. `--recheck` settles every timeout and survivor of the kept run (decision 2250): the mutant's function
+is written into a scratch copy (.mutation/<package>.recheck; the working tree is never touched), the tests
+mutmut saw calling it and then the package's whole test subset run in a fresh pytest with no such limit, and
+a failing test counts only if it passes on the real code. The verdicts are kept in the package's json and give
+the "re-checked" score (a timeout not re-checked counts as not killed). Run it again after a new test: it
+checks again every mutant not yet killed.
 """
 
 from __future__ import annotations
@@ -42,9 +52,9 @@ RESULTS = ROOT / "bench" / "results" / "mutation"
 PACKAGES: dict[str, tuple[list[str], list[str]]] = {
     "accounts": (
         ["smecluster/accounts/*"],
-        ["tests/test_web_accounts.py", "tests/test_guard_security.py", "tests/test_web_audit.py",
-         "tests/test_guard_admin_audit.py", "tests/test_trust_accounts.py", "tests/test_trust_audit.py",
-         "tests/test_web_enterprise.py", "tests/test_guard_accounts.py"],
+        ["tests/test_guard_accounts.py", "tests/test_web_accounts.py", "tests/test_guard_security.py",
+         "tests/test_web_audit.py", "tests/test_guard_admin_audit.py", "tests/test_trust_accounts.py",
+         "tests/test_trust_audit.py", "tests/test_web_enterprise.py"],
     ),
     "security": (
         ["smecluster/web/security.py", "smecluster/web/visibility.py"],
@@ -179,12 +189,32 @@ EQUIVALENT: dict[str, str] = {
         "so no test runs its mutants; it only lowers argon2's cost for the tests (the product never calls it)",
     "smecluster.accounts.users.x_is_admin_role__mutmut_4":
         'roles().get("XXXX") for a missing role instead of roles().get(""): neither is a role, both give None',
+    "smecluster.accounts.users.x__holds_writes__mutmut_13":
+        "the PostgreSQL query in lower case (select ... is not null): SQL keywords ignore case, the same query",
     "smecluster.web.visibility.x_may_see_cluster__mutmut_5":
         "`who is None and ...`: an anonymous viewer then reaches may_see_application, which refuses every "
         "viewer without a business role (an anonymous one has role None): the same False",
     "smecluster.web.security.x_viewer__mutmut_[156]":
         "the viewer kept on request.state is looked up again instead of reused: the same account and session "
         "read twice in one request, the same Viewer (only one more query)",
+    "smecluster.web.security.x_viewer__mutmut_32":
+        "secrets.token_urlsafe(None) instead of (32) for an anonymous visitor's new csrf token: None means the "
+        "module's default entropy, which is 32 bytes (secrets.DEFAULT_ENTROPY), the same token length",
+    "smecluster.web.security.x_allow__mutmut_17":
+        "_check.allowed_roles = None instead of frozenset(allowed): nothing in the repository reads the attribute "
+        "(its comment names a route table in the docs that no longer reads it), so no behaviour changes",
+    "smecluster.web.security.x_viewer__mutmut_33":
+        "secrets.token_urlsafe(33) instead of (32) for an anonymous visitor's new csrf token: one more random byte "
+        "(44 characters instead of 43); the token is only compared whole, nothing reads its length",
+    "smecluster.web.security.x_check_csrf__mutmut_5":
+        'request.headers.get("X-CSRF-TOKEN") instead of ("x-csrf-token"): Starlette\'s Headers lower-case the '
+        "name they are asked for (HTTP header names ignore case), so the same header is read",
+    "smecluster.web.security.x_check_csrf__mutmut_14":
+        'request.headers.get("CONTENT-TYPE", "") instead of ("content-type", ""): the same header (Starlette\'s '
+        "Headers lower-case the name asked for)",
+    "smecluster.web.security.x_check_csrf__mutmut_15":
+        'a missing content type read as "XXXX" instead of "": neither starts with a form\'s content type, so a '
+        "request without one is never read as a form under both (the token must come in the header)",
     "smecluster.web.security.x_cookie_kwargs__mutmut_7":
         'SameSite "LAX" instead of "lax": browsers read the attribute\'s value without regard to case (RFC 6265bis)',
     "smecluster.web.visibility.x_cluster_refs__mutmut_1[89]":
@@ -219,6 +249,10 @@ EQUIVALENT: dict[str, str] = {
         "c1 >= c0 + 1e-12 instead of c1 > c0 + 1e-12 for 'the two swapped': the two differ only when the closeness "
         "difference equals the 1e-12 tolerance to the last bit, which no test can produce short of building the "
         "floats by hand (ties, difference 0, stay unswapped under both); counted as equivalent",
+    "smecluster.analytics.cluster_indicators.x__member_share__mutmut_2":
+        "the FROM ... LEFT JOIN ... ON ... AND clause in lower case: SQL keywords ignore case, the same query",
+    "smecluster.analytics.tier_sql.x_band_points_sql__mutmut_89":
+        "a band's tests joined with ' and ' instead of ' AND ' in its CASE WHEN: SQL keywords ignore case",
     "smecluster.analytics.enterprise_facts.x_facts_sql__mutmut_83":
         'size_class_sql(..., "e.industry_code") reads the section from the unqualified column "section" instead '
         'of "s.section": s (the industry sections) is the only relation of that query with such a column',
@@ -285,6 +319,147 @@ def diff(name: str, mutant: str) -> str:
                           check=False).stdout.strip()
 
 
+# Writes each mutant named on the command line into the current source of the repository given first, and prints
+# {mutant: {"path": file, "source": the file with the mutant in it} or {"stale": why}} as JSON. Runs in the
+# package's copy (.mutation/<package>), where mutmut keeps the mutated functions. The function is looked up by
+# class and name, and it must read as it did when the mutants were made, or the mutant would undo a later change.
+APPLY = """
+import json, sys
+from pathlib import Path
+import libcst as cst
+from mutmut.mutation.diff_apply import find_mutant, read_functions_from_index, read_mutants_module
+from mutmut.mutation.diff_apply import read_mutant_function, read_original_function
+from mutmut.utils.format_utils import mangled_name_from_mutant_name, parse_mutant_key
+
+def find(module, name, cls):
+    body = module.body
+    if cls:
+        body = next((c.body.body for c in module.body if isinstance(c, cst.ClassDef) and c.name.value == cls), [])
+    return next((f for f in body if isinstance(f, cst.FunctionDef) and f.name.value == name), None)
+
+def bare(module, f):
+    return module.code_for_node(f.with_changes(leading_lines=[], decorators=[])).strip()
+
+root, out = Path(sys.argv[1]), {}
+for mutant in sys.argv[2:]:
+    try:
+        path = find_mutant(mutant).path
+    except FileNotFoundError:
+        out[mutant] = {"stale": "no such mutant any more (its function changed since the run)"}
+        continue
+    pair = read_functions_from_index(mutant, path)
+    if pair is None:
+        mutated = read_mutants_module(path)
+        pair = read_original_function(mutated, mutant), read_mutant_function(mutated, mutant)
+    name, cls = parse_mutant_key(mangled_name_from_mutant_name(mutant).rpartition(".")[2])
+    module = cst.parse_module((root / path).read_text(encoding="utf-8"))
+    current = find(module, name, cls)
+    if current is None:
+        out[mutant] = {"stale": f"{name} is no longer in {path}"}
+    elif bare(module, current) != bare(module, pair[0]):
+        out[mutant] = {"stale": f"{name} in {path} has changed since the mutants were made"}
+    else:
+        new = pair[1].with_changes(leading_lines=current.leading_lines, decorators=current.decorators)
+        out[mutant] = {"path": str(path), "source": module.deep_replace(current, new).code}
+print(json.dumps(out))
+"""
+RECHECK_ARGS = ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-k", "not postgresql",
+                "-W", "ignore::DeprecationWarning"]
+
+
+def _pytest(cwd: Path, tests: list[str], limit: float, postgres: bool = False) -> tuple[str, str]:
+    """Run pytest on tests in cwd: ("failed", first failing test), ("passed", ""), or ("timeout", "")."""
+    args = [a for a in RECHECK_ARGS if not postgres or a != "not postgresql"]
+    if postgres:
+        args.remove("-k")
+    env = {k: v for k, v in os.environ.items() if k not in ("SMECLUSTER_REQUIRE_POSTGRES", "MUTANT_UNDER_TEST")}
+    try:
+        done = subprocess.run([sys.executable, "-m", "pytest", *args, "-rfE", *tests], cwd=cwd, env=env,
+                              capture_output=True, text=True, timeout=limit, check=False)
+    except subprocess.TimeoutExpired:
+        return "timeout", ""
+    if done.returncode == 0:
+        return "passed", ""
+    if done.returncode == 5:  # nothing collected: a selection problem, not a kill
+        return "error", "no tests collected"
+    failed = [line.split()[1] for line in done.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))]
+    return "failed", failed[0] if failed else f"pytest exit {done.returncode}"
+
+
+def recheck(name: str, result: dict, only: list[str] | None, limit: float, tests: list[str] | None = None,
+            postgres: bool = False, unrun: bool = False) -> dict:
+    """Settle the package's timeouts and survivors without mutmut's time limit.
+
+    Each mutant that mutmut did not plainly kill (timeout, survived, no tests, ...) is written into a scratch
+    copy of the repository (.mutation/<name>.recheck, made from the current sources and tests; the working tree
+    is never touched) and the package's guard tests are run in a fresh process: first the tests mutmut found
+    calling the mutated function, then, if they pass, the whole subset (or `tests`, e.g. a new test written
+    since the run, which mutmut's statistics cannot name). A failing test is a kill only if the
+    same test passes again once the file is restored (checked in one run at the end). Returns mutant ->
+    {"status": killed | survived | timeout | stale | error, "test": the failing test, "seconds": ...}.
+    Mutants listed in EQUIVALENT are left out unless named in `only`; `postgres` runs the PostgreSQL
+    variants of the tests too (the mutmut runs are SQLite only); `unrun` also runs the mutants an interrupted
+    mutmut run never reached, which then count in the re-checked score.
+    """
+    work, scratch = WORK / name, WORK / f"{name}.recheck"
+    done = result.get("recheck", {})
+    targets = only or sorted(m for m, s in result["status"].items()
+                             if s not in ("killed", "caught by type check", *(() if unrun else ("not checked",)))
+                             and done.get(m, {}).get("status") != "killed" and not why_equivalent(m))
+    if not targets:
+        return {}
+    if not (work / "mutants").exists():  # results kept from another checkout: make the mutants again
+        mutant_names(prepare(name))
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    scratch.mkdir(parents=True)
+    for item in COPY:
+        shutil.copytree(ROOT / item, scratch / item, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy(ROOT / "pyproject.toml", scratch / "pyproject.toml")
+    sources = json.loads(subprocess.run([sys.executable, "-c", APPLY, str(ROOT), *targets], cwd=work,
+                                        capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+    # which tests call which function: known only where mutmut ran here (else the subset alone is run)
+    stats = work / "mutants" / "mutmut-stats.json"
+    by_function = (json.loads(stats.read_text(encoding="utf-8"))["tests_by_mangled_function_name"]
+                   if stats.exists() else {})
+    subset = tests or PACKAGES[name][1]
+    verdicts: dict[str, dict] = {}
+    for mutant in targets:
+        got = sources[mutant]
+        if "stale" in got:
+            verdicts[mutant] = {"status": "stale", "test": got["stale"], "seconds": 0}
+            print(f"  {mutant}: stale ({got['stale']})", flush=True)
+            continue
+        path = scratch / got["path"]
+        original = path.read_text(encoding="utf-8")
+        called = sorted(t for t in by_function.get(mutant.rpartition("__mutmut_")[0], [])
+                        if not t.endswith("postgresql]"))
+        start = time.perf_counter()
+        try:
+            path.write_text(got["source"], encoding="utf-8")
+            outcome, test = _pytest(scratch, called, limit, postgres) if called else ("passed", "")
+            if outcome == "passed":
+                outcome, test = _pytest(scratch, subset, limit, postgres)
+        finally:
+            path.write_text(original, encoding="utf-8")
+        status = {"failed": "killed", "passed": "survived"}.get(outcome, outcome)
+        verdicts[mutant] = {"status": status, "test": test, "seconds": round(time.perf_counter() - start)}
+        print(f"  {mutant}: {status} {test} ({verdicts[mutant]['seconds']} s)", flush=True)
+    # the killing tests must pass on the real code, or the kill was the test's own failure
+    killers = sorted({v["test"] for v in verdicts.values() if v["status"] == "killed" and "::" in v["test"]})
+    if killers:
+        env = {k: v for k, v in os.environ.items() if k not in ("SMECLUSTER_REQUIRE_POSTGRES",)}
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE", *killers],
+                              cwd=scratch,
+                              env=env, capture_output=True, text=True, check=False)
+        broken = {line.split()[1] for line in done.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))}
+        for v in verdicts.values():
+            if v["test"] in broken:
+                v["status"] = "error"
+                v["test"] += " (fails on the real code too)"
+    return verdicts
+
+
 def summarise(name: str, result: dict) -> dict:
     """Counts and score of the mutants run so far (result["status"]: mutant -> status)."""
     status = result["status"]
@@ -304,6 +479,32 @@ def summarise(name: str, result: dict) -> dict:
                                             if len(checked) > len(equivalent) else None),
                   survivors=[m for m in survivors if m not in equivalent],
                   equivalent={m: why_equivalent(m) for m in equivalent})
+    # after --recheck: each mutant counted by the re-check's verdict where it has one; a timeout or survivor not
+    # re-checked counts as not killed (a timeout is no proof of a kill on a loaded machine)
+    # mutants mutmut never reached (an interrupted run) count once the re-check has run them (--recheck-unrun)
+    verdicts = {m: v["status"] for m, v in result.get("recheck", {}).items() if m in status}
+    if verdicts or (checked and not slow):  # with no timeout at all there is nothing to settle
+        # a mutant whose function has changed since the run no longer exists: it is left out (stale)
+        pool = {m: s for m, s in {**checked, **{m: status[m] for m in verdicts}}.items()
+                if verdicts.get(m) != "stale"}
+        final = {m: verdicts.get(m, "killed" if s in ("killed", "caught by type check") else s)
+                 for m, s in pool.items()}
+        left = sorted(m for m, s in final.items() if s != "killed")
+        left_equivalent = [m for m in left if why_equivalent(m)]
+        real = sum(1 for s in final.values() if s == "killed")
+        result.update(rechecked=len(verdicts) or None,
+                      rechecked_killed=sum(1 for s in verdicts.values() if s == "killed"),
+                      rechecked_unrun=sum(1 for m in verdicts if m not in checked), run_rechecked=len(pool),
+                      stale=sorted(m for m, v in verdicts.items() if v == "stale"),
+                      score_rechecked=real / len(pool),
+                      score_rechecked_without_equivalent=(real / (len(pool) - len(left_equivalent))
+                                                          if len(pool) > len(left_equivalent) else None),
+                      survivors_rechecked=[m for m in left if m not in left_equivalent],
+                      equivalent_rechecked=left_equivalent)
+    else:
+        for key in ("rechecked", "rechecked_killed", "rechecked_unrun", "run_rechecked", "stale", "score_rechecked",
+                    "score_rechecked_without_equivalent", "survivors_rechecked", "equivalent_rechecked"):
+            result.pop(key, None)
     return result
 
 
@@ -316,14 +517,18 @@ def load(name: str) -> dict | None:
 def markdown(results: list[dict]) -> str:
     """The summary table and the survivors' diffs, for bench/results/mutation.md."""
     lines = ["# Mutation score per guard package", "",
-             "Written by `bench/mutation.py` (mutmut, SQLite test subsets; see decision 1102). A timeout or a "
-             "crash of the mutated code counts as killed. *Sample* says how many mutants of the package were "
-             "drawn (seeded) when not all were run. An interrupted run (*run*: x of N) counts only the mutants "
-             "mutmut reached, which are those with the fastest tests (it runs them first). Survivors later "
-             "killed by new tests are listed in bench/results/mutation-survivors.md.", "",
+             "Written by `bench/mutation.py` (mutmut, SQLite test subsets; see decisions 1102 and 2250). mutmut "
+             "counts a timeout or a crash of the mutated code as killed (*mutmut score*). `--recheck` then runs "
+             "every timeout and survivor again, written into a scratch copy, against the package's tests with no "
+             "time limit: the *re-checked score* counts each mutant by that verdict (a timeout whose tests pass "
+             "is a survivor; one not re-checked counts as not killed). *Sample* says how many mutants of the "
+             "package were drawn (seeded) when not all were run. An interrupted run (*run*: x of N) counts only "
+             "the mutants mutmut reached. Survivors killed by new tests are listed in "
+             "bench/results/mutation-survivors.md.", "",
              "| package | mutants | run | sample seed | killed (incl. timeouts) | survived | no tests | timeout "
-             "| score | without equivalent | timeouts as not killed |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| mutmut score | timeouts as not killed | re-checked (of them killed) | re-checked score "
+             "| re-checked, without equivalent |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
 
     def pct(x: float | None) -> str:
         return f"{x:.1%}" if x is not None else "n/a"
@@ -332,22 +537,38 @@ def markdown(results: list[dict]) -> str:
         c = r["counts"]
         slow = c.get("timeout", 0) + c.get("segfault", 0)
         run_ = f"{r['checked']} of {len(r['status'])}" if r.get("interrupted") else str(r["checked"])
+        again = (f"{r['rechecked']} ({r['rechecked_killed']})" if r.get("rechecked")
+                 else "none needed (no timeout)" if r.get("score_rechecked") is not None else "not yet")
+        if r.get("stale"):
+            again += f"; {len(r['stale'])} stale (function changed since the run), left out"
+        if r.get("rechecked_unrun"):
+            again += f"; {r['rechecked_unrun']} of them not run by mutmut, so {r['run_rechecked']} counted"
         lines.append(f"| {r['package']} | {r['total']} | {run_} | {r.get('seed') or 'all'} "
                      f"| {r['killed']} | {c.get('survived', 0)} | {c.get('no tests', 0)} | {slow} "
-                     f"| {pct(r['score'])} | {pct(r['score_without_equivalent'])} "
-                     f"| {pct(r.get('score_without_timeouts'))} |")
+                     f"| {pct(r['score'])} | {pct(r.get('score_without_timeouts'))} | {again} "
+                     f"| {pct(r.get('score_rechecked'))} | {pct(r.get('score_rechecked_without_equivalent'))} |")
     for r in results:
-        if not r["survivors"] and not r["equivalent"]:  # timeouts are listed below
+        checks = r.get("recheck", {})
+        left = r["survivors_rechecked"] if "survivors_rechecked" in r else r["survivors"]
+        equivalent = (r["equivalent_rechecked"] if "equivalent_rechecked" in r else list(r["equivalent"]))
+        if not left and not equivalent:
             continue
         lines += ["", f"## {r['package']}", ""]
-        for m in r["survivors"]:
-            lines += [f"### {m} ({r['status'][m]})", "", "```diff", r["diffs"].get(m, ""), "```", ""]
-        for m, why in r["equivalent"].items():
-            lines += [f"### {m} (equivalent)", "", why, "", "```diff", r["diffs"].get(m, ""), "```", ""]
-    slow = [(r["package"], m) for r in results for m in r.get("timeouts", [])]
+        for m in left:
+            how = f"mutmut: {r['status'][m]}"
+            if m in checks:
+                how += f"; re-checked: {checks[m]['status']} {checks[m]['test']}".rstrip()
+            lines += [f"### {m} ({how})", "", "```diff", r["diffs"].get(m, ""), "```", ""]
+        for m in equivalent:
+            lines += [f"### {m} (equivalent; mutmut: {r['status'][m]})", "", why_equivalent(m) or "", "",
+                      "```diff", r["diffs"].get(m, ""), "```", ""]
+    slow = [(r, m) for r in results for m in r.get("timeouts", [])]
     if slow:
-        lines += ["", "## Timeouts (counted as killed; read the diff)", ""]
-        lines += [f"- {package}: `{m}`" for package, m in slow]
+        lines += ["", "## Timeouts of the mutmut runs and their re-check", ""]
+        for r, m in slow:
+            check = r.get("recheck", {}).get(m)
+            verdict = f"{check['status']} {check['test']}".rstrip() if check else "not re-checked"
+            lines.append(f"- {r['package']}: `{m}`: {verdict}")
     return "\n".join(lines) + "\n"
 
 
@@ -365,6 +586,19 @@ def main(argv: list[str] | None = None) -> int:
                              "the same --only names (then the kept results of mutants it did not reach stay)")
     parser.add_argument("--only", nargs="+", metavar="MUTANT",
                         help="run only these mutants of one package; their results replace the kept ones")
+    parser.add_argument("--recheck", action="store_true",
+                        help="settle the kept timeouts and survivors (or the --only names) of the packages named: "
+                             "each is written into a scratch copy and the package's tests run with no mutmut "
+                             "time limit; the verdicts are kept beside mutmut's and give the re-checked score")
+    parser.add_argument("--recheck-timeout", type=float, default=1800,
+                        help="seconds one pytest run of --recheck may take before it is a timeout (default 1800)")
+    parser.add_argument("--recheck-tests", nargs="+", metavar="TEST",
+                        help="with --recheck: run these tests (files or node ids) after the ones mutmut saw calling "
+                             "the mutant, instead of the package's whole subset")
+    parser.add_argument("--recheck-postgres", action="store_true",
+                        help="with --recheck: run the PostgreSQL variants of the tests too")
+    parser.add_argument("--recheck-unrun", action="store_true",
+                        help="with --recheck: also run the mutants an interrupted mutmut run never reached")
     args = parser.parse_args(argv)
     names = args.packages or list(PACKAGES)
     unknown = [n for n in names if n not in PACKAGES]
@@ -376,7 +610,20 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     for name in names:
         kept = load(name)
-        if args.collect and args.only and kept and (WORK / name).exists():
+        if args.recheck:
+            if kept is None:
+                raise SystemExit(f"{name}: nothing to re-check (run the package first)")
+            print(f"{name}: re-checking", flush=True)
+            kept.setdefault("recheck", {}).update(recheck(name, kept, args.only, args.recheck_timeout,
+                                                          args.recheck_tests, args.recheck_postgres,
+                                                          args.recheck_unrun))
+            summarise(name, kept)
+            shown = {*kept["survivors"], *kept["equivalent"], *kept.get("survivors_rechecked", []),
+                     *kept.get("equivalent_rechecked", [])}
+            kept["diffs"] = {m: kept.get("diffs", {}).get(m) or diff(name, m) for m in sorted(shown)}
+            (RESULTS / f"{name}.json").write_text(json.dumps(kept, indent=1, ensure_ascii=False) + "\n",
+                                                  encoding="utf-8")
+        elif args.collect and args.only and kept and (WORK / name).exists():
             # an interrupted --only rerun: the mutants it reached replace their kept results, the rest stay
             now = statuses(name)
             reached = {m: now[m] for m in args.only if now.get(m, "not checked") != "not checked"}
@@ -406,6 +653,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.only and kept:
                 result = kept
                 result["status"].update({m: now.get(m, "not checked") for m in picked})
+                for m in picked:  # mutmut's new verdict replaces an older re-check
+                    result.get("recheck", {}).pop(m, None)
                 result["seconds"] = round(result.get("seconds", 0) + seconds)
             else:
                 result = {"total": len(all_names), "seed": args.seed if args.sample else None,
@@ -428,6 +677,13 @@ def main(argv: list[str] | None = None) -> int:
               f"{', '.join(f'{s} {n}' for s, n in sorted(r['counts'].items()))}; {r.get('seconds', '?')} s)")
         if r["equivalent"]:
             print(f"  without the {len(r['equivalent'])} equivalent: {r['score_without_equivalent']:.1%}")
+        if r.get("rechecked"):
+            without = r["score_rechecked_without_equivalent"]
+            print(f"  re-checked {r['rechecked']} (killed {r['rechecked_killed']}): score {r['score_rechecked']:.1%}"
+                  + (f", without equivalent {without:.1%}" if without is not None else ""))
+            for m in r["survivors_rechecked"]:
+                v = r["recheck"].get(m, {})
+                print(f"  left       {m} (mutmut: {r['status'][m]}; re-check: {v.get('status', 'not run')})")
         if r.get("timeouts"):
             print(f"  timeouts as not killed: {r['score_without_timeouts']:.1%}")
             for m in r["timeouts"]:

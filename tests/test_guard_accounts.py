@@ -21,6 +21,7 @@ from smecluster.accounts.sessions import lookup_session, resolve_session, sessio
 from smecluster.accounts.settings import security_settings
 from smecluster.accounts.users import (
     AccountError,
+    add_user,
     authenticate,
     change_password,
     create_account,
@@ -148,6 +149,39 @@ def test_user_name_has_one_to_64_characters(engine):
     for bad in ("u" * 65, ""):
         with session_scope(engine) as s, pytest.raises(AccountError, match="1 to 64 characters"):
             create_account(s, bad)
+
+
+def test_a_second_account_of_the_same_name_is_refused_naming_it(engine):
+    """The refusal of a name already taken says so and names it (the words the administrator reads)."""
+    with session_scope(engine) as s:
+        create_account(s, "twin")
+    with session_scope(engine) as s, pytest.raises(AccountError) as refused:
+        create_account(s, "twin")
+    assert str(refused.value) == "an account named twin exists already"
+
+
+def test_a_scope_outside_the_known_regions_is_refused_naming_the_code(engine):
+    """A county code of the right form that is not in the region table is refused, saying which code."""
+    with session_scope(engine) as s, pytest.raises(AccountError) as refused:
+        grant_role(s, "city_a", "county_applicant", region_code="320599", actor="secadmin")
+    assert str(refused.value) == "unknown region code 320599"
+
+
+def test_an_added_user_is_audited_with_role_and_region(engine):
+    """`user.add` names the new account and records the role and the region it was given."""
+    with session_scope(engine) as s:
+        add_user(s, "newreviewer", PASSWORD, "city_reviewer", region_code="320300", actor="secadmin")
+    with session_scope(engine) as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "user.add",
+                                                   AuditEntry.target == "account:newreviewer")).one()
+        assert (entry.actor, entry.detail) == ("secadmin", {"role": "city_reviewer", "region": "320300"})
+
+
+def test_a_login_is_audited_on_the_account_by_its_owner(engine):
+    """A successful login leaves `login.ok` by the account itself, on `account:<name>`."""
+    with session_scope(engine) as s:
+        assert authenticate(s, "county_a", PASSWORD).account is not None
+    assert ("county_a", "login.ok") in _entries(engine, "account:county_a")
 
 
 @pytest.mark.parametrize(("code", "level", "prefix"), [

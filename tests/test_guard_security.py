@@ -89,6 +89,41 @@ def test_wrong_csrf_header_on_the_api_is_refused(web):  # noqa: F811
     assert county.post(url, json={"version": 1}, headers={"X-CSRF-Token": csrf_of(county)}).status_code == 200
 
 
+def test_a_post_with_no_body_no_content_type_and_no_token_is_refused(web):  # noqa: F811
+    """A state-changing request with neither a token header nor a body (so no content type) gets the same 403,
+    not a crash on the missing content type."""
+    app, _ = web
+    county = client_as(app, "county_a")
+    app_id = new_application(county)
+    r = county.post(f"/api/applications/{app_id}/actions/submit")
+    assert "content-type" not in r.request.headers
+    assert r.status_code == 403 and r.json() == {"detail": "CSRF token missing or wrong"}
+    assert stage(county, app_id) == "draft"
+
+
+def test_login_gives_the_session_its_own_csrf_token(web):  # noqa: F811
+    """After login the forms carry the session's stored token, not the anonymous csrf cookie's: a token
+    known before the login (a planted cookie) does not pass for the session."""
+    app, _ = web
+    c = _client(app)
+    before = csrf_of(c)
+    assert login(c, "county_a").status_code == 303
+    after = csrf_of(c)
+    with session_scope(app.state.engine) as s:
+        stored = s.scalars(select(LoginSession.csrf_token).join(Account, Account.id == LoginSession.account_id)
+                           .where(Account.username == "county_a")).all()
+    assert after != before and after in stored
+    assert c.post("/logout", data={"csrf_token": before}, follow_redirects=False).status_code == 403
+    assert _logged_in(c)
+
+
+def test_a_role_outside_a_route_gets_403_forbidden_on_the_api(web):  # noqa: F811
+    """An enterprise account asking for the applications' API is refused with 403 and the API's own word."""
+    app, _ = web
+    r = client_as(app, "firm_a").get("/api/applications")
+    assert r.status_code == 403 and r.json() == {"detail": "forbidden"}
+
+
 def test_login_with_a_wrong_csrf_token_is_refused(web):  # noqa: F811
     """The anonymous login form's token must match the csrf cookie: a different one gets 403, no session."""
     app, _ = web
