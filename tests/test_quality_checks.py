@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -126,3 +127,17 @@ def test_tied_findings_come_out_in_one_order(tmp_path):
     for given in (findings, findings.reverse()):
         out = _describe(engine, given, load_checks())
         assert out["uscc"].to_list() == ["91320581A", "91320581B", "91320581C"]
+
+
+def test_kept_findings_are_named_by_checks_size_classes_and_code(tmp_path, monkeypatch):
+    """A change to the size classes or to any module computing the checks names the kept findings anew."""
+    from smecluster.quality import sweep
+    from smecluster.services.quality import _fingerprint
+
+    catalogue = load_checks()
+    first = _fingerprint(catalogue, "CASE WHEN revenue >= 500 THEN 'large' ELSE 'small' END")
+    assert _fingerprint(catalogue, "CASE WHEN revenue >= 400 THEN 'large' ELSE 'small' END") != first
+    changed = tmp_path / "sweep.py"
+    changed.write_bytes(Path(sweep.__file__).read_bytes() + b"\n# changed\n")
+    monkeypatch.setattr(sweep, "__file__", str(changed))
+    assert _fingerprint(catalogue, "CASE WHEN revenue >= 500 THEN 'large' ELSE 'small' END") != first

@@ -53,13 +53,14 @@ class QualityReport:
     catalogue: Catalogue = field(repr=False, default_factory=load_checks)
 
 
-def _fingerprint(catalogue: Catalogue) -> str:
-    """Names the kept findings: the checks and the code that runs them (a change computes them anew)."""
-    from smecluster.quality import run, sql
+def _fingerprint(catalogue: Catalogue, size_case: str) -> str:
+    """Names the kept findings: the checks, the size classes peers are grouped by and the code that runs
+    them (a change of any computes them anew)."""
+    from smecluster.quality import run, sql, sweep
 
     data = [(c.id, c.kind, c.severity, json.dumps(c.params, sort_keys=True)) for c in catalogue.checks]
-    code = b"".join(Path(m.__file__).read_bytes() for m in (sql, run))
-    return hashlib.sha256(json.dumps(data).encode() + code).hexdigest()[:12]
+    code = b"".join(Path(m.__file__).read_bytes() for m in (sql, run, sweep))
+    return hashlib.sha256(json.dumps([data, size_case]).encode() + code).hexdigest()[:12]
 
 
 def newest_year(engine: Engine) -> int | None:
@@ -127,7 +128,7 @@ def registry_checks(engine: Engine, peer_year: int | None, catalogue: Catalogue 
 
     if stored is None or incoming:
         return compute()
-    key = f"quality-{_fingerprint(catalogue)}-{peer_year}"
+    key = f"quality-{_fingerprint(catalogue, context.size_case)}-{peer_year}"
     memo: dict[str, Result] = {}
 
     def part(name: str) -> pa.Table:
