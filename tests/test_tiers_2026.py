@@ -101,6 +101,9 @@ def test_a_missing_end_date_is_derived_from_the_tier_packs_validity():
     """No end date: start + the pack's validity years - 1 day (3 years for SRDI, 1 for a tech SME)."""
     assert derived_end("srdi_sme", date(2023, 5, 10)) == date(2026, 5, 9)
     assert derived_end("tech_sme", date(2025, 1, 1)) == date(2025, 12, 31)
+    # granted on 29 February: the anniversary in a common year is 1 March, so the last day is 28 February
+    assert derived_end("srdi_sme", date(2024, 2, 29)) == date(2027, 2, 28)
+    assert derived_end("tech_sme", date(2024, 2, 29)) == date(2025, 2, 28)
     frame = _designations(("srdi_sme", 2023, date(2023, 5, 10), None), ("tech_sme", 2025, None, None))
     assert _counts(frame, held_sql(date(2026, 5, 9), "d")) == [True, False]
     assert _counts(frame, held_sql(date(2026, 5, 10), "d")) == [False, False]
