@@ -207,3 +207,17 @@ def test_an_indicator_column_names_its_parameters_unless_they_are_the_defaults()
 
     assert indicator_column("sme_rd_cagr") == indicator_column("sme_rd_cagr", {"years": 3}) == "sme_rd_cagr"
     assert indicator_column("sme_rd_cagr", {"years": 5}) == "sme_rd_cagr__years_5"
+
+
+def test_one_line_tests_of_compositions_and_the_diff_counts():
+    """A composition reads "any of" / "all of" its children (each alone makes it a composition), and the
+    diff counts every kind of change (2022 -> 2026 SRDI: 26 criteria removed, 16 added, 2 changed)."""
+    from smecluster.policy.diff import _test
+
+    jiangsu = load_pack("jiangsu-cluster-2023")
+    assert _test(jiangsu.criterion("J3")) == "all of J3a, J3b"
+    assert _test(jiangsu.criterion("J4")) == "any of J4a, J4b"
+    d = diff_packs(load_pack("srdi-sme-2022"), load_pack("srdi-sme-2026"))
+    assert d["counts"] == {"added": 16, "removed": 26, "changed": 2}
+    for kind in ("added", "removed", "changed"):
+        assert d["counts"][kind] == sum(r["change"] == kind for r in d["criteria"])
