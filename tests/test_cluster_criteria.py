@@ -211,3 +211,17 @@ def test_designation_without_end_date_lasts_the_packs_validity(builder):
     _set_designation_dates(builder, date(YEAR - 3, 1, 1), None, YEAR - 3)
     (lapsed,) = evaluate_clusters(builder.engine, year=YEAR)
     assert [c.status for c in lapsed.criteria if c.id == "J4"] == ["fail"]
+
+
+def test_the_verdict_names_its_pack_and_a_declared_zero_the_registry_computes_agrees(builder):
+    """The verdict names the pack it applied (id, version, effective date); declared cloud share 0 with no
+    member on the cloud (computed 0) is no discrepancy (the share of a difference of two zeros is 0, not a
+    division by zero)."""
+    builder.on_cloud(0)
+    builder.declared = {"cloud_share": 0.0}
+    builder.build()
+    (verdict,) = evaluate_clusters(builder.engine, year=YEAR)
+    assert (verdict.policy["id"], verdict.policy["version"], verdict.policy["effective_from"]) == \
+        ("jiangsu-cluster-2023", "2023.1", "2023-03-01")
+    (cloud,) = [c for c in verdict.criteria if c.indicator == "cloud_share"]
+    assert (cloud.declared, cloud.value, cloud.discrepancy) == (0.0, 0.0, False)

@@ -141,20 +141,3 @@ def test_kept_findings_are_named_by_checks_size_classes_and_code(tmp_path, monke
     changed.write_bytes(Path(sweep.__file__).read_bytes() + b"\n# changed\n")
     monkeypatch.setattr(sweep, "__file__", str(changed))
     assert _fingerprint(catalogue, "CASE WHEN revenue >= 500 THEN 'large' ELSE 'small' END") != first
-
-
-def test_a_declared_zero_the_registry_also_computes_is_no_discrepancy(tmp_path):
-    """Declared cloud share 0 and no member on the cloud (computed 0): the verdict marks no discrepancy and the
-    quality report lists no declared finding (the share of a difference of two zeros is 0, not a division by 0)."""
-    from smecluster.services.clusters import evaluate_clusters
-
-    engine = open_database(f"sqlite:///{tmp_path / 'z.db'}")
-    b = RegistryBuilder(engine, members=20)
-    b.on_cloud(0)
-    b.declared = {"cloud_share": 0.0}
-    b.build()
-    (verdict,) = evaluate_clusters(engine)
-    cloud = [c for c in verdict.criteria if c.indicator == "cloud_share"]
-    assert cloud and cloud[0].declared == 0.0 and cloud[0].value == 0.0 and cloud[0].discrepancy is False
-    found = quality_report(engine).findings.filter(pl.col("check") == "declared_differs")
-    assert found.height == 0
