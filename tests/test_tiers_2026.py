@@ -27,6 +27,10 @@ def test_little_giant_re_review_in_2026_uses_the_2022_standard():
     assert review.id == "little-giant-2022"
     assert "117号" in review.selection.reason_zh() and "re-review" in review.selection.reason_en()
     assert tier_pack("little_giant", date(2026, 3, 31), "new").id == "little-giant-2022"
+    # each reason names the kind of evaluation it was chosen for, in both languages
+    new = tier_pack("little_giant", date(2026, 6, 30), "new").selection
+    assert new.reason_zh().startswith("新申报，评价日 2026-06-30") and new.reason_en().startswith("new application")
+    assert review.selection.reason_zh().startswith("复核，评价日 2026-06-30")
 
 
 def test_srdi_re_review_takes_either_of_the_last_two_scores():
