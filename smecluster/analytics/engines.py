@@ -132,6 +132,7 @@ class DuckDBEngine:
             partitioning=ds.partitioning(pa.schema([table.schema.field(partition_by)]), flavor="hive"),
             existing_data_behavior="overwrite_or_ignore",
             file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
+            preserve_order=True,  # the writer's threads may otherwise reorder a file's rows
         )
 
     def close(self) -> None:  # noqa: D102

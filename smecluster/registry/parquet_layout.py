@@ -136,6 +136,7 @@ def write_rows(root: Path | str, table: str, rows: pa.Table, part: int | str = 0
         existing_data_behavior="overwrite_or_ignore",
         file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
         max_rows_per_group=1 << 20, min_rows_per_group=1 << 16 if rows.num_rows > 1 << 16 else 0,
+        preserve_order=True,  # files in key order (layout 2); the writer's threads may otherwise reorder rows
     )
 
 
