@@ -368,18 +368,18 @@ def _copies(path: str, pairs: list[tuple[np.ndarray, np.ndarray]], check) -> pl.
 def _candidates(con: duckdb.DuckDBPyConnection, rows: pl.LazyFrame, where: str) -> pl.DataFrame:
     """The rows meeting `where` (DuckDB's SQL over `y`): by Polars' SQL when it reads the condition
     (a prefilter only: every row check filters `q_cand` again in DuckDB), else by DuckDB."""
+    table = rows.collect()
     try:
         # The condition is read over the integer figures as doubles: Polars compares an integer column with
         # a double one (`employees >= 10.0 * p_employees`) ten times slower than two doubles, and DuckDB
         # compares them as doubles too. Only the mask is computed so; the rows keep their own types.
-        table = rows.collect()
         ints = [c for c, t in table.schema.items() if t.is_integer() and c != "_key"]
         probe = table.lazy().with_columns(pl.col(ints).cast(pl.Float64))
         keep = pl.SQLContext(y=probe).execute(f"SELECT ({where}) AS _keep FROM y").collect().to_series()
         return table.filter(keep.fill_null(False))
     except Exception:  # noqa: BLE001  (a condition Polars' SQL does not read: DuckDB reads every one)
-        with _DUCKDB:  # one connection, batches in two threads
-            con.register("q_batch", rows.collect().to_arrow())
+        with _DUCKDB:  # one connection, batches in several threads
+            con.register("q_batch", table.to_arrow())
             try:
                 return con.sql(f"SELECT * FROM q_batch y WHERE {where}").pl()
             finally:
