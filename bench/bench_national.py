@@ -133,6 +133,8 @@ def main() -> None:
     parser.add_argument("--write", action="store_true",
                         help="the engine writes the result as Parquet (--out) instead of collecting it")
     parser.add_argument("--duckdb-memory", default="5GB", help="DuckDB's memory limit (it spills beyond)")
+    parser.add_argument("--duckdb-threads", default=None,
+                        help="DuckDB's threads (default: every core; fewer shows how the time scales with cores)")
     parser.add_argument("--spark-memory", default="6g", help="the Spark driver's heap (local mode: all of Spark)")
     args = parser.parse_args()
     if args.mode == "run":
@@ -152,6 +154,8 @@ def main() -> None:
             load = os.getloadavg()[0]
             os.environ["SMECLUSTER_DUCKDB_MEMORY"] = args.duckdb_memory
             os.environ["SMECLUSTER_SPARK_DRIVER_MEMORY"] = args.spark_memory
+            if args.duckdb_threads:
+                os.environ["SMECLUSTER_DUCKDB_THREADS"] = args.duckdb_threads
             try:
                 r = measure(cmd)
             finally:

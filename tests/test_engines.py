@@ -351,6 +351,30 @@ def test_duckdb_is_the_default_and_spark_is_lazy():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
 
 
+def test_duckdb_threads_and_memory_from_the_environment(monkeypatch):
+    """SMECLUSTER_DUCKDB_THREADS and SMECLUSTER_DUCKDB_MEMORY cap a new DuckDB engine (a shared server,
+    or the national benchmark showing how the time scales with cores); unset, DuckDB takes every core."""
+    from smecluster.analytics.engines import open_engine
+
+    monkeypatch.setenv("SMECLUSTER_DUCKDB_THREADS", "1")
+    monkeypatch.setenv("SMECLUSTER_DUCKDB_MEMORY", "1GB")
+    eng = open_engine("duckdb")
+    try:
+        assert eng.con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
+        assert eng.con.execute("SELECT current_setting('memory_limit')").fetchone()[0] in ("953.6 MiB", "1.0 GB", "1000.0 MB")
+    finally:
+        eng.close()
+    monkeypatch.delenv("SMECLUSTER_DUCKDB_THREADS")
+    eng = open_engine("duckdb")
+    try:
+        import duckdb
+
+        assert eng.con.execute("SELECT current_setting('threads')").fetchone()[0] == \
+            duckdb.connect().execute("SELECT current_setting('threads')").fetchone()[0]
+    finally:
+        eng.close()
+
+
 def test_translation_rules():
     """What sqlglot leaves to us, spelt out: decimal literals as DOUBLE, ANY_VALUE ignoring NULLs, TO_YEARS."""
     got = to_spark("SELECT ANY_VALUE(x) FILTER (WHERE y = 1.5), d + TO_YEARS(CAST(3 AS INTEGER)) FROM t")

@@ -80,7 +80,8 @@ class DuckDBEngine:
     name = "duckdb"
     by_province = True
 
-    def __init__(self, con: duckdb.DuckDBPyConnection | None = None, memory_limit: str | None = None):
+    def __init__(self, con: duckdb.DuckDBPyConnection | None = None, memory_limit: str | None = None,
+                 threads: int | None = None):
         import duckdb
 
         if con is None:
@@ -91,6 +92,8 @@ class DuckDBEngine:
             config = {"memory_limit": memory_limit, "temp_directory": spill} if memory_limit else {}
             con = duckdb.connect(config=config)
             con.execute("SET enable_progress_bar = false")
+            if threads:  # default: every core
+                con.execute(f"SET threads = {int(threads)}")
         self.con = con
 
     def register(self, name: str, data: pa.Table | pl.DataFrame) -> None:  # noqa: D102
@@ -297,10 +300,12 @@ def _spark_ready(table: pa.Table) -> pa.Table:
 
 
 def open_engine(name: str = "duckdb", master: str | None = None) -> Engine:
-    """An engine by name: `duckdb` (a new in-process connection, memory limit SMECLUSTER_DUCKDB_MEMORY if
-    set) or `spark` (at `master`, default local[*])."""
+    """An engine by name: `duckdb` (a new in-process connection, memory limit SMECLUSTER_DUCKDB_MEMORY and
+    threads SMECLUSTER_DUCKDB_THREADS if set) or `spark` (at `master`, default local[*])."""
     if name == "duckdb":  # SMECLUSTER_DUCKDB_MEMORY (e.g. 5GB): DuckDB spills to disk beyond it
-        return DuckDBEngine(memory_limit=os.environ.get("SMECLUSTER_DUCKDB_MEMORY"))
+        threads = os.environ.get("SMECLUSTER_DUCKDB_THREADS")
+        return DuckDBEngine(memory_limit=os.environ.get("SMECLUSTER_DUCKDB_MEMORY"),
+                            threads=int(threads) if threads else None)
     if name == "spark":
         return SparkEngine(master or DEFAULT_MASTER)
     raise EngineError(f"--engine {name!r}: choose one of {', '.join(ENGINES)}")
