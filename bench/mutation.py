@@ -235,6 +235,9 @@ EQUIVALENT: dict[str, str] = {
     "smecluster.workflow.member_file.x_member_codes__mutmut_26":
         'a CSV member list written to a temporary "members.CSV" instead of "members.csv": read_grid lower-cases '
         "the suffix, so the same CSV reader reads it",
+    "smecluster.workflow.evidence.x_display_name__mutmut_5":
+        'rsplit("/") instead of rsplit("/", 1) before taking the last part ([-1]): splitting at every "/" or at '
+        "the last one only leaves the same last part",
     "smecluster.policy.extend.x_extend__mutmut_53":
         'raw.pop("inherited_unverified", None) instead of (..., False): the value is only tested for truth, and '
         "the key is removed either way",

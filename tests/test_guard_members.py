@@ -70,6 +70,7 @@ def test_codes_from_an_xlsx_workbook():
 @pytest.mark.parametrize(("name", "shown"), [
     ("C:\\Users\\li\\证明.pdf", "证明.pdf"), ("a/b/report.pdf", "report.pdf"), (None, "file"),
     ('x<y>:"z|?*.pdf', "xyz.pdf"), ("", "file"),
+    ("D:\\scans\\XJ-2025 X光报告.pdf", "XJ-2025 X光报告.pdf"),  # only the forbidden characters go
 ])
 def test_evidence_display_name_is_the_last_path_part(name, shown):
     """Only the last part of a Windows or POSIX path is shown, without characters Windows forbids."""

@@ -345,6 +345,38 @@ def test_a_stale_version_on_an_untouched_application_names_nobody(web):  # noqa:
     assert (refused.value.current_version, refused.value.current_stage, refused.value.by) == (1, "draft", None)
 
 
+
+def test_a_stale_version_names_the_last_change_its_account_and_time(web):  # noqa: F811
+    """A stale version after a submit: the conflict names the action, who took it and when; a change whose
+    account is not recorded (the column may be empty) is said to be by "?"."""
+    from sqlalchemy import update
+
+    from smecluster.accounts.models import Account
+    from smecluster.workflow.applications import Conflict, act
+    from smecluster.workflow.models import Transition
+
+    app, clock = web
+    county_client = client_as(app, "county_a")
+    app_id = new_application(county_client)
+    assert do(county_client, app_id, "submit").status_code == 303
+    with session_scope(app.state.engine) as s:
+        county = s.query(Account).filter_by(username="county_a").one()
+        with pytest.raises(Conflict) as refused:
+            act(s, county, app_id, "submit", 1, today=clock.day)
+    action, who, when = refused.value.by
+    assert (action, who, refused.value.current_stage) == ("submit", "county_a", "submitted")
+    assert str(refused.value) == (f"someone else changed this application since you opened it (submit by county_a "
+                                  f"at {when}); it is now in stage submitted. Nothing of yours was saved: review "
+                                  "it and try again.")
+    with session_scope(app.state.engine) as s:
+        s.execute(update(Transition).where(Transition.application_id == app_id).values(account_id=None))
+    with session_scope(app.state.engine) as s:
+        county = s.query(Account).filter_by(username="county_a").one()
+        with pytest.raises(Conflict) as refused:
+            act(s, county, app_id, "submit", 1, today=clock.day)
+    assert refused.value.by == ("submit", "?", when)
+    assert f"(submit by ? at {when})" in str(refused.value)
+
 def test_an_empty_evidence_file_is_refused_saying_so(web):  # noqa: F811
     """An empty upload is refused with its reason ("文件为空", the catalogue's text of "the file is empty"),
     and nothing is stored."""
