@@ -210,6 +210,56 @@ def test_score_range_in_the_service(web, score, ok):  # noqa: F811
     assert stored == (score if ok else None)
 
 
+
+def _who(s, username: str):
+    """Just enough of an account for the workflow services."""
+    from sqlalchemy import select
+
+    from smecluster.accounts.models import Account
+
+    a = s.scalars(select(Account).where(Account.username == username)).one()
+    return type("Who", (), {"id": a.id, "username": a.username, "role": a.role, "region_code": a.region_code,
+                            "uscc": a.uscc})()
+
+
+def test_only_an_assigned_expert_scores_and_only_once(web):  # noqa: F811
+    """An account that sees the application but is not one of its experts (the province) is refused saying so
+    (403); an assigned expert scores once, and a second score is refused saying it was given already."""
+    from smecluster.workflow.applications import NotPermitted
+
+    app, _ = web
+    app_id, c = _to_review(app)
+    _assign(c, app_id)
+    with session_scope(app.state.engine) as s, pytest.raises(NotPermitted) as refused:
+        score_application(s, _who(s, "province"), app_id, 70)
+    assert str(refused.value) == "you are not assigned to this application"
+    with session_scope(app.state.engine) as s:
+        score_application(s, _who(s, "expert"), app_id, 70)
+    with session_scope(app.state.engine) as s, pytest.raises(WorkflowError) as refused:
+        score_application(s, _who(s, "expert"), app_id, 80)
+    assert str(refused.value) == "you have scored this application already"
+
+
+def test_evidence_over_the_size_limit_is_refused_and_a_new_folder_is_made(web, tmp_path):  # noqa: F811
+    """A file one byte over the limit is refused naming the limit in MB; the first file stored makes the
+    evidence folder, parents included."""
+    from web_fakes import PDF
+
+    from smecluster.workflow.evidence import store_evidence
+
+    app, _ = web
+    app_id = new_application(client_as(app, "county_a"))
+    limit = 1024 * 1024
+    with session_scope(app.state.engine) as s, pytest.raises(WorkflowError) as refused:
+        store_evidence(s, _who(s, "county_a"), app_id, "big.pdf", PDF + b"0" * (limit - len(PDF) + 1),
+                       directory=tmp_path / "over", max_bytes=limit)
+    assert str(refused.value) == "the file is larger than 1 MB"
+    folder = tmp_path / "new" / "evidence"
+    with session_scope(app.state.engine) as s:
+        stored = store_evidence(s, _who(s, "county_a"), app_id, "a.pdf", PDF, directory=folder, max_bytes=limit)
+        name = stored.stored_name
+    assert (folder / name).read_bytes() == PDF and not (tmp_path / "over").exists()
+
 # the notice's last day
 
 
