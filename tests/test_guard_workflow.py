@@ -203,7 +203,7 @@ def test_score_range_in_the_service(web, score, ok):  # noqa: F811
         if ok:
             score_application(s, who, app_id, score)
         else:
-            with pytest.raises(WorkflowError):
+            with pytest.raises(WorkflowError, match="^a score is between 0 and 100$"):
                 score_application(s, who, app_id, score)
     with session_scope(app.state.engine) as s:
         stored = s.scalars(select(ExpertReview.score).where(ExpertReview.application_id == app_id)).one()
@@ -259,6 +259,26 @@ def test_evidence_over_the_size_limit_is_refused_and_a_new_folder_is_made(web, t
         stored = store_evidence(s, _who(s, "county_a"), app_id, "a.pdf", PDF, directory=folder, max_bytes=limit)
         name = stored.stored_name
     assert (folder / name).read_bytes() == PDF and not (tmp_path / "over").exists()
+
+
+def test_evidence_refusals_say_why(web, tmp_path):  # noqa: F811
+    """A role that may not attach evidence (an assigned expert) is told so; once the application has left the
+    applicant's stage, the applicant is told evidence can no longer be added, naming the stage."""
+    from web_fakes import PDF
+
+    from smecluster.workflow.applications import NotPermitted
+    from smecluster.workflow.evidence import store_evidence
+
+    app, _ = web
+    app_id, c = _to_review(app)
+    _assign(c, app_id)
+    with session_scope(app.state.engine) as s, pytest.raises(NotPermitted) as refused:
+        store_evidence(s, _who(s, "expert"), app_id, "a.pdf", PDF, directory=tmp_path, max_bytes=10**6)
+    assert str(refused.value) == "your role may not attach evidence"
+    with session_scope(app.state.engine) as s, pytest.raises(WorkflowError) as refused:
+        store_evidence(s, _who(s, "county_a"), app_id, "a.pdf", PDF, directory=tmp_path, max_bytes=10**6)
+    assert str(refused.value) == ("evidence can no longer be added: the application has left the applicant's "
+                                  "stage (under_review)")
 
 # the notice's last day
 
