@@ -224,8 +224,13 @@ def _who(s, username: str):
 
 def test_only_an_assigned_expert_scores_and_only_once(web):  # noqa: F811
     """An account that sees the application but is not one of its experts (the province) is refused saying so
-    (403); an assigned expert scores once, and a second score is refused saying it was given already."""
+    (403); an assigned expert scores once (score, comment and time stored), and a second score is refused saying
+    it was given already."""
+    from sqlalchemy import select
+
+    from smecluster.workflow import audit
     from smecluster.workflow.applications import NotPermitted
+    from smecluster.workflow.models import ExpertReview
 
     app, _ = web
     app_id, c = _to_review(app)
@@ -233,8 +238,13 @@ def test_only_an_assigned_expert_scores_and_only_once(web):  # noqa: F811
     with session_scope(app.state.engine) as s, pytest.raises(NotPermitted) as refused:
         score_application(s, _who(s, "province"), app_id, 70)
     assert str(refused.value) == "you are not assigned to this application"
+    before = audit.utcnow()
     with session_scope(app.state.engine) as s:
         score_application(s, _who(s, "expert"), app_id, 70)
+    with session_scope(app.state.engine) as s:
+        stored = s.scalars(select(ExpertReview).where(ExpertReview.application_id == app_id)).one()
+        assert (stored.score, stored.comment) == (70.0, "")  # no comment is stored empty
+        assert before <= stored.scored_at <= audit.utcnow()  # when the expert scored is kept
     with session_scope(app.state.engine) as s, pytest.raises(WorkflowError) as refused:
         score_application(s, _who(s, "expert"), app_id, 80)
     assert str(refused.value) == "you have scored this application already"
