@@ -86,7 +86,7 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
          "tests/test_priority_kernel.py", "tests/test_priority_pack.py", "tests/test_priority_scenarios.py",
          "tests/test_relatedness.py", "tests/test_watch.py", "tests/test_diagnosis_groups.py",
          "tests/test_values.py", "tests/test_engines_arrow.py", "tests/test_facts_years.py",
-         "tests/test_cluster_indicator_inputs.py"],
+         "tests/test_cluster_indicator_inputs.py", "tests/test_snapshot_lookup.py", "tests/test_engines_spark.py"],
     ),
 }
 COPY = ["smecluster", "tests", "docs", "scripts"]
@@ -252,6 +252,14 @@ EQUIVALENT: dict[str, str] = {
         "c1 >= c0 + 1e-12 instead of c1 > c0 + 1e-12 for 'the two swapped': the two differ only when the closeness "
         "difference equals the 1e-12 tolerance to the last bit, which no test can produce short of building the "
         "floats by hand (ties, difference 0, stay unswapped under both); counted as equivalent",
+    "smecluster.analytics.stored_snapshot.x__postgres_batches__mutmut_42":
+        "the PostgreSQL copy's CSV read in Arrow's default blocks (1 MB) instead of 32 MB: the same rows in the "
+        "same order, cut into more batches, which the snapshot writer writes into row groups of the same "
+        "Parquet file (a speed setting; nothing reads the row groups' sizes)",
+    "smecluster.analytics.priority.x_swap_change__mutmut_75":
+        "cm[1] >= cm[0] + 1e-12 instead of > in the bisection that refines the swap point: as for mutant 41, the "
+        "two differ only when the closeness difference equals the 1e-12 tolerance to the last bit; counted as "
+        "equivalent",
     "smecluster.analytics.cluster_indicators.x__member_share__mutmut_2":
         "the FROM ... LEFT JOIN ... ON ... AND clause in lower case: SQL keywords ignore case, the same query",
     "smecluster.analytics.tier_sql.x_band_points_sql__mutmut_89":

@@ -89,8 +89,10 @@ def test_ahp_matches_pymcdm_and_refuses_inconsistency():
     assert AHP(matrix=np.array(bad, dtype=float)).get_cr() >= 0.1
     with pytest.raises(k.AhpError, match=r"inconsistent: consistency ratio CR = \d+\.\d+.*below 0.1"):
         k.ahp(bad, source="pack.yaml")
-    with pytest.raises(k.AhpError, match="not reciprocal"):
-        k.ahp([[1, 2], [2, 1]])
+    with pytest.raises(k.AhpError) as refused:
+        k.ahp([[1, 2], [3, 1]])
+    # the pair named both ways round: a[1][2] and its mirror a[2][1]
+    assert str(refused.value) == "the AHP matrix is not reciprocal: a[1][2] = 2 but a[2][1] = 3 (must be 1/2)"
 
 
 def test_constant_and_all_zero_columns_get_no_weight_and_change_no_closeness():
