@@ -168,6 +168,13 @@ def test_weight_draws_centre_on_the_chosen_weights():
     assert np.max(np.abs(d.mean(axis=0) - w)) < 0.002
 
 
+def test_a_weight_at_the_zero_tolerance_is_zero_in_the_draws():
+    """A weight of EPS (the kernel's zero) is drawn as a zero weight: the same seeded draws as with 0 there."""
+    at_eps = k.weight_draws(np.array([k.EPS, 0.5, 0.5]), 50, 50.0, 7)
+    zero = k.weight_draws(np.array([0.0, 0.5, 0.5]), 50, 50.0, 7)
+    assert np.array_equal(at_eps, zero) and (at_eps[:, 0] == 0).all()
+
+
 def test_swap_change_is_where_the_two_clusters_trade_places():
     """Just beyond the reported weight the first-out cluster beats the last-in one (pymcdm's TOPSIS), just
     before it does not; and no single weight is closer to its current value with that effect."""
