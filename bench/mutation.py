@@ -232,6 +232,9 @@ EQUIVALENT: dict[str, str] = {
     "smecluster.workflow.applications.x__conflict__mutmut_9":
         "limit(2) instead of limit(1) on the application's transitions newest first, read with .first(): the "
         "same newest transition",
+    "smecluster.workflow.audit.x_record__mutmut_6":
+        'RuntimeError(None) instead of RuntimeError("no audit key") on a branch no call reaches: record asks '
+        "audit_key with create=True, which makes the key when it is missing and never returns None",
     "smecluster.workflow.member_file.x_member_codes__mutmut_26":
         'a CSV member list written to a temporary "members.CSV" instead of "members.csv": read_grid lower-cases '
         "the suffix, so the same CSV reader reads it",
