@@ -86,7 +86,9 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
          "tests/test_priority_kernel.py", "tests/test_priority_pack.py", "tests/test_priority_scenarios.py",
          "tests/test_relatedness.py", "tests/test_watch.py", "tests/test_diagnosis_groups.py",
          "tests/test_values.py", "tests/test_engines_arrow.py", "tests/test_facts_years.py",
-         "tests/test_cluster_indicator_inputs.py", "tests/test_snapshot_lookup.py", "tests/test_engines_spark.py"],
+         "tests/test_cluster_indicator_inputs.py", "tests/test_snapshot_lookup.py", "tests/test_engines_spark.py",
+         # the priority indicators computed from a stored registry (srdi_density, ...), in no other file here
+         "tests/test_priority_registry.py"],
     ),
 }
 COPY = ["smecluster", "tests", "docs", "scripts"]
@@ -265,6 +267,10 @@ EQUIVALENT: dict[str, str] = {
         "equivalent",
     "smecluster.analytics.cluster_indicators.x__member_share__mutmut_2":
         "the FROM ... LEFT JOIN ... ON ... AND clause in lower case: SQL keywords ignore case, the same query",
+    "smecluster.analytics.cluster_indicators.x__county_share__mutmut_6":
+        "the county totals' WHERE ... GROUP BY with its column, alias and table names in upper case "
+        "(E.COUNTY_CODE, CLUSTER): unquoted identifiers ignore case in DuckDB and Spark SQL (not case-sensitive "
+        "by default), the engines that run the cluster indicators",
     "smecluster.analytics.tier_sql.x_band_points_sql__mutmut_89":
         "a band's tests joined with ' and ' instead of ' AND ' in its CASE WHEN: SQL keywords ignore case",
     "smecluster.analytics.enterprise_facts.x_facts_sql__mutmut_83":
