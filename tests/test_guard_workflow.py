@@ -290,6 +290,17 @@ def test_evidence_refusals_say_why(web, tmp_path):  # noqa: F811
     assert str(refused.value) == ("evidence can no longer be added: the application has left the applicant's "
                                   "stage (under_review)")
 
+
+def test_the_workflow_service_refuses_a_control_character_naming_it(web):  # noqa: F811
+    """Whatever the caller (the web forms check first), the service refuses a comment with ESC, naming it."""
+    from smecluster.workflow.applications import act
+
+    app, clock = web
+    app_id = new_application(client_as(app, "county_a"))
+    with session_scope(app.state.engine) as s, pytest.raises(WorkflowError) as refused:
+        act(s, _who(s, "county_a"), app_id, "submit", 1, comment="看\x1b[31m这里", today=clock.day)
+    assert str(refused.value) == "control character U+001B is not allowed in text"
+
 # the notice's last day
 
 
