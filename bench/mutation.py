@@ -86,7 +86,9 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
          "tests/test_priority_kernel.py", "tests/test_priority_pack.py", "tests/test_priority_scenarios.py",
          "tests/test_relatedness.py", "tests/test_watch.py", "tests/test_diagnosis_groups.py",
          "tests/test_values.py", "tests/test_engines_arrow.py", "tests/test_facts_years.py",
-         "tests/test_cluster_indicator_inputs.py"],
+         "tests/test_cluster_indicator_inputs.py", "tests/test_snapshot_lookup.py", "tests/test_engines_spark.py",
+         # the priority indicators computed from a stored registry (srdi_density, ...), in no other file here
+         "tests/test_priority_registry.py"],
     ),
 }
 COPY = ["smecluster", "tests", "docs", "scripts"]
@@ -232,9 +234,15 @@ EQUIVALENT: dict[str, str] = {
     "smecluster.workflow.applications.x__conflict__mutmut_9":
         "limit(2) instead of limit(1) on the application's transitions newest first, read with .first(): the "
         "same newest transition",
+    "smecluster.workflow.audit.x_record__mutmut_6":
+        'RuntimeError(None) instead of RuntimeError("no audit key") on a branch no call reaches: record asks '
+        "audit_key with create=True, which makes the key when it is missing and never returns None",
     "smecluster.workflow.member_file.x_member_codes__mutmut_26":
         'a CSV member list written to a temporary "members.CSV" instead of "members.csv": read_grid lower-cases '
         "the suffix, so the same CSV reader reads it",
+    "smecluster.workflow.evidence.x_display_name__mutmut_5":
+        'rsplit("/") instead of rsplit("/", 1) before taking the last part ([-1]): splitting at every "/" or at '
+        "the last one only leaves the same last part",
     "smecluster.policy.extend.x_extend__mutmut_53":
         'raw.pop("inherited_unverified", None) instead of (..., False): the value is only tested for truth, and '
         "the key is removed either way",
@@ -249,8 +257,20 @@ EQUIVALENT: dict[str, str] = {
         "c1 >= c0 + 1e-12 instead of c1 > c0 + 1e-12 for 'the two swapped': the two differ only when the closeness "
         "difference equals the 1e-12 tolerance to the last bit, which no test can produce short of building the "
         "floats by hand (ties, difference 0, stay unswapped under both); counted as equivalent",
+    "smecluster.analytics.stored_snapshot.x__postgres_batches__mutmut_42":
+        "the PostgreSQL copy's CSV read in Arrow's default blocks (1 MB) instead of 32 MB: the same rows in the "
+        "same order, cut into more batches, which the snapshot writer writes into row groups of the same "
+        "Parquet file (a speed setting; nothing reads the row groups' sizes)",
+    "smecluster.analytics.priority.x_swap_change__mutmut_75":
+        "cm[1] >= cm[0] + 1e-12 instead of > in the bisection that refines the swap point: as for mutant 41, the "
+        "two differ only when the closeness difference equals the 1e-12 tolerance to the last bit; counted as "
+        "equivalent",
     "smecluster.analytics.cluster_indicators.x__member_share__mutmut_2":
         "the FROM ... LEFT JOIN ... ON ... AND clause in lower case: SQL keywords ignore case, the same query",
+    "smecluster.analytics.cluster_indicators.x__county_share__mutmut_6":
+        "the county totals' WHERE ... GROUP BY with its column, alias and table names in upper case "
+        "(E.COUNTY_CODE, CLUSTER): unquoted identifiers ignore case in DuckDB and Spark SQL (not case-sensitive "
+        "by default), the engines that run the cluster indicators",
     "smecluster.analytics.tier_sql.x_band_points_sql__mutmut_89":
         "a band's tests joined with ' and ' instead of ' AND ' in its CASE WHEN: SQL keywords ignore case",
     "smecluster.analytics.enterprise_facts.x_facts_sql__mutmut_83":

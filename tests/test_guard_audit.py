@@ -115,3 +115,17 @@ def test_an_unkeyed_entry_after_keyed_ones_is_named():
                          hash=entry_hash(last.hash, at, "forger", "test.plain", "", {}), chain=1))
     check = verify(eng)
     assert [b.reason for b in check.breaks] == ["unkeyed entry after keyed entries (chain rewritten)"]
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("abcd", "the audit key must have at least 16 bytes (32 hex digits)"),
+    ("xyz", "the audit key must be hexadecimal"),
+])
+def test_a_bad_audit_key_in_the_environment_is_refused_naming_it(engine, monkeypatch, text, reason):
+    """A key given in SMECLUSTER_AUDIT_KEY that is short or not hexadecimal is refused, the variable named."""
+    from smecluster.workflow.audit_key import ENV_KEY, AuditKeyError
+
+    monkeypatch.setenv(ENV_KEY, text)
+    with pytest.raises(AuditKeyError) as refused:
+        audit.audit_key(engine)
+    assert str(refused.value) == f"{ENV_KEY}: {reason}"

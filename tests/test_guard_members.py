@@ -49,6 +49,14 @@ def test_member_file_over_5_mb_is_refused():
         member_codes(data)
 
 
+def test_a_member_file_in_no_known_encoding_is_refused_saying_so():
+    """Bytes no text encoding reads (every byte from 0x80 up, over and over) are refused with the reader's reason
+    whole (it names no file to strip)."""
+    with pytest.raises(WorkflowError) as refused:
+        member_codes(bytes(range(128, 256)) * 4)
+    assert str(refused.value) == "member file: cannot tell the text encoding; save the file as UTF-8 or GB18030"
+
+
 def test_a_pdf_is_not_a_member_list():
     """A file of another known type is refused by its content, whatever its name."""
     with pytest.raises(WorkflowError, match=r"an \.xlsx or \.csv file"):
@@ -70,6 +78,7 @@ def test_codes_from_an_xlsx_workbook():
 @pytest.mark.parametrize(("name", "shown"), [
     ("C:\\Users\\li\\证明.pdf", "证明.pdf"), ("a/b/report.pdf", "report.pdf"), (None, "file"),
     ('x<y>:"z|?*.pdf', "xyz.pdf"), ("", "file"),
+    ("D:\\scans\\XJ-2025 X光报告.pdf", "XJ-2025 X光报告.pdf"),  # only the forbidden characters go
 ])
 def test_evidence_display_name_is_the_last_path_part(name, shown):
     """Only the last part of a Windows or POSIX path is shown, without characters Windows forbids."""

@@ -221,3 +221,143 @@ def test_one_line_tests_of_compositions_and_the_diff_counts():
     assert d["counts"] == {"added": 16, "removed": 26, "changed": 2}
     for kind in ("added", "removed", "changed"):
         assert d["counts"][kind] == sum(r["change"] == kind for r in d["criteria"])
+
+
+# ---------------------------------------------------------------- survivors of the policy sample (seed 1600)
+
+
+@pytest.mark.parametrize(("text", "change"), [
+    ("parameters.review_note=x", {"parameter": "parameters.review_note", "value": "x"}),
+    ("pass_rule.score_at_least=55", {"parameter": "pass_rule.score_at_least", "value": 55}),
+    ("validity_years=2", {"parameter": "validity_years", "value": 2}),
+    ("J9.remove=true", {"criterion": "J9", "remove": True}),
+    ("J7.threshold=0.25", {"criterion": "J7", "threshold": 0.25}),
+])
+def test_set_reads_parameters_pass_rule_fields_and_criterion_edits(text, change):
+    """`--set parameters.NAME=V` and `pass_rule.FIELD=V` set a pack parameter (not a criterion named
+    "parameters"); ID.FIELD=V edits a criterion."""
+    from smecluster.policy.reform import Change, parse_set
+
+    assert parse_set(text) == Change(**change)
+
+
+@pytest.mark.parametrize("text", ["J9.remove=false", "J9.remove=1"])
+def test_set_remove_takes_only_true(text):
+    """`ID.remove` is written `=true`: false or 1 is refused with the form to write, never read as a removal
+    (pydantic would read 1 as true) or as a change saying nothing."""
+    from smecluster.policy.reform import ReformError, parse_set
+
+    with pytest.raises(ReformError) as refused:
+        parse_set(text)
+    assert str(refused.value) == f"--set {text!r}: write J9.remove=true"
+
+
+def test_set_of_a_wrongly_typed_value_names_the_field_path():
+    """A value of the wrong type is a ReformError naming the --set text and each problem by its dotted field
+    path (bands.0.min), not a pydantic error."""
+    from smecluster.policy.reform import ReformError, parse_set
+
+    with pytest.raises(ReformError) as refused:
+        parse_set("J7.bands=[{min: x}]")
+    assert str(refused.value) == ("--set 'J7.bands=[{min: x}]': bands.0.points: Field required; "
+                                  "bands.0.min: Input should be a valid number, unable to parse string as a number")
+
+
+def test_a_reform_sets_a_pass_rule_field_and_adds_a_parameter():
+    """pass_rule.score_at_least moves the pass score of the reformed pack only; parameters.NAME adds a
+    parameter the base lacks."""
+    from smecluster.policy.reform import apply_reform, reform_from_sets
+
+    reformed = apply_reform(reform_from_sets("innovative-sme-2022",
+                                             ["pass_rule.score_at_least=55", "parameters.review_note=x"]))
+    assert reformed.pass_rule.score_at_least == 55
+    assert reformed.parameters == {**load_pack("innovative-sme-2022").parameters, "review_note": "x"}
+    assert load_pack("innovative-sme-2022").pass_rule.score_at_least == 60
+
+
+def test_a_reform_naming_an_unknown_parameter_names_the_pack_and_the_known_ones():
+    """NAME=V for a parameter the pack lacks is refused with the pack's id and the parameters it has."""
+    from smecluster.policy.reform import ReformError, apply_reform, reform_from_sets
+
+    known = ", ".join(load_pack("jiangsu-cluster-2023").parameters)
+    with pytest.raises(ReformError) as refused:
+        apply_reform(reform_from_sets("jiangsu-cluster-2023", ["nope=1"]))
+    assert str(refused.value) == (f"reform: change 1 (nope = 1): pack jiangsu-cluster-2023 has no parameter "
+                                  f"'nope'; known: {known} (write parameters.NAME to add one)")
+
+
+def test_a_reformed_pack_keeps_its_evaluation_windows_as_written():
+    """little-giant-2022 serves re-reviews past its end (effective_to: null) from its own start (not written
+    in the window, so inherited): a reform of it keeps both, so it still serves a 2026 re-review and no 2026
+    new application."""
+    from smecluster.policy.reform import apply_reform, reform_from_sets
+
+    base = load_pack("little-giant-2022")
+    reformed = apply_reform(reform_from_sets("little-giant-2022", ["validity_years=2"]))
+    assert reformed.window("review") == base.window("review")
+    assert reformed.window("review").effective_from == dt.date(2022, 8, 1)
+    assert reformed.serves("review", dt.date(2026, 6, 30)) and not reformed.serves("new", dt.date(2026, 6, 30))
+
+
+def test_gap_texts_in_each_language_and_none_at_the_threshold():
+    """A rank gap reads "No. 12 -> No. 10" in English and "第 12 名 → 第 10 名" in Chinese (each in its own
+    language); the leading-industry gap names the subject's leading industries; a value exactly at its
+    threshold owes nothing (no gap)."""
+    from smecluster.policy.gaps import gap_text
+    from smecluster.policy.pack import Criterion
+
+    rank = Criterion(id="R", title="排名", indicator="national_rank", comparator="<=", threshold=10)
+    assert gap_text(rank, 12, {}) == ("No. 12 -> No. 10", "第 12 名 → 第 10 名")
+    assert gap_text(rank, 10, {}) == (None, None)
+    giants = Criterion(id="G", title="小巨人", indicator="champions_little_giants_in_leading", comparator=">=",
+                       threshold=3)
+    assert gap_text(giants, 1, {"leading": "C39/C38"}) == (
+        "2 more little giants or single champions in industry C39/C38",
+        '主导产业 C39/C38 领域还需 2 家单项冠军或专精特新"小巨人"企业')
+    assert gap_text(giants, 3, {"leading": "C39"}) == (None, None)
+
+
+def test_a_composition_gap_lists_only_the_children_that_owe_something():
+    """A failing "all" whose children are a failing leaf and a criterion not assessed by rule: the gap is the
+    leaf's alone (the unassessed child has no gap to give)."""
+    from smecluster.policy.evaluate import build_result
+    from smecluster.policy.pack import Criterion
+
+    leaf = Criterion(id="A1", title="成员", indicator="members", comparator=">=", threshold=10)
+    open_ = Criterion(id="A2", title="其他", assessed=False)
+    both = Criterion(id="A", title="全部", all=[leaf, open_])
+    statuses = {"A": "fail", "A1": "fail", "A2": "not_assessed"}
+    result = build_result(both, {"members": 8, "members__computed": 8}, statuses, {}, {})
+    assert [ch.status for ch in result.children] == ["fail", "not_assessed"]
+    assert (result.gap, result.gap_zh) == (result.children[0].gap, result.children[0].gap_zh)
+    assert result.gap is not None and result.children[1].gap is None
+
+
+def test_extend_marks_the_children_of_every_kind_of_composition_unverified(tmp_path):
+    """inherited_unverified reaches the children of any, all, at_least+of and best_of alike."""
+    import yaml
+
+    from smecluster.policy.extend import extend
+
+    criteria = [{"id": k.upper(), key: [{"id": f"{k.upper()}1"}]}
+                for k, key in (("a", "any"), ("b", "all"), ("c", "of"), ("d", "best_of"))]
+    (tmp_path / "root.yaml").write_text(yaml.safe_dump({"id": "root", "criteria": criteria}), encoding="utf-8")
+    child = extend({"id": "child", "extends": "root", "inherited_unverified": True, "inherited_note": "旧"},
+                   tmp_path)
+    for top, (key, _) in zip(child["criteria"], (("any", 0), ("all", 0), ("of", 0), ("best_of", 0)), strict=True):
+        assert top[key] == [{"id": f"{top['id']}1", "verified": False, "note": "旧"}], key
+
+
+def test_held_rows_keeps_the_designations_valid_on_the_day():
+    """On 2025-12-31: a 2024 little giant (3 years by default) counts, a 2021 one has lapsed, and a recorded end
+    before the day wins over the derived one; a Polars and an Arrow frame give the same rows."""
+    import polars as pl
+
+    from smecluster.policy.validity import held_rows
+
+    frame = pl.DataFrame({"uscc": ["a", "b", "c"], "kind": ["little_giant"] * 3, "year": [2024, 2021, 2024],
+                          "valid_from": [None, None, None], "valid_until": [None, None, dt.date(2025, 6, 30)]},
+                         schema_overrides={"valid_from": pl.Date, "valid_until": pl.Date})
+    on = dt.date(2025, 12, 31)
+    assert held_rows(frame, on)["uscc"].to_list() == ["a"]
+    assert held_rows(frame.to_arrow(), on)["uscc"].to_list() == ["a"]

@@ -203,12 +203,103 @@ def test_score_range_in_the_service(web, score, ok):  # noqa: F811
         if ok:
             score_application(s, who, app_id, score)
         else:
-            with pytest.raises(WorkflowError):
+            with pytest.raises(WorkflowError, match="^a score is between 0 and 100$"):
                 score_application(s, who, app_id, score)
     with session_scope(app.state.engine) as s:
         stored = s.scalars(select(ExpertReview.score).where(ExpertReview.application_id == app_id)).one()
     assert stored == (score if ok else None)
 
+
+
+def _who(s, username: str):
+    """Just enough of an account for the workflow services."""
+    from sqlalchemy import select
+
+    from smecluster.accounts.models import Account
+
+    a = s.scalars(select(Account).where(Account.username == username)).one()
+    return type("Who", (), {"id": a.id, "username": a.username, "role": a.role, "region_code": a.region_code,
+                            "uscc": a.uscc})()
+
+
+def test_only_an_assigned_expert_scores_and_only_once(web):  # noqa: F811
+    """An account that sees the application but is not one of its experts (the province) is refused saying so
+    (403); an assigned expert scores once (score, comment and time stored), and a second score is refused saying
+    it was given already."""
+    from sqlalchemy import select
+
+    from smecluster.workflow import audit
+    from smecluster.workflow.applications import NotPermitted
+    from smecluster.workflow.models import ExpertReview
+
+    app, _ = web
+    app_id, c = _to_review(app)
+    _assign(c, app_id)
+    with session_scope(app.state.engine) as s, pytest.raises(NotPermitted) as refused:
+        score_application(s, _who(s, "province"), app_id, 70)
+    assert str(refused.value) == "you are not assigned to this application"
+    before = audit.utcnow()
+    with session_scope(app.state.engine) as s:
+        score_application(s, _who(s, "expert"), app_id, 70)
+    with session_scope(app.state.engine) as s:
+        stored = s.scalars(select(ExpertReview).where(ExpertReview.application_id == app_id)).one()
+        assert (stored.score, stored.comment) == (70.0, "")  # no comment is stored empty
+        assert before <= stored.scored_at <= audit.utcnow()  # when the expert scored is kept
+    with session_scope(app.state.engine) as s, pytest.raises(WorkflowError) as refused:
+        score_application(s, _who(s, "expert"), app_id, 80)
+    assert str(refused.value) == "you have scored this application already"
+
+
+def test_evidence_over_the_size_limit_is_refused_and_a_new_folder_is_made(web, tmp_path):  # noqa: F811
+    """A file one byte over the limit is refused naming the limit in MB; the first file stored makes the
+    evidence folder, parents included."""
+    from web_fakes import PDF
+
+    from smecluster.workflow.evidence import store_evidence
+
+    app, _ = web
+    app_id = new_application(client_as(app, "county_a"))
+    limit = 1024 * 1024
+    with session_scope(app.state.engine) as s, pytest.raises(WorkflowError) as refused:
+        store_evidence(s, _who(s, "county_a"), app_id, "big.pdf", PDF + b"0" * (limit - len(PDF) + 1),
+                       directory=tmp_path / "over", max_bytes=limit)
+    assert str(refused.value) == "the file is larger than 1 MB"
+    folder = tmp_path / "new" / "evidence"
+    with session_scope(app.state.engine) as s:
+        stored = store_evidence(s, _who(s, "county_a"), app_id, "a.pdf", PDF, directory=folder, max_bytes=limit)
+        name = stored.stored_name
+    assert (folder / name).read_bytes() == PDF and not (tmp_path / "over").exists()
+
+
+def test_evidence_refusals_say_why(web, tmp_path):  # noqa: F811
+    """A role that may not attach evidence (an assigned expert) is told so; once the application has left the
+    applicant's stage, the applicant is told evidence can no longer be added, naming the stage."""
+    from web_fakes import PDF
+
+    from smecluster.workflow.applications import NotPermitted
+    from smecluster.workflow.evidence import store_evidence
+
+    app, _ = web
+    app_id, c = _to_review(app)
+    _assign(c, app_id)
+    with session_scope(app.state.engine) as s, pytest.raises(NotPermitted) as refused:
+        store_evidence(s, _who(s, "expert"), app_id, "a.pdf", PDF, directory=tmp_path, max_bytes=10**6)
+    assert str(refused.value) == "your role may not attach evidence"
+    with session_scope(app.state.engine) as s, pytest.raises(WorkflowError) as refused:
+        store_evidence(s, _who(s, "county_a"), app_id, "a.pdf", PDF, directory=tmp_path, max_bytes=10**6)
+    assert str(refused.value) == ("evidence can no longer be added: the application has left the applicant's "
+                                  "stage (under_review)")
+
+
+def test_the_workflow_service_refuses_a_control_character_naming_it(web):  # noqa: F811
+    """Whatever the caller (the web forms check first), the service refuses a comment with ESC, naming it."""
+    from smecluster.workflow.applications import act
+
+    app, clock = web
+    app_id = new_application(client_as(app, "county_a"))
+    with session_scope(app.state.engine) as s, pytest.raises(WorkflowError) as refused:
+        act(s, _who(s, "county_a"), app_id, "submit", 1, comment="看\x1b[31m这里", today=clock.day)
+    assert str(refused.value) == "control character U+001B is not allowed in text"
 
 # the notice's last day
 
@@ -344,6 +435,38 @@ def test_a_stale_version_on_an_untouched_application_names_nobody(web):  # noqa:
                                   "draft. Nothing of yours was saved: review it and try again.")
     assert (refused.value.current_version, refused.value.current_stage, refused.value.by) == (1, "draft", None)
 
+
+
+def test_a_stale_version_names_the_last_change_its_account_and_time(web):  # noqa: F811
+    """A stale version after a submit: the conflict names the action, who took it and when; a change whose
+    account is not recorded (the column may be empty) is said to be by "?"."""
+    from sqlalchemy import update
+
+    from smecluster.accounts.models import Account
+    from smecluster.workflow.applications import Conflict, act
+    from smecluster.workflow.models import Transition
+
+    app, clock = web
+    county_client = client_as(app, "county_a")
+    app_id = new_application(county_client)
+    assert do(county_client, app_id, "submit").status_code == 303
+    with session_scope(app.state.engine) as s:
+        county = s.query(Account).filter_by(username="county_a").one()
+        with pytest.raises(Conflict) as refused:
+            act(s, county, app_id, "submit", 1, today=clock.day)
+    action, who, when = refused.value.by
+    assert (action, who, refused.value.current_stage) == ("submit", "county_a", "submitted")
+    assert str(refused.value) == (f"someone else changed this application since you opened it (submit by county_a "
+                                  f"at {when}); it is now in stage submitted. Nothing of yours was saved: review "
+                                  "it and try again.")
+    with session_scope(app.state.engine) as s:
+        s.execute(update(Transition).where(Transition.application_id == app_id).values(account_id=None))
+    with session_scope(app.state.engine) as s:
+        county = s.query(Account).filter_by(username="county_a").one()
+        with pytest.raises(Conflict) as refused:
+            act(s, county, app_id, "submit", 1, today=clock.day)
+    assert refused.value.by == ("submit", "?", when)
+    assert f"(submit by ? at {when})" in str(refused.value)
 
 def test_an_empty_evidence_file_is_refused_saying_so(web):  # noqa: F811
     """An empty upload is refused with its reason ("文件为空", the catalogue's text of "the file is empty"),

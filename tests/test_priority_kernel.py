@@ -89,8 +89,10 @@ def test_ahp_matches_pymcdm_and_refuses_inconsistency():
     assert AHP(matrix=np.array(bad, dtype=float)).get_cr() >= 0.1
     with pytest.raises(k.AhpError, match=r"inconsistent: consistency ratio CR = \d+\.\d+.*below 0.1"):
         k.ahp(bad, source="pack.yaml")
-    with pytest.raises(k.AhpError, match="not reciprocal"):
-        k.ahp([[1, 2], [2, 1]])
+    with pytest.raises(k.AhpError) as refused:
+        k.ahp([[1, 2], [3, 1]])
+    # the pair named both ways round: a[1][2] and its mirror a[2][1]
+    assert str(refused.value) == "the AHP matrix is not reciprocal: a[1][2] = 2 but a[2][1] = 3 (must be 1/2)"
 
 
 def test_constant_and_all_zero_columns_get_no_weight_and_change_no_closeness():
@@ -164,6 +166,13 @@ def test_weight_draws_centre_on_the_chosen_weights():
     assert np.allclose(d.sum(axis=1), 1.0)
     assert (d[:, 3] == 0).all()
     assert np.max(np.abs(d.mean(axis=0) - w)) < 0.002
+
+
+def test_a_weight_at_the_zero_tolerance_is_zero_in_the_draws():
+    """A weight of EPS (the kernel's zero) is drawn as a zero weight: the same seeded draws as with 0 there."""
+    at_eps = k.weight_draws(np.array([k.EPS, 0.5, 0.5]), 50, 50.0, 7)
+    zero = k.weight_draws(np.array([0.0, 0.5, 0.5]), 50, 50.0, 7)
+    assert np.array_equal(at_eps, zero) and (at_eps[:, 0] == 0).all()
 
 
 def test_swap_change_is_where_the_two_clusters_trade_places():

@@ -8,7 +8,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from smecluster.analytics.relatedness import growth_options, proximity, rca, relatedness
+from smecluster.analytics.relatedness import eci, growth_options, proximity, rca, relatedness
 from smecluster.services.relatedness import matrix_from_cells
 
 
@@ -81,3 +81,12 @@ def test_matrix_from_cells_sums_duplicates():
                           "output": [1.0, 2.0, 3.0]})
     mat = matrix_from_cells(cells)
     assert mat.counties == ["320412", "320481"] and mat.x.tolist() == [[2.0], [4.0]]
+
+
+def test_eci_of_a_county_with_no_specialisation_is_missing_and_changes_no_other():
+    """A county specialised in nothing (an all-zero row of M) has no complexity index (NaN), and the others'
+    indices are those of the matrix without it."""
+    m = np.array([[1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0], [0, 1, 1, 1], [1, 0, 1, 0]], dtype=float)
+    got = eci(m)
+    assert np.isnan(got[2])
+    np.testing.assert_allclose(np.delete(got, 2), eci(np.delete(m, 2, axis=0)), rtol=1e-12)

@@ -49,6 +49,35 @@ def test_watch_scenarios_fail_without_the_margin(tmp_path):
     assert not any(f.case.startswith("falling cloud") for f in failures)
 
 
+
+def test_a_failed_yearly_status_is_reported_by_its_year_and_criterion(tmp_path):
+    """A case expecting the wrong 2025 status of J7 fails on the check "status_2025.J7", with both statuses."""
+    spec = yaml.safe_load((SCENARIOS / "jiangsu-2023-watch.yaml").read_text(encoding="utf-8"))
+    spec["cases"] = [spec["cases"][0]]
+    spec["cases"][0]["expect"] = {"status_2025": {"J7": "fail"}}
+    path = tmp_path / "wrong.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    _, failures = run_scenarios(path)
+    assert [(f.check, f.expected, f.got) for f in failures] == [("status_2025.J7", "fail", "pass")]
+
+
+def test_watch_scenarios_read_a_criterion_with_its_own_parameters(tmp_path):
+    """A pack whose criterion asks for a non-default parameter (R&D growth over 2 years, not the catalogue's 3)
+    is watched on that parameter's own column (sme_rd_cagr__years_2)."""
+    shipped = Path(__file__).parents[1] / "smecluster" / "policy" / "packs" / "jiangsu-cluster-2023.yaml"
+    text = shipped.read_text(encoding="utf-8")
+    assert text.count("params: {years: 3}") == 1  # J6, the SME R&D growth condition
+    (tmp_path / "two-years.yaml").write_text(text.replace("params: {years: 3}", "params: {years: 2}"),
+                                             encoding="utf-8")
+    spec = {"pack": str(tmp_path / "two-years.yaml"), "watch": {"year": 2025, "re_review_year": 2029, "margin": 0.1},
+            "cases": [{"name": "R&D growth falling below 10%",
+                       "history": {"sme_rd_cagr__years_2": {2023: 0.16, 2024: 0.14, 2025: 0.12}},
+                       "expect": {"status_2025": {"J6": "pass"}, "projected": {"sme_rd_cagr__years_2": 0.04},
+                                  "projected_status": {"J6": "fail"}}}]}
+    path = tmp_path / "watch.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    assert run_scenarios(path) == (1, [])
+
 def _falling_registry(database_url: str, recognised: bool = True):
     """One cluster of 20 members whose cloud adoption falls 60% -> 45% -> 35% (2023-2025): passing now."""
     engine = open_database(database_url)

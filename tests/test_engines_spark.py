@@ -1,0 +1,20 @@
+"""The Spark engine on a small table (Java and PySpark needed, else skipped: conftest.spark_engine): what an
+engine registers and materialises answers while it is open and leaves the process's session when closed.
+Kept apart from test_engines (which builds the demo registry) so the analytics mutation subset can run it."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+
+def test_a_spark_engine_drops_the_views_it_made_when_closed(spark_engine):
+    """The Spark session lives as long as the process: an engine's registered and materialised tables answer
+    while it is open and are gone from the session once it is closed (another engine's views stay)."""
+    from smecluster.analytics.engines import SparkEngine
+
+    engine = SparkEngine("local[2]", spark_engine.spark)
+    engine.register("mut_reg", pa.table({"a": [1, 2]}))
+    engine.materialise("mut_mat", "SELECT a * 2 AS b FROM mut_reg")
+    assert engine.arrow("SELECT b FROM mut_mat ORDER BY b").column("b").to_pylist() == [2, 4]
+    engine.close()
+    assert not {t.name for t in spark_engine.spark.catalog.listTables()} & {"mut_reg", "mut_mat"}
