@@ -361,7 +361,8 @@ def test_duckdb_threads_and_memory_from_the_environment(monkeypatch):
     eng = open_engine("duckdb")
     try:
         assert eng.con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
-        assert eng.con.execute("SELECT current_setting('memory_limit')").fetchone()[0] in ("953.6 MiB", "1.0 GB", "1000.0 MB")
+        limit = eng.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        assert limit in ("953.6 MiB", "1.0 GB", "1000.0 MB")
     finally:
         eng.close()
     monkeypatch.delenv("SMECLUSTER_DUCKDB_THREADS")

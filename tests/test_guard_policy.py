@@ -317,6 +317,16 @@ def test_gap_texts_in_each_language_and_none_at_the_threshold():
     assert gap_text(giants, 3, {"leading": "C39"}) == (None, None)
 
 
+def test_a_gap_in_years_names_its_unit_once():
+    """The niche-market gap says its unit once in each language (the value's format adds it; the
+    sentence does not add it again: "2 years more", not "2 years more year(s)"; "还差 2 年", not "2 年 年")."""
+    from smecluster.policy.gaps import gap_text
+    from smecluster.policy.pack import Criterion
+
+    niche = Criterion(id="N", title="细分市场年限", indicator="niche_years", comparator=">=", threshold=3)
+    assert gap_text(niche, 1, {}) == ("in the niche market for 2 years more", "从事细分市场年限还差 2 年")
+
+
 def test_a_composition_gap_lists_only_the_children_that_owe_something():
     """A failing "all" whose children are a failing leaf and a criterion not assessed by rule: the gap is the
     leaf's alone (the unassessed child has no gap to give)."""
