@@ -11,9 +11,17 @@ PYPI_ONLY := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_C
 .PHONY: demo test setup lint bench clean lock
 
 # Installs exactly the locked versions (with hashes), then the project itself without resolving again.
+# uv (itself taken from the lock, hash-checked, by pip) installs the lock (decision 2301): from its cache
+# alone first (under a second: PyPI is not asked again and PySpark's source package is not built again),
+# else from PyPI (about a minute, most of it building PySpark once); where uv cannot reach PyPI (a machine
+# with only a pip mirror), pip installs the same lock.
 $(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -r $(LOCK)
+	awk '/^uv==/{p=1; print; next} p && /^ /{print; next} {p=0}' $(LOCK) > $(VENV)/uv-requirement.txt
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(VENV)/uv-requirement.txt
+	$(BIN)/uv pip install --quiet --offline --python $(BIN)/python --require-hashes -r $(LOCK) 2>/dev/null \
+	  || $(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r $(LOCK) \
+	  || $(BIN)/pip install --quiet -r $(LOCK)
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/pip check || (echo "requirements.lock does not match pyproject.toml: run 'make lock'" >&2; exit 1)
 	touch $(STAMP)

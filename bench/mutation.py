@@ -648,6 +648,8 @@ def main(argv: list[str] | None = None) -> int:
             now = statuses(name)
             reached = {m: now[m] for m in args.only if now.get(m, "not checked") != "not checked"}
             kept["status"].update(reached)
+            for m in reached:  # mutmut's new verdict replaces an older re-check (as in a finished --only run)
+                kept.get("recheck", {}).pop(m, None)
             kept["interrupted"] = any(s == "not checked" for s in kept["status"].values())
             summarise(name, kept)
             kept["diffs"] = {m: diff(name, m) for m in [*kept["survivors"], *kept["equivalent"]]}
@@ -675,7 +677,7 @@ def main(argv: list[str] | None = None) -> int:
                 result["status"].update({m: now.get(m, "not checked") for m in picked})
                 for m in picked:  # mutmut's new verdict replaces an older re-check
                     result.get("recheck", {}).pop(m, None)
-                result["seconds"] = round(result.get("seconds", 0) + seconds)
+                result["seconds"] = round((result.get("seconds") or 0) + seconds)
             else:
                 result = {"total": len(all_names), "seed": args.seed if args.sample else None,
                           "sample": len(picked) if args.sample else None, "seconds": round(seconds),

@@ -65,6 +65,31 @@ def database_url(request, tmp_path):
     drop_pg_schema(schema)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _migrated_template(tmp_path_factory):
+    """Empty databases are copies of a template migrated once per worker (tests/db_template.py, decision 2302)."""
+    from db_template import TemplateUpgrade
+
+    import smecluster.db as db
+
+    stand_in = TemplateUpgrade(db.upgrade, tmp_path_factory.mktemp("db-template"), PG_SERVER if PG_OK else None)
+    db.upgrade = stand_in
+    yield stand_in
+    db.upgrade = stand_in.real
+    stand_in.close()
+
+
+@pytest.fixture(autouse=True)
+def _real_migrations_when_marked(request, _migrated_template):
+    """Tests marked `real_migrations` migrate every empty database through alembic."""
+    if request.node.get_closest_marker("real_migrations") is None:
+        yield
+        return
+    _migrated_template.enabled = False
+    yield
+    _migrated_template.enabled = True
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     """The shared/ folder beside the repository (reference data for tests)."""

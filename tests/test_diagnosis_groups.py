@@ -120,3 +120,19 @@ def test_a_failing_leaf_gap_carries_its_shortfall():
     gap = leaf_gap(c, 8, "fail")
     assert (gap["shortfall"], gap["value"], gap["threshold"]) == (2, 8, 10)
     assert "shortfall" not in leaf_gap(c, None, "unknown")
+
+
+def test_a_fix_and_a_scored_criterion_name_the_indicator_and_the_firms_own_value():
+    """The advice shows what the firm has now: the change names R&D intensity and the firm's 2.5% (as set above),
+    and each scored criterion's report carries its indicator's label and value as the page prints them."""
+    t = _innovative(ip_class1_high_value=0, ip_class1_own=0, ip_class1=0, ip_class2=2, rd_spending=500.0,
+                    main_revenue=17000.0)
+    change = next(c for c in t["score"]["group_fixes"][0]["changes"] if c["indicator"] == "rd_intensity")
+    assert (change["label"], change["value_text"], change["target"]) == (
+        "研发费用占营业收入比重（上年度）", "2.5%", "≥ 3%")
+    scored = {c["id"]: c for c in t["criteria"] if c["id"] in ("I-S1", "I-S2", "I-S4")}
+    assert {k: (c["label"], c["value_text"], c["points"]) for k, c in scored.items()} == {
+        "I-S1": ("主导产品知识产权等级（4 一类高价值、3 自主研发一类、2 一类、1 二类、0 无）", "Ⅱ类", 5),
+        "I-S2": ("研发费用占营业收入比重（上年度）", "2.5%", 10),
+        "I-S4": ("资产负债率", "40%", 10),
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+import pytest
 from builders import YEAR, RegistryBuilder
 from sqlalchemy import func, inspect, select, update
 from typer.testing import CliRunner
@@ -58,6 +59,7 @@ def _cli(*args: str):
     return CliRunner().invoke(app, list(args))
 
 
+@pytest.mark.real_migrations
 def test_db_upgrade_creates_the_schema_at_head(tmp_path):
     """`db upgrade` on an empty file creates the tables at the newest migration; a second run changes nothing."""
     from alembic.config import Config

@@ -547,3 +547,57 @@ def test_two_experts_score_one_application_each_once(web):  # noqa: F811
                            .order_by(ExpertReview.id)).all()
     assert scores == [70, 90]
     assert do(c["province"], app_id, "publish_notice").status_code == 303
+
+
+def test_only_an_active_expert_account_is_assigned_and_only_once(web):  # noqa: F811
+    """Assigning an account that is not an expert, an unknown name or a disabled expert is refused naming it;
+    an active expert is assigned once (a second assignment is refused) and nothing else is stored."""
+    from sqlalchemy import select, update
+
+    from smecluster.accounts.models import Account
+    from smecluster.workflow.models import ExpertReview
+    from smecluster.workflow.reviews import assign_expert
+
+    app, _ = web
+    app_id, _c = _to_review(app)
+    for name in ("county_a", "nobody"):
+        with session_scope(app.state.engine) as s, pytest.raises(WorkflowError) as refused:
+            assign_expert(s, _who(s, "province"), app_id, name)
+        assert str(refused.value) == f"{name} is not an active expert account"
+    with session_scope(app.state.engine) as s:
+        s.execute(update(Account).where(Account.username == "expert").values(active=False))
+    with session_scope(app.state.engine) as s, pytest.raises(WorkflowError) as refused:
+        assign_expert(s, _who(s, "province"), app_id, "expert")
+    assert str(refused.value) == "expert is not an active expert account"
+    with session_scope(app.state.engine) as s:
+        s.execute(update(Account).where(Account.username == "expert").values(active=True))
+    with session_scope(app.state.engine) as s:
+        assign_expert(s, _who(s, "province"), app_id, "expert")
+    with session_scope(app.state.engine) as s, pytest.raises(WorkflowError) as refused:
+        assign_expert(s, _who(s, "province"), app_id, "expert")
+    assert str(refused.value) == "expert is assigned already"
+    with session_scope(app.state.engine) as s:
+        reviews = s.scalars(select(ExpertReview).where(ExpertReview.application_id == app_id)).all()
+        expert_id = s.scalars(select(Account.id).where(Account.username == "expert")).one()
+    assert [r.expert_id for r in reviews] == [expert_id]
+
+
+def test_a_new_application_names_what_it_cannot_use(web):  # noqa: F811
+    """A county's new application is refused naming the unknown industry codes and the firms missing from the
+    registry (each in the order given); nothing is stored."""
+    from sqlalchemy import func, select
+    from web_fakes import USCC
+
+    from smecluster.workflow.applications import create_application
+    from smecluster.workflow.models import Application
+
+    app, _ = web
+    cases = [(["2614", "9998", "0000"], [USCC[0]], "unknown industry code(s): 9998, 0000"),
+             (["2614"], [USCC[0], "91320000XXXXXXXXX1"], "enterprise(s) not in the registry: 91320000XXXXXXXXX1")]
+    for industries, members, message in cases:
+        with session_scope(app.state.engine) as s, pytest.raises(WorkflowError) as refused:
+            create_application(s, _who(s, "county_a"), name="常熟市测试集群", leading_industries=industries,
+                               members=members, year=2024)
+        assert str(refused.value) == message
+    with session_scope(app.state.engine) as s:
+        assert s.scalar(select(func.count()).select_from(Application)) == 0
