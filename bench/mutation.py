@@ -35,11 +35,13 @@ import argparse
 import fnmatch
 import json
 import os
+import queue
 import random
 import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,6 +239,9 @@ EQUIVALENT: dict[str, str] = {
     "smecluster.workflow.audit.x_record__mutmut_6":
         'RuntimeError(None) instead of RuntimeError("no audit key") on a branch no call reaches: record asks '
         "audit_key with create=True, which makes the key when it is missing and never returns None",
+    "smecluster.workflow.audit.x_record__mutmut_14":
+        "limit(2) instead of limit(1) on the audit entries' hashes newest first, read with .first(): the same "
+        "newest hash (as _conflict 9)",
     "smecluster.workflow.member_file.x_member_codes__mutmut_26":
         'a CSV member list written to a temporary "members.CSV" instead of "members.csv": read_grid lower-cases '
         "the suffix, so the same CSV reader reads it",
@@ -407,7 +412,7 @@ def _pytest(cwd: Path, tests: list[str], limit: float, postgres: bool = False) -
 
 
 def recheck(name: str, result: dict, only: list[str] | None, limit: float, tests: list[str] | None = None,
-            postgres: bool = False, unrun: bool = False) -> dict:
+            postgres: bool = False, unrun: bool = False, jobs: int = 1) -> dict:
     """Settle the package's timeouts and survivors without mutmut's time limit.
 
     Each mutant that mutmut did not plainly kill (timeout, survived, no tests, ...) is written into a scratch
@@ -419,7 +424,8 @@ def recheck(name: str, result: dict, only: list[str] | None, limit: float, tests
     {"status": killed | survived | timeout | stale | error, "test": the failing test, "seconds": ...}.
     Mutants listed in EQUIVALENT are left out unless named in `only`; `postgres` runs the PostgreSQL
     variants of the tests too (the mutmut runs are SQLite only); `unrun` also runs the mutants an interrupted
-    mutmut run never reached, which then count in the re-checked score.
+    mutmut run never reached, which then count in the re-checked score; `jobs` scratch copies run mutants side
+    by side (each copy holds one mutant at a time).
     """
     work, scratch = WORK / name, WORK / f"{name}.recheck"
     done = result.get("recheck", {})
@@ -430,12 +436,14 @@ def recheck(name: str, result: dict, only: list[str] | None, limit: float, tests
         return {}
     if not (work / "mutants").exists():  # results kept from another checkout: make the mutants again
         mutant_names(prepare(name))
-    if scratch.exists():
-        shutil.rmtree(scratch)
-    scratch.mkdir(parents=True)
-    for item in COPY:
-        shutil.copytree(ROOT / item, scratch / item, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copy(ROOT / "pyproject.toml", scratch / "pyproject.toml")
+    scratches = [scratch] + [WORK / f"{name}.recheck{i}" for i in range(2, jobs + 1)]
+    for copy in scratches:
+        if copy.exists():
+            shutil.rmtree(copy)
+        copy.mkdir(parents=True)
+        for item in COPY:
+            shutil.copytree(ROOT / item, copy / item, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
     sources = json.loads(subprocess.run([sys.executable, "-c", APPLY, str(ROOT), *targets], cwd=work,
                                         capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
     # which tests call which function: known only where mutmut ran here (else the subset alone is run)
@@ -444,27 +452,36 @@ def recheck(name: str, result: dict, only: list[str] | None, limit: float, tests
                    if stats.exists() else {})
     subset = tests or PACKAGES[name][1]
     verdicts: dict[str, dict] = {}
-    for mutant in targets:
+    free: queue.Queue[Path] = queue.Queue()
+    for copy in scratches:
+        free.put(copy)
+
+    def one(mutant: str) -> None:
         got = sources[mutant]
         if "stale" in got:
             verdicts[mutant] = {"status": "stale", "test": got["stale"], "seconds": 0}
             print(f"  {mutant}: stale ({got['stale']})", flush=True)
-            continue
-        path = scratch / got["path"]
+            return
+        copy = free.get()
+        path = copy / got["path"]
         original = path.read_text(encoding="utf-8")
         called = sorted(t for t in by_function.get(mutant.rpartition("__mutmut_")[0], [])
                         if not t.endswith("postgresql]"))
         start = time.perf_counter()
         try:
             path.write_text(got["source"], encoding="utf-8")
-            outcome, test = _pytest(scratch, called, limit, postgres) if called else ("passed", "")
+            outcome, test = _pytest(copy, called, limit, postgres) if called else ("passed", "")
             if outcome == "passed":
-                outcome, test = _pytest(scratch, subset, limit, postgres)
+                outcome, test = _pytest(copy, subset, limit, postgres)
         finally:
             path.write_text(original, encoding="utf-8")
+            free.put(copy)
         status = {"failed": "killed", "passed": "survived"}.get(outcome, outcome)
         verdicts[mutant] = {"status": status, "test": test, "seconds": round(time.perf_counter() - start)}
         print(f"  {mutant}: {status} {test} ({verdicts[mutant]['seconds']} s)", flush=True)
+
+    with ThreadPoolExecutor(max_workers=len(scratches)) as pool:
+        list(pool.map(one, targets))
     # the killing tests must pass on the real code, or the kill was the test's own failure
     killers = sorted({v["test"] for v in verdicts.values() if v["status"] == "killed" and "::" in v["test"]})
     if killers:
@@ -617,6 +634,8 @@ def main(argv: list[str] | None = None) -> int:
                              "the mutant, instead of the package's whole subset")
     parser.add_argument("--recheck-postgres", action="store_true",
                         help="with --recheck: run the PostgreSQL variants of the tests too")
+    parser.add_argument("--recheck-jobs", type=int, default=1,
+                        help="with --recheck: mutants re-checked side by side, each in its own scratch copy")
     parser.add_argument("--recheck-unrun", action="store_true",
                         help="with --recheck: also run the mutants an interrupted mutmut run never reached")
     args = parser.parse_args(argv)
@@ -636,7 +655,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: re-checking", flush=True)
             kept.setdefault("recheck", {}).update(recheck(name, kept, args.only, args.recheck_timeout,
                                                           args.recheck_tests, args.recheck_postgres,
-                                                          args.recheck_unrun))
+                                                          args.recheck_unrun, args.recheck_jobs))
             summarise(name, kept)
             shown = {*kept["survivors"], *kept["equivalent"], *kept.get("survivors_rechecked", []),
                      *kept.get("equivalent_rechecked", [])}

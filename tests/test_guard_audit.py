@@ -129,3 +129,52 @@ def test_a_bad_audit_key_in_the_environment_is_refused_naming_it(engine, monkeyp
     with pytest.raises(AuditKeyError) as refused:
         audit.audit_key(engine)
     assert str(refused.value) == f"{ENV_KEY}: {reason}"
+
+
+def test_the_audit_key_lies_beside_a_sqlite_file_and_under_the_data_home_for_a_server(tmp_path, monkeypatch):
+    """With no key file named: a SQLite file's key is `<file>.audit-key` beside it; a server database's (and an
+    in-memory SQLite's) is under $XDG_DATA_HOME/smecluster/audit-keys, named by host, port, database and a
+    digest of the URL without its password, so two databases never share a key."""
+    from sqlalchemy import make_url
+
+    from smecluster.workflow.audit_key import ENV_KEY_FILE, key_path
+
+    monkeypatch.delenv(ENV_KEY_FILE, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    db = tmp_path / "registry.db"
+    assert key_path(make_url(f"sqlite:///{db}")) == tmp_path / "registry.db.audit-key"
+    keys = tmp_path / "data" / "smecluster" / "audit-keys"
+    plain = "postgresql+psycopg://app@db.example:6543/smecluster"
+    digest = hashlib.sha256(plain.encode()).hexdigest()[:16]
+    assert key_path(make_url(plain)) == keys / f"db.example-6543-smecluster-{digest}.key"
+    with_password = make_url("postgresql+psycopg://app:secret@db.example:6543/smecluster")
+    assert key_path(with_password) == keys / f"db.example-6543-smecluster-{digest}.key"  # the password is no part
+    bare = "postgresql+psycopg:///smecluster"
+    assert key_path(make_url(bare)) == keys / f"local-smecluster-{hashlib.sha256(bare.encode()).hexdigest()[:16]}.key"
+    memory = "sqlite://"
+    assert key_path(make_url(memory)) == keys / f"local-{hashlib.sha256(memory.encode()).hexdigest()[:16]}.key"
+    monkeypatch.setenv(ENV_KEY_FILE, str(tmp_path / "named.key"))
+    assert key_path(make_url(plain)) == tmp_path / "named.key"
+
+
+def test_a_key_named_with_the_password_by_an_earlier_release_is_still_found(tmp_path, monkeypatch):
+    """Releases before 2026-12 put the password into the key file's digest: where only such a file exists it is
+    the key (the chain it signed still verifies); otherwise the name leaves the password out."""
+    from sqlalchemy import make_url
+
+    from smecluster.workflow.audit_key import ENV_KEY_FILE, key_path
+
+    monkeypatch.delenv(ENV_KEY_FILE, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    url = "postgresql+psycopg://app:secret@db.example:6543/smecluster"
+    keys = tmp_path / "smecluster" / "audit-keys"
+    def named(rendered: str):
+        return keys / f"db.example-6543-smecluster-{hashlib.sha256(rendered.encode()).hexdigest()[:16]}.key"
+
+    new, old = named(url.replace(":secret", "")), named(url)
+    assert key_path(make_url(url)) == new
+    old.parent.mkdir(parents=True)
+    old.write_text("ab" * 32)
+    assert key_path(make_url(url)) == old
+    new.write_text("cd" * 32)
+    assert key_path(make_url(url)) == new  # once both exist, the new name wins

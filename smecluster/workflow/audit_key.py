@@ -38,10 +38,20 @@ def key_path(url: URL) -> Path:
         db = Path(url.database).resolve()
         return db.with_name(db.name + ".audit-key")
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    plain = url.set(password=None).render_as_string(hide_password=False)
-    digest = hashlib.sha256(plain.encode()).hexdigest()[:16]
     label = "-".join(str(p) for p in (url.host or "local", url.port or "", url.database or "") if p != "")
-    return base / "smecluster" / "audit-keys" / f"{label}-{digest}.key"
+
+    def named(rendered: str) -> Path:
+        return base / "smecluster" / "audit-keys" / f"{label}-{hashlib.sha256(rendered.encode()).hexdigest()[:16]}.key"
+
+    # URL.set(password=None) leaves the password as it is: the URL is made again without it, so that a new
+    # password (a rotation) finds the same key
+    bare = URL.create(url.drivername, url.username, None, url.host, url.port, url.database, url.query)
+    path = named(bare.render_as_string(hide_password=False))
+    if url.password is not None and not path.exists():
+        legacy = named(url.render_as_string(hide_password=False))  # named with the password before 2026-12
+        if legacy.exists():
+            return legacy
+    return path
 
 
 def _parse(text: str, source: str) -> bytes:
