@@ -79,6 +79,19 @@ def _migrated_template(tmp_path_factory):
     stand_in.close()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _demo_generated_once():
+    """build_demo takes small demo registries from the worker's cache (tests/demo_cache.py)."""
+    from demo_cache import generate
+
+    import smecluster.services.demo as demo
+
+    real = demo.generate
+    demo.generate = generate
+    yield
+    demo.generate = real
+
+
 @pytest.fixture(autouse=True)
 def _real_migrations_when_marked(request, _migrated_template):
     """Tests marked `real_migrations` migrate every empty database through alembic."""

@@ -13,13 +13,14 @@ from datetime import date
 
 import polars as pl
 import pytest
+from demo_cache import generate
 from sqlalchemy import text, update
 
 from smecluster.analytics.reader import count_rows
 from smecluster.analytics.snapshot import load_snapshot
 from smecluster.analytics.stored_snapshot import MIN_FIRMS_ENV, current_snapshot
 from smecluster.db import open_database, session_scope
-from smecluster.demo.generator import BASE_FIRMS, generate
+from smecluster.demo.generator import BASE_FIRMS
 from smecluster.demo.writer import write_demo
 from smecluster.policy.pack import load_pack
 from smecluster.registry.models import EnterpriseYear

@@ -9,11 +9,12 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 import shapely
+from demo_cache import generate
 
 from smecluster.analytics import prepared
 from smecluster.analytics.stored_snapshot import MIN_FIRMS_ENV, current_snapshot
 from smecluster.db import open_database
-from smecluster.demo.generator import BASE_FIRMS, generate
+from smecluster.demo.generator import BASE_FIRMS
 from smecluster.demo.writer import write_demo
 from smecluster.geo import counties
 from smecluster.services.tiers import enterprise_facts, facts_date

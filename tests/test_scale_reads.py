@@ -13,12 +13,13 @@ from datetime import date
 import polars as pl
 import pytest
 from conftest import PG_OK, REQUIRE_PG, drop_pg_schema, pg_schema_url
+from demo_cache import generate
 from sqlalchemy import text
 
 from smecluster.analytics.enterprise_facts import build_facts, read_registry
 from smecluster.analytics.reader import count_rows
 from smecluster.db import get_engine, open_database
-from smecluster.demo.generator import BASE_FIRMS, generate
+from smecluster.demo.generator import BASE_FIRMS
 from smecluster.demo.writer import write_demo
 from smecluster.services.diagnosis import diagnose, diagnosis_from_facts
 from smecluster.services.tiers import evaluate_enterprises

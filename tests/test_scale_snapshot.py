@@ -6,11 +6,12 @@ from datetime import date
 
 import polars as pl
 import pytest
+from demo_cache import generate
 from sqlalchemy import delete, text, update
 
 from smecluster.analytics.stored_snapshot import MIN_FIRMS_ENV, current_snapshot
 from smecluster.db import open_database, session_scope
-from smecluster.demo.generator import BASE_FIRMS, generate
+from smecluster.demo.generator import BASE_FIRMS
 from smecluster.demo.writer import write_demo
 from smecluster.registry.models import Designation, EnterpriseYear
 from smecluster.registry.store import upsert
