@@ -276,6 +276,13 @@ EQUIVALENT: dict[str, str] = {
         "the county totals' WHERE ... GROUP BY with its column, alias and table names in upper case "
         "(E.COUNTY_CODE, CLUSTER): unquoted identifiers ignore case in DuckDB and Spark SQL (not case-sensitive "
         "by default), the engines that run the cluster indicators",
+    "smecluster.analytics.engines.xǁDuckDBEngineǁarrow__mutmut_5":
+        "DuckDB's result streamed in batches of 2**18 rows instead of 2**17 before read_all(): the same table "
+        "(a memory setting)",
+    "smecluster.analytics.enterprise_facts.x__year_select__mutmut_2":
+        "a year's selection keyed by USCC instead of uscc, unquoted: DuckDB and Spark SQL read unquoted "
+        "identifiers without regard to case, and facts_sql joins the selection by that key and names its own "
+        "output columns (as _county_share 6)",
     "smecluster.analytics.tier_sql.x_band_points_sql__mutmut_89":
         "a band's tests joined with ' and ' instead of ' AND ' in its CASE WHEN: SQL keywords ignore case",
     "smecluster.analytics.enterprise_facts.x_facts_sql__mutmut_83":

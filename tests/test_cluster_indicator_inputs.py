@@ -71,3 +71,33 @@ def test_a_criterion_parameter_reaches_its_indicator(demo):
     assert by_hand and all(math.isclose(got[c], v, rel_tol=1e-9) for c, v in by_hand.items())
     assert any(not math.isclose(a, b, rel_tol=1e-6) for a, b in zip(table[one], table[three], strict=True)
                if a is not None and b is not None)
+
+
+def test_a_footprint_says_where_its_area_comes_from():
+    """The footprint is the declared boundary's area when there is one, else the hull of the located members
+    (three at least), else none; footprint_detail names the source: boundary, members_hull or null."""
+    import json
+
+    import polars as pl
+
+    from smecluster.analytics.footprints import cluster_geography
+    from smecluster.analytics.snapshot import Snapshot
+
+    square = json.dumps({"type": "Polygon", "coordinates": [[[120.70, 31.60], [120.72, 31.60], [120.72, 31.62],
+                                                             [120.70, 31.62], [120.70, 31.60]]]})
+    firms = pl.DataFrame({"uscc": ["A", "B", "C", "D", "E"], "lon": [120.70, 120.75, 120.70, 120.71, 120.72],
+                          "lat": [31.60, 31.60, 31.65, 31.61, 31.62]})
+    members = pl.DataFrame({"cluster_id": [1, 1, 1, 2, 2, 3, 3, 3], "uscc": ["A", "B", "C", "D", "E", "A", "B", "C"]})
+    clusters = pl.DataFrame({"id": [1, 2, 3], "county_code": ["320581"] * 3, "boundary_geojson": [None, None, square]})
+    snap = Snapshot(frames={"cluster": clusters, "cluster_member": members, "enterprise": firms})
+    footprints, located = cluster_geography(snap)
+    detail = {r["cluster_id"]: r for r in snap.extra["footprint_detail"].iter_rows(named=True)}
+    assert {k: (r["footprint_source"], r["located"]) for k, r in detail.items()} == {
+        1: ("members_hull", 3), 2: (None, 2), 3: ("boundary", 3)}
+    area = dict(footprints.iter_rows())
+    # a right triangle of 0.05° by 0.05° at 31.6°N: about 5.5 km by 4.7 km, half of it about 13 km²
+    assert area[1] == detail[1]["hull_km2"] and 12.0 < area[1] < 14.0
+    assert area[2] is None and detail[2]["hull_km2"] is None
+    # the boundary (0.02° square: about 2.2 km by 1.9 km) wins over the members' larger hull
+    assert area[3] == detail[3]["boundary_km2"] and 3.8 < area[3] < 4.6 and detail[3]["hull_km2"] == area[1]
+    assert located.height == 8

@@ -171,15 +171,14 @@ def build_facts(
     return run_small(facts_sql(year, on, periods), inputs)  # one firm's facts: the statement prepared once
 
 
-def facts_from_snapshot(snapshot: StoredSnapshot, year: int, on: date, county: str | None = None,
-                        periods: Periods | None = None) -> pa.Table:
+def facts_from_snapshot(snapshot: StoredSnapshot, year: int, on: date, county: str | None = None) -> pa.Table:
     """The fact table straight from the snapshot's Parquet columns (all firms, or one county's)."""
     from smecluster.analytics.engines import DuckDBEngine
 
     engine = DuckDBEngine(snapshot.connect())
     try:
         fact_views(engine, year, county)
-        return engine.arrow(facts_sql(year, on, periods))
+        return engine.arrow(facts_sql(year, on))
     finally:
         engine.close()
 
