@@ -283,6 +283,9 @@ EQUIVALENT: dict[str, str] = {
         "a year's selection keyed by USCC instead of uscc, unquoted: DuckDB and Spark SQL read unquoted "
         "identifiers without regard to case, and facts_sql joins the selection by that key and names its own "
         "output columns (as _county_share 6)",
+    "smecluster.analytics.snapshot.x_load_snapshot__mutmut_2":
+        'scope "ALL" instead of "all" by default: _filters compares the scope with "clusters" only, so every '
+        "other value reads the same tables",
     "smecluster.analytics.tier_sql.x_band_points_sql__mutmut_89":
         "a band's tests joined with ' and ' instead of ' AND ' in its CASE WHEN: SQL keywords ignore case",
     "smecluster.analytics.enterprise_facts.x_facts_sql__mutmut_83":
