@@ -286,6 +286,12 @@ EQUIVALENT: dict[str, str] = {
     "smecluster.analytics.snapshot.x_load_snapshot__mutmut_2":
         'scope "ALL" instead of "all" by default: _filters compares the scope with "clusters" only, so every '
         "other value reads the same tables",
+    "smecluster.analytics.snapshot_files.x__write_lookup__mutmut_35":
+        "the keyed IPC copy written without LZ4 compression: the same batches read back (a disk-size setting, "
+        "as _postgres_batches 42's block size)",
+    "smecluster.analytics.snapshot_files.xǁStoredSnapshotǁconnect__mutmut_10":
+        "SET ENABLE_PROGRESS_BAR = FALSE instead of lower case: DuckDB reads setting names and keywords "
+        "without regard to case",
     "smecluster.analytics.tier_sql.x_band_points_sql__mutmut_89":
         "a band's tests joined with ' and ' instead of ' AND ' in its CASE WHEN: SQL keywords ignore case",
     "smecluster.analytics.enterprise_facts.x_facts_sql__mutmut_83":
