@@ -120,6 +120,7 @@ def test_a_failing_leaf_gap_carries_its_shortfall():
     gap = leaf_gap(c, 8, "fail")
     assert (gap["shortfall"], gap["value"], gap["threshold"]) == (2, 8, 10)
     assert "shortfall" not in leaf_gap(c, None, "unknown")
+    assert (gap["label"], gap["threshold_text"]) == ("集群成员企业数", "≥ 10")
 
 
 def test_a_fix_and_a_scored_criterion_name_the_indicator_and_the_firms_own_value():
@@ -136,3 +137,15 @@ def test_a_fix_and_a_scored_criterion_name_the_indicator_and_the_firms_own_value
         "I-S2": ("研发费用占营业收入比重（上年度）", "2.5%", 10),
         "I-S4": ("资产负债率", "40%", 10),
     }
+
+
+def test_a_scored_criterion_without_its_figure_is_unknown_not_passed():
+    """R&D spending not reported: I-S2 earns no points and says unknown (未填报), with the advice to report it;
+    the criteria with their figures are still scored."""
+    t = _innovative(rd_spending=None)
+    by_id = {c["id"]: c for c in t["criteria"]}
+    assert (by_id["I-S2"]["status"], by_id["I-S2"]["points"], by_id["I-S2"]["value_text"]) == (
+        "unknown", None, "未填报 / not reported")
+    assert by_id["I-S2"]["advice"].startswith("补充填报“研发费用占营业收入比重（上年度）”后方可计分")
+    assert (by_id["I-S4"]["status"], by_id["I-S4"]["points"]) == ("pass", 10)
+    assert (by_id["I-D1"]["status"], by_id["I-D1"]["label"]) == ("fail", "近三年获国家级或省级科技奖励")

@@ -161,3 +161,19 @@ def test_snapshots_live_beside_a_sqlite_file_else_in_the_users_cache(tmp_path, m
     assert snapshot_root(pg) == tmp_path / "home" / ".cache" / "smecluster" / "snapshots" / key
     lite = create_engine(f"sqlite:///{tmp_path / 'reg.db'}")
     assert snapshot_root(lite) == (tmp_path / "reg.db.snapshot").resolve()
+
+
+def test_building_again_with_nothing_changed_returns_the_live_snapshot(demo, monkeypatch):
+    """A second build finds the live snapshot current (another process built it while this one waited on the
+    lock): it returns that snapshot, same folder, registry and version, without writing a new one."""
+    from smecluster.analytics import stored_snapshot
+
+    first = stored_snapshot.build_snapshot(demo)
+    assert first.path.is_dir() and first.file("enterprise").exists()
+    assert (first.registry_id, first.version) == current_version(demo)
+
+    def no_second_build(*_args, **_kwargs):
+        raise AssertionError("the snapshot was written again")
+
+    monkeypatch.setattr(stored_snapshot.subprocess, "run", no_second_build)
+    assert stored_snapshot.build_snapshot(demo) == first
