@@ -292,6 +292,9 @@ EQUIVALENT: dict[str, str] = {
     "smecluster.analytics.snapshot_files.xǁStoredSnapshotǁconnect__mutmut_10":
         "SET ENABLE_PROGRESS_BAR = FALSE instead of lower case: DuckDB reads setting names and keywords "
         "without regard to case",
+    "smecluster.analytics.tier_query.x__final_columns__mutmut_18":
+        '"DESIGNATED_<tier>" instead of "designated_<tier>" in eligible_not_designated: DuckDB resolves even '
+        "quoted identifiers without regard to case, and so does Spark SQL (spark.sql.caseSensitive is false)",
     "smecluster.analytics.tier_sql.x_band_points_sql__mutmut_89":
         "a band's tests joined with ' and ' instead of ' AND ' in its CASE WHEN: SQL keywords ignore case",
     "smecluster.analytics.enterprise_facts.x_facts_sql__mutmut_83":
