@@ -295,6 +295,15 @@ EQUIVALENT: dict[str, str] = {
     "smecluster.analytics.tier_query.x__final_columns__mutmut_18":
         '"DESIGNATED_<tier>" instead of "designated_<tier>" in eligible_not_designated: DuckDB resolves even '
         "quoted identifiers without regard to case, and so does Spark SQL (spark.sql.caseSensitive is false)",
+    "smecluster.analytics.tier_query.x__verdict_layers__mutmut_143":
+        '"GROUP_<group>" instead of "group_<group>" in the score test: a quoted identifier that DuckDB and Spark SQL '
+        "resolve without regard to case (as _final_columns 18)",
+    "smecluster.analytics.tier_query.x__verdict_layers__mutmut_23":
+        "a criterion's maximum points written 20.0 instead of 20 in the group sums: every group sum is CAST to "
+        "SMALLINT (whole points) or REAL, and 20.0 and 20 compare and add alike, so the same columns result",
+    "smecluster.analytics.tier_query.x_compile_tiers__mutmut_2":
+        "FROM FACTS instead of FROM facts by default: an unquoted table name, resolved without regard to case by "
+        "DuckDB and Spark SQL",
     "smecluster.analytics.tier_sql.x_band_points_sql__mutmut_89":
         "a band's tests joined with ' and ' instead of ' AND ' in its CASE WHEN: SQL keywords ignore case",
     "smecluster.analytics.enterprise_facts.x_facts_sql__mutmut_83":

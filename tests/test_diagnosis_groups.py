@@ -149,3 +149,45 @@ def test_a_scored_criterion_without_its_figure_is_unknown_not_passed():
     assert by_id["I-S2"]["advice"].startswith("补充填报“研发费用占营业收入比重（上年度）”后方可计分")
     assert (by_id["I-S4"]["status"], by_id["I-S4"]["points"]) == ("pass", 10)
     assert (by_id["I-D1"]["status"], by_id["I-D1"]["label"]) == ("fail", "近三年获国家级或省级科技奖励")
+
+
+def test_criteria_the_system_does_not_assess_go_to_the_reviewers():
+    """A criterion left to judgement (L5) and one a province marks `assessed: false` are both listed for review
+    in the compiled plan, and neither gets a column of its own in the SQL; the others are computed."""
+    from smecluster.analytics.tier_query import compile_tiers
+    from smecluster.policy.pack import load_pack
+
+    pack = load_pack("little-giant-2022").model_copy(deep=True)
+    assert compile_tiers([pack]).tiers[0].review == ["L5"]
+    leaf = next(c for top in pack.criteria for c in top.walk() if c.id == "L2c")  # debt ratio, a plain test
+    leaf.assessed = False
+    plan = compile_tiers([pack]).tiers[0]
+    assert {"L5", "L2c"} <= set(plan.review)
+    assert "L2c" not in plan.status and "L5" not in plan.status
+    assert {"L1a", "L2a", "L2b"} <= set(plan.status)  # the others are still computed
+
+
+def test_a_pack_of_direct_routes_alone_passes_only_the_firms_on_a_route():
+    """A pack with direct routes and no score rule (a province may write one): a firm on no route fails, a firm on
+    one passes, and the path column says which (SQL run on DuckDB over two firms' facts)."""
+    import duckdb
+    import polars as pl
+    from tier_helpers import facts
+
+    from smecluster.analytics.tier_query import compile_tiers
+    from smecluster.policy.compile import FAIL, PASS
+    from smecluster.policy.pack import load_pack
+
+    pack = load_pack("innovative-sme-2022").model_copy(deep=True)
+    pack.pass_rule.score_at_least = None
+    pack.pass_rule.group_minimums = {}
+    pack.criteria = [c for c in pack.criteria if c.role != "score"]
+    plan = compile_tiers([pack])
+    base = {**STRONG, "name": "示例", "county_code": "320581", "industry_code": "3399"}
+    no_route = facts({**base, "uscc": "X1", **{k: WEAK[k] for k in WEAK if k.startswith(ROUTES)}})
+    on_routes = facts({**base, "uscc": "X2"})
+    con = duckdb.connect()
+    con.register("facts", pl.concat([no_route, on_routes], how="diagonal_relaxed").to_arrow())
+    tier = plan.tiers[0]
+    out = con.sql(plan.sql).pl().sort("uscc")
+    assert out.select("uscc", tier.col("path"), tier.col("outcome")).rows() == [("X1", FAIL, FAIL), ("X2", PASS, PASS)]
