@@ -191,3 +191,18 @@ def test_a_pack_of_direct_routes_alone_passes_only_the_firms_on_a_route():
     tier = plan.tiers[0]
     out = con.sql(plan.sql).pl().sort("uscc")
     assert out.select("uscc", tier.col("path"), tier.col("outcome")).rows() == [("X1", FAIL, FAIL), ("X2", PASS, PASS)]
+
+
+def test_one_baseline_short_of_srdi_is_one_short_and_two_are_not():
+    """A firm meeting every SRDI rule but the baseline's niche years (1 of 2) is one short of the tier; short of
+    the R&D baseline too, it is not (baseline rules count like conditions)."""
+    base = {**STRONG, "uscc": "91320581MA1TEST01X", "name": "示例", "county_code": "320581", "industry_code": "3399"}
+
+    def srdi(**changes) -> tuple[str, bool]:
+        d = diagnosis_from_facts(facts({**base, **changes}), 2024, date(2025, 6, 30))
+        t = next(t for t in d["tiers"] if t["tier"] == "srdi_sme")
+        return t["outcome"], t["one_short"]
+
+    assert srdi() == ("qualifies", False)
+    assert srdi(niche_years=1) == ("does_not_qualify", True)
+    assert srdi(niche_years=1, rd_spending=1.0) == ("does_not_qualify", False)

@@ -139,3 +139,18 @@ def test_srdi_sme_2026_thresholds(criterion, raw, status):
     """SRDI SME 2026 (POLICY.md 3d): at the threshold the condition is met, one step beyond it is not."""
     out = evaluate_one(raw, ON_2026, tier="srdi_sme")
     assert out[f"srdi_sme__{criterion}"] == status
+
+
+def test_a_single_open_band_gives_its_points_to_every_reported_value():
+    """One band open at both ends (a province paying a flat amount for any figure): every reported value earns
+    its points, a missing one earns NULL (not assessed), as DuckDB computes the compiled CASE."""
+    import duckdb
+
+    from smecluster.analytics.tier_sql import band_points_sql
+    from smecluster.policy.compile import indicator_column
+    from smecluster.policy.pack import Band, Criterion
+
+    c = Criterion(id="F", title="定额", indicator="rd_intensity", role="score", bands=[Band(points=5)], max_points=5)
+    col = indicator_column(c.indicator, c.params)
+    sql = f'SELECT {band_points_sql(c)} AS p FROM (VALUES (NULL), (-1.0), (0.0), (3.5)) AS t("{col}")'
+    assert [r[0] for r in duckdb.sql(sql).fetchall()] == [None, 5, 5, 5]
