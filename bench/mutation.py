@@ -304,6 +304,8 @@ EQUIVALENT: dict[str, str] = {
     "smecluster.analytics.tier_query.x_compile_tiers__mutmut_2":
         "FROM FACTS instead of FROM facts by default: an unquoted table name, resolved without regard to case by "
         "DuckDB and Spark SQL",
+    "smecluster.analytics.tier_sql.x_band_points_sql__mutmut_14":
+        '"tinyint" instead of "TINYINT" as the CAST type of whole points: SQL type names ignore case',
     "smecluster.analytics.tier_sql.x_band_points_sql__mutmut_89":
         "a band's tests joined with ' and ' instead of ' AND ' in its CASE WHEN: SQL keywords ignore case",
     "smecluster.analytics.enterprise_facts.x_facts_sql__mutmut_83":
