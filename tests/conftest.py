@@ -163,23 +163,3 @@ def spark_engine():
     yield engine
     engine.close()
 
-
-# The slowest test files of a CI run (setup and calls, seconds summed per file), slowest first. `make test`
-# runs xdist with --no-loadscope-reorder, so files are handed to the workers in collection order: these go
-# out first and the many short files fill the workers' ends, instead of a long file starting last while the
-# other workers idle (decision 2304). A file missing from the list only runs later; nothing else depends on it.
-SLOW_FIRST = (
-    "tests/test_engines.py", "tests/test_scale_kept.py", "tests/browser/test_browser_flow.py",
-    "tests/browser/test_browser_phone.py", "tests/test_web_access.py", "tests/test_national_demo.py",
-    "tests/browser/test_browser_priority.py", "tests/test_guard_workflow.py", "tests/test_scale_reads.py",
-    "tests/browser/test_browser_national.py", "tests/test_cluster_criteria.py", "tests/test_scale_snapshot.py",
-    "tests/test_priority_registry.py", "tests/test_web_trust.py", "tests/test_cli_widths.py",
-    "tests/test_web_pages.py",
-)
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items):
-    """The files of SLOW_FIRST first, in its order; the rest as collected (the sort is stable)."""
-    rank = {path: i for i, path in enumerate(SLOW_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
