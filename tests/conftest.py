@@ -162,4 +162,3 @@ def spark_engine():
     engine = SparkEngine("local[2]", session)
     yield engine
     engine.close()
-

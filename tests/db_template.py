@@ -79,13 +79,11 @@ class TemplateUpgrade:
         if self._pg_script is None:
             self._pg_script = self._postgres_template()
         script = self._pg_script.replace(f"{self._pg_schema}.", f"{schema}.")
-        import psycopg
+        from smecluster.dbapi import connect
 
-        url = make_url(self.pg_server)
-        with psycopg.connect(host=url.host, port=url.port, user=url.username, dbname=url.database,
-                             autocommit=False) as conn:  # a connection of its own: the dump resets search_path
+        # a connection of its own (the dump resets search_path); one multi-statement query is one transaction
+        with connect(self.pg_server) as conn:
             conn.execute(script)
-            conn.commit()
         engine.dispose()  # pooled connections may hold the empty schema's catalogue
 
     def _postgres_template(self) -> str:
