@@ -14,13 +14,15 @@ PYPI_ONLY := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_C
 # uv (itself taken from the lock, hash-checked, by pip) installs the lock (decision 2301): from its cache
 # alone first (under a second: PyPI is not asked again and PySpark's source package is not built again),
 # else from PyPI (about a minute, most of it building PySpark once); where uv cannot reach PyPI (a machine
-# with only a pip mirror), pip installs the same lock.
+# with only a pip mirror), pip installs the same lock. Bytecode is compiled at install (pip does so, uv only
+# when asked): where PYTHONDONTWRITEBYTECODE is set, as on these machines, every Python process of the tests
+# compiled the whole stack again otherwise (5 to 7 s each; decision 2305).
 $(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	awk '/^uv==/{p=1; print; next} p && /^ /{print; next} {p=0}' $(LOCK) > $(VENV)/uv-requirement.txt
 	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(VENV)/uv-requirement.txt
-	$(BIN)/uv pip install --quiet --offline --python $(BIN)/python --require-hashes -r $(LOCK) 2>/dev/null \
-	  || $(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r $(LOCK) \
+	$(BIN)/uv pip install --quiet --compile-bytecode --offline --python $(BIN)/python --require-hashes -r $(LOCK) 2>/dev/null \
+	  || $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python --require-hashes -r $(LOCK) \
 	  || $(BIN)/pip install --quiet -r $(LOCK)
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/pip check || (echo "requirements.lock does not match pyproject.toml: run 'make lock'" >&2; exit 1)
@@ -34,6 +36,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	bash scripts/system-deps.sh
 	$(BIN)/ruff check smecluster tests bench scripts
+	$(BIN)/python -m compileall -q smecluster
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP)
