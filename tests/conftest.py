@@ -131,6 +131,25 @@ def shared_file(relative: str) -> Path:
     return path
 
 
+# The files that start a Spark session: xdist hands them to one worker together, so that one JVM starts
+# (each costs a worker 10-20 s and a gigabyte). tests/test_engines.py checks that the list is complete.
+SPARK_FILES = ("tests/test_engines.py", "tests/test_engines_spark.py", "tests/test_national_demo.py")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile` with the Spark files as one unit of work (see SPARK_FILES)."""
+    if config.getoption("dist", None) != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SparkFilesTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return "spark-session" if scope in SPARK_FILES else scope
+
+    return SparkFilesTogether(config, log)
+
+
 # Spark (tests/test_engines.py): skipped without Java or PySpark, failed instead when
 # SMECLUSTER_REQUIRE_SPARK=1 (set by .ci/run). One session for the whole test run, sized for small data.
 REQUIRE_SPARK = os.environ.get("SMECLUSTER_REQUIRE_SPARK") == "1"
@@ -138,10 +157,14 @@ REQUIRE_SPARK = os.environ.get("SMECLUSTER_REQUIRE_SPARK") == "1"
 # thousand rows; the results are the same), few partitions, no adaptive re-planning; small memory pages
 # (a task of the ranking's indicator query holds many hash aggregates at once, each with a page: at the
 # default 16 MB for a 1 GB driver they did not fit a task's share of memory, UNABLE_TO_ACQUIRE_MEMORY).
+# The JVM compiles with C1 only and collects with one thread: the tests' queries run for seconds, and C2's
+# compiler threads and parallel GC cost more CPU than they win back (test_engines' Spark tests: the JVM used
+# 94 CPU-seconds instead of 141, in the same wall time; the CPU goes to the other test worker).
 SPARK_TEST_CONF = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2",
                    "spark.driver.memory": "1g", "spark.sql.adaptive.enabled": "false",
                    "spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN",
-                   "spark.buffer.pageSize": "2m"}
+                   "spark.buffer.pageSize": "2m",
+                   "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
 
 
 @pytest.fixture(scope="session")

@@ -112,6 +112,19 @@ def tier_rounds():
     return [[by_tier[t][min(i, len(by_tier[t]) - 1)] for t in tiers] for i in range(rounds)]
 
 
+def test_every_file_starting_spark_is_given_to_one_worker():
+    """The files asking for conftest's `spark_engine` are exactly conftest.SPARK_FILES, the unit of work
+    xdist hands to one worker (so that a test run starts one JVM)."""
+    from pathlib import Path
+
+    from conftest import SPARK_FILES
+
+    root = Path(__file__).parent
+    users = {f"tests/{p.relative_to(root).as_posix()}" for p in root.rglob("test_*.py")
+             if "spark_engine" in p.read_text(encoding="utf-8")}
+    assert users == set(SPARK_FILES)
+
+
 def test_rounds_cover_every_tier_pack():
     """The walk reaches every shipped tier pack (a new pack is evaluated without editing this test)."""
     walked = {p.id for r in tier_rounds() for p in r}
