@@ -136,6 +136,7 @@ def shared_file(relative: str) -> Path:
 SPARK_FILES = ("tests/test_engines.py", "tests/test_engines_spark.py", "tests/test_national_demo.py")
 
 
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: a run without xdist (`-p no:xdist`) must not fail on it
 def pytest_xdist_make_scheduler(config, log):
     """`--dist loadfile` with the Spark files as one unit of work (see SPARK_FILES)."""
     if config.getoption("dist", None) != "loadfile":

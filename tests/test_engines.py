@@ -117,12 +117,23 @@ def test_every_file_starting_spark_is_given_to_one_worker():
     xdist hands to one worker (so that a test run starts one JVM)."""
     from pathlib import Path
 
-    from conftest import SPARK_FILES
+    from conftest import SPARK_FILES, pytest_xdist_make_scheduler
 
     root = Path(__file__).parent
     users = {f"tests/{p.relative_to(root).as_posix()}" for p in root.rglob("test_*.py")
              if "spark_engine" in p.read_text(encoding="utf-8")}
     assert users == set(SPARK_FILES)
+
+    class Options:  # what xdist's scheduler reads of `make test`'s command line (-n 2 --dist loadfile)
+        def getoption(self, name, default=None):
+            return {"dist": "loadfile"}.get(name, default)
+
+        def getvalue(self, name):
+            return {"tx": ["2*popen"]}[name]
+
+    scheduler = pytest_xdist_make_scheduler(Options(), None)
+    scopes = {scheduler._split_scope(f"{path}::test_x[sqlite]") for path in SPARK_FILES}
+    assert len(scopes) == 1 and scheduler._split_scope("tests/test_uscc.py::test_x") == "tests/test_uscc.py"
 
 
 def test_rounds_cover_every_tier_pack():
