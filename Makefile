@@ -17,13 +17,12 @@ PYPI_ONLY := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_C
 # with only a pip mirror), pip installs the same lock. Bytecode is compiled at install (pip does so, uv only
 # when asked): where PYTHONDONTWRITEBYTECODE is set, as on these machines, every Python process of the tests
 # compiled the whole stack again otherwise (5 to 7 s each; decision 2305).
+UV_INSTALL = $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python --require-hashes -r $(LOCK)
 $(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	awk '/^uv==/{p=1; print; next} p && /^ /{print; next} {p=0}' $(LOCK) > $(VENV)/uv-requirement.txt
 	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(VENV)/uv-requirement.txt
-	$(BIN)/uv pip install --quiet --compile-bytecode --offline --python $(BIN)/python --require-hashes -r $(LOCK) 2>/dev/null \
-	  || $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python --require-hashes -r $(LOCK) \
-	  || $(BIN)/pip install --quiet -r $(LOCK)
+	$(UV_INSTALL) --offline 2>/dev/null || $(UV_INSTALL) || $(BIN)/pip install --quiet -r $(LOCK)
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/pip check || (echo "requirements.lock does not match pyproject.toml: run 'make lock'" >&2; exit 1)
 	touch $(STAMP)
