@@ -134,21 +134,67 @@ def shared_file(relative: str) -> Path:
 # The files that start a Spark session: xdist hands them to one worker together, so that one JVM starts
 # (each costs a worker 10-20 s and a gigabyte). tests/test_engines.py checks that the list is complete.
 SPARK_FILES = ("tests/test_engines.py", "tests/test_engines_spark.py", "tests/test_national_demo.py")
+# Seconds each of the slowest files took in a full `make test` (2 cores, 2026-12-01). xdist hands out the
+# files heaviest first, so that no long file starts last while the other worker idles (it ran 40 s alone
+# at the end of a run otherwise); a file not listed counts SECONDS_PER_TEST for each of its tests. Only the
+# order depends on these figures: a stale one costs some idle time, never a result.
+FILE_SECONDS = {
+    "tests/test_engines.py": 75, "tests/browser/test_browser_flow.py": 72,
+    "tests/browser/test_browser_phone.py": 66, "tests/test_scale_kept.py": 62, "tests/test_web_access.py": 50,
+    "tests/test_scale_reads.py": 33, "tests/browser/test_browser_priority.py": 30,
+    "tests/test_scale_snapshot.py": 28, "tests/test_national_demo.py": 27,
+    "tests/browser/test_browser_national.py": 27, "tests/test_web_pages.py": 25, "tests/test_web_openapi.py": 23,
+    "tests/test_guard_workflow.py": 22, "tests/test_web_watch.py": 22, "tests/test_cluster_criteria.py": 22,
+    "tests/test_cli_widths.py": 21, "tests/test_web_trust.py": 19, "tests/browser/test_browser_whatif.py": 19,
+    "tests/test_priority_registry.py": 18, "tests/test_web_priority.py": 18,
+    "tests/browser/test_browser_watch.py": 17, "tests/browser/test_browser_polish.py": 17,
+    "tests/browser/test_browser_chains.py": 16, "tests/test_scale_prepared.py": 15,
+    "tests/test_chains_stored.py": 15, "tests/test_dossiers.py": 14, "tests/test_web_workflow.py": 13,
+    "tests/test_watch.py": 13, "tests/test_geo_service.py": 13, "tests/test_guard_security.py": 12,
+    "tests/test_demo.py": 11, "tests/test_chains_cli.py": 10, "tests/test_guard_admin_audit.py": 10,
+    "tests/test_import_layers.py": 10,
+}
+SECONDS_PER_TEST = 0.15
+
+
+def heaviest_first(nodeids: list[str], unit) -> list[str]:
+    """`nodeids` sorted by the expected seconds of their unit of work (`unit(nodeid)`), heaviest first; a
+    stable sort, so each unit's tests keep their order."""
+    from collections import Counter
+
+    seconds: Counter = Counter()
+    for path, tests in Counter(nodeid.split("::", 1)[0] for nodeid in nodeids).items():
+        seconds[unit(path)] += FILE_SECONDS.get(path, tests * SECONDS_PER_TEST)
+    return sorted(nodeids, key=lambda nodeid: -seconds[unit(nodeid)])
+
+
+def work_unit(nodeid: str) -> str:
+    """The unit of work xdist hands to one worker: the test's file, or "spark-session" for SPARK_FILES."""
+    path = nodeid.split("::", 1)[0]
+    return "spark-session" if path in SPARK_FILES else path
+
+
+def pytest_collection_modifyitems(config, items):
+    """In an xdist worker (`make test`), the tests heaviest unit of work first: every worker collects in
+    this order and xdist queues the units in it (its own reordering is turned off below)."""
+    if hasattr(config, "workerinput"):  # xdist sets it in its workers (whose `dist` option reads "no")
+        order = {nodeid: k for k, nodeid in enumerate(heaviest_first([i.nodeid for i in items], work_unit))}
+        items.sort(key=lambda item: order[item.nodeid])
 
 
 @pytest.hookimpl(optionalhook=True)  # xdist's hook: a run without xdist (`-p no:xdist`) must not fail on it
 def pytest_xdist_make_scheduler(config, log):
-    """`--dist loadfile` with the Spark files as one unit of work (see SPARK_FILES)."""
+    """`--dist loadfile` in the collection's order (heaviest first), the Spark files one unit of work."""
     if config.getoption("dist", None) != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
 
-    class SparkFilesTogether(LoadFileScheduling):
+    class HeaviestFirst(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            scope = super()._split_scope(nodeid)
-            return "spark-session" if scope in SPARK_FILES else scope
+            return work_unit(nodeid)
 
-    return SparkFilesTogether(config, log)
+    config.option.loadscopereorder = False  # by default xdist queues the files with most tests first
+    return HeaviestFirst(config, log)
 
 
 # Spark (tests/test_engines.py): skipped without Java or PySpark, failed instead when

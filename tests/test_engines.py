@@ -116,6 +116,7 @@ def test_every_file_starting_spark_is_given_to_one_worker():
     """The files asking for conftest's `spark_engine` are exactly conftest.SPARK_FILES, the unit of work
     xdist hands to one worker (so that a test run starts one JVM)."""
     from pathlib import Path
+    from types import SimpleNamespace
 
     from conftest import SPARK_FILES, pytest_xdist_make_scheduler
 
@@ -125,6 +126,8 @@ def test_every_file_starting_spark_is_given_to_one_worker():
     assert users == set(SPARK_FILES)
 
     class Options:  # what xdist's scheduler reads of `make test`'s command line (-n 2 --dist loadfile)
+        option = SimpleNamespace(loadscopereorder=True)
+
         def getoption(self, name, default=None):
             return {"dist": "loadfile"}.get(name, default)
 
@@ -134,6 +137,31 @@ def test_every_file_starting_spark_is_given_to_one_worker():
     scheduler = pytest_xdist_make_scheduler(Options(), None)
     scopes = {scheduler._split_scope(f"{path}::test_x[sqlite]") for path in SPARK_FILES}
     assert len(scopes) == 1 and scheduler._split_scope("tests/test_uscc.py::test_x") == "tests/test_uscc.py"
+    assert Options.option.loadscopereorder is False  # the queue keeps the collection's order (heaviest first)
+
+
+def test_units_of_work_are_handed_out_heaviest_first():
+    """The files with measured seconds exist, and a collection is queued heaviest unit first: a listed
+    file by its seconds, the Spark files as one unit (their sum), another file by its number of tests,
+    each file's tests in their order."""
+    from pathlib import Path
+
+    from conftest import FILE_SECONDS, SECONDS_PER_TEST, SPARK_FILES, heaviest_first, work_unit
+
+    root = Path(__file__).parents[1]
+    assert [f for f in FILE_SECONDS if not (root / f).is_file()] == []
+    light, many = "tests/test_uscc.py", "tests/test_many.py"  # neither is listed
+    assert light not in FILE_SECONDS and many not in FILE_SECONDS
+    heavy = next(f for f, s in sorted(FILE_SECONDS.items(), key=lambda x: -x[1]) if f not in SPARK_FILES)
+    unit = work_unit
+    many_tests = [f"{many}::test_{k}" for k in range(int(10 / SECONDS_PER_TEST))]
+    collection = ([f"{light}::test_a", f"{light}::test_b"] + many_tests + [f"{SPARK_FILES[0]}::test_a"]
+                  + [f"{heavy}::test_a", f"{heavy}::test_b"] + [f"{f}::test_a" for f in SPARK_FILES[1:]])
+    ordered = heaviest_first(collection, unit)
+    assert sorted(ordered) == sorted(collection)
+    assert [unit(n) for n in ordered[:len(SPARK_FILES)]] == ["spark-session"] * len(SPARK_FILES)
+    assert ordered[len(SPARK_FILES):len(SPARK_FILES) + 2] == [f"{heavy}::test_a", f"{heavy}::test_b"]
+    assert ordered[len(SPARK_FILES) + 2:] == many_tests + [f"{light}::test_a", f"{light}::test_b"]
 
 
 def test_rounds_cover_every_tier_pack():
