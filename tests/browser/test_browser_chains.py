@@ -8,11 +8,11 @@ from __future__ import annotations
 from browsing import (
     NEEDS_CHROMIUM,
     browser,  # noqa: F401  (a fixture)
+    database,  # noqa: F401  (a fixture: SQLite only)
     log_in,
     shot,
 )
 from test_browser_whatif import server  # noqa: F401  (the fixture: the same small demo)
-from web_fakes import database  # noqa: F401  (a fixture)
 
 pytestmark = NEEDS_CHROMIUM
 

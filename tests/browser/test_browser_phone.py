@@ -16,6 +16,7 @@ from browsing import (
     NEEDS_CHROMIUM,
     add_accounts,
     browser,  # noqa: F401  (a fixture)
+    database,  # noqa: F401  (a fixture: SQLite only)
     log_in_page,
     served,
 )
@@ -122,13 +123,6 @@ SMALL_TARGETS = """() => {
   }
   return out;
 }"""
-
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    """SQLite only: what is checked here (layout, text sizes, axe-core) does not depend on the database,
-    and the browser flow tests run every page on both; this keeps the module's CI time to one pass."""
-    return "sqlite", f"sqlite:///{tmp_path_factory.mktemp('db') / 'phone.db'}"
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,12 @@ from browsing import (
     NEEDS_CHROMIUM,
     add_accounts,
     browser,  # noqa: F401  (a fixture)
+    database,  # noqa: F401  (a fixture: SQLite only)
     log_in,
     painted,
     served,
     shot,
 )
-from web_fakes import database  # noqa: F401  (a fixture)
 
 pytestmark = NEEDS_CHROMIUM
 

@@ -10,11 +10,11 @@ from browsing import (
     NEEDS_CHROMIUM,
     add_accounts,
     browser,  # noqa: F401  (a fixture)
+    database,  # noqa: F401  (a fixture: SQLite only)
     log_in,
     served,
     shot,
 )
-from web_fakes import database  # noqa: F401  (a fixture)
 
 pytestmark = NEEDS_CHROMIUM
 TONGSHAN = "徐州市铜山区安全应急产业集群"  # the demo's recognised cluster whose cloud adoption falls

@@ -12,11 +12,11 @@ from browsing import (
     NEEDS_CHROMIUM,
     add_accounts,
     browser,  # noqa: F401  (a fixture)
+    database,  # noqa: F401  (a fixture: SQLite only)
     log_in,
     served,
     shot,
 )
-from web_fakes import database  # noqa: F401  (a fixture)
 
 pytestmark = NEEDS_CHROMIUM
 
