@@ -101,3 +101,27 @@ def test_a_footprint_says_where_its_area_comes_from():
     # the boundary (0.02° square: about 2.2 km by 1.9 km) wins over the members' larger hull
     assert area[3] == detail[3]["boundary_km2"] and 3.8 < area[3] < 4.6 and detail[3]["hull_km2"] == area[1]
     assert located.height == 8
+
+
+def test_footprints_computed_once_per_snapshot_and_again_for_new_frames(demo, monkeypatch):
+    """The watch computes the indicators of several years on one snapshot: the footprints (which do not
+    depend on the year) are computed once, give what a fresh snapshot gives, and are computed again when
+    the snapshot's members change."""
+    import smecluster.analytics.cluster_indicators as indicators
+
+    engine, year = demo
+    calls = []
+    real = indicators.cluster_geography
+    monkeypatch.setattr(indicators, "cluster_geography", lambda snap: calls.append(1) or real(snap))
+    needed = {("footprint_km2", ()), ("members", ())}
+    snapshot = load_snapshot(engine, None, scope="clusters")
+    first = compute_cluster_indicators(snapshot, year, needed)
+    again = compute_cluster_indicators(snapshot, year - 1, needed)
+    assert len(calls) == 1 and "footprint_detail" in snapshot.extra
+    fresh = compute_cluster_indicators(load_snapshot(engine, None, scope="clusters"), year - 1, needed)
+    assert again.equals(fresh) and first["footprint_km2"].equals(again["footprint_km2"])
+    assert first["footprint_km2"].drop_nulls().len() > 0
+    members = snapshot.frames["cluster_member"]
+    snapshot.frames["cluster_member"] = members.filter(pl.col("cluster_id") != members["cluster_id"][0])
+    compute_cluster_indicators(snapshot, year, needed)
+    assert len(calls) == 3  # once for each snapshot above, once more for the changed members

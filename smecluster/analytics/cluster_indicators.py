@@ -322,6 +322,21 @@ ZERO_WHEN_ABSENT = {
 }
 
 
+def geography(snapshot: Snapshot) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`cluster_geography` of the snapshot, computed once: it depends on the clusters, members and firms'
+    locations, not on the year, and the watch asks for the indicators of several years (a fifth of each
+    computation was the footprints again). Its detail frame is put back into `extra` on each call."""
+    inputs = tuple(snapshot.frames[t] for t in ("cluster", "cluster_member", "enterprise"))
+    kept = snapshot.memo.get("geography")
+    if kept is None or any(a is not b for a, b in zip(kept[0], inputs, strict=True)):
+        result = cluster_geography(snapshot)
+        kept = (inputs, result, snapshot.extra.get("footprint_detail"))  # the frames themselves: no reused id
+        snapshot.memo["geography"] = kept
+    elif kept[2] is not None:
+        snapshot.extra["footprint_detail"] = kept[2]
+    return kept[1]
+
+
 def compute_cluster_indicators(
     snapshot: Snapshot, year: int, needed: set[tuple[str, tuple]], engine: Engine | None = None
 ) -> pl.DataFrame:
@@ -334,7 +349,7 @@ def compute_cluster_indicators(
         from smecluster.chains.catalogue import load_catalogue
 
         add_chain_frames(snapshot, load_catalogue(None))
-    footprints, located = cluster_geography(snapshot)
+    footprints, located = geography(snapshot)
     snapshot.extra["member_location"] = located
     if engine is None:
         engine = DuckDBEngine(snapshot.connect())

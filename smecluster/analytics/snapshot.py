@@ -46,6 +46,8 @@ class Snapshot:
     frames: dict[str, pl.DataFrame]
     extra: dict[str, pl.DataFrame] = field(default_factory=dict)
     _con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
+    # results derived from the frames alone, kept for the snapshot's life (see cluster_indicators.geography)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection over the frames (made once per snapshot; extra frames re-registered)."""
