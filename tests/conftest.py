@@ -103,6 +103,21 @@ def _real_migrations_when_marked(request, _migrated_template):
     _migrated_template.enabled = True
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_event_loop_for_web_clients():
+    """Web-client requests share one event loop per worker. Starlette's TestClient, used outside a `with`
+    block (as most tests do), starts a thread and an event loop for each request and stops them after it:
+    3 of the 9 ms a simple page took. A client given a portal runs the app on it; a `with TestClient(...)`
+    block still makes its own (and runs the app's lifespan)."""
+    import anyio.from_thread
+    from starlette.testclient import TestClient
+
+    with anyio.from_thread.start_blocking_portal() as portal:
+        TestClient.portal = portal
+        yield
+        TestClient.portal = None
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     """The shared/ folder beside the repository (reference data for tests)."""
