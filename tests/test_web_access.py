@@ -300,29 +300,26 @@ def test_access_matrix(database_url, tmp_path):
         c = TestClient(app, base_url="https://testserver", follow_redirects=False)
         assert login(c, who).status_code == 303
         sessions[who] = c.cookies.get("sid")
-    # one client whose event loop stays up for every request (a client per request started a thread and a
-    # loop each time); its cookies are cleared before each request, so that only the account's session goes
-    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
-        for who in sorted(EVERYONE):
-            for (method, path), cases in MATRIX.items():
-                for url, body, allowed in cases:
-                    client.cookies.clear()
-                    if who != ANON and path == "/logout":
-                        assert login(client, who).status_code == 303  # its own session: logout ends it
-                    elif who != ANON:
-                        client.cookies.set("sid", sessions[who], domain="testserver.local")
-                    target = url.format(**ids)
-                    if method == "GET":
-                        r = client.get(target)
+    for who in sorted(EVERYONE):
+        for (method, path), cases in MATRIX.items():
+            for url, body, allowed in cases:
+                client = TestClient(app, base_url="https://testserver", follow_redirects=False)
+                if who != ANON and path == "/logout":
+                    assert login(client, who).status_code == 303  # its own session: logout ends it
+                elif who != ANON:
+                    client.cookies.set("sid", sessions[who], domain="testserver.local")
+                target = url.format(**ids)
+                if method == "GET":
+                    r = client.get(target)
+                else:
+                    body = dict(body or {})
+                    token = csrf_of(client)
+                    if "json" in body:
+                        r = client.post(target, json=body["json"], headers={"X-CSRF-Token": token})
+                    elif body.pop("file", False):
+                        r = client.post(target, data={"csrf_token": token}, files={"file": ("x.pdf", PDF)})
                     else:
-                        body = dict(body or {})
-                        token = csrf_of(client)
-                        if "json" in body:
-                            r = client.post(target, json=body["json"], headers={"X-CSRF-Token": token})
-                        elif body.pop("file", False):
-                            r = client.post(target, data={"csrf_token": token}, files={"file": ("x.pdf", PDF)})
-                        else:
-                            r = client.post(target, data={**body, "csrf_token": token})
-                    if r.status_code >= 500 or _let_through(r) != (who in allowed):
-                        wrong.append(f"{who} {method} {target} -> {r.status_code}")
+                        r = client.post(target, data={**body, "csrf_token": token})
+                if r.status_code >= 500 or _let_through(r) != (who in allowed):
+                    wrong.append(f"{who} {method} {target} -> {r.status_code}")
     assert not wrong, "\n".join(wrong)
