@@ -153,13 +153,12 @@ def test_units_of_work_are_handed_out_heaviest_first():
     light, many = "tests/test_uscc.py", "tests/test_many.py"  # neither is listed
     assert light not in FILE_SECONDS and many not in FILE_SECONDS
     heavy = next(f for f, s in sorted(FILE_SECONDS.items(), key=lambda x: -x[1]) if f not in SPARK_FILES)
-    unit = work_unit
     many_tests = [f"{many}::test_{k}" for k in range(int(10 / SECONDS_PER_TEST))]
     collection = ([f"{light}::test_a", f"{light}::test_b"] + many_tests + [f"{SPARK_FILES[0]}::test_a"]
                   + [f"{heavy}::test_a", f"{heavy}::test_b"] + [f"{f}::test_a" for f in SPARK_FILES[1:]])
-    ordered = heaviest_first(collection, unit)
+    ordered = heaviest_first(collection, work_unit)
     assert sorted(ordered) == sorted(collection)
-    assert [unit(n) for n in ordered[:len(SPARK_FILES)]] == ["spark-session"] * len(SPARK_FILES)
+    assert [work_unit(n) for n in ordered[:len(SPARK_FILES)]] == ["spark-session"] * len(SPARK_FILES)
     assert ordered[len(SPARK_FILES):len(SPARK_FILES) + 2] == [f"{heavy}::test_a", f"{heavy}::test_b"]
     assert ordered[len(SPARK_FILES) + 2:] == many_tests + [f"{light}::test_a", f"{light}::test_b"]
 
