@@ -20,3 +20,20 @@ def test_a_spark_engine_drops_the_views_it_made_when_closed(spark_engine):
     assert all(catalog.tableExists(name) for name in ("mut_reg", "mut_mat"))
     engine.close()
     assert not any(catalog.tableExists(name) for name in ("mut_reg", "mut_mat"))
+
+
+def test_the_tests_spark_resolves_names_by_their_exact_case(spark_engine):
+    """conftest.SPARK_TEST_CONF makes Spark case-sensitive, so a column named in another case than it was made
+    with fails in the engine tests (DuckDB resolves it anyway): the SQL that reaches a national run is exact."""
+    import pytest
+
+    from smecluster.analytics.engines import SparkEngine
+
+    engine = SparkEngine("local[2]", spark_engine.spark)
+    try:
+        engine.register("case_reg", pa.table({"designated_x": [True]}))
+        assert engine.arrow("SELECT designated_x FROM case_reg").num_rows == 1
+        with pytest.raises(Exception, match="(?i)DESIGNATED_X"):
+            engine.arrow('SELECT "DESIGNATED_X" FROM case_reg')
+    finally:
+        engine.close()
