@@ -54,6 +54,44 @@ def test_policy_test_names_a_file_that_is_not_a_scenario(tmp_path):
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
+def test_policy_test_names_the_line_of_a_file_that_is_not_valid_yaml(tmp_path):
+    """Broken YAML is a clear error naming the file and the line where it breaks (no traceback); exit 1."""
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("pack: jiangsu-cluster-2023\ncases: [1\n", encoding="utf-8")
+    result = _run("policy", "test", str(bad))
+    assert result.exit_code == 1
+    assert "broken.yaml" in result.output and "invalid YAML at line 3" in result.output, result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+
+
+def test_policy_test_refuses_a_file_that_is_not_utf8(tmp_path):
+    """A scenario saved in GB18030 is refused as not UTF-8 text, naming the file; exit 1."""
+    bad = tmp_path / "gbk.yaml"
+    bad.write_bytes("- name: 集群\n".encode("gb18030"))
+    result = _run("policy", "test", str(bad))
+    assert result.exit_code == 1
+    assert "gbk.yaml" in result.output and "not UTF-8" in result.output, result.output
+    assert isinstance(result.exception, SystemExit)
+
+
+def test_policy_test_with_only_base_firms_runs_nothing_and_fails():
+    """Given only bases.yaml (no scenario), the command says nothing was run and exits 1."""
+    result = _run("policy", "test", str(SCENARIOS / "tiers" / "bases.yaml"))
+    assert result.exit_code == 1
+    assert "no scenario was run" in result.output
+
+
+def test_a_broken_bases_file_is_named_when_a_tier_scenario_reads_it(tmp_path):
+    """A tier scenario whose folder's bases.yaml is broken names bases.yaml, not a traceback; exit 1."""
+    (tmp_path / "bases.yaml").write_text("strong: {revenue: [1\n", encoding="utf-8")
+    case = tmp_path / "case.yaml"
+    case.write_text("- name: x\n  base: strong\n", encoding="utf-8")
+    result = _run("policy", "test", str(case))
+    assert result.exit_code == 1
+    assert "bases.yaml" in result.output and "invalid YAML" in result.output, result.output
+    assert isinstance(result.exception, SystemExit)
+
+
 def test_a_bad_file_among_good_ones_still_fails_the_run(tmp_path):
     """Good files run, but one bad file makes the exit code non-zero."""
     bad = tmp_path / "list-of-words.yaml"

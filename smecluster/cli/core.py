@@ -122,8 +122,9 @@ def policy_validate(
 def policy_test(paths: list[str] = typer.Argument(..., help="Scenario YAML files.")) -> None:
     """Run YAML scenario files: cluster packs (indicator values in) or tiers (a firm's fields in).
 
-    The tiers' base-firm file (bases.yaml) is skipped; any other file that is not a scenario file is an
-    error (named with its reason) and the exit code is non-zero."""
+    The tiers' base-firm file (bases.yaml) is skipped; any other file that is not a scenario file (or not
+    valid YAML) is an error (named with its reason) and the exit code is non-zero, as it is when no
+    scenario was run at all."""
     from smecluster.cli.common import err_console
     from smecluster.policy.pack import PackError
     from smecluster.policy.scenarios import ScenarioFileError, is_bases_file, run_scenarios
@@ -145,7 +146,9 @@ def policy_test(paths: list[str] = typer.Argument(..., help="Scenario YAML files
         for f in failures:
             console.print(f"[red]FAIL[/] {f.file}: {f.case}: {f.check} expected {f.expected}, got {f.got}")
     console.print(f"{total - failed} passed, {failed} failed" + (f", {bad} bad files" if bad else ""))
-    if failed or bad:
+    if not total and not bad:
+        err_console.print("[bold red]error:[/] no scenario was run (only base-firm files given)", highlight=False)
+    if failed or bad or not total:
         raise typer.Exit(1)
 
 

@@ -16,19 +16,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-import yaml
 
 from smecluster.policy.compile import indicator_column, required_columns
 from smecluster.policy.evaluate import statuses
 from smecluster.policy.pack import load_pack
-from smecluster.policy.scenario_result import BASES_FILE, ScenarioFailure, ScenarioFileError
+from smecluster.policy.scenario_result import BASES_FILE, ScenarioFailure, ScenarioFileError, read_yaml
 from smecluster.policy.verdict import outcome_of
 
 
 def run_scenario_file(path: Path | str) -> tuple[int, list[ScenarioFailure]]:
     """Run every case of a scenario file; returns (cases run, failures)."""
     path = Path(path)
-    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    spec = read_yaml(path)
     pack = load_pack(spec["pack"])
     columns = sorted({indicator_column(n, dict(p)) for n, p in required_columns(pack.criteria)})
     cases = spec["cases"]
@@ -58,8 +57,8 @@ def run_scenarios(path: Path | str) -> tuple[int, list[ScenarioFailure]]:
     """Run a scenario file of either form: cluster packs (a mapping with `pack` and `cases`) or
     enterprise tiers (a list of cases; see policy.tier_scenarios).
 
-    Raises ScenarioFileError when the file has neither form."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    Raises ScenarioFileError when the file is not UTF-8 YAML or has neither form."""
+    raw = read_yaml(path)
     if isinstance(raw, dict) and "pack" in raw and "watch" in raw:
         from smecluster.policy.watch_scenarios import run_watch_scenarios
 

@@ -19,11 +19,10 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-import yaml
 
 from smecluster.analytics.enterprise_facts import FACT_SCHEMA, certificate_columns, designation_columns
 from smecluster.analytics.tier_query import OUTCOME_LABELS, STATUS_LABELS
-from smecluster.policy.scenario_result import ScenarioFailure
+from smecluster.policy.scenario_result import ScenarioFailure, read_yaml
 from smecluster.services.tiers import evaluate_facts
 
 SCHEMA = {**FACT_SCHEMA, **{c: pl.Boolean for c in designation_columns()}}
@@ -54,7 +53,7 @@ def evaluate_row(row: dict, on: date, tier: str | None = None, evaluation: str =
 
 def load_bases(directory: Path) -> dict[str, dict]:
     """Base firms of bases.yaml: `strong`, and the others as changes to it."""
-    raw = yaml.safe_load((directory / "bases.yaml").read_text(encoding="utf-8"))
+    raw = read_yaml(directory / "bases.yaml")
     strong = raw["strong"]
     return {name: strong if name == "strong" else {**strong, **(fields or {})} for name, fields in raw.items()}
 
@@ -85,7 +84,7 @@ def run_tier_scenarios(path: Path | str) -> tuple[int, list[ScenarioFailure]]:
     """Run every case of a tier scenario file; returns (cases run, failures)."""
     path = Path(path)
     bases = load_bases(path.parent)
-    cases = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    cases = read_yaml(path) or []
     failures = []
     for case in cases:
         got = case_result(case, bases)

@@ -17,20 +17,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-import yaml
 
 from smecluster.analytics.watch import project, risk_table, trends
 from smecluster.policy.compile import indicator_column, required_columns
 from smecluster.policy.evaluate import statuses
 from smecluster.policy.pack import load_pack
-from smecluster.policy.scenario_result import ScenarioFailure
+from smecluster.policy.scenario_result import ScenarioFailure, read_yaml
 
 TOLERANCE = 1e-9
 
 
 def run_watch_scenarios(path: Path | str) -> tuple[int, list[ScenarioFailure]]:
     """Run every case of a watch scenario file; returns (cases run, failures)."""
-    spec = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    spec = read_yaml(path)
     pack = load_pack(spec["pack"])
     params = spec["watch"]
     year, margin = int(params["year"]), float(params["margin"])
