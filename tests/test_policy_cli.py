@@ -147,6 +147,19 @@ def test_policy_validate_bad_pack_exits_one(tmp_path):
     assert "ok " in result.output and "error" in result.output
 
 
+def test_policy_validate_names_a_pack_not_saved_as_utf8(tmp_path):
+    """A pack saved in GB18030 (as Windows editors in China often do) is an error naming the file; exit 1."""
+    from smecluster.policy.pack import pack_files
+
+    src = next(p for p in pack_files() if p.stem == "jiangsu-cluster-2023")
+    bad = tmp_path / "gbk-pack.yaml"
+    bad.write_bytes(src.read_text(encoding="utf-8").encode("gb18030"))
+    result = _run("policy", "validate", str(bad))
+    assert result.exit_code == 1
+    assert "gbk-pack.yaml" in result.output and "not UTF-8" in result.output, result.output
+    assert isinstance(result.exception, SystemExit)
+
+
 def test_policy_list_names_every_pack():
     """`policy list` prints one row per shipped pack with its id."""
     from smecluster.policy.pack import pack_files

@@ -464,6 +464,8 @@ def _read_pack_file(path: Path) -> Pack:
         raw = yamlio.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise PackError(f"{where}: no such pack file") from None
+    except UnicodeDecodeError as exc:
+        raise PackError(f"{where}: not UTF-8 text (byte {exc.start}); save the pack as UTF-8") from None
     except yaml.YAMLError as exc:
         raise PackError(f"{where}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
