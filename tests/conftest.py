@@ -28,6 +28,7 @@ def _pg_available() -> bool:
 
 
 PG_OK = _pg_available()
+_template = None  # the worker's db_template.TemplateUpgrade while the session runs
 
 
 def pg_schema_url() -> tuple[str, str]:
@@ -40,7 +41,11 @@ def pg_schema_url() -> tuple[str, str]:
     return schema, f"{PG_SERVER}?options=-csearch_path%3D{schema}"
 
 
-def drop_pg_schema(schema: str) -> None:
+def drop_pg_schema(schema: str, keep: bool = True) -> None:
+    """Drop a test's schema; with `keep`, an unchanged one is emptied and kept for the next test instead
+    (db_template.TemplateUpgrade.recycle, decision 2308)."""
+    if keep and _template is not None and _template.recycle(schema):
+        return
     eng = create_engine(PG_SERVER)
     with eng.begin() as c:
         c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
@@ -72,10 +77,12 @@ def _migrated_template(tmp_path_factory):
 
     import smecluster.db as db
 
+    global _template
     stand_in = TemplateUpgrade(db.upgrade, tmp_path_factory.mktemp("db-template"), PG_SERVER if PG_OK else None)
-    db.upgrade = stand_in
+    db.upgrade = _template = stand_in
     yield stand_in
     db.upgrade = stand_in.real
+    _template = None
     stand_in.close()
 
 

@@ -75,3 +75,109 @@ def test_the_audit_trail_stays_append_only_in_a_copied_database(database_url):
             c.execute(text(statement))
     with engine.connect() as c:
         assert c.execute(text("SELECT action FROM audit_entry")).scalars().all() == ["test.template"]
+
+
+@pytest.fixture
+def template(_migrated_template):
+    """The worker's template, on PostgreSQL only (schemas are kept for the next test there alone)."""
+    from conftest import PG_OK, REQUIRE_PG
+
+    if not PG_OK:
+        if REQUIRE_PG:
+            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required (SMECLUSTER_REQUIRE_POSTGRES=1)")
+        pytest.skip("PostgreSQL is not available")
+    return _migrated_template
+
+
+def _used_schema():
+    """A test schema with the template copied in and rows written (an account, an audit entry, a version bump)."""
+    from conftest import pg_schema_url
+
+    from smecluster.accounts.users import add_user
+    from smecluster.db import session_scope
+    from smecluster.workflow import audit
+
+    schema, url = pg_schema_url()
+    engine = open_database(url)
+    from smecluster.registry.models import Region
+
+    with session_scope(engine) as s:
+        s.add(Region(code="320000", name="江苏省", level="province"))
+    with session_scope(engine) as s:
+        add_user(s, "kept", "a long password 1", "province_admin", region_code="320000")
+        audit.record(s, "cli", "test.kept")
+    with engine.begin() as c:
+        c.execute(text("UPDATE registry_version SET version = 7 WHERE id = 1"))
+    return schema, url, engine
+
+
+def _schema_exists(schema: str) -> bool:
+    from conftest import PG_SERVER
+
+    with get_engine(PG_SERVER).connect() as c:
+        return bool(c.execute(text("SELECT count(*) FROM pg_namespace WHERE nspname = :s"), {"s": schema}).scalar())
+
+
+def test_a_kept_schema_comes_back_as_a_new_database(template, tmp_path):
+    """A schema a test is done with is emptied and handed to the next test: no row of the last test, the
+    template's rows (revision, version 1) and a new registry_id, sequences from 1, the audit trail append-only,
+    and the same shape as a database alembic migrated."""
+    from conftest import drop_pg_schema, pg_schema_url
+
+    schema, _, engine = _used_schema()
+    old_id = _registry_id(engine)
+    engine.dispose()
+    pool = len(template._pool)
+    drop_pg_schema(schema)
+    assert len(template._pool) == pool + 1 and not _schema_exists(schema)
+
+    schema, url = pg_schema_url()
+    try:
+        engine = open_database(url)
+        assert len(template._pool) == pool  # the kept schema was taken, not a new copy made
+        with engine.connect() as c:
+            assert c.execute(text("SELECT count(*) FROM region")).scalar() == 0
+            assert c.execute(text("SELECT count(*) FROM account")).scalar() == 0
+            assert c.execute(text("SELECT count(*) FROM audit_entry")).scalar() == 0
+            assert c.execute(text("SELECT version FROM registry_version")).scalar_one() == 1
+        assert _registry_id(engine) != old_id
+        from smecluster.accounts.users import add_user
+        from smecluster.db import session_scope
+        from smecluster.registry.models import Region
+        from smecluster.workflow import audit
+
+        with session_scope(engine) as s:
+            s.add(Region(code="320000", name="江苏省", level="province"))
+        with session_scope(engine) as s:
+            assert add_user(s, "first", "a long password 1", "province_admin", region_code="320000").id == 1
+            audit.record(s, "cli", "test.again")
+        with pytest.raises(DBAPIError), engine.begin() as c:
+            c.execute(text("DELETE FROM audit_entry"))
+        migrated_schema, migrated_url = pg_schema_url()
+        migrated = get_engine(migrated_url)
+        template.real(migrated)
+        try:
+            assert _shape(engine) == _shape(migrated)
+        finally:
+            migrated.dispose()
+            drop_pg_schema(migrated_schema, keep=False)
+    finally:
+        engine.dispose()
+        drop_pg_schema(schema, keep=False)
+
+
+def test_a_schema_a_test_changed_is_dropped_not_kept(template):
+    """A schema with a table, column or index more than the template's is dropped: the next test never
+    inherits what one test built."""
+    from conftest import drop_pg_schema
+
+    for change in ("CREATE TABLE extra (x int)", "ALTER TABLE account ADD COLUMN extra int",
+                   "CREATE INDEX extra_ix ON account (display_name)"):
+        schema, _, engine = _used_schema()
+        with engine.begin() as c:
+            c.execute(text(change))
+        engine.dispose()
+        pool = len(template._pool)
+        drop_pg_schema(schema)
+        assert len(template._pool) == pool, change
+        assert not _schema_exists(schema)
