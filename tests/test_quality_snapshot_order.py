@@ -53,3 +53,22 @@ def test_postgres_snapshot_in_key_order(pg_url, tmp_path):
     run.attach_parquet(con, files)
     assert run.prepare(con, load_checks(), files, int(years["year"].max())) is not None  # the sweep ran
     con.close()
+
+
+def test_a_url_whose_options_hold_spaces_is_read_whole(pg_url, tmp_path):
+    """`?options=-c%20search_path%3D...` (libpq's own form, with a space): the snapshot reads the schema the
+    URL names. SQLAlchemy renders that space as "+", which libpq would take as part of the schema's name."""
+    from urllib.parse import quote
+
+    from smecluster.analytics.stored_snapshot import write_snapshot
+    from smecluster.db import open_database
+    from smecluster.services.demo import build_demo
+
+    engine = open_database(pg_url)
+    build_demo(engine, scale=0.005)
+    with engine.connect() as c:
+        schema = c.execute(text("SELECT current_schema()")).scalar_one()
+        firms = c.execute(text("SELECT COUNT(*) FROM enterprise")).scalar_one()
+    spaced = pg_url.split("?", 1)[0] + "?options=" + quote(f"-c search_path={schema} -c work_mem=64MB")
+    target = write_snapshot(spaced, tmp_path / "snap")
+    assert pl.read_parquet(target / "enterprise.parquet", columns=["uscc"]).height == firms > 0

@@ -34,7 +34,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import BigInteger, Boolean, Date, Engine, Float, Integer, SmallInteger, func, select
-from sqlalchemy.engine import make_url
 
 from smecluster.analytics.snapshot_files import (  # noqa: F401  (re-exported: the snapshot's public names)
     FORMAT,
@@ -184,13 +183,15 @@ SNAPSHOT_ORDER = {"enterprise": 'uscc COLLATE "C"', "enterprise_year": 'uscc COL
 
 
 def _postgres_batches(url: str, table: str, schema: pa.Schema, tmp: Path):
-    import psycopg
     import pyarrow.csv as pacsv
 
+    from smecluster.dbapi import connect
+
     csv_path = tmp / f"{table}.csv"
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     order = f" ORDER BY {SNAPSHOT_ORDER[table]}" if table in SNAPSHOT_ORDER else ""
-    with psycopg.connect(dsn) as conn, conn.cursor() as cur, open(csv_path, "wb") as out:
+    # dbapi.connect hands the URL's query to libpq decoded: a rendered URL writes a space in `options`
+    # ("-c search_path=x -c ...") as "+", which libpq would read as part of the value
+    with connect(url) as conn, conn.cursor() as cur, open(csv_path, "wb") as out:
         if order:
             cur.execute("SET work_mem = '256MB'")  # the sort in memory, not in temporary files
         with cur.copy(f"COPY (SELECT {', '.join(schema.names)} FROM {table}{order}) TO STDOUT (FORMAT csv)") as copy:
