@@ -52,8 +52,10 @@ def _without_snapshot(monkeypatch, call):
         monkeypatch.setenv(MIN_FIRMS_ENV, "0")
 
 
+@pytest.mark.snapshot_child
 def test_snapshot_answers_as_the_database(demo, monkeypatch):
-    """Tiers, cluster verdicts and targets from the snapshot equal those read from the database."""
+    """Tiers, cluster verdicts and targets from the snapshot (written by a child process, as the product
+    writes it) equal those read from the database."""
     direct = _without_snapshot(monkeypatch, lambda: evaluate_enterprises(demo, YEAR, ON).frame())
     clusters_direct = _without_snapshot(monkeypatch, lambda: _rounded([v.to_dict() for v in evaluate_clusters(demo)]))
     targets_direct = _without_snapshot(monkeypatch, lambda: target_progress(demo, by="county"))
@@ -175,5 +177,14 @@ def test_building_again_with_nothing_changed_returns_the_live_snapshot(demo, mon
     def no_second_build(*_args, **_kwargs):
         raise AssertionError("the snapshot was written again")
 
-    monkeypatch.setattr(stored_snapshot.subprocess, "run", no_second_build)
+    monkeypatch.setattr(stored_snapshot, "write_in_child", no_second_build)
     assert stored_snapshot.build_snapshot(demo) == first
+
+
+@pytest.mark.snapshot_child
+def test_a_child_that_fails_is_an_error_carrying_its_reason(tmp_path):
+    """The child's own error (here: a database never migrated) comes back in the RuntimeError."""
+    from smecluster.analytics.stored_snapshot import write_in_child
+
+    with pytest.raises(RuntimeError, match=r"(?s)snapshot failed.*no registry_version table"):
+        write_in_child(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path / "snapshots")
