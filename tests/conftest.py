@@ -178,24 +178,21 @@ def shared_file(relative: str) -> Path:
 # The files that start a Spark session: xdist hands them to one worker together, so that one JVM starts
 # (each costs a worker 10-20 s and a gigabyte). tests/test_engines.py checks that the list is complete.
 SPARK_FILES = ("tests/test_engines.py", "tests/test_engines_spark.py", "tests/test_national_demo.py")
-# Seconds each of the slowest files took in a full `make test` (2 cores, 2026-12-01). xdist hands out the
+# Seconds each of the slowest files took in a full `make test` (2 cores, 2026-12-02). xdist hands out the
 # files heaviest first, so that no long file starts last while the other worker idles (it ran 40 s alone
 # at the end of a run otherwise); a file not listed counts SECONDS_PER_TEST for each of its tests. Only the
 # order depends on these figures: a stale one costs some idle time, never a result.
 FILE_SECONDS = {
-    "tests/test_engines.py": 75, "tests/browser/test_browser_flow.py": 72, "tests/browser/test_browser_phone.py": 66,
-    "tests/test_scale_kept.py": 62, "tests/test_web_access.py": 42, "tests/test_scale_reads.py": 33,
-    "tests/test_scale_snapshot.py": 28, "tests/test_national_demo.py": 27,
-    "tests/browser/test_browser_national.py": 27, "tests/test_web_pages.py": 25, "tests/test_web_openapi.py": 23,
-    "tests/test_guard_workflow.py": 22, "tests/test_web_watch.py": 22, "tests/test_cluster_criteria.py": 22,
-    "tests/test_cli_widths.py": 21, "tests/test_web_trust.py": 19, "tests/test_priority_registry.py": 18,
-    "tests/test_web_priority.py": 18, "tests/browser/test_browser_watch.py": 17,
-    "tests/browser/test_browser_polish.py": 17, "tests/test_scale_prepared.py": 15, "tests/test_chains_stored.py": 15,
-    "tests/test_dossiers.py": 14, "tests/test_web_workflow.py": 13, "tests/test_watch.py": 13,
-    "tests/test_geo_service.py": 13, "tests/test_guard_security.py": 12, "tests/test_demo.py": 11,
-    "tests/browser/test_browser_priority.py": 10, "tests/test_chains_cli.py": 10,
-    "tests/test_guard_admin_audit.py": 10, "tests/test_import_layers.py": 10,
-    "tests/browser/test_browser_whatif.py": 9, "tests/browser/test_browser_chains.py": 9,
+    "tests/test_engines.py": 122, "tests/browser/test_browser_flow.py": 85, "tests/browser/test_browser_phone.py": 71,
+    "tests/test_web_access.py": 56, "tests/test_scale_kept.py": 42, "tests/test_national_demo.py": 37,
+    "tests/test_scale_reads.py": 30, "tests/browser/test_browser_national.py": 25, "tests/test_web_openapi.py": 23,
+    "tests/test_scale_snapshot.py": 22, "tests/test_web_pages.py": 19, "tests/test_web_priority.py": 18,
+    "tests/browser/test_browser_polish.py": 18, "tests/test_priority_registry.py": 18, "tests/test_web_trust.py": 16,
+    "tests/test_web_watch.py": 16, "tests/test_cli_widths.py": 16, "tests/test_dossiers.py": 15,
+    "tests/test_cluster_criteria.py": 15, "tests/test_guard_workflow.py": 14, "tests/test_web_workflow.py": 14,
+    "tests/test_watch.py": 13, "tests/test_demo.py": 13, "tests/browser/test_browser_watch.py": 12,
+    "tests/test_chains_cli.py": 12, "tests/test_guard_admin_audit.py": 11,
+    "tests/browser/test_browser_priority.py": 11, "tests/test_import_layers.py": 11, "tests/test_trust_audit.py": 9,
 }
 SECONDS_PER_TEST = 0.15
 
