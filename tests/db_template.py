@@ -10,8 +10,8 @@ schema. Every copy gets its own `registry_id`, as a migration would make. Databa
 A PostgreSQL schema a test is done with is emptied and kept for the next test when it still has exactly the
 template's tables, columns, keys, indexes, functions and triggers (`recycle`): its rows are truncated, the
 template's rows and sequence values put back, and the schema renamed into the worker's pool; the next empty
-schema to migrate takes its name. Replaying the dump and dropping the schema cost 0.2 s a test; this costs
-a few milliseconds (decision 2308).
+schema to migrate takes its name. Replaying the dump and dropping the schema cost 0.25 s a test; handing out
+and emptying a kept one costs 0.09 s (decision 2308).
 """
 
 from __future__ import annotations
