@@ -28,6 +28,16 @@ def _pg_available() -> bool:
 
 
 PG_OK = _pg_available()
+
+
+def require_pg() -> None:
+    """Skip the calling test without a PostgreSQL server; fail it instead when SMECLUSTER_REQUIRE_POSTGRES=1."""
+    if not PG_OK:
+        if REQUIRE_PG:
+            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required (SMECLUSTER_REQUIRE_POSTGRES=1)")
+        pytest.skip("PostgreSQL is not available")
+
+
 _template = None  # the worker's db_template.TemplateUpgrade while the session runs
 
 
@@ -60,10 +70,7 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
-    if not PG_OK:
-        if REQUIRE_PG:
-            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required (SMECLUSTER_REQUIRE_POSTGRES=1)")
-        pytest.skip("PostgreSQL is not available")
+    require_pg()
     schema, url = pg_schema_url()
     yield url
     from smecluster.db import get_engine

@@ -89,8 +89,9 @@ class TemplateUpgrade:
     def _copy_postgres(self, engine: Engine, schema: str) -> None:
         if self._pg_script is None:
             self._pg_script = self._postgres_template()
-        if self._pool:  # a kept schema takes the test's name (the empty one it replaces is dropped)
-            script = f'DROP SCHEMA "{schema}" CASCADE; ALTER SCHEMA "{self._pool.pop()}" RENAME TO "{schema}";'
+        kept = self._pool[-1] if self._pool else None
+        if kept:  # a kept schema takes the test's name (the empty one it replaces is dropped)
+            script = f'DROP SCHEMA "{schema}" CASCADE; ALTER SCHEMA "{kept}" RENAME TO "{schema}";'
         else:
             script = self._pg_script.replace(f"{self._pg_schema}.", f"{schema}.")
         from smecluster.dbapi import connect
@@ -98,6 +99,8 @@ class TemplateUpgrade:
         # a connection of its own (the dump resets search_path); one multi-statement query is one transaction
         with connect(self.pg_server) as conn:
             conn.execute(script)
+        if kept:  # taken out of the pool once renamed: a failed rename leaves it there, to be dropped at close
+            self._pool.pop()
         engine.dispose()  # pooled connections may hold the empty schema's catalogue
 
     def recycle(self, schema: str) -> bool:

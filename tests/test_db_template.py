@@ -6,7 +6,10 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from smecluster.db import get_engine, open_database
+from smecluster.accounts.users import add_user
+from smecluster.db import get_engine, open_database, session_scope
+from smecluster.registry.models import Region
+from smecluster.workflow import audit
 
 
 def _shape(engine) -> dict:
@@ -80,12 +83,9 @@ def test_the_audit_trail_stays_append_only_in_a_copied_database(database_url):
 @pytest.fixture
 def template(_migrated_template):
     """The worker's template, on PostgreSQL only (schemas are kept for the next test there alone)."""
-    from conftest import PG_OK, REQUIRE_PG
+    from conftest import require_pg
 
-    if not PG_OK:
-        if REQUIRE_PG:
-            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required (SMECLUSTER_REQUIRE_POSTGRES=1)")
-        pytest.skip("PostgreSQL is not available")
+    require_pg()
     return _migrated_template
 
 
@@ -93,14 +93,8 @@ def _used_schema():
     """A test schema with the template copied in and rows written (an account, an audit entry, a version bump)."""
     from conftest import pg_schema_url
 
-    from smecluster.accounts.users import add_user
-    from smecluster.db import session_scope
-    from smecluster.workflow import audit
-
     schema, url = pg_schema_url()
     engine = open_database(url)
-    from smecluster.registry.models import Region
-
     with session_scope(engine) as s:
         s.add(Region(code="320000", name="江苏省", level="province"))
     with session_scope(engine) as s:
@@ -141,11 +135,6 @@ def test_a_kept_schema_comes_back_as_a_new_database(template, tmp_path):
             assert c.execute(text("SELECT count(*) FROM audit_entry")).scalar() == 0
             assert c.execute(text("SELECT version FROM registry_version")).scalar_one() == 1
         assert _registry_id(engine) != old_id
-        from smecluster.accounts.users import add_user
-        from smecluster.db import session_scope
-        from smecluster.registry.models import Region
-        from smecluster.workflow import audit
-
         with session_scope(engine) as s:
             s.add(Region(code="320000", name="江苏省", level="province"))
         with session_scope(engine) as s:

@@ -12,7 +12,7 @@ from datetime import date
 
 import polars as pl
 import pytest
-from conftest import PG_OK, REQUIRE_PG, drop_pg_schema, pg_schema_url
+from conftest import drop_pg_schema, pg_schema_url, require_pg
 from demo_cache import generate
 from sqlalchemy import text
 
@@ -93,10 +93,7 @@ def big_registry(request, tmp_path_factory):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('big') / 'registry.db'}"
     else:
-        if not PG_OK:
-            if REQUIRE_PG:
-                pytest.fail("PostgreSQL at 127.0.0.1:5432 is required (SMECLUSTER_REQUIRE_POSTGRES=1)")
-            pytest.skip("PostgreSQL is not available")
+        require_pg()
         schema, url = pg_schema_url()
     engine = open_database(url)
     write_demo(engine, generate(scale=200_000 / BASE_FIRMS))

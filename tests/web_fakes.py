@@ -26,15 +26,12 @@ use_fast_hashing_for_tests()
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database(request, tmp_path_factory):
     """A module-wide database URL: a SQLite file, then a fresh PostgreSQL schema (as conftest's fixture)."""
-    from conftest import PG_OK, REQUIRE_PG, drop_pg_schema, pg_schema_url
+    from conftest import drop_pg_schema, pg_schema_url, require_pg
 
     if request.param == "sqlite":
         yield request.param, f"sqlite:///{tmp_path_factory.mktemp('db') / 'demo.db'}"
         return
-    if not PG_OK:
-        if REQUIRE_PG:
-            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required (SMECLUSTER_REQUIRE_POSTGRES=1)")
-        pytest.skip("PostgreSQL is not available")
+    require_pg()
     schema, url = pg_schema_url()
     yield request.param, url
     from smecluster.db import get_engine
