@@ -44,11 +44,11 @@ def browser():
 
 @pytest.fixture(scope="module")
 def database(tmp_path_factory):
-    """("sqlite", URL): a module's database, SQLite only (decision 2306). What a browser test adds to the
-    tests of the same pages through the web client (tests/test_web_*.py, run on SQLite and PostgreSQL)
-    is the browser's side: layout, scripts, charts, axe-core, none of which depends on the database. The
-    browser flow (test_browser_flow.py) and the national view (test_browser_national.py, whose web
-    tests run on SQLite only) run in the browser on both databases, with web_fakes' `database`."""
+    """("sqlite", URL): a module's database, SQLite only (decisions 2306, 2310). What a browser test adds to
+    the tests of the same pages through the web client (tests/test_web_*.py, run on SQLite and PostgreSQL;
+    the whole review flow in test_web_workflow.py) is the browser's side: layout, scripts, charts,
+    axe-core, none of which depends on the database. The national view (test_browser_national.py, whose
+    web tests run on SQLite only) runs in the browser on both databases, with web_fakes' `database`."""
     return "sqlite", f"sqlite:///{tmp_path_factory.mktemp('db') / 'browser.db'}"
 
 

@@ -15,11 +15,12 @@ from browsing import (
     NEEDS_CHROMIUM,
     add_accounts,
     browser,  # noqa: F401  (a fixture)
+    database,  # noqa: F401  (a fixture: SQLite only, decision 2310)
     log_in,
     served,
 )
 from browsing import shot as _shot
-from web_fakes import PDF, database  # noqa: F401  (database: a fixture)
+from web_fakes import PDF
 
 pytestmark = NEEDS_CHROMIUM
 
